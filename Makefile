@@ -1,0 +1,28 @@
+# onestop — the two commands a new user needs: `make demo` and `make test`.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test setup system-deps clean
+
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+# Debian packages the tests drive for real (browser page tests). Installed only when missing.
+system-deps:
+	@bash .ci/system-deps
+
+demo: setup
+	$(BIN)/onestop-sim demo
+
+test: setup system-deps
+	$(BIN)/pytest
+
+clean:
+	rm -rf $(VENV) var

@@ -1,0 +1,299 @@
+"""The hall's JSON API under /api (INTERFACES.md). Handlers translate HTTP to commands run on
+the hall's writer thread; refusals become 4xx responses with a message and a code."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Literal
+
+import msgspec
+from litestar import Controller, Request, get, post
+from litestar.exceptions import NotAuthorizedException
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.response import ServerSentEvent
+
+from . import cases, presence, queue, views
+from .hall import Ctx, Hall
+from .live import Hub
+from .workflow import NotFound
+
+
+class Body(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    pass
+
+
+class TicketRequest(Body):
+    item: str | None = None
+    department: str | None = None
+    priority: bool = False
+
+
+class TicketIssuedResponse(msgspec.Struct, kw_only=True):
+    id: str
+    number: str
+    department: str
+    item: str | None
+    priority: bool
+    issued_at: str
+    waiting_ahead: int
+    estimated_wait_minutes: int
+
+
+class Rejoin(Body):
+    number: str
+
+
+class SignOn(Body):
+    staff: str
+    pin: str
+
+
+class Complete(Body):
+    outcome: Literal["instant", "promised", "joint", "notice", "gaps", "refused"]
+    item: str | None = None
+    missing: list[str] = []
+    co_departments: list[str] | None = None
+    reason: str = ""
+    note: str = ""
+    supply_by: date | None = None
+
+
+class Transfer(Body):
+    department: str | None = None
+    item: str | None = None
+    note: str = ""
+
+
+class Pause(Body):
+    reason: str = ""
+
+
+class HandoffRequest(Body):
+    from_department: str
+    to_department: str
+    materials: list[str]
+    note: str = ""
+
+
+class Supply(Body):
+    materials: list[str]
+
+
+class Finish(Body):
+    result: Literal["done", "refused", "withdrawn"] = "done"
+    note: str = ""
+
+
+def staff_of(request: Request) -> str:
+    staff = request.session.get("staff") if request.session else None
+    if not staff:
+        raise NotAuthorizedException("请先在窗口签到（工号 + 密码，或刷工作证）")
+    return staff
+
+
+def _issued(ctx: Ctx, res: dict) -> TicketIssuedResponse:
+    t = res["ticket"]
+    return TicketIssuedResponse(
+        id=t.id, number=t.number, department=t.department, item=t.item, priority=t.priority,
+        issued_at=views.iso(ctx, t.issued_at) or "", waiting_ahead=res["waiting_ahead"],
+        estimated_wait_minutes=res["estimated_wait_minutes"],
+    )
+
+
+def _issue(ctx: Ctx, data: TicketRequest) -> TicketIssuedResponse:
+    return _issued(ctx, queue.issue(ctx, item=data.item, department=data.department, priority=data.priority))
+
+
+def _ticket(ctx: Ctx, ticket_id: str) -> dict:
+    t = ctx.store.ticket(ticket_id)
+    if t is None:
+        raise NotFound("unknown-ticket", f"没有编号为 {ticket_id} 的号码")
+    brief = views.ticket_brief(ctx, t)
+    if t.state == "waiting":
+        ahead = [x for x in ctx.store.waiting(t.department, t.service_date)]
+        pos = next(i for i, x in enumerate(ahead) if x.id == t.id)
+        brief["waiting_ahead"] = pos
+        brief["estimated_wait_minutes"] = queue.estimate_wait(ctx, t.department, pos)
+    return brief
+
+
+def _window_cmd(fn):
+    """Run a window command for the signed-on staff and answer with the window's new state."""
+
+    def run(ctx: Ctx, window_id: str, staff: str, *args, **kwargs) -> dict:
+        fn(ctx, window_id, staff, *args, **kwargs)
+        return views.window_brief(ctx, ctx.store.window(window_id))  # type: ignore[arg-type]
+
+    return run
+
+
+def _sign_on(ctx: Ctx, window_id: str, data: SignOn) -> dict:
+    queue.get_window(ctx, window_id)
+    presence.check_pin(ctx, data.staff, data.pin)
+    w = presence.sign_on(ctx, window_id, data.staff, via="pin")
+    return views.window_brief(ctx, w)
+
+
+def _events(ctx: Ctx, after: int, limit: int) -> list:
+    return ctx.store.events(after, limit)
+
+
+def _cases(ctx: Ctx, state: str | None, department: str | None) -> list[dict]:
+    return [views.case_brief(ctx, c) for c in ctx.store.cases(state=state, department=department)]
+
+
+def _case(ctx: Ctx, case_id: str) -> dict:
+    return views.case_brief(ctx, cases.get_case(ctx, case_id))
+
+
+def _case_cmd(fn):
+    def run(ctx: Ctx, case_id: str, *args, **kwargs) -> dict:
+        fn(ctx, case_id, *args, **kwargs)
+        return views.case_brief(ctx, cases.get_case(ctx, case_id))
+
+    return run
+
+
+def _catalog(ctx: Ctx) -> dict:
+    return {
+        "departments": [msgspec.to_builtins(d) for d in ctx.catalog.hall_departments()],
+        "items": [msgspec.to_builtins(i) for i in ctx.catalog.hall_items()],
+    }
+
+
+class HallApi(Controller):
+    path = "/api"
+    tags = ["hall"]
+
+    @get("/health", summary="Hall health, sync state and clock")
+    async def health(self, hall: NamedDependency[Hall]) -> dict:
+        return await hall.run(views.health)
+
+    @get("/catalog", summary="Departments and service items offered at this hall")
+    async def catalog(self, hall: NamedDependency[Hall]) -> dict:
+        return await hall.run(_catalog)
+
+    @post("/tickets", status_code=201, summary="Take a number (by item or department)")
+    async def take_ticket(self, hall: NamedDependency[Hall], data: JSONBody[TicketRequest]) -> TicketIssuedResponse:
+        return await hall.run(_issue, data)
+
+    @get("/tickets/{ticket_id:str}", summary="A ticket's state and place in the queue")
+    async def ticket(self, hall: NamedDependency[Hall], ticket_id: FromPath[str]) -> dict:
+        return await hall.run(_ticket, ticket_id)
+
+    @post("/tickets/rejoin", status_code=200, summary="A missed (no-show) number rejoins the queue")
+    async def rejoin(self, hall: NamedDependency[Hall], data: JSONBody[Rejoin]) -> dict:
+        return await hall.run(lambda ctx: views.ticket_brief(ctx, queue.rejoin(ctx, data.number)))
+
+    @get("/queue", summary="Waiting counts and estimated wait per department")
+    async def queues(self, hall: NamedDependency[Hall]) -> list[dict]:
+        return await hall.run(views.queue_summary)
+
+    @get("/display", summary="Everything the hall display board shows")
+    async def display(self, hall: NamedDependency[Hall]) -> dict:
+        return await hall.run(views.display)
+
+    @get("/stream", summary="Server-sent events: `board` snapshots and `call` announcements")
+    async def stream(self, hall: NamedDependency[Hall], hub: NamedDependency[Hub]) -> ServerSentEvent:
+        async def events():
+            yield {"event": "board", "data": msgspec.json.encode(await hall.run(views.display)).decode()}
+            async for kinds, calls in hub.subscribe():
+                for e in calls:
+                    body = msgspec.json.decode(e.body)
+                    yield {"event": "call", "data": msgspec.json.encode(
+                        await hall.run(_announcement, body["ticket"], body["window"])).decode()}
+                yield {"event": "board", "data": msgspec.json.encode(await hall.run(views.display)).decode()}
+
+        return ServerSentEvent(events())
+
+    @get("/windows", summary="Every window: department, staff, state, lamp, current ticket")
+    async def windows(self, hall: NamedDependency[Hall]) -> list[dict]:
+        return await hall.run(views.windows)
+
+    @post("/windows/{window_id:str}/sign-on", status_code=200, summary="Staff signs on at a window (staff id + PIN)")
+    async def sign_on(self, hall: NamedDependency[Hall], request: Request, window_id: FromPath[str], data: JSONBody[SignOn]) -> dict:
+        res = await hall.run(_sign_on, window_id, data)
+        request.set_session({"staff": data.staff, "window": window_id})
+        return res
+
+    @post("/windows/{window_id:str}/sign-off", status_code=200, summary="Staff signs off (no service may be open)")
+    async def sign_off(self, hall: NamedDependency[Hall], request: Request, window_id: FromPath[str]) -> dict:
+        res = await hall.run(_window_cmd(presence.sign_off), window_id, staff_of(request))
+        request.clear_session()
+        return res
+
+    @post("/windows/{window_id:str}/call", status_code=200, summary="Call the next number of this window's department")
+    async def call(self, hall: NamedDependency[Hall], request: Request, window_id: FromPath[str]) -> dict:
+        return await hall.run(_window_cmd(queue.call_next), window_id, staff_of(request))
+
+    @post("/windows/{window_id:str}/recall", status_code=200, summary="Call the current number again")
+    async def recall(self, hall: NamedDependency[Hall], request: Request, window_id: FromPath[str]) -> dict:
+        return await hall.run(_window_cmd(queue.recall), window_id, staff_of(request))
+
+    @post("/windows/{window_id:str}/start", status_code=200, summary="The visitor arrived: service starts")
+    async def start(self, hall: NamedDependency[Hall], request: Request, window_id: FromPath[str]) -> dict:
+        return await hall.run(_window_cmd(queue.start), window_id, staff_of(request))
+
+    @post("/windows/{window_id:str}/no-show", status_code=200, summary="Mark the current number missed (after the recalls)")
+    async def no_show(self, hall: NamedDependency[Hall], request: Request, window_id: FromPath[str]) -> dict:
+        return await hall.run(_window_cmd(queue.no_show), window_id, staff_of(request))
+
+    @post("/windows/{window_id:str}/complete", status_code=200, summary="End the service with an outcome")
+    async def complete(self, hall: NamedDependency[Hall], request: Request, window_id: FromPath[str], data: JSONBody[Complete]) -> dict:
+        return await hall.run(
+            _window_cmd(cases.complete), window_id, staff_of(request), data.outcome, item=data.item,
+            missing=data.missing, co_departments=data.co_departments, reason=data.reason, note=data.note,
+            supply_by=data.supply_by,
+        )
+
+    @post("/windows/{window_id:str}/transfer", status_code=200, summary="Transfer the visitor to another department (首问负责)")
+    async def transfer(self, hall: NamedDependency[Hall], request: Request, window_id: FromPath[str], data: JSONBody[Transfer]) -> dict:
+        return await hall.run(_window_cmd(queue.transfer), window_id, staff_of(request),
+                              department=data.department, item=data.item, note=data.note)
+
+    @post("/windows/{window_id:str}/pause", status_code=200, summary="Step away: the service-paused lamp lights")
+    async def pause(self, hall: NamedDependency[Hall], request: Request, window_id: FromPath[str], data: JSONBody[Pause | None] = None) -> dict:
+        reason = data.reason if data else ""
+        return await hall.run(_window_cmd(presence.pause), window_id, staff_of(request), reason)
+
+    @post("/windows/{window_id:str}/resume", status_code=200, summary="Back at the window: the lamp goes out")
+    async def resume(self, hall: NamedDependency[Hall], request: Request, window_id: FromPath[str]) -> dict:
+        return await hall.run(_window_cmd(presence.resume), window_id, staff_of(request))
+
+    @get("/cases", summary="Cases (promised, joint, notices, 容缺, refusals)")
+    async def list_cases(self, hall: NamedDependency[Hall], case_state: Annotated[Literal["open", "closed"] | None, QueryParameter(name="state")] = None,
+                         department: FromQuery[str | None] = None) -> list[dict]:
+        return await hall.run(_cases, case_state, department)
+
+    @get("/cases/{case_id:str}", summary="One case with its hand-overs")
+    async def case(self, hall: NamedDependency[Hall], case_id: FromPath[str]) -> dict:
+        return await hall.run(_case, case_id)
+
+    @post("/cases/{case_id:str}/handoffs", status_code=200, summary="Record materials handed between departments")
+    async def handoff(self, hall: NamedDependency[Hall], request: Request, case_id: FromPath[str], data: JSONBody[HandoffRequest]) -> dict:
+        return await hall.run(_case_cmd(cases.handoff), case_id, data.from_department, data.to_department,
+                              data.materials, staff_of(request), data.note)
+
+    @post("/cases/{case_id:str}/supply", status_code=200, summary="Missing materials of a 容缺 case supplied")
+    async def supply(self, hall: NamedDependency[Hall], request: Request, case_id: FromPath[str], data: JSONBody[Supply]) -> dict:
+        return await hall.run(_case_cmd(cases.supply), case_id, data.materials, staff_of(request))
+
+    @post("/cases/{case_id:str}/finish", status_code=200, summary="Finish a case")
+    async def finish(self, hall: NamedDependency[Hall], request: Request, case_id: FromPath[str], data: JSONBody[Finish]) -> dict:
+        return await hall.run(_case_cmd(cases.finish), case_id, staff_of(request), data.result, data.note)
+
+    @get("/events", summary="The hall's event log in seq order")
+    async def events(
+        self, hall: NamedDependency[Hall],
+        after: Annotated[int, QueryParameter(ge=0)] = 0,
+        limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100,
+    ) -> list:
+        return await hall.run(_events, after, limit)
+
+
+def _announcement(ctx: Ctx, ticket_id: str, window_id: str) -> dict:
+    t = ctx.store.ticket(ticket_id)
+    w = ctx.catalog.windows.get(window_id)
+    return {"number": t.number if t else "", "window": window_id, "window_name": w.name if w else window_id,
+            "text": f"请 {' '.join(t.number) if t else ''} 号到 {w.name if w else window_id} 办理"}

@@ -1,0 +1,85 @@
+"""The hall node's web application: JSON API, pages, live stream, OpenAPI at /schema."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from pathlib import Path
+
+from litestar import Litestar, Request, Response
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.di import Provide
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.middleware.session.server_side import ServerSideSessionConfig
+from litestar.openapi import OpenAPIConfig
+from litestar.static_files import create_static_files_router
+from litestar.stores.file import FileStore
+from litestar.template.config import TemplateConfig
+
+from . import queue
+from .api import HallApi
+from .hall import Hall
+from .live import Hub
+from .workflow import Refused
+
+log = logging.getLogger("onestop.edge")
+HERE = Path(__file__).parent
+TICK_SECONDS = 5.0
+
+
+def refused_handler(request: Request, exc: Refused) -> Response:
+    return Response({"status_code": exc.status, "code": exc.code, "detail": exc.message}, status_code=exc.status)
+
+
+def http_handler(request: Request, exc: HTTPException) -> Response:
+    body: dict = {"status_code": exc.status_code, "detail": exc.detail}
+    if isinstance(exc, ValidationException) and exc.extra:
+        body["extra"] = exc.extra
+    return Response(body, status_code=exc.status_code, headers=getattr(exc, "headers", None))
+
+
+def create_app(hall: Hall, *, simulate: bool = False, extra_handlers: list | None = None,
+               tick_seconds: float = TICK_SECONDS) -> Litestar:
+    hub = Hub()
+    hall.add_listener(hub.on_events)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Litestar):
+        hub.bind(asyncio.get_running_loop())
+        task = asyncio.create_task(_ticker(hall, tick_seconds))
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    from .pages import page_handlers
+
+    handlers: list = [HallApi, *page_handlers(simulate),
+                      create_static_files_router(path="/static", directories=[HERE / "static"])]
+    handlers += extra_handlers or []
+    sessions_dir = hall.data_dir / "sessions"
+    return Litestar(
+        route_handlers=handlers,
+        dependencies={"hall": Provide(lambda: hall, sync_to_thread=False),
+                      "hub": Provide(lambda: hub, sync_to_thread=False)},
+        exception_handlers={Refused: refused_handler, HTTPException: http_handler},
+        middleware=[ServerSideSessionConfig(max_age=12 * 3600, samesite="lax").middleware],
+        stores={"sessions": FileStore(sessions_dir, create_directories=True)},
+        template_config=TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEngine),
+        openapi_config=OpenAPIConfig(title=f"onestop hall {hall.config.hall.id}", version="1"),
+        lifespan=[lifespan],
+        state={"simulate": simulate},
+    )
+
+
+async def _ticker(hall: Hall, seconds: float) -> None:
+    """Periodic housekeeping on the writer thread: expire yesterday's unfinished numbers."""
+    while True:
+        try:
+            await hall.run(queue.expire_stale)
+        except Exception:  # noqa: BLE001 - keep ticking
+            log.exception("tick failed")
+        await asyncio.sleep(seconds)

@@ -1,0 +1,208 @@
+"""The hall node's core: one writer thread that owns the store and runs every command.
+
+Commands (functions of `Ctx`) are queued to the writer. It takes every command waiting, runs
+each inside its own savepoint of one transaction, commits once (group commit: one fsync for
+many tickets), and only then completes the callers' futures and tells listeners (display board,
+sync) about the new events. A command that raises is rolled back alone and leaves the log
+gap-free. The HTTP layer awaits `Hall.run`; tests and tools may call `Hall.call`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import queue
+import threading
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, Callable
+
+from sync.business import Business, Department, Item, Staff, Window
+from sync.calendar import HallCalendar
+from sync.clock import Clock
+
+from .config import EdgeConfig
+from .store import StoredEvent, Store
+
+log = logging.getLogger("onestop.edge")
+
+Listener = Callable[[list[StoredEvent]], None]
+_STOP = object()
+
+
+@dataclass
+class Catalog:
+    """Lookups over one version of the business configuration."""
+
+    business: Business
+    departments: dict[str, Department] = field(init=False)
+    items: dict[str, Item] = field(init=False)
+    windows: dict[str, Window] = field(init=False)
+    staff: dict[str, Staff] = field(init=False)
+    cards: dict[str, Staff] = field(init=False)
+
+    def __post_init__(self) -> None:
+        b = self.business
+        self.departments = {d.id: d for d in b.catalog.departments}
+        self.items = {i.id: i for i in b.catalog.items}
+        self.windows = {w.id: w for w in b.windows}
+        self.staff = {s.id: s for s in b.staff}
+        self.cards = {s.card.upper(): s for s in b.staff if s.card}
+
+    @property
+    def rules(self):
+        return self.business.rules
+
+    def hall_departments(self) -> list[Department]:
+        """Departments with at least one window in this hall, in catalog order."""
+        present = {w.department for w in self.business.windows}
+        return [d for d in self.business.catalog.departments if d.id in present]
+
+    def hall_items(self) -> list[Item]:
+        present = {w.department for w in self.business.windows}
+        return [i for i in self.business.catalog.items if i.department in present]
+
+
+@dataclass
+class Ctx:
+    """What a command sees: the store, the clock, the calendar and the configuration."""
+
+    store: Store
+    clock: Clock
+    calendar: HallCalendar
+    catalog: Catalog
+    hall_id: str
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    def today(self) -> date:
+        return self.calendar.local_date(self.clock.now())
+
+    def service_date(self) -> str:
+        return self.today().isoformat()
+
+
+class Hall:
+    def __init__(self, config: EdgeConfig, data_dir: Path, clock: Clock) -> None:
+        self.config = config
+        self.clock = clock
+        self.data_dir = Path(data_dir)
+        self.store = Store(self.data_dir / "hall.db", config.hall.id, clock)
+        self.ctx = Ctx(
+            store=self.store,
+            clock=clock,
+            calendar=HallCalendar(config.business.calendar),
+            catalog=Catalog(config.business),
+            hall_id=config.hall.id,
+        )
+        self._q: queue.SimpleQueue = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._listeners: list[Listener] = []
+        self.max_batch = 128
+
+    # -- lifecycle
+
+    def start(self) -> None:
+        ready: concurrent.futures.Future = concurrent.futures.Future()
+        self._thread = threading.Thread(target=self._writer, args=(ready,), name="hall-writer", daemon=True)
+        self._thread.start()
+        ready.result()  # re-raises an error from opening the store
+
+    def stop(self) -> None:
+        if self._thread and self._thread.is_alive():
+            self._q.put(_STOP)
+            self._thread.join(timeout=30)
+        self._thread = None
+
+    def add_listener(self, fn: Listener) -> None:
+        self._listeners.append(fn)
+
+    def remove_listener(self, fn: Listener) -> None:
+        if fn in self._listeners:
+            self._listeners.remove(fn)
+
+    # -- running commands
+
+    def submit(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> concurrent.futures.Future:
+        if self._thread is None:
+            raise RuntimeError("hall is not running")
+        fut: concurrent.futures.Future = concurrent.futures.Future()
+        self._q.put((fn, args, kwargs, fut))
+        return fut
+
+    def call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Run a command and wait for its committed result (threads, tests, tools)."""
+        return self.submit(fn, *args, **kwargs).result()
+
+    async def run(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Run a command from async code; returns after the commit."""
+        return await asyncio.wrap_future(self.submit(fn, *args, **kwargs))
+
+    # -- the writer thread
+
+    def _writer(self, ready: concurrent.futures.Future) -> None:
+        try:
+            self.store.open()
+            with self.store.atomic():
+                self.store.ensure_windows({w.id: w.department for w in self.config.business.windows})
+        except BaseException as e:  # noqa: BLE001 - reported to start()
+            ready.set_exception(e)
+            return
+        ready.set_result(None)
+        try:
+            while True:
+                job = self._q.get()
+                if job is _STOP:
+                    break
+                batch = [job]
+                stop_after = False
+                while len(batch) < self.max_batch:
+                    try:
+                        more = self._q.get_nowait()
+                    except queue.Empty:
+                        break
+                    if more is _STOP:
+                        stop_after = True
+                        break
+                    batch.append(more)
+                self._run_batch(batch)
+                if stop_after:
+                    break
+        finally:
+            self.store.close()
+
+    def _run_batch(self, batch: list) -> None:
+        results: list[tuple[concurrent.futures.Future, Any, BaseException | None]] = []
+        start_mark = self.store.seq_mark()
+        try:
+            with self.store.atomic():
+                for fn, args, kwargs, fut in batch:
+                    mark = self.store.seq_mark()
+                    try:
+                        with self.store.atomic():  # savepoint: a refused command changes nothing
+                            value = fn(self.ctx, *args, **kwargs)
+                        results.append((fut, value, None))
+                    except Exception as e:  # noqa: BLE001 - handed to the caller
+                        self.store.rollback_to(mark)
+                        results.append((fut, None, e))
+        except Exception as e:  # the commit itself failed: nothing of this batch is saved
+            log.exception("commit failed")
+            self.store.rollback_to(start_mark)
+            for fn, args, kwargs, fut in batch:
+                fut.set_exception(e)
+            return
+        committed = self.store.take_committed()
+        for fut, value, err in results:
+            if err is not None:
+                fut.set_exception(err)
+            else:
+                fut.set_result(value)
+        if committed:
+            for listener in list(self._listeners):
+                try:
+                    listener(committed)
+                except Exception:  # noqa: BLE001 - a listener never breaks the hall
+                    log.exception("event listener failed")

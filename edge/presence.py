@@ -1,0 +1,115 @@
+"""Staff at their windows: sign on and off, and stepping away (离岗, "service paused").
+
+Rules: one staff member per window; the A-role works it, the B-role stands in (AB岗)
+[U 10, J 15, C 7]; a staff member cannot sign off while a service at their window is open;
+stepping away shows the "service paused" sign and may last at most the configured limit
+(15 minutes by default) [C 9(4)]. Every pause is recorded with its start, end, and whether it
+broke the limit.
+"""
+
+from __future__ import annotations
+
+from sync import events as ev
+from sync.clock import to_micros
+
+from .auth import verify_secret
+from .hall import Ctx
+from .queue import acting_window, get_window, in_service
+from .store import WindowView
+from .workflow import WINDOW, Forbidden, NotFound, Refused
+
+
+def role_at(ctx: Ctx, staff_id: str, window_id: str) -> str:
+    s = ctx.catalog.staff.get(staff_id)
+    if s is None:
+        raise NotFound("unknown-staff", f"没有工号为 {staff_id} 的工作人员")
+    if window_id in s.windows:
+        return "A"
+    if window_id in s.backup_for:
+        return "B"
+    raise Forbidden("not-assigned", f"{s.name}不是该窗口的A岗或B岗人员")
+
+
+def check_pin(ctx: Ctx, staff_id: str, pin: str) -> None:
+    s = ctx.catalog.staff.get(staff_id)
+    if s is None or not s.pin_hash or not verify_secret(s.pin_hash, pin):
+        raise Forbidden("bad-credentials", "工号或密码不正确")
+
+
+def sign_on(ctx: Ctx, window_id: str, staff_id: str, via: str = "pin") -> WindowView:
+    w = get_window(ctx, window_id)
+    role = role_at(ctx, staff_id, window_id)
+    if w.staff == staff_id:
+        return w  # already there: signing on again changes nothing
+    if w.staff is not None:
+        other = ctx.catalog.staff.get(w.staff)
+        raise Refused("window-taken", f"该窗口已由{other.name if other else w.staff}签到")
+    elsewhere = ctx.store.window_of_staff(staff_id)
+    if elsewhere is not None:
+        raise Refused("signed-on-elsewhere", f"您已在 {elsewhere.id} 窗口签到，请先签退")
+    if not in_service(ctx, window_id, ctx.today()):
+        raise Refused("window-not-in-service", "该窗口今日不开放")
+    WINDOW.next(w.state, "sign_on", "窗口")
+    ctx.store.append(ev.WindowSignedOn(window=window_id, staff=staff_id, role=role, via=via))
+    return ctx.store.window(window_id)  # type: ignore[return-value]
+
+
+def sign_off(ctx: Ctx, window_id: str, staff_id: str) -> WindowView:
+    w = acting_window(ctx, window_id, staff_id)
+    if w.state == "serving":
+        raise Refused("service-open", "当前号码尚未办结，不能签退")
+    if w.state == "paused":
+        _resume(ctx, w, staff_id, via="sign-off")
+    WINDOW.next("idle", "sign_off", "窗口")
+    ctx.store.append(ev.WindowSignedOff(window=window_id, staff=staff_id))
+    return ctx.store.window(window_id)  # type: ignore[return-value]
+
+
+def pause(ctx: Ctx, window_id: str, staff_id: str, reason: str = "", via: str = "console") -> WindowView:
+    w = acting_window(ctx, window_id, staff_id)
+    if w.state == "serving":
+        raise Refused("service-open", "请先办结当前号码再暂停服务")
+    WINDOW.next(w.state, "pause", "窗口")
+    ctx.store.append(ev.WindowPaused(window=window_id, staff=staff_id, reason=reason.strip()[:100], via=via))
+    return ctx.store.window(window_id)  # type: ignore[return-value]
+
+
+def resume(ctx: Ctx, window_id: str, staff_id: str, via: str = "console") -> WindowView:
+    w = acting_window(ctx, window_id, staff_id)
+    WINDOW.next(w.state, "resume", "窗口")
+    _resume(ctx, w, staff_id, via)
+    return ctx.store.window(window_id)  # type: ignore[return-value]
+
+
+def _resume(ctx: Ctx, w: WindowView, staff_id: str, via: str) -> None:
+    seconds = paused_seconds(ctx, w)
+    limit = ctx.catalog.rules.step_away_limit_minutes * 60
+    ctx.store.append(
+        ev.WindowResumed(window=w.id, staff=staff_id, paused_seconds=seconds, over_limit=seconds > limit, via=via)
+    )
+
+
+def paused_seconds(ctx: Ctx, w: WindowView) -> int:
+    if w.paused_at is None:
+        return 0
+    return max(0, (to_micros(ctx.now()) - w.paused_at) // 1_000_000)
+
+
+def open_window(ctx: Ctx, window_id: str, manager: str) -> WindowView:
+    """The hall manager opens a window outside its schedule (flexible window at a peak)."""
+    w = get_window(ctx, window_id)
+    if w.manual == "opened":
+        return w
+    ctx.store.append(ev.WindowOpened(window=window_id, by=manager))
+    return ctx.store.window(window_id)  # type: ignore[return-value]
+
+
+def withdraw_window(ctx: Ctx, window_id: str, manager: str) -> WindowView:
+    """The hall manager takes a window out of service; it must have no staff signed on."""
+    w = get_window(ctx, window_id)
+    if w.staff is not None:
+        raise Refused("window-staffed", "该窗口仍有工作人员签到，请先签退")
+    if w.manual == "withdrawn":
+        return w
+    ctx.store.append(ev.WindowWithdrawn(window=window_id, by=manager))
+    return ctx.store.window(window_id)  # type: ignore[return-value]

@@ -1,0 +1,233 @@
+"""Taking a number and calling it (取号 / 叫号).
+
+Rules [J 22, J 19, U 21, C 11]: a visitor takes a number for the department that owns the
+item; that department's windows call in order (priority tickets for elderly and disabled
+visitors first, then order of arrival); paused and closed windows call nothing; numbers restart
+every day per department prefix; numbers taken before closing are still served after closing;
+an item that belongs elsewhere is transferred to the right department keeping the visitor's
+place in time (首问负责).
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date, timedelta
+
+from sync import events as ev
+from sync.clock import uuid7
+
+from .hall import Ctx
+from .store import TicketView, WindowView
+from .workflow import TICKET, WINDOW, Forbidden, Invalid, NotFound, Refused
+
+
+# ---------------------------------------------------------------- windows in service
+
+
+def in_service(ctx: Ctx, window_id: str, day: date) -> bool:
+    """Whether a window is meant to be open on `day` (before any staff signs on)."""
+    w = ctx.catalog.windows[window_id]
+    row = ctx.store.window(window_id)
+    manual = row.manual if row else None
+    if manual == "withdrawn":
+        return False
+    if not ctx.calendar.is_open_day(day):
+        return False
+    if manual == "opened":
+        return True
+    if w.kind == "fixed":
+        return True
+    if w.kind == "periodic":
+        return day.isoweekday() in w.weekdays
+    return any(p.start <= day <= p.end for p in w.peaks)  # flexible: its peak periods
+
+
+def get_window(ctx: Ctx, window_id: str) -> WindowView:
+    w = ctx.store.window(window_id)
+    if w is None or window_id not in ctx.catalog.windows:
+        raise NotFound("unknown-window", f"没有编号为 {window_id} 的窗口")
+    return w
+
+
+def acting_window(ctx: Ctx, window_id: str, staff: str) -> WindowView:
+    """The window, checked to be worked by `staff` (who must be signed on there)."""
+    w = get_window(ctx, window_id)
+    if w.staff is None:
+        raise Refused("window-closed", "该窗口尚未签到开放")
+    if w.staff != staff:
+        raise Forbidden("not-your-window", "您未在该窗口签到")
+    return w
+
+
+# ---------------------------------------------------------------- taking a number
+
+
+def _check_issuing_time(ctx: Ctx) -> None:
+    if ctx.catalog.rules.issue_outside_hours:
+        return
+    now = ctx.now()
+    cal = ctx.calendar
+    if cal.is_open(now):
+        return
+    nxt = cal.next_open(now)
+    lead = timedelta(minutes=ctx.catalog.rules.issue_before_open_minutes)
+    if nxt is not None and cal.local_date(nxt) == cal.local_date(now) and nxt - now <= lead:
+        return
+    when = f"，下次开放时间：{cal.local(nxt):%m月%d日 %H:%M}" if nxt else ""
+    raise Refused("hall-closed", f"大厅当前不在服务时间，暂停取号{when}")
+
+
+def issue(ctx: Ctx, item: str | None = None, department: str | None = None, priority: bool = False) -> dict:
+    """Issue a ticket; returns the ticket with how many wait ahead and the estimated wait."""
+    cat = ctx.catalog
+    if (item is None) == (department is None):
+        raise Invalid("item-or-department", "请指定办理事项（item）或部门（department）之一")
+    if item is not None:
+        it = cat.items.get(item)
+        if it is None:
+            raise NotFound("unknown-item", f"没有编号为 {item} 的服务事项")
+        department = it.department
+    assert department is not None
+    dept = cat.departments.get(department)
+    if dept is None:
+        raise NotFound("unknown-department", f"没有编号为 {department} 的部门")
+    if all(w.department != department for w in cat.business.windows):
+        raise Refused("department-not-here", f"{dept.name}不在本大厅设窗口")
+    _check_issuing_time(ctx)
+    today = ctx.today()
+    if not any(in_service(ctx, w.id, today) for w in cat.business.windows if w.department == department):
+        raise Refused("no-window-today", f"{dept.name}今日没有开放的窗口")
+    sdate = today.isoformat()
+    waiting = ctx.store.waiting(department, sdate)
+    ahead = sum(1 for t in waiting if t.priority) if priority else len(waiting)
+    number = f"{dept.prefix}{ctx.store.last_number(department, sdate) + 1:03d}"
+    ticket_id = uuid7(ctx.clock)
+    ctx.store.append(
+        ev.TicketIssued(ticket=ticket_id, number=number, department=department, item=item,
+                        priority=priority, service_date=sdate)
+    )
+    t = ctx.store.ticket(ticket_id)
+    assert t is not None
+    return {"ticket": t, "waiting_ahead": ahead, "estimated_wait_minutes": estimate_wait(ctx, department, ahead)}
+
+
+def estimate_wait(ctx: Ctx, department: str, ahead: int) -> int:
+    """Minutes until a ticket with `ahead` tickets before it is called: the department's mean
+    service time today (or its items' typical time before any service finished), shared over
+    the windows working now."""
+    mean = ctx.store.mean_service_seconds(department, ctx.service_date())
+    if mean is None:
+        minutes = [i.service_minutes for i in ctx.catalog.items.values() if i.department == department]
+        mean = 60.0 * (sum(minutes) / len(minutes) if minutes else 8)
+    working = sum(
+        1 for w in ctx.store.windows() if w.department == department and w.state in ("idle", "serving")
+    )
+    return math.ceil(ahead * mean / max(working, 1) / 60)
+
+
+# ---------------------------------------------------------------- calling
+
+
+def _current(ctx: Ctx, w: WindowView) -> TicketView:
+    if w.ticket is None:
+        raise Refused("no-current-ticket", "该窗口当前没有正在办理的号码")
+    t = ctx.store.ticket(w.ticket)
+    assert t is not None
+    return t
+
+
+def call_next(ctx: Ctx, window_id: str, staff: str) -> TicketView:
+    w = acting_window(ctx, window_id, staff)
+    if w.state == "paused":
+        raise Refused("window-paused", "窗口暂停服务中，请先恢复服务再叫号")
+    if w.state == "serving":
+        raise Refused("window-busy", "请先办结、转办或标记过号当前号码")
+    WINDOW.next(w.state, "call", "窗口")
+    queue = ctx.store.waiting(w.department, ctx.service_date(), limit=1)
+    if not queue:
+        raise Refused("queue-empty", "当前没有等候的号码")
+    t = queue[0]
+    ctx.store.append(ev.TicketCalled(ticket=t.id, window=window_id, staff=staff))
+    return ctx.store.ticket(t.id)  # type: ignore[return-value]
+
+
+def recall(ctx: Ctx, window_id: str, staff: str) -> TicketView:
+    w = acting_window(ctx, window_id, staff)
+    t = _current(ctx, w)
+    if t.state != "called":
+        raise Refused("already-started", "该号码已开始办理，无需重呼")
+    TICKET.next(t.state, "recall", "号码")
+    ctx.store.append(ev.TicketRecalled(ticket=t.id, window=window_id, staff=staff, recalls=t.recalls + 1))
+    return ctx.store.ticket(t.id)  # type: ignore[return-value]
+
+
+def start(ctx: Ctx, window_id: str, staff: str) -> TicketView:
+    w = acting_window(ctx, window_id, staff)
+    t = _current(ctx, w)
+    TICKET.next(t.state, "start", "号码")
+    ctx.store.append(ev.TicketStarted(ticket=t.id, window=window_id, staff=staff))
+    return ctx.store.ticket(t.id)  # type: ignore[return-value]
+
+
+def no_show(ctx: Ctx, window_id: str, staff: str) -> TicketView:
+    w = acting_window(ctx, window_id, staff)
+    t = _current(ctx, w)
+    TICKET.next(t.state, "no_show", "号码")
+    need = ctx.catalog.rules.no_show_after_recalls
+    if t.recalls < need:
+        raise Refused("recall-first", f"请先重呼：已重呼 {t.recalls} 次，需重呼 {need} 次后才能标记过号")
+    ctx.store.append(ev.TicketNoShow(ticket=t.id, window=window_id, staff=staff, recalls=t.recalls))
+    return ctx.store.ticket(t.id)  # type: ignore[return-value]
+
+
+def rejoin(ctx: Ctx, number: str) -> TicketView:
+    """A visitor who missed their call comes back: the ticket rejoins at the end of the queue."""
+    t = ctx.store.ticket_by_number(number.strip().upper(), ctx.service_date())
+    if t is None:
+        raise NotFound("unknown-ticket", f"今日没有号码 {number}")
+    if t.state != "no_show":
+        raise Refused("not-missed", f"号码 {t.number} 不是过号状态，无需重新排队")
+    if t.rejoins >= ctx.catalog.rules.rejoin_limit:
+        raise Refused("rejoin-limit", f"号码 {t.number} 已重新排队 {t.rejoins} 次，请重新取号")
+    TICKET.next(t.state, "rejoin", "号码")
+    ctx.store.append(ev.TicketRejoined(ticket=t.id))
+    return ctx.store.ticket(t.id)  # type: ignore[return-value]
+
+
+def transfer(ctx: Ctx, window_id: str, staff: str, department: str | None = None,
+             item: str | None = None, note: str = "") -> TicketView:
+    """首问负责: send the visitor to the department that owns the matter, keeping their place."""
+    w = acting_window(ctx, window_id, staff)
+    t = _current(ctx, w)
+    cat = ctx.catalog
+    if item is not None:
+        it = cat.items.get(item)
+        if it is None:
+            raise NotFound("unknown-item", f"没有编号为 {item} 的服务事项")
+        if department is not None and department != it.department:
+            raise Invalid("item-department-mismatch", "事项不属于所选部门")
+        department = it.department
+    if department is None:
+        raise Invalid("target-required", "请选择转办的部门或事项")
+    if department not in cat.departments:
+        raise NotFound("unknown-department", f"没有编号为 {department} 的部门")
+    if department == t.department:
+        raise Invalid("same-department", "不能转给本部门，请直接办理")
+    if all(x.department != department for x in cat.business.windows):
+        raise Refused("department-not-here", f"{cat.departments[department].name}不在本大厅设窗口")
+    TICKET.next(t.state, "transfer", "号码")
+    ctx.store.append(
+        ev.TicketTransferred(ticket=t.id, window=window_id, staff=staff, from_department=t.department,
+                             to_department=department, item=item, note=note.strip()[:200])
+    )
+    return ctx.store.ticket(t.id)  # type: ignore[return-value]
+
+
+def expire_stale(ctx: Ctx) -> int:
+    """Tickets of earlier days that were never finished are closed as expired (day rollover)."""
+    n = 0
+    for t in ctx.store.stale_tickets(ctx.service_date()):
+        ctx.store.append(ev.TicketExpired(ticket=t.id, state=t.state))
+        n += 1
+    return n
+

@@ -1,0 +1,694 @@
+"""The hall's store: the event log and its projections in one SQLite file.
+
+Only this module touches peewee. Everything the hall decides is appended here as an event and
+applied to the projection tables (tickets, windows, cases, hand-overs) in the same transaction;
+`rebuild()` replays the log into fresh projections, which proves they are derived state.
+Durability: WAL with ``synchronous=FULL``, so a commit that returned is on disk before the hall
+shows or publishes anything.
+
+Callers receive msgspec views (`TicketView`, `WindowView`, `CaseView`), never models.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import msgspec
+import peewee as pw
+
+from sync import events as ev
+from sync.clock import Clock, uuid7
+
+# ---------------------------------------------------------------------------- views
+
+
+class TicketView(msgspec.Struct, kw_only=True):
+    id: str
+    number: str
+    department: str
+    item: str | None
+    priority: bool
+    state: str  # waiting | called | serving | done | no_show | expired
+    service_date: str
+    issued_at: int  # µs UTC
+    queue_key: int  # place in the queue (µs); kept across a transfer
+    window: str | None
+    staff: str | None
+    called_at: int | None
+    started_at: int | None
+    finished_at: int | None
+    recalls: int
+    rejoins: int
+    transfers: int
+    outcome: str | None
+    case: str | None
+
+
+class WindowView(msgspec.Struct, kw_only=True):
+    id: str
+    department: str
+    staff: str | None
+    role: str | None
+    ticket: str | None
+    paused_at: int | None
+    pause_reason: str
+    signed_on_at: int | None
+    manual: str | None  # None | "opened" | "withdrawn" (hall manager's override)
+
+    @property
+    def state(self) -> str:
+        if self.staff is None:
+            return "closed"
+        if self.paused_at is not None:
+            return "paused"
+        if self.ticket is not None:
+            return "serving"
+        return "idle"
+
+
+class CaseView(msgspec.Struct, kw_only=True):
+    id: str
+    ticket: str
+    number: str
+    item: str
+    department: str
+    window: str
+    staff: str
+    outcome: str
+    state: str  # open | closed
+    opened_at: int
+    deadline: str | None
+    supply_by: str | None
+    missing: list[str]
+    supplied: list[str]
+    co_departments: list[str]
+    reason: str
+    note: str
+    finished_at: int | None
+    result: str | None
+
+
+class HandoffView(msgspec.Struct, kw_only=True):
+    case: str
+    seq: int
+    at: int
+    from_department: str
+    to_department: str
+    materials: list[str]
+    by: str
+    note: str
+
+
+class StoredEvent(msgspec.Struct, kw_only=True):
+    """An event as read back from the log (body decoded to plain JSON)."""
+
+    hall: str
+    epoch: str
+    seq: int
+    id: str
+    kind: str
+    schema: int
+    body: msgspec.Raw
+    ts: int
+    boot: str
+    mono: int
+    clock: str
+
+
+# ---------------------------------------------------------------------------- models
+
+
+@dataclass
+class _Models:
+    Meta: type
+    EventRow: type
+    Ticket: type
+    Window: type
+    Case: type
+    Handoff: type
+    Counter: type
+
+    def all(self) -> list[type]:
+        return [self.Meta, self.EventRow, self.Ticket, self.Window, self.Case, self.Handoff, self.Counter]
+
+    def projections(self) -> list[type]:
+        return [self.Ticket, self.Window, self.Case, self.Handoff, self.Counter]
+
+
+def _bind(db: pw.Database) -> _Models:
+    """Model classes bound to one database, so several halls can live in one process."""
+
+    class Base(pw.Model):
+        class Meta:
+            database = db
+
+    class Meta(Base):
+        key = pw.TextField(primary_key=True)
+        value = pw.TextField()
+
+        class Meta:
+            table_name = "meta"
+
+    class EventRow(Base):
+        seq = pw.IntegerField(primary_key=True)
+        id = pw.TextField(unique=True)
+        kind = pw.TextField()
+        schema = pw.IntegerField()
+        body = pw.TextField()
+        ts = pw.BigIntegerField()
+        boot = pw.TextField()
+        mono = pw.BigIntegerField()
+        clock = pw.TextField()
+
+        class Meta:
+            table_name = "events"
+
+    class Ticket(Base):
+        id = pw.TextField(primary_key=True)
+        number = pw.TextField()
+        department = pw.TextField()
+        item = pw.TextField(null=True)
+        priority = pw.BooleanField(default=False)
+        state = pw.TextField()
+        service_date = pw.TextField()
+        issued_at = pw.BigIntegerField()
+        queue_key = pw.BigIntegerField()
+        window = pw.TextField(null=True)
+        staff = pw.TextField(null=True)
+        called_at = pw.BigIntegerField(null=True)
+        started_at = pw.BigIntegerField(null=True)
+        finished_at = pw.BigIntegerField(null=True)
+        recalls = pw.IntegerField(default=0)
+        rejoins = pw.IntegerField(default=0)
+        transfers = pw.IntegerField(default=0)
+        outcome = pw.TextField(null=True)
+        case = pw.TextField(null=True)
+
+        class Meta:
+            table_name = "tickets"
+            indexes = ((("department", "state", "priority", "queue_key"), False), (("service_date",), False))
+
+    class Window(Base):
+        id = pw.TextField(primary_key=True)
+        department = pw.TextField()
+        staff = pw.TextField(null=True)
+        role = pw.TextField(null=True)
+        ticket = pw.TextField(null=True)
+        paused_at = pw.BigIntegerField(null=True)
+        pause_reason = pw.TextField(default="")
+        signed_on_at = pw.BigIntegerField(null=True)
+        manual = pw.TextField(null=True)
+
+        class Meta:
+            table_name = "windows"
+
+    class Case(Base):
+        id = pw.TextField(primary_key=True)
+        ticket = pw.TextField()
+        number = pw.TextField()
+        item = pw.TextField()
+        department = pw.TextField()
+        window = pw.TextField()
+        staff = pw.TextField()
+        outcome = pw.TextField()
+        state = pw.TextField()
+        opened_at = pw.BigIntegerField()
+        deadline = pw.TextField(null=True)
+        supply_by = pw.TextField(null=True)
+        missing = pw.TextField(default="[]")
+        supplied = pw.TextField(default="[]")
+        co_departments = pw.TextField(default="[]")
+        reason = pw.TextField(default="")
+        note = pw.TextField(default="")
+        finished_at = pw.BigIntegerField(null=True)
+        result = pw.TextField(null=True)
+
+        class Meta:
+            table_name = "cases"
+            indexes = ((("state", "deadline"), False),)
+
+    class Handoff(Base):
+        seq = pw.IntegerField(primary_key=True)  # the event's seq
+        case = pw.TextField(index=True)
+        at = pw.BigIntegerField()
+        from_department = pw.TextField()
+        to_department = pw.TextField()
+        materials = pw.TextField()
+        by = pw.TextField()
+        note = pw.TextField(default="")
+
+        class Meta:
+            table_name = "handoffs"
+
+    class Counter(Base):
+        department = pw.TextField()
+        service_date = pw.TextField()
+        last = pw.IntegerField()
+
+        class Meta:
+            table_name = "counters"
+            primary_key = pw.CompositeKey("department", "service_date")
+
+    return _Models(Meta, EventRow, Ticket, Window, Case, Handoff, Counter)
+
+
+# ---------------------------------------------------------------------------- store
+
+
+class Store:
+    """Event log + projections. Not thread-safe by design: the hall's single writer thread
+    owns it (see edge.hall)."""
+
+    def __init__(self, path: Path, hall: str, clock: Clock) -> None:
+        self.path = Path(path)
+        self.hall = hall
+        self.clock = clock
+        self.db = pw.SqliteDatabase(
+            str(self.path),
+            pragmas={
+                "journal_mode": "wal",
+                "synchronous": 2,  # FULL: a returned commit survives a power cut
+                "foreign_keys": 1,
+                "busy_timeout": 5000,
+            },
+            check_same_thread=False,
+        )
+        self.m = _bind(self.db)
+        self.epoch = ""
+        self._next_seq = 1
+        self._pending: list[StoredEvent] = []
+        self._owner: int | None = None
+
+    # -- lifecycle
+
+    def open(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.db.connect(reuse_if_open=True)
+        self._owner = threading.get_ident()
+        with self.db.atomic():
+            self.db.create_tables(self.m.all(), safe=True)
+            meta = {r.key: r.value for r in self.m.Meta.select()}
+            if "epoch" not in meta:
+                self.epoch = os.urandom(8).hex()
+                self.m.Meta.create(key="epoch", value=self.epoch)
+                self.m.Meta.create(key="hall", value=self.hall)
+                self.m.Meta.create(key="created", value=str(self.clock.micros()))
+            else:
+                self.epoch = meta["epoch"]
+                if meta.get("hall") != self.hall:
+                    raise StoreError(
+                        f"{self.path} belongs to hall {meta.get('hall')!r}, not {self.hall!r}"
+                    )
+        last = self.m.EventRow.select(pw.fn.MAX(self.m.EventRow.seq)).scalar()
+        self._next_seq = (last or 0) + 1
+
+    def close(self) -> None:
+        if not self.db.is_closed():
+            self.db.close()
+
+    def atomic(self):
+        return self.db.atomic()
+
+    # -- the log
+
+    @property
+    def acked_seq(self) -> int:
+        """Highest seq central has acknowledged for this epoch (0 before any sync)."""
+        row = self.m.Meta.get_or_none(self.m.Meta.key == "acked_seq")
+        return int(row.value) if row else 0
+
+    @property
+    def last_seq(self) -> int:
+        return self._next_seq - 1
+
+    def seq_mark(self) -> int:
+        """Where the log stands; `rollback_to` restores it if the transaction is abandoned."""
+        return self._next_seq
+
+    def rollback_to(self, mark: int) -> None:
+        self._next_seq = mark
+        self._pending = [e for e in self._pending if e.seq < mark]
+
+    def append(self, body: ev.Body) -> StoredEvent:
+        """Append one event and apply it to the projections (inside the caller's transaction)."""
+        raw = ev.encode_body(body)
+        e = StoredEvent(
+            hall=self.hall,
+            epoch=self.epoch,
+            seq=self._next_seq,
+            id=uuid7(self.clock),
+            kind=body.KIND,
+            schema=ev.SCHEMA,
+            body=msgspec.Raw(raw),
+            ts=self.clock.micros(),
+            boot=self.clock.boot,
+            mono=self.clock.monotonic(),
+            clock=self.clock.quality,
+        )
+        self.m.EventRow.insert(
+            seq=e.seq, id=e.id, kind=e.kind, schema=e.schema, body=raw.decode(),
+            ts=e.ts, boot=e.boot, mono=e.mono, clock=e.clock,
+        ).execute()
+        self._next_seq += 1
+        self._apply(e.seq, e.ts, body)
+        self._pending.append(e)
+        return e
+
+    def take_committed(self) -> list[StoredEvent]:
+        """Events appended since the last call (call after the commit succeeded)."""
+        out, self._pending = self._pending, []
+        return out
+
+    def events(self, after: int = 0, limit: int = 100) -> list[StoredEvent]:
+        E = self.m.EventRow
+        rows = E.select().where(E.seq > after).order_by(E.seq).limit(limit).tuples()
+        return [
+            StoredEvent(
+                hall=self.hall, epoch=self.epoch, seq=r[0], id=r[1], kind=r[2], schema=r[3],
+                body=msgspec.Raw(r[4].encode()), ts=r[5], boot=r[6], mono=r[7], clock=r[8],
+            )
+            for r in rows
+        ]
+
+    # -- projections
+
+    def _apply(self, seq: int, ts: int, body: ev.Body) -> None:
+        handler = _APPLY.get(body.KIND)
+        if handler is not None:
+            handler(self, seq, ts, body)
+
+    def rebuild(self) -> None:
+        """Drop the projections and replay the whole log into them."""
+        with self.db.atomic():
+            self.db.drop_tables(self.m.projections())
+            self.db.create_tables(self.m.projections())
+            E = self.m.EventRow
+            for seq, kind, raw, ts in E.select(E.seq, E.kind, E.body, E.ts).order_by(E.seq).tuples():
+                self._apply(seq, ts, ev.decode_body(kind, raw.encode()))
+
+    def ensure_windows(self, windows: dict[str, str]) -> None:
+        """Make sure every configured window (id → department) has a projection row."""
+        W = self.m.Window
+        existing = {w.id: w for w in W.select()}
+        for wid, dept in windows.items():
+            if wid not in existing:
+                W.insert(id=wid, department=dept).execute()
+            elif existing[wid].department != dept and existing[wid].staff is None:
+                W.update(department=dept).where(W.id == wid).execute()
+
+    # -- queries
+
+    def ticket(self, ticket_id: str) -> TicketView | None:
+        row = self.m.Ticket.get_or_none(self.m.Ticket.id == ticket_id)
+        return _ticket_view(row) if row else None
+
+    def ticket_by_number(self, number: str, service_date: str) -> TicketView | None:
+        T = self.m.Ticket
+        row = T.get_or_none((T.number == number) & (T.service_date == service_date))
+        return _ticket_view(row) if row else None
+
+    def waiting(self, department: str | None, service_date: str, limit: int | None = None) -> list[TicketView]:
+        """Waiting tickets in calling order: priority first, then place in time."""
+        T = self.m.Ticket
+        q = T.select().where((T.state == "waiting") & (T.service_date == service_date))
+        if department is not None:
+            q = q.where(T.department == department)
+        q = q.order_by(T.priority.desc(), T.queue_key, T.id)
+        if limit:
+            q = q.limit(limit)
+        return [_ticket_view(r) for r in q]
+
+    def waiting_count(self, department: str, service_date: str) -> int:
+        T = self.m.Ticket
+        return (
+            T.select()
+            .where((T.state == "waiting") & (T.service_date == service_date) & (T.department == department))
+            .count()
+        )
+
+    def waiting_counts(self, service_date: str) -> dict[str, int]:
+        T = self.m.Ticket
+        q = (
+            T.select(T.department, pw.fn.COUNT(T.id))
+            .where((T.state == "waiting") & (T.service_date == service_date))
+            .group_by(T.department)
+            .tuples()
+        )
+        return dict(q)
+
+    def stale_tickets(self, before_date: str) -> list[TicketView]:
+        T = self.m.Ticket
+        q = T.select().where(T.state.in_(["waiting", "called", "serving", "no_show"]) & (T.service_date < before_date))
+        return [_ticket_view(r) for r in q]
+
+    def tickets_on(self, service_date: str) -> list[TicketView]:
+        T = self.m.Ticket
+        return [_ticket_view(r) for r in T.select().where(T.service_date == service_date).order_by(T.issued_at)]
+
+    def recent_calls(self, service_date: str, limit: int = 8) -> list[TicketView]:
+        T = self.m.Ticket
+        q = (
+            T.select()
+            .where((T.service_date == service_date) & T.called_at.is_null(False))
+            .order_by(T.called_at.desc())
+            .limit(limit)
+        )
+        return [_ticket_view(r) for r in q]
+
+    def mean_service_seconds(self, department: str, service_date: str) -> float | None:
+        """Mean of start→finish over today's finished services at this department."""
+        T = self.m.Ticket
+        val = (
+            T.select(pw.fn.AVG(T.finished_at - T.started_at))
+            .where(
+                (T.department == department)
+                & (T.service_date == service_date)
+                & (T.state == "done")
+                & T.started_at.is_null(False)
+            )
+            .scalar()
+        )
+        return None if val is None else float(val) / 1e6
+
+    def last_number(self, department: str, service_date: str) -> int:
+        C = self.m.Counter
+        row = C.get_or_none((C.department == department) & (C.service_date == service_date))
+        return row.last if row else 0
+
+    def window(self, window_id: str) -> WindowView | None:
+        row = self.m.Window.get_or_none(self.m.Window.id == window_id)
+        return _window_view(row) if row else None
+
+    def windows(self) -> list[WindowView]:
+        return [_window_view(r) for r in self.m.Window.select().order_by(self.m.Window.id)]
+
+    def window_of_staff(self, staff: str) -> WindowView | None:
+        row = self.m.Window.get_or_none(self.m.Window.staff == staff)
+        return _window_view(row) if row else None
+
+    def case(self, case_id: str) -> CaseView | None:
+        row = self.m.Case.get_or_none(self.m.Case.id == case_id)
+        return _case_view(row) if row else None
+
+    def cases(self, state: str | None = None, department: str | None = None, limit: int = 200) -> list[CaseView]:
+        C = self.m.Case
+        q = C.select()
+        if state:
+            q = q.where(C.state == state)
+        if department:
+            q = q.where((C.department == department) | C.co_departments.contains(f'"{department}"'))
+        return [_case_view(r) for r in q.order_by(C.opened_at.desc()).limit(limit)]
+
+    def handoffs(self, case_id: str) -> list[HandoffView]:
+        H = self.m.Handoff
+        return [
+            HandoffView(
+                case=r.case, seq=r.seq, at=r.at, from_department=r.from_department,
+                to_department=r.to_department, materials=json.loads(r.materials), by=r.by, note=r.note,
+            )
+            for r in H.select().where(H.case == case_id).order_by(H.seq)
+        ]
+
+
+class StoreError(Exception):
+    pass
+
+
+def _ticket_view(r) -> TicketView:
+    return TicketView(
+        id=r.id, number=r.number, department=r.department, item=r.item, priority=bool(r.priority),
+        state=r.state, service_date=r.service_date, issued_at=r.issued_at, queue_key=r.queue_key,
+        window=r.window, staff=r.staff, called_at=r.called_at, started_at=r.started_at,
+        finished_at=r.finished_at, recalls=r.recalls, rejoins=r.rejoins, transfers=r.transfers,
+        outcome=r.outcome, case=r.case,
+    )
+
+
+def _window_view(r) -> WindowView:
+    return WindowView(
+        id=r.id, department=r.department, staff=r.staff, role=r.role, ticket=r.ticket,
+        paused_at=r.paused_at, pause_reason=r.pause_reason, signed_on_at=r.signed_on_at, manual=r.manual,
+    )
+
+
+def _case_view(r) -> CaseView:
+    return CaseView(
+        id=r.id, ticket=r.ticket, number=r.number, item=r.item, department=r.department, window=r.window,
+        staff=r.staff, outcome=r.outcome, state=r.state, opened_at=r.opened_at, deadline=r.deadline,
+        supply_by=r.supply_by, missing=json.loads(r.missing), supplied=json.loads(r.supplied),
+        co_departments=json.loads(r.co_departments), reason=r.reason, note=r.note,
+        finished_at=r.finished_at, result=r.result,
+    )
+
+
+# ---------------------------------------------------------------------------- projection rules
+# One function per event kind: how the fact changes the local state. Pure table updates.
+
+
+def _issued(s: Store, seq: int, ts: int, b: ev.TicketIssued) -> None:
+    s.m.Ticket.insert(
+        id=b.ticket, number=b.number, department=b.department, item=b.item, priority=b.priority,
+        state="waiting", service_date=b.service_date, issued_at=ts, queue_key=ts,
+    ).execute()
+    C = s.m.Counter
+    n = int(b.number.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ") or 0)
+    C.insert(department=b.department, service_date=b.service_date, last=n).on_conflict(
+        conflict_target=[C.department, C.service_date], update={C.last: pw.fn.MAX(C.last, n)}
+    ).execute()
+
+
+def _ticket_update(s: Store, ticket: str, **fields) -> None:
+    s.m.Ticket.update(**fields).where(s.m.Ticket.id == ticket).execute()
+
+
+def _window_update(s: Store, window: str, **fields) -> None:
+    s.m.Window.update(**fields).where(s.m.Window.id == window).execute()
+
+
+def _called(s: Store, seq: int, ts: int, b: ev.TicketCalled) -> None:
+    _ticket_update(s, b.ticket, state="called", window=b.window, staff=b.staff, called_at=ts, recalls=0)
+    _window_update(s, b.window, ticket=b.ticket)
+
+
+def _recalled(s: Store, seq: int, ts: int, b: ev.TicketRecalled) -> None:
+    _ticket_update(s, b.ticket, recalls=b.recalls, called_at=ts)
+
+
+def _started(s: Store, seq: int, ts: int, b: ev.TicketStarted) -> None:
+    _ticket_update(s, b.ticket, state="serving", started_at=ts)
+
+
+def _completed(s: Store, seq: int, ts: int, b: ev.TicketCompleted) -> None:
+    T = s.m.Ticket
+    t = T.get_by_id(b.ticket)
+    T.update(
+        state="done", finished_at=ts, started_at=t.started_at or ts, item=b.item, outcome=b.outcome, case=b.case,
+    ).where(T.id == b.ticket).execute()
+    _window_update(s, b.window, ticket=None)
+    if b.case:
+        s.m.Case.insert(
+            id=b.case, ticket=b.ticket, number=t.number, item=b.item, department=t.department,
+            window=b.window, staff=b.staff, outcome=b.outcome,
+            state="open" if b.outcome in ("promised", "joint", "gaps") else "closed",
+            opened_at=ts, deadline=b.deadline, supply_by=b.supply_by, missing=json.dumps(b.missing),
+            co_departments=json.dumps(b.co_departments), reason=b.reason, note=b.note,
+        ).execute()
+
+
+def _no_show(s: Store, seq: int, ts: int, b: ev.TicketNoShow) -> None:
+    _ticket_update(s, b.ticket, state="no_show", finished_at=ts)
+    _window_update(s, b.window, ticket=None)
+
+
+def _rejoined(s: Store, seq: int, ts: int, b: ev.TicketRejoined) -> None:
+    T = s.m.Ticket
+    T.update(state="waiting", queue_key=ts, rejoins=T.rejoins + 1, window=None, staff=None,
+             called_at=None, finished_at=None, recalls=0).where(T.id == b.ticket).execute()
+
+
+def _transferred(s: Store, seq: int, ts: int, b: ev.TicketTransferred) -> None:
+    T = s.m.Ticket
+    T.update(
+        state="waiting", department=b.to_department, item=b.item, window=None, staff=None,
+        called_at=None, started_at=None, recalls=0, transfers=T.transfers + 1,
+    ).where(T.id == b.ticket).execute()
+    _window_update(s, b.window, ticket=None)
+
+
+def _expired(s: Store, seq: int, ts: int, b: ev.TicketExpired) -> None:
+    T = s.m.Ticket
+    t = T.get_by_id(b.ticket)
+    T.update(state="expired", finished_at=ts).where(T.id == b.ticket).execute()
+    if t.window:
+        W = s.m.Window
+        W.update(ticket=None).where((W.id == t.window) & (W.ticket == b.ticket)).execute()
+
+
+def _signed_on(s: Store, seq: int, ts: int, b: ev.WindowSignedOn) -> None:
+    _window_update(s, b.window, staff=b.staff, role=b.role, signed_on_at=ts, paused_at=None, pause_reason="")
+
+
+def _signed_off(s: Store, seq: int, ts: int, b: ev.WindowSignedOff) -> None:
+    _window_update(s, b.window, staff=None, role=None, signed_on_at=None, paused_at=None, pause_reason="")
+
+
+def _paused(s: Store, seq: int, ts: int, b: ev.WindowPaused) -> None:
+    _window_update(s, b.window, paused_at=ts, pause_reason=b.reason)
+
+
+def _resumed(s: Store, seq: int, ts: int, b: ev.WindowResumed) -> None:
+    _window_update(s, b.window, paused_at=None, pause_reason="")
+
+
+def _opened(s: Store, seq: int, ts: int, b: ev.WindowOpened) -> None:
+    _window_update(s, b.window, manual="opened")
+
+
+def _withdrawn(s: Store, seq: int, ts: int, b: ev.WindowWithdrawn) -> None:
+    _window_update(s, b.window, manual="withdrawn")
+
+
+def _handoff(s: Store, seq: int, ts: int, b: ev.CaseHandoff) -> None:
+    s.m.Handoff.insert(
+        seq=seq, case=b.case, at=ts, from_department=b.from_department, to_department=b.to_department,
+        materials=json.dumps(b.materials, ensure_ascii=False), by=b.by, note=b.note,
+    ).execute()
+
+
+def _supplied(s: Store, seq: int, ts: int, b: ev.CaseSupplied) -> None:
+    C = s.m.Case
+    c = C.get_by_id(b.case)
+    done = json.loads(c.supplied)
+    done += [m for m in b.materials if m not in done]
+    C.update(supplied=json.dumps(done)).where(C.id == b.case).execute()
+
+
+def _finished(s: Store, seq: int, ts: int, b: ev.CaseFinished) -> None:
+    C = s.m.Case
+    C.update(state="closed", finished_at=ts, result=b.result, note=b.note or C.note).where(C.id == b.case).execute()
+
+
+_APPLY = {
+    "ticket.issued": _issued,
+    "ticket.called": _called,
+    "ticket.recalled": _recalled,
+    "ticket.started": _started,
+    "ticket.completed": _completed,
+    "ticket.no_show": _no_show,
+    "ticket.rejoined": _rejoined,
+    "ticket.transferred": _transferred,
+    "ticket.expired": _expired,
+    "window.signed_on": _signed_on,
+    "window.signed_off": _signed_off,
+    "window.paused": _paused,
+    "window.resumed": _resumed,
+    "window.opened": _opened,
+    "window.withdrawn": _withdrawn,
+    "case.handoff": _handoff,
+    "case.supplied": _supplied,
+    "case.finished": _finished,
+}

@@ -1,0 +1,146 @@
+"""Read models shared by the JSON API and the pages: windows with who serves there (亮身份),
+the display board, the queue. All run on the writer thread (via `Hall.run`) so they see one
+consistent state."""
+
+from __future__ import annotations
+
+from sync.clock import from_micros, to_micros
+
+from .cases import is_overdue
+from .hall import Ctx
+from .presence import paused_seconds
+from .queue import estimate_wait, in_service
+from .store import CaseView, TicketView, WindowView
+from .workflow import TICKET
+
+
+def iso(ctx: Ctx, us: int | None) -> str | None:
+    if us is None:
+        return None
+    return ctx.calendar.local(from_micros(us)).isoformat(timespec="seconds")
+
+
+def hhmm(ctx: Ctx, us: int | None) -> str:
+    return "" if us is None else ctx.calendar.local(from_micros(us)).strftime("%H:%M")
+
+
+def staff_public(ctx: Ctx, staff_id: str | None) -> dict | None:
+    """What a window shows about who serves there: department, name, phone (亮身份) [J 18]."""
+    if staff_id is None:
+        return None
+    s = ctx.catalog.staff.get(staff_id)
+    if s is None:
+        return {"id": staff_id, "name": staff_id, "title": "", "phone": "", "department": ""}
+    dept = ctx.catalog.departments.get(s.department)
+    return {"id": s.id, "name": s.name, "title": s.title, "phone": s.phone or (dept.phone if dept else ""),
+            "department": dept.name if dept else s.department, "kind": s.kind}
+
+
+def ticket_brief(ctx: Ctx, t: TicketView | None) -> dict | None:
+    if t is None:
+        return None
+    item = ctx.catalog.items.get(t.item) if t.item else None
+    return {
+        "id": t.id, "number": t.number, "state": t.state, "state_label": TICKET.labels.get(t.state, t.state),
+        "department": t.department, "item": t.item, "item_name": item.name if item else None,
+        "priority": t.priority, "issued_at": iso(ctx, t.issued_at), "called_at": iso(ctx, t.called_at),
+        "started_at": iso(ctx, t.started_at), "finished_at": iso(ctx, t.finished_at),
+        "recalls": t.recalls, "window": t.window, "outcome": t.outcome, "case": t.case,
+    }
+
+
+def window_brief(ctx: Ctx, w: WindowView) -> dict:
+    cfg = ctx.catalog.windows.get(w.id)
+    dept = ctx.catalog.departments.get(w.department)
+    ticket = ctx.store.ticket(w.ticket) if w.ticket else None
+    paused = paused_seconds(ctx, w) if w.paused_at is not None else None
+    limit = ctx.catalog.rules.step_away_limit_minutes * 60
+    return {
+        "id": w.id,
+        "name": cfg.name if cfg else w.id,
+        "kind": cfg.kind if cfg else "fixed",
+        "department": w.department,
+        "department_name": dept.name if dept else w.department,
+        "staff": staff_public(ctx, w.staff),
+        "role": w.role,
+        "state": w.state,
+        "lamp": "on" if w.state == "paused" else "off",
+        "ticket": ticket_brief(ctx, ticket),
+        "paused_at": iso(ctx, w.paused_at),
+        "paused_seconds": paused,
+        "pause_reason": w.pause_reason,
+        "over_limit": paused is not None and paused > limit,
+        "in_service": in_service(ctx, w.id, ctx.today()),
+        "manual": w.manual,
+    }
+
+
+def windows(ctx: Ctx) -> list[dict]:
+    return [window_brief(ctx, w) for w in ctx.store.windows() if w.id in ctx.catalog.windows]
+
+
+def queue_summary(ctx: Ctx) -> list[dict]:
+    counts = ctx.store.waiting_counts(ctx.service_date())
+    out = []
+    for d in ctx.catalog.hall_departments():
+        n = counts.get(d.id, 0)
+        out.append({"department": d.id, "name": d.name, "prefix": d.prefix, "waiting": n,
+                    "estimated_wait_minutes": estimate_wait(ctx, d.id, n)})
+    return out
+
+
+def display(ctx: Ctx) -> dict:
+    """The hall display board: current call per window, last calls, waiting counts, paused windows."""
+    sdate = ctx.service_date()
+    names = {w.id: w.name for w in ctx.catalog.business.windows}
+    recent = [
+        {"number": t.number, "window": t.window, "window_name": names.get(t.window or "", t.window),
+         "at": hhmm(ctx, t.called_at)}
+        for t in ctx.store.recent_calls(sdate, 10)
+    ]
+    return {
+        "now": ctx.calendar.local(ctx.now()).isoformat(timespec="seconds"),
+        "open": ctx.calendar.is_open(ctx.now()),
+        "windows": windows(ctx),
+        "recent": recent,
+        "queues": queue_summary(ctx),
+    }
+
+
+def case_brief(ctx: Ctx, c: CaseView) -> dict:
+    item = ctx.catalog.items.get(c.item)
+    mats = {m.id: m.name for m in item.materials} if item else {}
+    depts = ctx.catalog.departments
+    return {
+        "id": c.id, "ticket": c.ticket, "number": c.number, "item": c.item,
+        "item_name": item.name if item else c.item, "department": c.department,
+        "department_name": depts[c.department].name if c.department in depts else c.department,
+        "window": c.window, "staff": c.staff, "outcome": c.outcome, "state": c.state,
+        "opened_at": iso(ctx, c.opened_at), "deadline": c.deadline, "supply_by": c.supply_by,
+        "missing": [{"id": m, "name": mats.get(m, m), "supplied": m in c.supplied} for m in c.missing],
+        "co_departments": [{"id": d, "name": depts[d].name if d in depts else d} for d in c.co_departments],
+        "reason": c.reason, "note": c.note, "finished_at": iso(ctx, c.finished_at), "result": c.result,
+        "overdue": is_overdue(c, ctx.today()),
+        "handoffs": [
+            {"at": iso(ctx, h.at), "from": h.from_department, "to": h.to_department,
+             "from_name": depts[h.from_department].name if h.from_department in depts else h.from_department,
+             "to_name": depts[h.to_department].name if h.to_department in depts else h.to_department,
+             "materials": h.materials, "by": h.by, "note": h.note}
+            for h in ctx.store.handoffs(c.id)
+        ],
+    }
+
+
+def health(ctx: Ctx) -> dict:
+    return {
+        "hall": ctx.hall_id,
+        "status": "ok",
+        "epoch": ctx.store.epoch,
+        "last_seq": ctx.store.last_seq,
+        "business_version": ctx.catalog.business.version,
+        # Replication to central arrives with the sync service; until it runs nothing is acked.
+        "sync": {"pending": ctx.store.last_seq - ctx.store.acked_seq, "acked_seq": ctx.store.acked_seq,
+                 "connected": False},
+        "clock": {"now": ctx.now().isoformat(), "local": ctx.calendar.local(ctx.now()).isoformat(timespec="seconds"),
+                  "quality": ctx.clock.quality, "boot": ctx.clock.boot, "micros": to_micros(ctx.now())},
+    }

@@ -1,0 +1,294 @@
+"""The hall's business configuration: catalog, calendar, windows, roster and rules.
+
+These types are part of the wire contract: a hall starts with the business configuration in its
+TOML file and later receives newer versions from central (config downlink), so they live in
+`sync/` where both ends can use them. Every struct is strict: an unknown field is an error.
+Field documentation: docs/configuration.md.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Literal
+
+import msgspec
+from msgspec import Meta, Struct, field
+
+Id = Annotated[str, Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
+ClockTime = Annotated[str, Meta(pattern=r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$")]
+Weekday = Annotated[int, Meta(ge=1, le=7)]  # ISO: 1 = Monday … 7 = Sunday
+NonNegative = Annotated[int, Meta(ge=0)]
+
+
+class Strict(Struct, forbid_unknown_fields=True, kw_only=True, omit_defaults=True):
+    pass
+
+
+# ---------------------------------------------------------------- catalog (办事指南)
+
+
+class Material(Strict, kw_only=True):
+    """One required material of a service item."""
+
+    id: Id
+    name: str
+    copies: str = ""  # e.g. "原件1份，复印件1份"
+    note: str = ""
+    gap_allowed: bool = False  # may be missing under 容缺受理 and supplied later
+
+
+HandlingMode = Literal["instant", "promised", "joint"]
+
+
+class Item(Strict, kw_only=True):
+    """A service item (服务事项) with its public guide."""
+
+    id: Id
+    name: str
+    department: Id
+    audience: str  # 服务对象
+    basis: str  # 办理依据
+    process: list[str]  # 办理流程, one step per entry
+    materials: list[Material] = []
+    location: str = ""
+    mode: HandlingMode = "instant"
+    promise_days: NonNegative = 0  # 承诺时限, working days; 0 = done on the spot
+    co_departments: list[Id] = []  # joint (联办) items: the contributing departments
+    forms: list[str] = []  # 标准表格
+    fee: str = "不收费"
+    service_minutes: Annotated[int, Meta(ge=1, le=240)] = 8  # typical time at the window
+    appointment: bool = False  # 预约 recommended for this item
+    keywords: list[str] = []
+
+
+class Department(Strict, kw_only=True):
+    """A window unit (窗口单位)."""
+
+    id: Id
+    name: str
+    prefix: Annotated[str, Meta(pattern=r"^[A-Z]{1,2}$")]  # ticket number prefix, "A" → A001
+    phone: str = ""
+    description: str = ""
+
+
+class Catalog(Strict, kw_only=True):
+    departments: list[Department]
+    items: list[Item]
+
+
+# ---------------------------------------------------------------- calendar
+
+
+class Period(Strict, kw_only=True):
+    """A work period of a working day, local time."""
+
+    start: ClockTime
+    end: ClockTime
+
+
+class Closure(Strict, kw_only=True):
+    """A recurring closure: the hall closes at `start` (until `end`) on matching days.
+
+    kind ``weekly``: every `weekday`; kind ``last-weekday-of-month``: the last `weekday` of each
+    month (e.g. the last Wednesday afternoon, set aside for staff study).
+    """
+
+    kind: Literal["weekly", "last-weekday-of-month"]
+    weekday: Weekday
+    start: ClockTime = "00:00"
+    end: ClockTime = "24:00"
+    name: str = ""
+
+
+class Holiday(Strict, kw_only=True):
+    """Public holiday or other closed range (inclusive dates)."""
+
+    start: date
+    end: date
+    name: str = ""
+
+
+class Workday(Strict, kw_only=True):
+    """A make-up working day (调休上班) on what would otherwise be a weekend."""
+
+    date: date
+    name: str = ""
+
+
+class Vacation(Strict, kw_only=True):
+    """School vacation: the hall is closed except on the listed duty days (值班)."""
+
+    start: date
+    end: date
+    name: str = ""
+    duty_days: list[date] = []
+    duty_periods: list[Period] = []  # empty: the normal periods
+
+
+class Calendar(Strict, kw_only=True):
+    timezone: str = "Asia/Shanghai"
+    periods: list[Period] = field(
+        default_factory=lambda: [Period(start="08:00", end="11:30"), Period(start="13:00", end="16:30")]
+    )
+    weekend: list[Weekday] = field(default_factory=lambda: [6, 7])
+    closures: list[Closure] = []
+    holidays: list[Holiday] = []
+    workdays: list[Workday] = []
+    vacations: list[Vacation] = []
+
+
+# ---------------------------------------------------------------- windows and roster
+
+
+class DateRange(Strict, kw_only=True):
+    start: date
+    end: date
+    name: str = ""
+
+
+class Window(Strict, kw_only=True):
+    """A service window. ``fixed``: open every working day; ``periodic``: open on `weekdays`
+    only; ``flexible`` (机动窗口): open in its `peaks` or when the hall manager opens it."""
+
+    id: Id
+    name: str  # what the board shows, e.g. "3号窗口"
+    department: Id
+    kind: Literal["fixed", "periodic", "flexible"] = "fixed"
+    weekdays: list[Weekday] = []
+    peaks: list[DateRange] = []
+
+
+class Staff(Strict, kw_only=True):
+    """A staff member stationed at the hall. `windows`: their A-role windows; `backup_for`:
+    windows where they stand in as B (AB岗)."""
+
+    id: Id
+    name: str
+    department: Id
+    phone: str = ""
+    title: str = ""
+    card: str = ""  # badge id as the reader reports it (10 hex digits, upper case) or decimal
+    kind: Literal["employee", "student"] = "employee"
+    windows: list[Id] = []
+    backup_for: list[Id] = []
+    head: bool = False  # 窗口负责人 / 首席代表
+    pin_hash: str = ""  # console PIN, `onestop-edge hash-pin` makes one
+
+
+class Manager(Strict, kw_only=True):
+    """A hall manager login (hall settings page)."""
+
+    id: Id
+    name: str
+    password_hash: str
+
+
+class Rules(Strict, kw_only=True):
+    """Hall rules; every number is a default the institution may change."""
+
+    no_show_after_recalls: NonNegative = 2  # a no-show may be marked after this many recalls
+    rejoin_limit: NonNegative = 1  # times a no-show ticket may rejoin the queue
+    issue_outside_hours: bool = False  # allow taking a number when the hall is closed
+    issue_before_open_minutes: NonNegative = 30  # numbers may be taken this long before opening
+    gap_supply_days: Annotated[int, Meta(ge=1)] = 5  # 容缺受理: working days to supply materials
+    step_away_limit_minutes: Annotated[int, Meta(ge=1)] = 15  # 离岗 limit
+
+
+class Business(Strict, kw_only=True):
+    """Everything central may change about a hall, versioned as a whole."""
+
+    version: NonNegative
+    catalog: Catalog
+    calendar: Calendar = field(default_factory=Calendar)
+    windows: list[Window]
+    staff: list[Staff] = []
+    managers: list[Manager] = []
+    rules: Rules = field(default_factory=Rules)
+
+
+class BusinessError(ValueError):
+    """A consistency error; `path` names the field as `$.a.b[3].c`."""
+
+    def __init__(self, path: str, message: str) -> None:
+        super().__init__(f"{message} - at `{path}`")
+        self.path = path
+        self.message = message
+
+
+def _unique(path: str, ids: list[str], what: str) -> None:
+    seen: set[str] = set()
+    for i, value in enumerate(ids):
+        if value in seen:
+            raise BusinessError(f"{path}[{i}]", f"duplicate {what} {value!r}")
+        seen.add(value)
+
+
+def check(b: Business, root: str = "$") -> None:
+    """Cross-reference checks msgspec cannot express. Raises BusinessError."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    cat = b.catalog
+    depts = {d.id for d in cat.departments}
+    _unique(f"{root}.catalog.departments", [d.id for d in cat.departments], "department id")
+    _unique(f"{root}.catalog.departments", [d.prefix for d in cat.departments], "ticket prefix")
+    _unique(f"{root}.catalog.items", [i.id for i in cat.items], "item id")
+    for i, item in enumerate(cat.items):
+        p = f"{root}.catalog.items[{i}]"
+        if item.department not in depts:
+            raise BusinessError(f"{p}.department", f"unknown department {item.department!r}")
+        for j, co in enumerate(item.co_departments):
+            if co not in depts or co == item.department:
+                raise BusinessError(f"{p}.co_departments[{j}]", f"not another known department: {co!r}")
+        if item.mode == "promised" and item.promise_days == 0:
+            raise BusinessError(f"{p}.promise_days", "a promised item needs promise_days ≥ 1")
+        if item.mode == "joint" and not item.co_departments:
+            raise BusinessError(f"{p}.co_departments", "a joint item needs co_departments")
+        _unique(f"{p}.materials", [m.id for m in item.materials], "material id")
+    cal = b.calendar
+    try:
+        ZoneInfo(cal.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise BusinessError(f"{root}.calendar.timezone", f"unknown time zone {cal.timezone!r}") from None
+    if not cal.periods:
+        raise BusinessError(f"{root}.calendar.periods", "at least one work period is needed")
+    last_end = "00:00"
+    for i, per in enumerate(cal.periods):
+        if not (last_end <= per.start < per.end):
+            raise BusinessError(f"{root}.calendar.periods[{i}]", "periods must be ordered and not overlap")
+        last_end = per.end
+    for name, ranges in (("holidays", cal.holidays), ("vacations", cal.vacations)):
+        for i, r in enumerate(ranges):
+            if r.end < r.start:
+                raise BusinessError(f"{root}.calendar.{name}[{i}].end", "end is before start")
+    for i, c in enumerate(cal.closures):
+        if c.end <= c.start:
+            raise BusinessError(f"{root}.calendar.closures[{i}].end", "end must be after start")
+    _unique(f"{root}.windows", [w.id for w in b.windows], "window id")
+    windows = {w.id for w in b.windows}
+    for i, w in enumerate(b.windows):
+        if w.department not in depts:
+            raise BusinessError(f"{root}.windows[{i}].department", f"unknown department {w.department!r}")
+        if w.kind == "periodic" and not w.weekdays:
+            raise BusinessError(f"{root}.windows[{i}].weekdays", "a periodic window needs weekdays")
+    _unique(f"{root}.staff", [s.id for s in b.staff], "staff id")
+    _unique(f"{root}.staff", [s.card for s in b.staff if s.card], "card")
+    win_dept = {w.id: w.department for w in b.windows}
+    for i, s in enumerate(b.staff):
+        p = f"{root}.staff[{i}]"
+        if s.department not in depts:
+            raise BusinessError(f"{p}.department", f"unknown department {s.department!r}")
+        for key, lst in (("windows", s.windows), ("backup_for", s.backup_for)):
+            for j, wid in enumerate(lst):
+                if wid not in windows:
+                    raise BusinessError(f"{p}.{key}[{j}]", f"unknown window {wid!r}")
+                if win_dept[wid] != s.department:
+                    raise BusinessError(f"{p}.{key}[{j}]", f"window {wid!r} belongs to another department")
+    _unique(f"{root}.managers", [m.id for m in b.managers], "manager id")
+
+
+def encode(b: Business) -> bytes:
+    return msgspec.json.encode(b)
+
+
+def decode(data: bytes) -> Business:
+    return msgspec.json.decode(data, type=Business)
