@@ -37,6 +37,32 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def _graceful_server_class():
+    import contextlib
+    import signal
+    import threading
+
+    import uvicorn
+
+    class GracefulServer(uvicorn.Server):
+        """uvicorn re-raises SIGTERM/SIGINT after its shutdown, which would kill the process
+        before the hall's writer is stopped; here a signal only asks for a clean shutdown."""
+
+        @contextlib.contextmanager
+        def capture_signals(self):
+            if threading.current_thread() is not threading.main_thread():
+                yield
+                return
+            previous = {sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
+            try:
+                yield
+            finally:
+                for sig, handler in previous.items():
+                    signal.signal(sig, handler)
+
+    return GracefulServer
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.hash_pin:
@@ -60,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import uvicorn
 
+    GracefulServer = _graceful_server_class()
     from .app import create_app
     from .hall import Hall
     from .store import StoreError
@@ -76,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"onestop-edge {cfg.hall.id} ({cfg.hall.name}) data in {data_dir}, clock {clock.quality}", flush=True)
         print(f"  kiosk {base}/kiosk  display {base}/display  consoles {base}/console  guide {base}/guide",
               flush=True)
-        server = uvicorn.Server(uvicorn.Config(app, host=host, port=int(port), log_level="warning",
+        server = GracefulServer(uvicorn.Config(app, host=host, port=int(port), log_level="warning",
                                                access_log=False, lifespan="on"))
         ok = server.run()
         if ok is False or getattr(server, "started", True) is False:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -281,14 +280,13 @@ class Store:
         self.epoch = ""
         self._next_seq = 1
         self._pending: list[StoredEvent] = []
-        self._owner: int | None = None
+        self._windows: dict[str, str] = {}
 
     # -- lifecycle
 
     def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.db.connect(reuse_if_open=True)
-        self._owner = threading.get_ident()
         with self.db.atomic():
             self.db.create_tables(self.m.all(), safe=True)
             meta = {r.key: r.value for r in self.m.Meta.select()}
@@ -386,12 +384,14 @@ class Store:
         with self.db.atomic():
             self.db.drop_tables(self.m.projections())
             self.db.create_tables(self.m.projections())
+            self.ensure_windows(self._windows)
             E = self.m.EventRow
             for seq, kind, raw, ts in E.select(E.seq, E.kind, E.body, E.ts).order_by(E.seq).tuples():
                 self._apply(seq, ts, ev.decode_body(kind, raw.encode()))
 
     def ensure_windows(self, windows: dict[str, str]) -> None:
         """Make sure every configured window (id → department) has a projection row."""
+        self._windows = dict(windows)
         W = self.m.Window
         existing = {w.id: w for w in W.select()}
         for wid, dept in windows.items():
@@ -417,7 +417,7 @@ class Store:
         q = T.select().where((T.state == "waiting") & (T.service_date == service_date))
         if department is not None:
             q = q.where(T.department == department)
-        q = q.order_by(T.priority.desc(), T.queue_key, T.id)
+        q = q.order_by(T.priority.desc(), T.queue_key, T.issued_at, T.number)
         if limit:
             q = q.limit(limit)
         return [_ticket_view(r) for r in q]

@@ -1,0 +1,105 @@
+"""Bad input gets a 4xx with a message and changes nothing."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from edge import views
+
+
+def log_length(client) -> int:
+    return len(client.get("/api/events?limit=1000").json())
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "kwargs", "status"),
+    [
+        ("post", "/api/tickets", {"content": b"{not json", "headers": {"content-type": "application/json"}}, 400),
+        ("post", "/api/tickets", {"json": {"item": "nope"}}, 404),
+        ("post", "/api/tickets", {"json": {"department": "nope"}}, 404),
+        ("post", "/api/tickets", {"json": {}}, 400),
+        ("post", "/api/tickets", {"json": {"item": "transcript", "department": "academic"}}, 400),
+        ("post", "/api/tickets", {"json": {"item": "transcript", "colour": "red"}}, 400),
+        ("post", "/api/tickets", {"json": {"item": 5}}, 400),
+        ("post", "/api/tickets", {"json": {"item": "dorm"}}, 409),  # department has no window here
+        ("post", "/api/tickets", {"json": ["transcript"]}, 400),
+        ("post", "/api/windows/W9/sign-on", {"json": {"staff": "s-li", "pin": "1234"}}, 404),
+        ("post", "/api/windows/W1/sign-on", {"json": {"staff": "nobody", "pin": "1234"}}, 403),
+        ("post", "/api/windows/W1/sign-on", {"json": {"staff": "s-li"}}, 400),
+        ("post", "/api/tickets/rejoin", {"json": {"number": "Z999"}}, 404),
+        ("get", "/api/tickets/does-not-exist", {}, 404),
+        ("get", "/api/cases/does-not-exist", {}, 404),
+        ("get", "/api/events?limit=0", {}, 400),
+        ("get", "/api/events?after=-1", {}, 400),
+        ("get", "/api/events?limit=abc", {}, 400),
+    ],
+)
+def test_bad_input_rejected_with_message(client, method, path, kwargs, status):
+    before = log_length(client)
+    r = getattr(client, method)(path, **kwargs)
+    assert r.status_code == status, r.text
+    body = r.json()
+    assert body["detail"]
+    assert log_length(client) == before
+
+
+def test_bad_input_window_commands(client, signed_on):
+    client.post("/api/tickets", json={"item": "transcript"})
+    w = signed_on("W1", "s-li")
+    before = log_length(client)
+    for path, body, status in [
+        ("/api/windows/W1/recall", None, 409),  # nothing called yet
+        ("/api/windows/W1/complete", {"outcome": "instant"}, 409),
+        ("/api/windows/W1/complete", {"outcome": "maybe"}, 400),
+        ("/api/windows/W1/resume", None, 409),  # not paused
+        ("/api/windows/W1/transfer", {"department": "finance"}, 409),
+        ("/api/windows/W2/call", None, 409),  # not signed on there
+    ]:
+        r = w.post(path, json=body) if body is not None else w.post(path)
+        assert r.status_code == status, (path, r.text)
+        assert r.json()["detail"]
+    assert log_length(client) == before
+
+
+def test_bad_input_projections_are_derived_from_the_log(client, signed_on, hall):
+    """Replaying the log into empty projections gives exactly the same state."""
+    w = signed_on("W1", "s-li")
+    for item in ("transcript", "suspension", "graduation", "transcript"):
+        client.post("/api/tickets", json={"item": item})
+    w.post("/api/windows/W1/call")
+    w.post("/api/windows/W1/complete", json={"outcome": "instant"})
+    w.post("/api/windows/W1/call")
+    w.post("/api/windows/W1/complete", json={"outcome": "gaps", "missing": ["medical"]})
+    w.post("/api/windows/W1/call")
+    w.post("/api/windows/W1/complete", json={"outcome": "joint"})
+    case = client.get("/api/cases?state=open").json()[0]["id"]
+    w.post(f"/api/cases/{case}/handoffs", json={"from_department": "academic", "to_department": "finance",
+                                               "materials": ["离校单"]})
+    w.post("/api/windows/W1/call")
+    w.post("/api/windows/W1/pause")  # refused: serving
+    w.post("/api/windows/W1/recall")
+
+    def snapshot(ctx):
+        return (views.windows(ctx), [views.ticket_brief(ctx, t) for t in ctx.store.tickets_on(ctx.service_date())],
+                [views.case_brief(ctx, c) for c in ctx.store.cases()], ctx.store.last_number("academic", "2026-11-23"))
+
+    before = hall.call(snapshot)
+    hall.call(lambda ctx: ctx.store.rebuild())
+    assert hall.call(snapshot) == before
+
+
+def test_bad_input_config_error_stops_the_command(tmp_path, hall_file):
+    bad = tmp_path / "bad.toml"
+    bad.write_text(hall_file.read_text().replace('department = "finance"\n', 'department = "nowhere"\n', 1))
+    r = subprocess.run([sys.executable, "-m", "edge.cli", "--config", str(bad), "--data-dir", str(tmp_path / "d")],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 2
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and str(bad) in lines[0] and "$.business" in lines[0] and "nowhere" in lines[0]
+    assert not (tmp_path / "d").exists()
+    r = subprocess.run([sys.executable, "-m", "edge.cli", "--config", str(hall_file), "--http", "nonsense"],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 2 and "--http" in r.stderr
