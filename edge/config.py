@@ -65,18 +65,21 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: not valid TOML: {e}") from None
 
 
-def _include(raw: dict[str, Any], key: str, base: Path, kind: type, where: Path) -> None:
-    """Replace raw[key] (a path string) by the validated content of that file."""
+def _include(raw: dict[str, Any], key: str, base: Path, kind: type, where: Path) -> Path | None:
+    """Replace raw[key] (a path string) by the validated content of that file; returns its path."""
     value = raw.get(key)
     if not isinstance(value, str):
-        return
+        return None
     path = (base / value).resolve()
+    if not path.is_file():
+        raise ConfigError(f"{where}: field $.business.{key}: included file {path} not found")
     data = _read_toml(path)
     try:
         msgspec.convert(data, kind)  # validate here so the error names the included file
     except msgspec.ValidationError as e:
         raise ConfigError(f"{path}: {_field_message(e)}") from None
     raw[key] = data
+    return path
 
 
 def _field_message(e: msgspec.ValidationError) -> str:
@@ -93,9 +96,11 @@ def load(path: str | Path) -> EdgeConfig:
     path = Path(path)
     raw = _read_toml(path)
     biz = raw.get("business")
+    included: dict[str, Path] = {}
     if isinstance(biz, dict):
-        _include(biz, "catalog", path.parent, business.Catalog, path)
-        _include(biz, "calendar", path.parent, business.Calendar, path)
+        for key, kind in (("catalog", business.Catalog), ("calendar", business.Calendar)):
+            if (where := _include(biz, key, path.parent, kind, path)) is not None:
+                included[f"$.business.{key}"] = where
     try:
         cfg = msgspec.convert(raw, EdgeConfig)
     except msgspec.ValidationError as e:
@@ -103,5 +108,8 @@ def load(path: str | Path) -> EdgeConfig:
     try:
         business.check(cfg.business, "$.business")
     except business.BusinessError as e:
+        for prefix, source in included.items():  # an error inside an included file names that file
+            if e.path == prefix or e.path.startswith(prefix + ".") or e.path.startswith(prefix + "["):
+                raise ConfigError(f"{source}: field ${e.path[len(prefix):]}: {e.message}") from None
         raise ConfigError(f"{path}: field {e.path}: {e.message}") from None
     return cfg

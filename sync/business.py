@@ -8,6 +8,7 @@ Field documentation: docs/configuration.md.
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Annotated, Literal
 
@@ -172,7 +173,7 @@ class Staff(Strict, kw_only=True):
     windows: list[Id] = []
     backup_for: list[Id] = []
     head: bool = False  # 窗口负责人 / 首席代表
-    pin_hash: str = ""  # console PIN, `onestop-edge hash-pin` makes one
+    pin_hash: str = ""  # console PIN hash; `onestop-edge --hash-pin` makes one
 
 
 class Manager(Strict, kw_only=True):
@@ -213,6 +214,10 @@ class BusinessError(ValueError):
         super().__init__(f"{message} - at `{path}`")
         self.path = path
         self.message = message
+
+
+_CARD = re.compile(r"^[0-9A-F]{10}$|^[0-9]{1,20}$")
+_HASH = re.compile(r"^pbkdf2_sha256\$[0-9]+\$[0-9a-f]+\$[0-9a-f]{64}$")
 
 
 def _unique(path: str, ids: list[str], what: str) -> None:
@@ -260,6 +265,10 @@ def check(b: Business, root: str = "$") -> None:
         for i, r in enumerate(ranges):
             if r.end < r.start:
                 raise BusinessError(f"{root}.calendar.{name}[{i}].end", "end is before start")
+    weekend = set(cal.weekend)
+    for i, wd in enumerate(cal.workdays):
+        if wd.date.isoweekday() not in weekend:
+            raise BusinessError(f"{root}.calendar.workdays[{i}].date", f"{wd.date} is not a weekend day")
     for i, c in enumerate(cal.closures):
         if c.end <= c.start:
             raise BusinessError(f"{root}.calendar.closures[{i}].end", "end must be after start")
@@ -270,11 +279,18 @@ def check(b: Business, root: str = "$") -> None:
             raise BusinessError(f"{root}.windows[{i}].department", f"unknown department {w.department!r}")
         if w.kind == "periodic" and not w.weekdays:
             raise BusinessError(f"{root}.windows[{i}].weekdays", "a periodic window needs weekdays")
+        for j, peak in enumerate(w.peaks):
+            if peak.end < peak.start:
+                raise BusinessError(f"{root}.windows[{i}].peaks[{j}].end", "end is before start")
     _unique(f"{root}.staff", [s.id for s in b.staff], "staff id")
     _unique(f"{root}.staff", [s.card for s in b.staff if s.card], "card")
     win_dept = {w.id: w.department for w in b.windows}
     for i, s in enumerate(b.staff):
         p = f"{root}.staff[{i}]"
+        if s.card and not _CARD.match(s.card):
+            raise BusinessError(f"{p}.card", "a card id is 10 hex digits (upper case) or a decimal number")
+        if s.pin_hash and not _HASH.match(s.pin_hash):
+            raise BusinessError(f"{p}.pin_hash", "not a pbkdf2_sha256 hash (make one with onestop-edge --hash-pin)")
         if s.department not in depts:
             raise BusinessError(f"{p}.department", f"unknown department {s.department!r}")
         for key, lst in (("windows", s.windows), ("backup_for", s.backup_for)):
@@ -284,6 +300,10 @@ def check(b: Business, root: str = "$") -> None:
                 if win_dept[wid] != s.department:
                     raise BusinessError(f"{p}.{key}[{j}]", f"window {wid!r} belongs to another department")
     _unique(f"{root}.managers", [m.id for m in b.managers], "manager id")
+    for i, m in enumerate(b.managers):
+        if not _HASH.match(m.password_hash):
+            raise BusinessError(f"{root}.managers[{i}].password_hash",
+                                "not a pbkdf2_sha256 hash (make one with onestop-edge --hash-pin)")
 
 
 def encode(b: Business) -> bytes:
