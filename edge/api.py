@@ -167,8 +167,19 @@ class HallApi(Controller):
     tags = ["hall"]
 
     @get("/health", summary="Hall health, sync state and clock")
-    async def health(self, hall: NamedDependency[Hall]) -> dict:
-        return await hall.run(views.health)
+    async def health(self, hall: NamedDependency[Hall], request: Request) -> dict:
+        out = await hall.run(views.health)
+        rep = request.app.state.get("replicator")
+        if rep is not None:
+            epochs = rep.source.epochs()
+            acked = rep.source.acked(rep.source.current_epoch())
+            out["sync"] = {
+                "pending": sum(last - rep.source.acked(ep) for ep, last in epochs),
+                "acked_seq": acked,
+                "connected": rep.connected,
+                "broker": str(rep.link.broker),
+            }
+        return out
 
     @get("/catalog", summary="Departments and service items offered at this hall")
     async def catalog(self, hall: NamedDependency[Hall]) -> dict:
@@ -214,13 +225,17 @@ class HallApi(Controller):
     @post("/windows/{window_id:str}/sign-on", status_code=200, summary="Staff signs on at a window (staff id + PIN)")
     async def sign_on(self, hall: NamedDependency[Hall], request: Request, window_id: FromPath[str], data: JSONBody[SignOn]) -> dict:
         res = await hall.run(_sign_on, window_id, data)
-        request.set_session({"staff": data.staff, "window": window_id})
+        request.set_session({**(request.session or {}), "staff": data.staff, "window": window_id})
         return res
 
     @post("/windows/{window_id:str}/sign-off", status_code=200, summary="Staff signs off (no service may be open)")
     async def sign_off(self, hall: NamedDependency[Hall], request: Request, window_id: FromPath[str]) -> dict:
         res = await hall.run(_window_cmd(presence.sign_off), window_id, staff_of(request))
-        request.clear_session()
+        rest = {k: v for k, v in (request.session or {}).items() if k not in ("staff", "window")}
+        if rest:
+            request.set_session(rest)  # keep a manager login of the same browser
+        else:
+            request.clear_session()
         return res
 
     @post("/windows/{window_id:str}/call", status_code=200, summary="Call the next number of this window's department")

@@ -40,14 +40,15 @@ def http_handler(request: Request, exc: HTTPException) -> Response:
 
 
 def create_app(hall: Hall, *, simulate: bool = False, extra_handlers: list | None = None,
-               tick_seconds: float = TICK_SECONDS) -> Litestar:
+               tick_seconds: float = TICK_SECONDS, replicator=None) -> Litestar:
+    """The hall's app; `replicator` (sync.replicator.Replicator) feeds /api/health's sync part."""
     hub = Hub()
     hall.add_listener(hub.on_events)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar):
         hub.bind(asyncio.get_running_loop())
-        task = asyncio.create_task(_ticker(hall, tick_seconds))
+        task = asyncio.create_task(_ticker(hall, tick_seconds, sessions))
         try:
             yield
         finally:
@@ -60,26 +61,35 @@ def create_app(hall: Hall, *, simulate: bool = False, extra_handlers: list | Non
     handlers: list = [HallApi, *page_handlers(simulate),
                       create_static_files_router(path="/static", directories=[HERE / "static"])]
     handlers += extra_handlers or []
-    sessions_dir = hall.data_dir / "sessions"
+    sessions = FileStore(hall.data_dir / "sessions", create_directories=True)
     return Litestar(
         route_handlers=handlers,
         dependencies={"hall": Provide(lambda: hall, sync_to_thread=False),
                       "hub": Provide(lambda: hub, sync_to_thread=False)},
         exception_handlers={Refused: refused_handler, HTTPException: http_handler},
-        middleware=[ServerSideSessionConfig(max_age=12 * 3600, samesite="lax").middleware],
-        stores={"sessions": FileStore(sessions_dir, create_directories=True)},
+        middleware=[ServerSideSessionConfig(
+            max_age=12 * 3600, samesite="lax",
+            # public read-only endpoints never need a session (and must not create one per request)
+            exclude=["^/static/", "^/api/(health|stream|display|queue|catalog|events)", "^/schema"],
+        ).middleware],
+        stores={"sessions": sessions},
         template_config=TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEngine),
         openapi_config=OpenAPIConfig(title=f"onestop hall {hall.config.hall.id}", version="1"),
         lifespan=[lifespan],
-        state={"simulate": simulate},
+        state={"simulate": simulate, "replicator": replicator},
     )
 
 
-async def _ticker(hall: Hall, seconds: float) -> None:
-    """Periodic housekeeping on the writer thread: expire yesterday's unfinished numbers."""
+async def _ticker(hall: Hall, seconds: float, sessions: FileStore) -> None:
+    """Periodic housekeeping: expire yesterday's unfinished numbers (on the writer thread) and,
+    now and then, delete expired staff sessions."""
+    rounds = 0
     while True:
         try:
             await hall.run(queue.expire_stale)
+            if rounds % 120 == 0:
+                await sessions.delete_expired()
         except Exception:  # noqa: BLE001 - keep ticking
             log.exception("tick failed")
+        rounds += 1
         await asyncio.sleep(seconds)

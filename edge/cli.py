@@ -20,6 +20,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--data-dir", help="where the node keeps its files (default: var/<hall-id>)")
     p.add_argument("--http", help="HOST:PORT to serve pages and API on (default: from the config)")
     p.add_argument("--broker", help="mqtt://[user:pass@]host:port or mqtts://… (default: from the config)")
+    p.add_argument("--no-sync", action="store_true", help="do not replicate to central (a hall on its own)")
     p.add_argument("--simulate", action="store_true", help="simulated devices and /api/sim endpoints")
     p.add_argument("--clock-start", metavar="ISO8601", help="run on a simulated clock starting here")
     p.add_argument("--clock-speed", type=float, metavar="FACTOR", help="simulated clock speed (e.g. 60)")
@@ -35,32 +36,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if args.clock_speed is not None and args.clock_speed <= 0:
         p.error("--clock-speed must be positive")
     return args
-
-
-def _graceful_server_class():
-    import contextlib
-    import signal
-    import threading
-
-    import uvicorn
-
-    class GracefulServer(uvicorn.Server):
-        """uvicorn re-raises SIGTERM/SIGINT after its shutdown, which would kill the process
-        before the hall's writer is stopped; here a signal only asks for a clean shutdown."""
-
-        @contextlib.contextmanager
-        def capture_signals(self):
-            if threading.current_thread() is not threading.main_thread():
-                yield
-                return
-            previous = {sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
-            try:
-                yield
-            finally:
-                for sig, handler in previous.items():
-                    signal.signal(sig, handler)
-
-    return GracefulServer
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -84,9 +59,8 @@ def main(argv: list[str] | None = None) -> int:
     host, port = (args.http or cfg.http.listen).rsplit(":", 1)
     data_dir = Path(args.data_dir or Path("var") / cfg.hall.id)
 
-    import uvicorn
+    from sync.serve import serve
 
-    GracefulServer = _graceful_server_class()
     from .app import create_app
     from .hall import Hall
     from .store import StoreError
@@ -97,19 +71,31 @@ def main(argv: list[str] | None = None) -> int:
     except StoreError as e:
         print(f"onestop-edge: {e}", file=sys.stderr)
         return 2
+    replicator = None
+    if not args.no_sync:
+        from .syncing import start_replication
+
+        try:
+            replicator = start_replication(hall, args.broker or cfg.broker.url, username=cfg.broker.username,
+                                           password=cfg.broker.password,
+                                           ca_file=cfg.broker.ca_file or None, protocol=cfg.broker.protocol)
+        except ValueError as e:
+            hall.stop()
+            print(f"onestop-edge: bad broker: {e}", file=sys.stderr)
+            return 2
     try:
-        app = create_app(hall, simulate=args.simulate)
+        app = create_app(hall, simulate=args.simulate, replicator=replicator)
         base = f"http://{host}:{port}"
-        print(f"onestop-edge {cfg.hall.id} ({cfg.hall.name}) data in {data_dir}, clock {clock.quality}", flush=True)
+        print(f"onestop-edge {cfg.hall.id} ({cfg.hall.name}) data in {data_dir}, clock {clock.quality}, "
+              f"sync {'off' if replicator is None else replicator.link.broker}", flush=True)
         print(f"  kiosk {base}/kiosk  display {base}/display  consoles {base}/console  guide {base}/guide",
               flush=True)
-        server = GracefulServer(uvicorn.Config(app, host=host, port=int(port), log_level="warning",
-                                               access_log=False, lifespan="on"))
-        ok = server.run()
-        if ok is False or getattr(server, "started", True) is False:
+        if not serve(app, host, int(port)):
             print(f"onestop-edge: could not serve on {host}:{port}", file=sys.stderr)
             return 1
     finally:
+        if replicator is not None:
+            replicator.stop()
         hall.stop()
     return 0
 

@@ -37,6 +37,8 @@ class Broker(Strict, kw_only=True):
     url: str = "mqtt://127.0.0.1:1883"
     username: str = ""
     password: str = ""
+    ca_file: str = ""  # CA certificate for mqtts:// (empty: the system's)
+    protocol: Annotated[int, Meta(ge=4, le=5)] = 5  # MQTT 3.1.1 (4) or 5
 
 
 class Http(Strict, kw_only=True):

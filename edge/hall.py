@@ -148,6 +148,9 @@ class Hall:
             self.store.open()
             with self.store.atomic():
                 self.store.ensure_windows({w.id: w.department for w in self.config.business.windows})
+                from .syncing import load_persisted_business
+
+                load_persisted_business(self.ctx)
         except BaseException as e:  # noqa: BLE001 - reported to start()
             ready.set_exception(e)
             return

@@ -153,7 +153,9 @@ def _bind(db: pw.Database) -> _Models:
             table_name = "meta"
 
     class EventRow(Base):
-        seq = pw.IntegerField(primary_key=True)
+        pos = pw.AutoField()  # local append order across epochs
+        epoch = pw.TextField()
+        seq = pw.IntegerField()
         id = pw.TextField(unique=True)
         kind = pw.TextField()
         schema = pw.IntegerField()
@@ -165,6 +167,7 @@ def _bind(db: pw.Database) -> _Models:
 
         class Meta:
             table_name = "events"
+            indexes = ((("epoch", "seq"), True),)
 
     class Ticket(Base):
         id = pw.TextField(primary_key=True)
@@ -231,7 +234,8 @@ def _bind(db: pw.Database) -> _Models:
             indexes = ((("state", "deadline"), False),)
 
     class Handoff(Base):
-        seq = pw.IntegerField(primary_key=True)  # the event's seq
+        id = pw.AutoField()
+        seq = pw.IntegerField()  # the event's seq (within its epoch)
         case = pw.TextField(index=True)
         at = pw.BigIntegerField()
         from_department = pw.TextField()
@@ -301,7 +305,8 @@ class Store:
                     raise StoreError(
                         f"{self.path} belongs to hall {meta.get('hall')!r}, not {self.hall!r}"
                     )
-        last = self.m.EventRow.select(pw.fn.MAX(self.m.EventRow.seq)).scalar()
+        E = self.m.EventRow
+        last = E.select(pw.fn.MAX(E.seq)).where(E.epoch == self.epoch).scalar()
         self._next_seq = (last or 0) + 1
 
     def close(self) -> None:
@@ -315,9 +320,61 @@ class Store:
 
     @property
     def acked_seq(self) -> int:
-        """Highest seq central has acknowledged for this epoch (0 before any sync)."""
-        row = self.m.Meta.get_or_none(self.m.Meta.key == "acked_seq")
+        """Highest seq central has acknowledged for the current epoch (0 before any sync)."""
+        return self.acked(self.epoch)
+
+    def acked(self, epoch: str) -> int:
+        row = self.m.Meta.get_or_none(self.m.Meta.key == f"acked:{epoch}")
         return int(row.value) if row else 0
+
+    def save_acked(self, epoch: str, seq: int) -> None:
+        M = self.m.Meta
+        M.insert(key=f"acked:{epoch}", value=str(seq)).on_conflict_replace().execute()
+
+    def epochs(self) -> list[tuple[str, int]]:
+        """Every epoch of this log with its last seq, oldest first."""
+        E = self.m.EventRow
+        q = E.select(E.epoch, pw.fn.MAX(E.seq), pw.fn.MIN(E.pos)).group_by(E.epoch).order_by(pw.fn.MIN(E.pos))
+        out = [(epoch, last) for epoch, last, _ in q.tuples()]
+        if self.epoch not in {e for e, _ in out}:
+            out.append((self.epoch, 0))
+        return out
+
+    def last_seq_of(self, epoch: str) -> int:
+        E = self.m.EventRow
+        return E.select(pw.fn.MAX(E.seq)).where(E.epoch == epoch).scalar() or 0
+
+    def renumber(self, epoch: str, from_seq: int) -> None:
+        """Move events `from_seq`… of `epoch` to the end of the log: into a new epoch if `epoch`
+        is the current one, else after the current epoch's last event. Ids, bodies and times
+        stay; only their place in the log changes. Call inside a transaction."""
+        if epoch == self.epoch:
+            self.rotate_epoch(move_from=from_seq)
+            return
+        E = self.m.EventRow
+        for r in list(E.select().where((E.epoch == epoch) & (E.seq >= from_seq)).order_by(E.seq)):
+            E.update(epoch=self.epoch, seq=self._next_seq).where(E.pos == r.pos).execute()
+            self._next_seq += 1
+
+    def rotate_epoch(self, move_from: int | None = None) -> str:
+        """Start a new epoch (this database is an old copy: central already holds later events of
+        the current epoch). Events of the old epoch from `move_from` on, which central holds
+        different events for, are moved to the new epoch in their order, keeping their ids,
+        bodies and times. Call inside a transaction. Returns the new epoch."""
+        E, M = self.m.EventRow, self.m.Meta
+        old = self.epoch
+        new = os.urandom(8).hex()
+        seq = 0
+        if move_from is not None:
+            rows = list(E.select().where((E.epoch == old) & (E.seq >= move_from)).order_by(E.seq))
+            for r in rows:
+                seq += 1
+                E.update(epoch=new, seq=seq).where(E.pos == r.pos).execute()
+        M.insert(key="epoch", value=new).on_conflict_replace().execute()
+        M.insert(key=f"epoch-from:{new}", value=old).on_conflict_replace().execute()
+        self.epoch = new
+        self._next_seq = seq + 1
+        return new
 
     @property
     def last_seq(self) -> int:
@@ -348,7 +405,7 @@ class Store:
             clock=self.clock.quality,
         )
         self.m.EventRow.insert(
-            seq=e.seq, id=e.id, kind=e.kind, schema=e.schema, body=raw.decode(),
+            epoch=e.epoch, seq=e.seq, id=e.id, kind=e.kind, schema=e.schema, body=raw.decode(),
             ts=e.ts, boot=e.boot, mono=e.mono, clock=e.clock,
         ).execute()
         self._next_seq += 1
@@ -356,17 +413,31 @@ class Store:
         self._pending.append(e)
         return e
 
+    def meta(self, key: str) -> str | None:
+        row = self.m.Meta.get_or_none(self.m.Meta.key == key)
+        return row.value if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.m.Meta.insert(key=key, value=value).on_conflict_replace().execute()
+
     def take_committed(self) -> list[StoredEvent]:
         """Events appended since the last call (call after the commit succeeded)."""
         out, self._pending = self._pending, []
         return out
 
-    def events(self, after: int = 0, limit: int = 100) -> list[StoredEvent]:
+    def events(self, after: int = 0, limit: int = 100, epoch: str | None = None) -> list[StoredEvent]:
+        """Committed events of an epoch (default: the current one) after `after`, in seq order.
+        Safe from any thread: peewee gives each thread its own connection, and WAL readers only
+        ever see committed transactions."""
         E = self.m.EventRow
-        rows = E.select().where(E.seq > after).order_by(E.seq).limit(limit).tuples()
+        ep = epoch or self.epoch
+        rows = (
+            E.select(E.seq, E.id, E.kind, E.schema, E.body, E.ts, E.boot, E.mono, E.clock)
+            .where((E.epoch == ep) & (E.seq > after)).order_by(E.seq).limit(limit).tuples()
+        )
         return [
             StoredEvent(
-                hall=self.hall, epoch=self.epoch, seq=r[0], id=r[1], kind=r[2], schema=r[3],
+                hall=self.hall, epoch=ep, seq=r[0], id=r[1], kind=r[2], schema=r[3],
                 body=msgspec.Raw(r[4].encode()), ts=r[5], boot=r[6], mono=r[7], clock=r[8],
             )
             for r in rows
@@ -386,7 +457,7 @@ class Store:
             self.db.create_tables(self.m.projections())
             self.ensure_windows(self._windows)
             E = self.m.EventRow
-            for seq, kind, raw, ts in E.select(E.seq, E.kind, E.body, E.ts).order_by(E.seq).tuples():
+            for seq, kind, raw, ts in E.select(E.seq, E.kind, E.body, E.ts).order_by(E.pos).tuples():
                 self._apply(seq, ts, ev.decode_body(kind, raw.encode()))
 
     def ensure_windows(self, windows: dict[str, str]) -> None:
@@ -510,7 +581,7 @@ class Store:
                 case=r.case, seq=r.seq, at=r.at, from_department=r.from_department,
                 to_department=r.to_department, materials=json.loads(r.materials), by=r.by, note=r.note,
             )
-            for r in H.select().where(H.case == case_id).order_by(H.seq)
+            for r in H.select().where(H.case == case_id).order_by(H.id)
         ]
 
 

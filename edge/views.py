@@ -76,7 +76,9 @@ def window_brief(ctx: Ctx, w: WindowView) -> dict:
 
 
 def windows(ctx: Ctx) -> list[dict]:
-    return [window_brief(ctx, w) for w in ctx.store.windows() if w.id in ctx.catalog.windows]
+    """Every configured window, in the configuration's order."""
+    rows = {w.id: w for w in ctx.store.windows()}
+    return [window_brief(ctx, rows[w.id]) for w in ctx.catalog.business.windows if w.id in rows]
 
 
 def queue_summary(ctx: Ctx) -> list[dict]:
@@ -138,7 +140,7 @@ def health(ctx: Ctx) -> dict:
         "epoch": ctx.store.epoch,
         "last_seq": ctx.store.last_seq,
         "business_version": ctx.catalog.business.version,
-        # Replication to central arrives with the sync service; until it runs nothing is acked.
+        # without a running replicator (tests, --no-sync) nothing is acked; see api.health
         "sync": {"pending": ctx.store.last_seq - ctx.store.acked_seq, "acked_seq": ctx.store.acked_seq,
                  "connected": False},
         "clock": {"now": ctx.now().isoformat(), "local": ctx.calendar.local(ctx.now()).isoformat(timespec="seconds"),

@@ -57,9 +57,15 @@ class SystemClock(Clock):
     def __init__(self, quality: str = "unverified") -> None:
         super().__init__()
         self.quality = quality
+        self.offset_us = 0  # added to the machine's clock once the true time is known
 
     def now(self) -> datetime:
-        return datetime.now(UTC)
+        return datetime.now(UTC) + timedelta(microseconds=self.offset_us)
+
+    def correct(self, offset_us: int) -> None:
+        """The true time is now + offset: from here on the clock reads true and is `synced`."""
+        self.offset_us += offset_us
+        self.quality = "synced"
 
 
 class SimClock(Clock):

@@ -219,6 +219,28 @@ class CaseFinished(Body, kw_only=True):
     note: str = ""
 
 
+# ------------------------------------------------------------------ clock
+
+
+@kind("clock.corrected")
+class ClockCorrected(Body, kw_only=True):
+    """The hall learned the true time: events of `boot` stamped while the clock was unverified
+    were off by `offset_us` (true = ts + offset_us). Central re-bases them."""
+
+    boot: str
+    offset_us: int
+    source: str = "central"
+    previous_quality: str = "unverified"
+
+
+@kind("config.applied")
+class ConfigApplied(Body, kw_only=True):
+    """A newer business configuration from central took effect."""
+
+    version: int
+    previous: int
+
+
 def encode_body(body: Body) -> bytes:
     return msgspec.json.encode(body)
 

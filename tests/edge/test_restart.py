@@ -38,7 +38,7 @@ class Edge:
     def start(self) -> None:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "edge.cli", "--config", str(self.cfg), "--data-dir", str(self.data),
-             "--http", f"127.0.0.1:{self.port}", "--clock-start", "2026-11-23T09:00+08:00"],
+             "--http", f"127.0.0.1:{self.port}", "--clock-start", "2026-11-23T09:00+08:00", "--no-sync"],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         )
         deadline = time.monotonic() + 20

@@ -1,0 +1,102 @@
+"""`onestop-central`: the central office service, and its broker-config helper.
+
+    onestop-central --config config/central.toml [--db URL] [--http HOST:PORT] [--broker URL]
+                    [--worker-id ID] [--shared] [--clock-start ISO --clock-speed F]
+    onestop-central broker-config --config config/central.toml --out DIR
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+
+from sync import wire
+from sync.clock import make_clock
+from sync.configfile import ConfigError
+from sync.mqtt import parse_broker_url
+from sync.serve import serve
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="onestop-central", description="Run the central office service.")
+    p.add_argument("--config", required=True, help="central configuration, e.g. config/central.toml")
+    p.add_argument("--db", help="sqlite:///path.db (default from the config) or postgresql://…")
+    p.add_argument("--http", help="HOST:PORT for the API and dashboard")
+    p.add_argument("--broker", help="mqtt://[user:pass@]host:port or mqtts://…")
+    p.add_argument("--worker-id", default="1", help="distinguishes central workers sharing one subscription")
+    p.add_argument("--shared", action="store_true", help="consume hall events on an MQTT 5 shared subscription")
+    p.add_argument("--clock-start", metavar="ISO8601")
+    p.add_argument("--clock-speed", type=float, metavar="FACTOR")
+    p.add_argument("--log-level", default=os.environ.get("ONESTOP_LOG", "info"),
+                   choices=["debug", "info", "warning", "error"])
+    args = p.parse_args(argv)
+    if args.http and (":" not in args.http or not args.http.rsplit(":", 1)[1].isdigit()):
+        p.error(f"--http must be HOST:PORT, got {args.http!r}")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["broker-config"]:
+        from .brokerconf import main as broker_config
+
+        return broker_config(argv[1:])
+    args = parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from . import config as central_config
+
+    try:
+        cfg, halls = central_config.load(args.config)
+        clock = make_clock(args.clock_start, args.clock_speed, quality="synced")
+        broker = parse_broker_url(args.broker or cfg.broker.url, cfg.broker.username, cfg.broker.password)
+    except ConfigError as e:
+        print(f"onestop-central: {e}", file=sys.stderr)
+        return 2
+    except ValueError as e:
+        print(f"onestop-central: {e}", file=sys.stderr)
+        return 2
+    db_url = args.db or cfg.db.url
+    if db_url.startswith("sqlite:///"):
+        Path(db_url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+
+    from .app import create_app
+    from .service import CentralService
+    from .store import CentralStore
+
+    try:
+        store = CentralStore(db_url)
+        store.open()
+    except Exception as e:  # noqa: BLE001 - one clear line for a bad database URL
+        print(f"onestop-central: cannot open database {db_url}: {e}", file=sys.stderr)
+        return 2
+    for h in halls:
+        with store.db.atomic():
+            store.ensure_hall(h.id, h.campus)
+    configs = {
+        h.id: wire.ConfigMessage(v=wire.V, hall=h.id, version=h.business.version, business=h.business,
+                                 ts=clock.micros())
+        for h in halls
+    }
+    service = CentralService(store, broker, clock, configs=configs, worker_id=args.worker_id,
+                             shared=args.shared, protocol=5 if args.shared else cfg.broker.protocol,
+                             ca_file=cfg.broker.ca_file or None)
+    service.start()
+    host, port = (args.http or cfg.http.listen).rsplit(":", 1)
+    print(f"onestop-central {cfg.central.name}: {len(halls)} halls, db {db_url.split('@')[-1]}, broker {broker}",
+          flush=True)
+    print(f"  api http://{host}:{port}/api/halls  openapi http://{host}:{port}/schema", flush=True)
+    try:
+        if not serve(create_app(store, service), host, int(port)):
+            print(f"onestop-central: could not serve on {host}:{port}", file=sys.stderr)
+            return 1
+    finally:
+        service.stop()
+        store.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,134 @@
+"""Central's replication service: ingest hall batches, ack after commit, track liveness,
+publish each hall's business configuration (retained) and the time beacon.
+
+MQTT callbacks only queue work; one worker thread owns the store's write path, so a slow
+commit pushes back on the broker connection instead of piling up in memory.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+
+from sync import wire
+from sync.clock import Clock
+from sync.mqtt import BrokerUrl, Link
+
+from .store import CentralStore
+
+log = logging.getLogger("onestop.central")
+_STOP = object()
+SHARE_GROUP = "onestop-central"
+
+
+class CentralService:
+    def __init__(
+        self,
+        store: CentralStore,
+        broker: BrokerUrl,
+        clock: Clock,
+        *,
+        configs: dict[str, wire.ConfigMessage] | None = None,
+        worker_id: str = "1",
+        shared: bool = False,
+        protocol: int = 5,
+        beacon_interval: float = 10.0,
+        ca_file: str | None = None,
+    ) -> None:
+        if shared and protocol != 5:
+            raise ValueError("shared subscriptions need MQTT 5")
+        self.store = store
+        self.clock = clock
+        self.configs = dict(configs or {})
+        self.beacon_interval = beacon_interval
+        events = f"{wire.ROOT}/halls/+/events"
+        if shared:
+            events = f"$share/{SHARE_GROUP}/{events}"
+        self._q: queue.Queue = queue.Queue(maxsize=256)
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self.stats = {"batches": 0, "stored": 0, "duplicates": 0, "quarantined": 0, "acks": 0}
+        self.link = Link(
+            broker,
+            f"onestop-central-{worker_id}",
+            subscriptions=[(events, 1), (f"{wire.ROOT}/halls/+/status", 1)],
+            on_message=self._on_message,
+            on_connect=self._on_connect,
+            protocol=protocol,
+            ca_file=ca_file,
+        )
+
+    def start(self) -> None:
+        for name, target in (("central-ingest", self._worker), ("central-beacon", self._beacon)):
+            t = threading.Thread(target=target, name=name, daemon=True)
+            t.start()
+            self._threads.append(t)
+        self.link.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.link.stop()
+        self._q.put(_STOP)
+        for t in self._threads:
+            t.join(10)
+        self._threads.clear()
+
+    # -- network thread
+
+    def _on_connect(self) -> None:
+        for msg in self.configs.values():
+            self.link.publish(wire.config_topic(msg.hall), wire.encode(msg), qos=1, retain=True)
+
+    def _on_message(self, topic: str, payload: bytes) -> None:
+        self._q.put((topic, payload))  # blocks when the worker is behind: backpressure
+
+    def publish_config(self, msg: wire.ConfigMessage) -> bool:
+        """Store and publish (retained) a hall's business configuration."""
+        self.configs[msg.hall] = msg
+        return self.link.publish(wire.config_topic(msg.hall), wire.encode(msg), qos=1, retain=True)
+
+    # -- worker
+
+    def _worker(self) -> None:
+        while True:
+            item = self._q.get()
+            if item is _STOP:
+                break
+            topic, payload = item
+            try:
+                self._handle(topic, payload)
+            except Exception:  # noqa: BLE001 - one bad message never stops ingest
+                log.exception("ingest of a message on %s failed", topic)
+        self.store.close()
+
+    def _handle(self, topic: str, payload: bytes) -> None:
+        received = self.clock.micros()
+        parts = wire.split_hall_topic(topic)
+        if parts is None:
+            return
+        hall, leaf = parts
+        if leaf == "status":
+            with self.store.db.atomic():
+                self.store.hall_status(hall, payload, received)
+            return
+        if leaf != "events":
+            return
+        result = self.store.ingest(hall, topic, payload, received)  # committed when it returns
+        self.stats["batches"] += 1
+        if result is None:
+            self.stats["quarantined"] += 1
+            return
+        self.stats["stored"] += result.stored
+        self.stats["duplicates"] += result.duplicates
+        self.stats["quarantined"] += result.quarantined
+        ack = wire.Ack(v=wire.V, hall=hall, acks=result.acks, conflicts=result.conflicts, upto=result.upto,
+                       ts=received)
+        if self.link.publish(wire.ack_topic(hall), wire.encode(ack), qos=1, retain=True):
+            self.stats["acks"] += 1
+
+    def _beacon(self) -> None:
+        while not self._stop.wait(self.beacon_interval):
+            if self.link.connected:
+                beacon = wire.TimeBeacon(v=wire.V, ts=self.clock.micros())
+                self.link.publish(wire.TIME_TOPIC, wire.encode(beacon), qos=0)

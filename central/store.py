@@ -1,0 +1,412 @@
+"""Central's merged store: every hall's events, quarantine, hall liveness, ack progress.
+
+Only this module touches peewee. SQLite (default) or PostgreSQL by URL. Inserts are
+idempotent on (hall, epoch, seq); the contiguous prefix per (hall, epoch) is what central acks.
+On PostgreSQL the hall's progress row is locked for the ingest transaction, so several central
+workers on one shared subscription never ack what another has not committed.
+Schema changes are numbered migrations applied at start (`MIGRATIONS`).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import msgspec
+import peewee as pw
+from playhouse.db_url import connect
+
+from sync import events as ev
+from sync import wire
+
+
+def open_database(url: str) -> pw.Database:
+    """`sqlite:///path.db` or `postgresql://user@host:port/db`."""
+    if url.startswith("sqlite:///"):
+        path = url[len("sqlite:///"):]
+        return pw.SqliteDatabase(path, pragmas={"journal_mode": "wal", "synchronous": 2,
+                                                "busy_timeout": 10000, "cache_size": -64000},
+                                 check_same_thread=False)
+    if url.startswith(("postgresql://", "postgres://")):
+        return connect(url.replace("postgres://", "postgresql://", 1), autorollback=True)
+    raise ValueError(f"database URL must be sqlite:///PATH or postgresql://…, got {url!r}")
+
+
+@dataclass
+class Models:
+    Event: type
+    Quarantine: type
+    Hall: type
+    Progress: type
+    Correction: type
+    Migration: type
+
+    def all(self) -> list[type]:
+        return [self.Event, self.Quarantine, self.Hall, self.Progress, self.Correction, self.Migration]
+
+
+def _bind(db: pw.Database) -> Models:
+    class Base(pw.Model):
+        class Meta:
+            database = db
+
+    class Event(Base):
+        id = pw.BigAutoField()
+        hall = pw.TextField()
+        epoch = pw.TextField()
+        seq = pw.BigIntegerField()
+        event_id = pw.TextField()
+        kind = pw.TextField()
+        schema = pw.IntegerField()
+        body = pw.TextField()
+        ts = pw.BigIntegerField()  # as the hall's clock said
+        ts_true = pw.BigIntegerField()  # re-based when the hall's clock was corrected
+        boot = pw.TextField()
+        mono = pw.BigIntegerField()
+        clock = pw.TextField()
+        received = pw.BigIntegerField()
+
+        class Meta:
+            table_name = "events"
+            indexes = ((("hall", "epoch", "seq"), True), (("hall", "ts_true"), False), (("kind", "ts_true"), False))
+
+    class Quarantine(Base):
+        id = pw.BigAutoField()
+        hall = pw.TextField()
+        topic = pw.TextField()
+        epoch = pw.TextField(null=True)
+        seq = pw.BigIntegerField(null=True)
+        reason = pw.TextField()
+        payload = pw.BlobField()
+        received = pw.BigIntegerField()
+
+        class Meta:
+            table_name = "quarantine"
+            indexes = ((("hall", "epoch", "seq"), False),)
+
+    class Hall(Base):
+        id = pw.TextField(primary_key=True)
+        campus = pw.TextField(default="")
+        online = pw.BooleanField(default=False)
+        last_seen = pw.BigIntegerField(null=True)
+        status = pw.TextField(default="{}")
+
+        class Meta:
+            table_name = "halls"
+
+    class Progress(Base):
+        hall = pw.TextField()
+        epoch = pw.TextField()
+        contiguous = pw.BigIntegerField(default=0)
+        conflict = pw.BigIntegerField(null=True)
+
+        class Meta:
+            table_name = "progress"
+            primary_key = pw.CompositeKey("hall", "epoch")
+
+    class Correction(Base):
+        hall = pw.TextField()
+        boot = pw.TextField()
+        offset = pw.BigIntegerField()  # µs to add to `ts` of that boot's unverified events
+
+        class Meta:
+            table_name = "clock_corrections"
+            primary_key = pw.CompositeKey("hall", "boot")
+
+    class Migration(Base):
+        version = pw.IntegerField(primary_key=True)
+        name = pw.TextField()
+        applied = pw.BigIntegerField()
+
+        class Meta:
+            table_name = "schema_migrations"
+
+    return Models(Event, Quarantine, Hall, Progress, Correction, Migration)
+
+
+def _m1_initial(store: "CentralStore") -> None:
+    store.db.create_tables(store.m.all(), safe=True)
+
+
+# (version, name, function) — append only; never edit an applied migration.
+MIGRATIONS = [(1, "initial schema", _m1_initial)]
+
+
+@dataclass
+class IngestResult:
+    hall: str
+    acks: dict[str, int] = field(default_factory=dict)
+    conflicts: dict[str, int] = field(default_factory=dict)
+    upto: dict[str, int] = field(default_factory=dict)
+    stored: int = 0
+    duplicates: int = 0
+    quarantined: int = 0
+
+
+class CentralStore:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.db = open_database(url)
+        self.m = _bind(self.db)
+        self.postgres = isinstance(self.db, pw.PostgresqlDatabase)
+
+    def open(self) -> None:
+        self.db.connect(reuse_if_open=True)
+        with self.db.atomic():
+            self.db.create_tables([self.m.Migration], safe=True)
+            done = {r.version for r in self.m.Migration.select()}
+            for version, name, fn in MIGRATIONS:
+                if version not in done:
+                    fn(self)
+                    self.m.Migration.create(version=version, name=name, applied=0)
+
+    def close(self) -> None:
+        if not self.db.is_closed():
+            self.db.close()
+
+    def schema_version(self) -> int:
+        return self.m.Migration.select(pw.fn.MAX(self.m.Migration.version)).scalar() or 0
+
+    # ------------------------------------------------------------------ ingest
+
+    def quarantine(self, hall: str, topic: str, payload: bytes, reason: str, received: int,
+                   epoch: str | None = None, seq: int | None = None) -> None:
+        self.m.Quarantine.insert(hall=hall, topic=topic, epoch=epoch, seq=seq, reason=reason[:1000],
+                                 payload=payload, received=received).execute()
+
+    def ingest(self, topic_hall: str, topic: str, payload: bytes, received: int) -> IngestResult | None:
+        """Store one batch payload. Returns what to ack, or None when nothing could be identified
+        (the payload went to quarantine whole). Commits before returning."""
+        with self.db.atomic():
+            try:
+                batch: wire.Batch = wire.decode(payload, wire.Batch)
+            except wire.WireError as e:
+                self.quarantine(topic_hall, topic, payload, str(e), received)
+                return None
+            if batch.hall != topic_hall:
+                self.quarantine(topic_hall, topic, payload,
+                                f"batch says hall {batch.hall!r} but came on the topic of {topic_hall!r}", received)
+                return None
+            result = IngestResult(hall=topic_hall)
+            if batch.events:
+                result.upto[batch.epoch] = batch.events[-1].seq
+            progress, conflict_at = self._lock_progress(topic_hall, batch.epoch)
+            rows = []
+            for e in batch.events:
+                if conflict_at is not None and e.seq >= conflict_at:
+                    continue  # the hall re-numbers these into a new epoch; never store them here
+                try:
+                    ev.decode_body(e.kind, e.body)
+                    if e.schema > ev.SCHEMA:
+                        raise msgspec.ValidationError(f"schema {e.schema} is newer than {ev.SCHEMA}")
+                except (msgspec.ValidationError, msgspec.DecodeError) as err:
+                    self.quarantine(topic_hall, topic, msgspec.msgpack.encode(e), f"event {e.kind}: {err}",
+                                    received, batch.epoch, e.seq)
+                    result.quarantined += 1
+                    continue
+                rows.append((topic_hall, batch.epoch, e.seq, e.id, e.kind, e.schema, e.body.decode(),
+                             e.ts, e.ts, e.boot, e.mono, e.clock, received))
+            if rows:
+                self._rebase(topic_hall, rows)
+                inserted = self._insert_events(rows)
+                result.stored = inserted
+                result.duplicates = len(rows) - inserted
+                if inserted < len(rows):
+                    conflict = self._first_conflict(topic_hall, batch.epoch, rows)
+                    if conflict is not None:
+                        # keep nothing of this batch from the conflict on (the hall moves those
+                        # events to a new epoch), and refuse that range of the epoch from now on
+                        E, P = self.m.Event, self.m.Progress
+                        ours = [r[3] for r in rows if r[2] >= conflict]
+                        E.delete().where((E.hall == topic_hall) & (E.epoch == batch.epoch)
+                                         & (E.seq >= conflict) & E.event_id.in_(ours)).execute()
+                        P.update(conflict=conflict).where((P.hall == topic_hall) & (P.epoch == batch.epoch)).execute()
+                for r in rows:
+                    if r[4] == "clock.corrected":
+                        self._apply_correction(topic_hall, r[6])
+            self._advance(topic_hall, batch.epoch, progress)
+            result.acks = self.acks(topic_hall)
+            result.conflicts = self.conflicts(topic_hall)
+        return result
+
+    def _lock_progress(self, hall: str, epoch: str) -> tuple[int, int | None]:
+        P = self.m.Progress
+        P.insert(hall=hall, epoch=epoch, contiguous=0).on_conflict_ignore().execute()
+        q = P.select(P.contiguous, P.conflict).where((P.hall == hall) & (P.epoch == epoch))
+        if self.postgres:
+            q = q.for_update()
+        contiguous, conflict = q.tuples().get()
+        return contiguous or 0, conflict
+
+    def conflicts(self, hall: str) -> dict[str, int]:
+        P = self.m.Progress
+        q = P.select(P.epoch, P.conflict).where((P.hall == hall) & P.conflict.is_null(False))
+        return dict(q.tuples())
+
+    def _insert_events(self, rows: list[tuple]) -> int:
+        cols = "hall, epoch, seq, event_id, kind, schema, body, ts, ts_true, boot, mono, clock, received"
+        before = self._count_keys(rows)
+        if self.postgres:
+            from psycopg2.extras import execute_values
+
+            cur = self.db.cursor()
+            execute_values(cur, f"INSERT INTO events ({cols}) VALUES %s ON CONFLICT (hall, epoch, seq) DO NOTHING",
+                           rows, page_size=1000)
+        else:
+            marks = ", ".join("?" * 13)
+            self.db.cursor().executemany(
+                f"INSERT INTO events ({cols}) VALUES ({marks}) ON CONFLICT (hall, epoch, seq) DO NOTHING", rows)
+        return len(rows) - before
+
+    def _count_keys(self, rows: list[tuple]) -> int:
+        """How many of these (hall, epoch, seq) are stored already."""
+        E = self.m.Event
+        hall, epoch = rows[0][0], rows[0][1]
+        seqs = [r[2] for r in rows]
+        lo, hi = min(seqs), max(seqs)
+        if hi - lo + 1 == len(seqs):  # a contiguous run: one range query
+            return E.select().where((E.hall == hall) & (E.epoch == epoch) & (E.seq.between(lo, hi))).count()
+        return E.select().where((E.hall == hall) & (E.epoch == epoch) & (E.seq.in_(seqs))).count()
+
+    def _first_conflict(self, hall: str, epoch: str, rows: list[tuple]) -> int | None:
+        """The first seq where central holds a different event than the one sent (the hall's
+        database was restored from an old copy and reused sequence numbers)."""
+        E = self.m.Event
+        sent = {r[2]: r[3] for r in rows}
+        stored = E.select(E.seq, E.event_id).where((E.hall == hall) & (E.epoch == epoch) & E.seq.in_(list(sent)))
+        bad = [seq for seq, eid in stored.tuples() if sent[seq] != eid]
+        return min(bad) if bad else None
+
+    def _advance(self, hall: str, epoch: str, contiguous: int) -> int:
+        """Move the contiguous mark over every stored (or quarantined) seq that follows it."""
+        E, Q, P = self.m.Event, self.m.Quarantine, self.m.Progress
+        start = contiguous
+        while True:
+            have = (
+                E.select(E.seq).where((E.hall == hall) & (E.epoch == epoch) & (E.seq > contiguous))
+                .order_by(E.seq).limit(5000).tuples()
+            )
+            seqs = [s for (s,) in have]
+            qs = {
+                s for (s,) in Q.select(Q.seq).where(
+                    (Q.hall == hall) & (Q.epoch == epoch) & (Q.seq > contiguous)
+                    & (Q.seq <= contiguous + 5001)).tuples()
+            }
+            moved = False
+            merged = sorted(set(seqs) | qs)
+            for s in merged:
+                if s == contiguous + 1:
+                    contiguous = s
+                    moved = True
+                elif s > contiguous + 1:
+                    break
+            if not moved or len(seqs) < 5000:
+                break
+        if contiguous != start:
+            P.update(contiguous=contiguous).where((P.hall == hall) & (P.epoch == epoch)).execute()
+        return contiguous
+
+    def acks(self, hall: str) -> dict[str, int]:
+        P = self.m.Progress
+        return {epoch: c for epoch, c in P.select(P.epoch, P.contiguous).where(P.hall == hall).tuples()}
+
+    # ------------------------------------------------------------------ clock corrections
+
+    def _rebase(self, hall: str, rows: list[tuple]) -> None:
+        """Unverified-clock events of a boot with a known correction get their true time."""
+        boots = {r[9] for r in rows if r[11] == "unverified"}
+        if not boots:
+            return
+        C = self.m.Correction
+        offsets = dict(C.select(C.boot, C.offset).where((C.hall == hall) & C.boot.in_(list(boots))).tuples())
+        if not offsets:
+            return
+        for i, r in enumerate(rows):
+            if r[11] == "unverified" and r[9] in offsets:
+                rows[i] = r[:8] + (r[7] + offsets[r[9]],) + r[9:]
+
+    def _apply_correction(self, hall: str, body: str) -> None:
+        b = msgspec.json.decode(body.encode(), type=ev.ClockCorrected)
+        C, E = self.m.Correction, self.m.Event
+        C.insert(hall=hall, boot=b.boot, offset=b.offset_us).on_conflict(
+            conflict_target=[C.hall, C.boot], update={C.offset: b.offset_us}).execute()
+        E.update(ts_true=E.ts + b.offset_us).where(
+            (E.hall == hall) & (E.boot == b.boot) & (E.clock == "unverified")).execute()
+
+    # ------------------------------------------------------------------ halls
+
+    def hall_status(self, hall: str, payload: bytes, received: int) -> None:
+        H = self.m.Hall
+        if payload == wire.OFFLINE or not payload:
+            H.insert(id=hall, online=False, last_seen=received).on_conflict(
+                conflict_target=[H.id], update={H.online: False}).execute()
+            return
+        try:
+            st: wire.Status = wire.decode(payload, wire.Status)
+        except wire.WireError as e:
+            self.quarantine(hall, wire.status_topic(hall), payload, f"status: {e}", received)
+            return
+        if st.hall != hall:
+            self.quarantine(hall, wire.status_topic(hall), payload, "status of another hall", received)
+            return
+        data = json.dumps(msgspec.to_builtins(st), ensure_ascii=False)
+        H.insert(id=hall, campus=st.campus, online=True, last_seen=received, status=data).on_conflict(
+            conflict_target=[H.id],
+            update={H.online: True, H.last_seen: received, H.status: data, H.campus: st.campus}).execute()
+
+    def ensure_hall(self, hall: str, campus: str) -> None:
+        H = self.m.Hall
+        H.insert(id=hall, campus=campus).on_conflict(conflict_target=[H.id], update={H.campus: campus}).execute()
+
+    def halls(self) -> list[dict]:
+        H, E = self.m.Hall, self.m.Event
+        counts = dict(E.select(E.hall, pw.fn.COUNT(E.id)).group_by(E.hall).tuples())
+        out = []
+        for h in H.select().order_by(H.id):
+            out.append({"id": h.id, "campus": h.campus, "online": bool(h.online), "last_seen": h.last_seen,
+                        "acked": self.acks(h.id), "events": counts.get(h.id, 0),
+                        "status": json.loads(h.status or "{}")})
+        return out
+
+    # ------------------------------------------------------------------ reading
+
+    def events(self, hall: str | None = None, after: int = 0, limit: int = 100,
+               epoch: str | None = None) -> list[dict]:
+        E = self.m.Event
+        q = E.select()
+        if hall:
+            q = q.where(E.hall == hall)
+        if epoch:
+            q = q.where(E.epoch == epoch)
+        if hall and epoch:
+            q = q.where(E.seq > after).order_by(E.seq)
+        else:
+            q = q.where(E.id > after).order_by(E.id)
+        return [_event_dict(r) for r in q.limit(limit)]
+
+    def event_keys(self, hall: str | None = None) -> list[tuple[str, str, int, str]]:
+        """(hall, epoch, seq, event id) of every stored event: for exact comparisons in tests."""
+        E = self.m.Event
+        q = E.select(E.hall, E.epoch, E.seq, E.event_id)
+        if hall:
+            q = q.where(E.hall == hall)
+        return list(q.order_by(E.hall, E.epoch, E.seq).tuples())
+
+    def quarantined(self, limit: int = 100) -> list[dict]:
+        Q = self.m.Quarantine
+        return [
+            {"id": r.id, "hall": r.hall, "topic": r.topic, "epoch": r.epoch, "seq": r.seq, "reason": r.reason,
+             "size": len(bytes(r.payload)), "received": r.received,
+             "preview": bytes(r.payload)[:200].hex()}
+            for r in Q.select().order_by(Q.id.desc()).limit(limit)
+        ]
+
+    def count_events(self) -> int:
+        return self.m.Event.select().count()
+
+
+def _event_dict(r) -> dict:
+    return {"id": r.id, "hall": r.hall, "epoch": r.epoch, "seq": r.seq, "event_id": r.event_id, "kind": r.kind,
+            "schema": r.schema, "body": json.loads(r.body), "ts": r.ts, "ts_true": r.ts_true, "boot": r.boot,
+            "mono": r.mono, "clock": r.clock, "received": r.received}
+

@@ -1,0 +1,116 @@
+// Window console: outcome-dependent parts of the 办结 form, the step-away timer, and live
+// refresh on the hall's `board` events (the page works without this script; it then reloads
+// itself every 20 s through a <noscript> meta refresh).
+(function () {
+  "use strict";
+  var root = document.getElementById("console");
+  if (!root) return;
+  document.documentElement.classList.add("js");
+
+  // ------------------------------------------------------------ the 办结 form
+  var form = document.getElementById("complete-form");
+  var dirty = false;
+  if (form) {
+    var outcomes = form.querySelectorAll('input[name="outcome"]');
+    var items = form.querySelectorAll('input[name="item"]');
+    var outcomeTouched = false;
+
+    var checked = function (nodes) {
+      for (var i = 0; i < nodes.length; i++) if (nodes[i].checked) return nodes[i];
+      return null;
+    };
+
+    var update = function () {
+      var o = checked(outcomes);
+      var it = checked(items);
+      var outcome = o ? o.value : "";
+      form.querySelectorAll(".extra").forEach(function (el) {
+        var on = el.dataset.for === outcome;
+        el.classList.toggle("hide", !on);
+        el.querySelectorAll("input, textarea").forEach(function (inp) {
+          inp.disabled = !on || inp.closest(".check.disabled") !== null;
+        });
+      });
+      form.querySelectorAll(".matgroup").forEach(function (g) {
+        var on = it && g.dataset.item === it.value;
+        g.classList.toggle("hide", !on);
+        if (!on) g.querySelectorAll("input").forEach(function (inp) { inp.checked = false; inp.disabled = true; });
+      });
+      var reason = document.getElementById("reason");
+      if (reason) reason.required = outcome === "refused";
+      var text = it && it.dataset.deadline ? it.dataset.deadline : "（该事项无承诺时限）";
+      form.querySelectorAll(".deadline-text").forEach(function (el) { el.textContent = text; });
+    };
+
+    items.forEach(function (inp) {
+      inp.addEventListener("change", function () {
+        // joint: pre-tick the item's co-departments; outcome follows the item's mode until chosen by hand
+        var co = (inp.dataset.co || "").split(",").filter(Boolean);
+        form.querySelectorAll('input[name="co_departments"]').forEach(function (c) { c.checked = co.indexOf(c.value) >= 0; });
+        if (!outcomeTouched) {
+          outcomes.forEach(function (o) { o.checked = o.value === inp.dataset.mode; });
+        }
+        update();
+      });
+    });
+    outcomes.forEach(function (o) { o.addEventListener("change", function () { outcomeTouched = true; update(); }); });
+    form.addEventListener("input", function () { dirty = true; });
+    form.addEventListener("change", function () { dirty = true; });
+    update();
+  }
+  document.querySelectorAll("form:not(#complete-form) input, form:not(#complete-form) select").forEach(function (el) {
+    el.addEventListener("input", function () { if (el.value) dirty = true; });
+  });
+
+  // ------------------------------------------------------------ step-away timer
+  var timer = document.getElementById("pause-timer");
+  var paused = parseInt(root.dataset.pausedSeconds, 10);
+  var limit = parseInt(root.dataset.limit, 10);
+  if (timer && !isNaN(paused)) {
+    var t0 = Date.now();
+    var tick = function () {
+      var s = paused + Math.floor((Date.now() - t0) / 1000);
+      var mm = Math.floor(s / 60), ss = s % 60;
+      timer.textContent = (mm < 10 ? "0" : "") + mm + ":" + (ss < 10 ? "0" : "") + ss;
+      timer.classList.toggle("over", s > limit);
+    };
+    tick();
+    setInterval(tick, 1000);
+  }
+
+  // ------------------------------------------------------------ live refresh
+  if (!window.EventSource) return;
+  var win = root.dataset.window, dept = root.dataset.department, sig = root.dataset.sig;
+  var signature = function (board) {
+    var w = null, q = null, i;
+    for (i = 0; i < board.windows.length; i++) if (board.windows[i].id === win) w = board.windows[i];
+    for (i = 0; i < board.queues.length; i++) if (board.queues[i].department === dept) q = board.queues[i];
+    if (!w) return sig;
+    return [w.state, w.ticket ? w.ticket.id : "", w.ticket ? String(w.ticket.recalls) : "", w.paused_at || "",
+            String(q ? q.waiting : 0)].join("|");
+  };
+  var reloading = false;
+  var es = new EventSource("/api/stream");
+  // a form being submitted navigates away: a reload now would cancel that navigation
+  document.addEventListener("submit", function () { reloading = true; es.close(); });
+  es.addEventListener("board", function (e) {
+    var now;
+    try { now = signature(JSON.parse(e.data)); } catch (err) { return; }
+    if (now === sig) return;
+    if (dirty) {
+      document.getElementById("update-note").classList.add("show");
+      return;
+    }
+    // never reload more often than every 3 s, whatever happens
+    var last = parseInt(sessionStorage.getItem("console-reload") || "0", 10);
+    var wait = Math.max(0, last + 3000 - Date.now());
+    if (reloading) return;
+    reloading = true;
+    setTimeout(function () {
+      sessionStorage.setItem("console-reload", String(Date.now()));
+      es.close();
+      window.location.reload();
+    }, wait);
+  });
+  window.addEventListener("beforeunload", function () { es.close(); });
+})();

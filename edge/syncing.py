@@ -1,0 +1,213 @@
+"""The hall's side of replication: the hall as a `sync.replicator.Source`, the config downlink,
+and clock corrections from central's time beacon.
+
+- Reads of committed events run on the replicator's thread with its own SQLite connection
+  (WAL: readers see only committed transactions); everything that writes goes through the
+  hall's writer thread (`Hall.call`).
+- Epoch marks (last committed seq per epoch) and ack marks are kept in memory, seeded from the
+  store and advanced by the hall's commit listener, so the replicator never scans the log.
+- A newer business configuration is checked, persisted and swapped in on the writer thread in
+  one transaction (a `config.applied` event); an older or equal version is refused; after a
+  cold start without central the hall runs on the newest version it persisted.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+import msgspec
+
+from sync import business as biz
+from sync import events as ev
+from sync import wire
+from sync.calendar import HallCalendar
+from sync.clock import SystemClock
+from sync.mqtt import parse_broker_url
+from sync.replicator import Replicator
+
+from . import views
+from .hall import Catalog, Ctx, Hall
+from .store import StoredEvent
+
+log = logging.getLogger("onestop.edge.sync")
+
+CLOCK_TOLERANCE_US = 2_000_000  # a synced clock further off than this is corrected again
+
+
+# ---------------------------------------------------------------- business configuration
+
+
+def business_version(ctx: Ctx) -> int:
+    return ctx.catalog.business.version
+
+
+def _swap(ctx: Ctx, b: biz.Business) -> None:
+    ctx.catalog = Catalog(b)
+    ctx.calendar = HallCalendar(b.calendar)
+    ctx.store.ensure_windows({w.id: w.department for w in b.windows})
+
+
+def apply_business(ctx: Ctx, version: int, b: biz.Business) -> bool:
+    """Take a business configuration from central. Returns whether it took effect."""
+    current = ctx.catalog.business.version
+    if version <= current:
+        log.info("configuration version %d ignored: running %d", version, current)
+        return False
+    if b.version != version:
+        b = msgspec.structs.replace(b, version=version)
+    try:
+        biz.check(b)
+    except biz.BusinessError as e:
+        log.error("configuration version %d refused: %s", version, e)
+        return False
+    ctx.store.set_meta("business", biz.encode(b).decode())
+    _swap(ctx, b)
+    ctx.store.append(ev.ConfigApplied(version=version, previous=current))
+    log.info("configuration version %d applied (was %d)", version, current)
+    return True
+
+
+def load_persisted_business(ctx: Ctx) -> None:
+    """At start: run on the newest configuration this hall has, its file's or central's."""
+    stored = ctx.store.meta("business")
+    if not stored:
+        return
+    try:
+        b = biz.decode(stored.encode())
+        biz.check(b)
+    except (msgspec.ValidationError, msgspec.DecodeError, biz.BusinessError) as e:
+        log.error("persisted configuration unreadable, keeping the file's: %s", e)
+        return
+    if b.version > ctx.catalog.business.version:
+        _swap(ctx, b)
+        log.info("running configuration version %d received from central earlier", b.version)
+
+
+# ---------------------------------------------------------------- time
+
+
+def correct_clock(ctx: Ctx, true_us: int) -> int | None:
+    """Central's beacon says the time is `true_us`; correct an unverified or drifting clock and
+    record it. Simulated clocks are left alone. Returns the offset applied, if any."""
+    clock = ctx.clock
+    if not isinstance(clock, SystemClock):
+        return None
+    offset = true_us - clock.micros()
+    if clock.quality == "synced" and abs(offset) < CLOCK_TOLERANCE_US:
+        return None
+    previous = clock.quality
+    # the correction event itself is stamped on the old clock, like the events it corrects
+    ctx.store.append(ev.ClockCorrected(boot=clock.boot, offset_us=offset, previous_quality=previous))
+    clock.correct(offset)
+    log.warning("clock corrected by %.3f s (was %s)", offset / 1e6, previous)
+    return offset
+
+
+# ---------------------------------------------------------------- the source
+
+
+def _wire_event(e: StoredEvent) -> wire.WireEvent:
+    return wire.WireEvent(seq=e.seq, id=e.id, kind=e.kind, schema=e.schema, body=bytes(e.body), ts=e.ts,
+                          boot=e.boot, mono=e.mono, clock=e.clock)
+
+
+def _status(ctx: Ctx) -> dict:
+    return {
+        "config_version": ctx.catalog.business.version,
+        "clock": {"quality": ctx.clock.quality, "boot": ctx.clock.boot, "now": ctx.clock.micros()},
+        "windows": [
+            {"id": w["id"], "name": w["name"], "department": w["department"], "state": w["state"],
+             "staff": (w["staff"] or {}).get("name"), "lamp": w["lamp"], "over_limit": w["over_limit"],
+             "paused_seconds": w["paused_seconds"], "ticket": (w["ticket"] or {}).get("number")}
+            for w in views.windows(ctx)
+        ],
+        "queues": {q["department"]: q["waiting"] for q in views.queue_summary(ctx)},
+    }
+
+
+class HallSource:
+    def __init__(self, hall: Hall) -> None:
+        self.hall = hall
+        self.store = hall.store
+        self._lock = threading.Lock()
+        self._epochs: dict[str, int] = {}
+        self._acked: dict[str, int] = {}
+        self.reload()
+        hall.add_listener(self._committed)
+
+    def reload(self) -> None:
+        epochs = self.hall.call(lambda ctx: ctx.store.epochs())
+        acked = self.hall.call(lambda ctx: {ep: ctx.store.acked(ep) for ep, _ in ctx.store.epochs()})
+        with self._lock:
+            self._epochs = dict(epochs)
+            self._acked = acked
+
+    def _committed(self, events: list[StoredEvent]) -> None:
+        with self._lock:
+            for e in events:
+                if e.seq > self._epochs.get(e.epoch, 0):
+                    self._epochs[e.epoch] = e.seq
+
+    # -- Source
+
+    def current_epoch(self) -> str:
+        return self.store.epoch
+
+    def epochs(self) -> list[tuple[str, int]]:
+        with self._lock:
+            out = list(self._epochs.items())
+        if self.store.epoch not in dict(out):
+            out.append((self.store.epoch, 0))
+        return out
+
+    def acked(self, epoch: str) -> int:
+        with self._lock:
+            return self._acked.get(epoch, 0)
+
+    def save_acked(self, epoch: str, seq: int) -> None:
+        with self._lock:
+            if seq <= self._acked.get(epoch, 0):
+                return
+            self._acked[epoch] = seq
+        # persisted in the background: losing it on a crash only means resending more
+        self.hall.submit(lambda ctx: ctx.store.save_acked(epoch, seq))
+
+    def read(self, epoch: str, after: int, limit: int) -> list[wire.WireEvent]:
+        return [_wire_event(e) for e in self.store.events(after, limit, epoch)]
+
+    def renumber(self, epoch: str, from_seq: int) -> None:
+        self.hall.call(lambda ctx: ctx.store.renumber(epoch, from_seq))
+        self.reload()
+
+    def retire_epoch(self, epoch: str) -> None:
+        def rotate(ctx: Ctx) -> None:
+            if ctx.store.epoch == epoch:
+                ctx.store.rotate_epoch()
+
+        self.hall.call(rotate)
+        self.reload()
+
+    def status(self) -> dict:
+        st = self.hall.call(_status)
+        st["campus"] = self.hall.config.hall.campus
+        return st
+
+    def apply_config(self, msg: wire.ConfigMessage) -> None:
+        self.hall.submit(apply_business, msg.version, msg.business)
+
+    def time_beacon(self, beacon: wire.TimeBeacon) -> None:
+        self.hall.submit(correct_clock, beacon.ts)
+
+    def now_micros(self) -> int:
+        return self.hall.clock.micros()
+
+
+def start_replication(hall: Hall, broker_url: str, *, username: str = "", password: str = "",
+                      **options) -> Replicator:
+    broker = parse_broker_url(broker_url, username, password)
+    source = HallSource(hall)
+    rep = Replicator(hall.config.hall.id, broker, source, **options)
+    hall.add_listener(rep.notify)
+    rep.start()
+    return rep

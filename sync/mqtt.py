@@ -1,0 +1,174 @@
+"""The MQTT transport: the only module that imports paho.
+
+`Link` wraps one paho 2.x client. It connects in the background and reconnects with backoff,
+re-subscribes on every connect, and publishes only while connected: paho's own queue is memory
+only, so the replication protocol above keeps its own state and resends from its log instead.
+Callbacks run on paho's network thread and must be quick.
+"""
+
+from __future__ import annotations
+
+import logging
+import ssl
+import threading
+from dataclasses import dataclass
+from typing import Callable
+from urllib.parse import unquote, urlsplit
+
+import paho.mqtt.client as paho
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+log = logging.getLogger("onestop.sync.mqtt")
+
+
+@dataclass(frozen=True)
+class BrokerUrl:
+    tls: bool
+    host: str
+    port: int
+    username: str = ""
+    password: str = ""
+
+    def __str__(self) -> str:  # never print the password
+        user = f"{self.username}@" if self.username else ""
+        return f"{'mqtts' if self.tls else 'mqtt'}://{user}{self.host}:{self.port}"
+
+
+def parse_broker_url(url: str, username: str = "", password: str = "") -> BrokerUrl:
+    """`mqtt://[user:pass@]host:port` or `mqtts://…`. Raises ValueError with a clear message."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("mqtt", "mqtts"):
+        raise ValueError(f"broker URL must start with mqtt:// or mqtts://, got {url!r}")
+    if not parts.hostname:
+        raise ValueError(f"broker URL has no host: {url!r}")
+    try:
+        port = parts.port or (8883 if parts.scheme == "mqtts" else 1883)
+    except ValueError:
+        raise ValueError(f"broker URL has a bad port: {url!r}") from None
+    return BrokerUrl(
+        tls=parts.scheme == "mqtts",
+        host=parts.hostname,
+        port=port,
+        username=unquote(parts.username) if parts.username else username,
+        password=unquote(parts.password) if parts.password else password,
+    )
+
+
+MessageHandler = Callable[[str, bytes], None]
+
+
+class Link:
+    def __init__(
+        self,
+        broker: BrokerUrl,
+        client_id: str,
+        *,
+        subscriptions: list[tuple[str, int]] = (),  # type: ignore[assignment]
+        on_message: MessageHandler | None = None,
+        on_connect: Callable[[], None] | None = None,
+        on_disconnect: Callable[[], None] | None = None,
+        will: tuple[str, bytes] | None = None,
+        protocol: int = 5,
+        session_expiry: int = 7 * 86400,
+        keepalive: int = 15,
+        ca_file: str | None = None,
+        insecure: bool = False,
+    ) -> None:
+        self.broker = broker
+        self.client_id = client_id
+        self.subscriptions = list(subscriptions)
+        self._on_message = on_message
+        self._on_connect = on_connect
+        self._on_disconnect = on_disconnect
+        self.protocol = protocol
+        self.keepalive = keepalive
+        self._session_expiry = session_expiry
+        self._connected = threading.Event()
+        if protocol == 5:
+            c = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=paho.MQTTv5)
+        else:
+            # a persistent session, so QoS 1 messages for us wait at the broker while we are away
+            c = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=paho.MQTTv311,
+                            clean_session=False)
+        if broker.username:
+            c.username_pw_set(broker.username, broker.password or None)
+        if broker.tls:
+            c.tls_set(ca_certs=ca_file, cert_reqs=ssl.CERT_NONE if insecure else ssl.CERT_REQUIRED)
+            if insecure:
+                c.tls_insecure_set(True)
+        if will is not None:
+            c.will_set(will[0], will[1], qos=1, retain=True)
+        c.reconnect_delay_set(min_delay=1, max_delay=15)
+        c.max_inflight_messages_set(100)
+        c.on_connect = self._connected_cb
+        c.on_disconnect = self._disconnected_cb
+        c.on_message = self._message_cb
+        self.client = c
+
+    # -- lifecycle
+
+    def start(self) -> None:
+        props = None
+        if self.protocol == 5:
+            props = Properties(PacketTypes.CONNECT)
+            props.SessionExpiryInterval = self._session_expiry
+            self.client.connect_async(self.broker.host, self.broker.port, keepalive=self.keepalive,
+                                      clean_start=False, properties=props)
+        else:
+            self.client.connect_async(self.broker.host, self.broker.port, keepalive=self.keepalive)
+        self.client.loop_start()
+
+    def stop(self, final: tuple[str, bytes] | None = None) -> None:
+        """Disconnect cleanly; `final` is published (retained) first when connected."""
+        if final is not None and self.connected:
+            info = self.client.publish(final[0], final[1], qos=1, retain=True)
+            info.wait_for_publish(timeout=2)
+        self.client.disconnect()
+        self.client.loop_stop()
+        self._connected.clear()
+
+    @property
+    def connected(self) -> bool:
+        return self._connected.is_set()
+
+    def wait_connected(self, timeout: float) -> bool:
+        return self._connected.wait(timeout)
+
+    # -- publishing
+
+    def publish(self, topic: str, payload: bytes, qos: int = 1, retain: bool = False) -> bool:
+        """Hand a message to paho if connected. True means queued for sending, nothing more."""
+        if not self.connected:
+            return False
+        info = self.client.publish(topic, payload, qos=qos, retain=retain)
+        return info.rc == paho.MQTT_ERR_SUCCESS
+
+    # -- paho callbacks (network thread)
+
+    def _connected_cb(self, client, userdata, flags, reason_code, properties) -> None:
+        if reason_code.is_failure:
+            log.warning("broker %s refused %s: %s", self.broker, self.client_id, reason_code)
+            return
+        for topic, qos in self.subscriptions:
+            client.subscribe(topic, qos=qos)
+        self._connected.set()
+        log.info("connected to %s as %s", self.broker, self.client_id)
+        if self._on_connect:
+            self._on_connect()
+
+    def _disconnected_cb(self, client, userdata, flags, reason_code, properties) -> None:
+        was = self._connected.is_set()
+        self._connected.clear()
+        if was:
+            log.info("disconnected from %s: %s", self.broker, reason_code)
+        if self._on_disconnect:
+            self._on_disconnect()
+
+    def _message_cb(self, client, userdata, msg) -> None:
+        if self._on_message is None:
+            return
+        try:
+            self._on_message(msg.topic, msg.payload)
+        except Exception:  # noqa: BLE001 - a bad message never kills the network thread
+            log.exception("handling a message on %s failed", msg.topic)

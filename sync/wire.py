@@ -1,0 +1,141 @@
+"""The replication wire contract: MQTT topics and message types (msgpack, versioned).
+
+Edge → central: `Batch` (events of one epoch, in seq order) on `…/halls/{hall}/events`, and
+`Status` (retained; the literal payload ``offline`` is the hall's last will) on
+`…/halls/{hall}/status`.
+Central → edge: `Ack` (retained; highest contiguous seq stored per epoch) on
+`…/halls/{hall}/ack`, `ConfigMessage` (retained, versioned business configuration) on
+`…/halls/{hall}/config`, and `TimeBeacon` on `onestop/v1/time`.
+
+Every message carries `v` (the wire version). A receiver rejects what it cannot decode with
+`WireError`; it never guesses.
+"""
+
+from __future__ import annotations
+
+import msgspec
+from msgspec import Struct
+
+from .business import Business
+
+V = 1
+ROOT = "onestop/v1"
+TIME_TOPIC = f"{ROOT}/time"
+OFFLINE = b"offline"
+MAX_PAYLOAD = 4 * 1024 * 1024  # larger messages are refused (quarantined at central)
+
+
+def hall_topic(hall: str, leaf: str) -> str:
+    return f"{ROOT}/halls/{hall}/{leaf}"
+
+
+def events_topic(hall: str) -> str:
+    return hall_topic(hall, "events")
+
+
+def status_topic(hall: str) -> str:
+    return hall_topic(hall, "status")
+
+
+def ack_topic(hall: str) -> str:
+    return hall_topic(hall, "ack")
+
+
+def config_topic(hall: str) -> str:
+    return hall_topic(hall, "config")
+
+
+def split_hall_topic(topic: str) -> tuple[str, str] | None:
+    """`onestop/v1/halls/H/leaf` → (H, leaf); anything else → None."""
+    parts = topic.split("/")
+    if len(parts) == 5 and f"{parts[0]}/{parts[1]}" == ROOT and parts[2] == "halls" and parts[3]:
+        return parts[3], parts[4]
+    return None
+
+
+class WireError(ValueError):
+    pass
+
+
+class WireEvent(Struct, kw_only=True, forbid_unknown_fields=False):
+    """One event of a batch; `body` is the JSON of the kind's body struct (sync.events)."""
+
+    seq: int
+    id: str
+    kind: str
+    schema: int
+    body: bytes
+    ts: int
+    boot: str
+    mono: int
+    clock: str
+
+
+class Batch(Struct, kw_only=True, forbid_unknown_fields=False):
+    v: int
+    hall: str
+    epoch: str
+    events: list[WireEvent]
+    sent: int  # edge wall time µs, for lag figures only
+
+
+class Ack(Struct, kw_only=True, forbid_unknown_fields=False):
+    v: int
+    hall: str
+    acks: dict[str, int]  # epoch → highest contiguous seq stored and committed at central
+    conflicts: dict[str, int] = {}  # epoch → first seq where central holds a different event (sticky)
+    upto: dict[str, int] = {}  # epoch → last seq of the batch this ack answers
+    ts: int = 0
+
+
+class Status(Struct, kw_only=True, forbid_unknown_fields=False):
+    v: int
+    hall: str
+    state: str  # online
+    epoch: str
+    last_seq: int
+    acked_seq: int
+    backlog: int
+    config_version: int
+    clock: dict
+    ts: int
+    campus: str = ""
+    windows: list = []  # brief window states for the live view
+    queues: dict = {}  # department → waiting
+
+
+class ConfigMessage(Struct, kw_only=True, forbid_unknown_fields=False):
+    v: int
+    hall: str
+    version: int
+    business: Business
+    ts: int = 0
+
+
+class TimeBeacon(Struct, kw_only=True, forbid_unknown_fields=False):
+    v: int
+    ts: int  # central's wall time, µs UTC
+    source: str = "central"
+
+
+_encoder = msgspec.msgpack.Encoder()
+_decoders: dict[type, msgspec.msgpack.Decoder] = {}
+
+
+def encode(msg: Struct) -> bytes:
+    return _encoder.encode(msg)
+
+
+def decode(data: bytes, kind: type[Struct]):
+    if len(data) > MAX_PAYLOAD:
+        raise WireError(f"payload of {len(data)} bytes is over the {MAX_PAYLOAD} byte limit")
+    dec = _decoders.get(kind)
+    if dec is None:
+        dec = _decoders[kind] = msgspec.msgpack.Decoder(kind)
+    try:
+        msg = dec.decode(data)
+    except (msgspec.DecodeError, msgspec.ValidationError) as e:
+        raise WireError(f"not a valid {kind.__name__}: {e}") from None
+    if getattr(msg, "v", None) != V:
+        raise WireError(f"{kind.__name__} wire version {getattr(msg, 'v', None)} is not {V}")
+    return msg
