@@ -135,8 +135,8 @@ def _sign_on(ctx: Ctx, window_id: str, data: SignOn) -> dict:
     return views.window_brief(ctx, w)
 
 
-def _events(ctx: Ctx, after: int, limit: int) -> list:
-    return ctx.store.events(after, limit)
+def _events(ctx: Ctx, after: int, limit: int, epoch: str | None) -> list:
+    return ctx.store.events(after, limit, epoch)
 
 
 def _cases(ctx: Ctx, state: str | None, department: str | None) -> list[dict]:
@@ -303,8 +303,10 @@ class HallApi(Controller):
         self, hall: NamedDependency[Hall],
         after: Annotated[int, QueryParameter(ge=0)] = 0,
         limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100,
+        epoch: FromQuery[str | None] = None,
     ) -> list:
-        return await hall.run(_events, after, limit)
+        """`epoch` defaults to the current one; /api/health lists every epoch of the log."""
+        return await hall.run(_events, after, limit, epoch)
 
 
 def _announcement(ctx: Ctx, ticket_id: str, window_id: str) -> dict:

@@ -78,7 +78,10 @@ def main(argv: list[str] | None = None) -> int:
         try:
             replicator = start_replication(hall, args.broker or cfg.broker.url, username=cfg.broker.username,
                                            password=cfg.broker.password,
-                                           ca_file=cfg.broker.ca_file or None, protocol=cfg.broker.protocol)
+                                           ca_file=cfg.broker.ca_file or None, protocol=cfg.broker.protocol,
+                                           ack_timeout=cfg.broker.ack_timeout, batch_size=cfg.broker.batch_size,
+                                           max_inflight=cfg.broker.max_inflight,
+                                           status_interval=cfg.broker.status_interval)
         except ValueError as e:
             hall.stop()
             print(f"onestop-edge: bad broker: {e}", file=sys.stderr)

@@ -39,6 +39,10 @@ class Broker(Strict, kw_only=True):
     password: str = ""
     ca_file: str = ""  # CA certificate for mqtts:// (empty: the system's)
     protocol: Annotated[int, Meta(ge=4, le=5)] = 5  # MQTT 3.1.1 (4) or 5
+    ack_timeout: Annotated[float, Meta(gt=0)] = 10.0  # seconds without ack progress before resending
+    batch_size: Annotated[int, Meta(ge=1, le=5000)] = 500  # events per message
+    max_inflight: Annotated[int, Meta(ge=1)] = 5000  # events sent beyond central's ack
+    status_interval: Annotated[float, Meta(gt=0)] = 15.0  # seconds between status messages
 
 
 class Http(Strict, kw_only=True):

@@ -139,6 +139,7 @@ def health(ctx: Ctx) -> dict:
         "status": "ok",
         "epoch": ctx.store.epoch,
         "last_seq": ctx.store.last_seq,
+        "epochs": [{"epoch": e, "last_seq": last} for e, last in ctx.store.epochs()],
         "business_version": ctx.catalog.business.version,
         # without a running replicator (tests, --no-sync) nothing is acked; see api.health
         "sync": {"pending": ctx.store.last_seq - ctx.store.acked_seq, "acked_seq": ctx.store.acked_seq,

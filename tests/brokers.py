@@ -1,0 +1,471 @@
+"""Real MQTT brokers for tests: a mosquitto subprocess or an amqtt subprocess, each on its own
+free port of 127.0.0.1, with graceful stop, hard kill and restart on the same port.
+
+Never the machine's own broker on 1883: every Broker binds a port of its own.
+
+    broker = MosquittoBroker(tmp_path)          # or AmqttBroker(tmp_dir=tmp_path)
+    broker.start()
+    ... broker.url ...                          # "mqtt://127.0.0.1:PORT"
+    broker.restart()                            # same port: clients reconnect to the same address
+    broker.kill()                               # SIGKILL: no goodbye, nothing saved
+    broker.stop()
+
+Both brokers run as subprocesses, amqtt included (``python -m amqtt.scripts.broker_script``): a
+subprocess can be killed for real (the kernel closes its sockets, nothing runs on), leaves no
+thread or event loop in the test process, and restarts from a clean interpreter, which an
+in-process asyncio broker cannot promise.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+__all__ = [
+    "AmqttBroker",
+    "Broker",
+    "BrokerError",
+    "MosquittoBroker",
+    "free_port",
+    "make_test_ca",
+    "mosquitto_binary",
+    "require_mosquitto",
+]
+
+HOST = "127.0.0.1"
+READY_TIMEOUT = 10.0
+STOP_TIMEOUT = 5.0
+
+
+class BrokerError(RuntimeError):
+    """A broker did not start or stop as asked; the message carries its log."""
+
+
+def free_port(host: str = HOST) -> int:
+    """A TCP port on `host` that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def mosquitto_binary() -> str | None:
+    """Path of the mosquitto executable (PATH, then /usr/sbin), or None."""
+    return shutil.which("mosquitto") or shutil.which("mosquitto", path="/usr/sbin:/usr/local/sbin")
+
+
+def require_mosquitto() -> str:
+    """The mosquitto binary's path; else skip the test, or fail it under CI=true (where
+    `make test` has installed mosquitto, so its absence is a broken setup, not a choice)."""
+    path = mosquitto_binary()
+    if path is not None:
+        return path
+    import pytest
+
+    message = "mosquitto is not installed (apt-get install mosquitto, or run `make test`, which installs it)"
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
+
+
+def _port_open(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+class Broker:
+    """A broker subprocess bound to 127.0.0.1:`port`; subclasses say how to launch it."""
+
+    kind: str = ""
+    supports_v5: bool = False
+    # Does a persistent (clean_session=False) session get the QoS 1 messages sent while it was away?
+    queues_for_offline_sessions: bool = True
+
+    def __init__(self, tmp_dir: str | os.PathLike | None = None, port: int | None = None) -> None:
+        self._own_tmp = tmp_dir is None
+        self.tmp_dir = Path(tempfile.mkdtemp(prefix=f"{self.kind}-")) if tmp_dir is None else Path(tmp_dir)
+        self.tmp_dir.mkdir(parents=True, exist_ok=True)
+        self.host = HOST
+        self.port = port or free_port()
+        self.log_path = self.tmp_dir / f"{self.kind}-{self.port}.log"
+        self._proc: subprocess.Popen | None = None
+
+    # -- addresses --------------------------------------------------------------------------
+    @property
+    def url(self) -> str:
+        return f"mqtt://{self.host}:{self.port}"
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
+
+    @property
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    def _ports(self) -> list[int]:
+        return [self.port]
+
+    # -- subclass hooks ---------------------------------------------------------------------
+    def _command(self) -> list[str]:
+        raise NotImplementedError
+
+    def _write_config(self) -> None:
+        raise NotImplementedError
+
+    _graceful_signal = signal.SIGTERM
+
+    # -- lifecycle --------------------------------------------------------------------------
+    def start(self) -> "Broker":
+        """Launch the broker and wait (bounded) until every listener accepts connections."""
+        if self.running:
+            raise BrokerError(f"{self.kind} on port {self.port} is already running")
+        self._write_config()
+        with self.log_path.open("ab") as log:
+            log.write(f"==== start {time.strftime('%H:%M:%S')} ====\n".encode())
+            log.flush()
+            self._proc = subprocess.Popen(
+                self._command(),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=self.tmp_dir,
+                start_new_session=True,  # a Ctrl-C in the terminal does not reach it
+            )
+        self._wait_ready()
+        return self
+
+    def _wait_ready(self) -> None:
+        deadline = time.monotonic() + READY_TIMEOUT
+        pending = list(self._ports())
+        while pending:
+            if self._proc.poll() is not None:
+                rc = self._proc.returncode
+                self._proc = None
+                raise BrokerError(f"{self.kind} exited with status {rc} before listening:\n{self.log_text()}")
+            if _port_open(self.host, pending[0]):
+                pending.pop(0)
+                continue
+            if time.monotonic() > deadline:
+                self._terminate(signal.SIGKILL)
+                raise BrokerError(
+                    f"{self.kind} did not listen on {self.host}:{pending[0]} within {READY_TIMEOUT:.0f} s:\n"
+                    f"{self.log_text()}"
+                )
+            time.sleep(0.05)
+        # Something else may own the port (a free_port race): the process must still be ours and alive.
+        if self._proc.poll() is not None:
+            rc = self._proc.returncode
+            self._proc = None
+            raise BrokerError(f"{self.kind} exited with status {rc} after start:\n{self.log_text()}")
+
+    def _terminate(self, sig: int) -> None:
+        proc, self._proc = self._proc, None
+        if proc is None or proc.poll() is not None:
+            return
+        proc.send_signal(sig)
+        try:
+            proc.wait(timeout=STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=STOP_TIMEOUT)
+            with self.log_path.open("ab") as log:
+                log.write(f"==== did not stop on signal {sig} within {STOP_TIMEOUT} s; killed ====\n".encode())
+
+    def stop(self) -> None:
+        """Graceful stop (the broker closes its clients and saves what it persists). Idempotent."""
+        self._terminate(self._graceful_signal)
+
+    def kill(self) -> None:
+        """Hard stop: SIGKILL, no goodbye to clients, nothing saved. Idempotent."""
+        self._terminate(signal.SIGKILL)
+
+    def restart(self, *, hard: bool = False) -> "Broker":
+        """Stop (kill if `hard`) and start again on the same port(s)."""
+        if hard:
+            self.kill()
+        else:
+            self.stop()
+        return self.start()
+
+    def close(self) -> None:
+        """Stop and remove the temporary directory if this object made it."""
+        self.stop()
+        if self._own_tmp:
+            shutil.rmtree(self.tmp_dir, ignore_errors=True)
+
+    def log_text(self) -> str:
+        try:
+            return self.log_path.read_text(encoding="utf-8", errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def __enter__(self) -> "Broker":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "running" if self.running else "stopped"
+        return f"<{type(self).__name__} {self.url} {state}>"
+
+
+class MosquittoBroker(Broker):
+    """mosquitto with a generated config: anonymous unless a password file is given, no
+    persistence unless asked, mosquitto's default queue limits (max_queued_messages 1000)."""
+
+    kind = "mosquitto"
+    supports_v5 = True
+
+    def __init__(
+        self,
+        tmp_dir: str | os.PathLike,
+        port: int | None = None,
+        conf_extra: str = "",
+        password_file: str | os.PathLike | None = None,
+        acl_file: str | os.PathLike | None = None,
+        *,
+        persistence: bool = False,
+        tls: tuple[str | os.PathLike, str | os.PathLike, str | os.PathLike] | None = None,
+        tls_port: int | None = None,
+        binary: str | None = None,
+    ) -> None:
+        super().__init__(tmp_dir, port)
+        self.binary = binary or mosquitto_binary()
+        if self.binary is None:
+            raise BrokerError("mosquitto is not installed (apt-get install mosquitto)")
+        self.conf_extra = conf_extra
+        self.password_file = Path(password_file) if password_file else None
+        self.acl_file = Path(acl_file) if acl_file else None
+        self.persistence = persistence
+        self.persistence_dir = self.tmp_dir / f"mosquitto-{self.port}-data"
+        self.tls = tuple(Path(p) for p in tls) if tls else None
+        self.tls_port = (tls_port or free_port()) if tls else None
+        self.conf_path = self.tmp_dir / f"mosquitto-{self.port}.conf"
+
+    @property
+    def tls_url(self) -> str | None:
+        return f"mqtts://{self.host}:{self.tls_port}" if self.tls_port else None
+
+    def _ports(self) -> list[int]:
+        return [self.port] + ([self.tls_port] if self.tls_port else [])
+
+    def _command(self) -> list[str]:
+        return [self.binary, "-c", str(self.conf_path)]
+
+    def _write_config(self) -> None:
+        lines = [
+            "# generated by tests/brokers.py",
+            "log_dest stderr",  # stderr goes to self.log_path
+            "log_type error",
+            "log_type warning",
+            "log_type notice",
+            "log_type information",
+            "connection_messages true",
+            "log_timestamp true",
+            "log_timestamp_format %Y-%m-%dT%H:%M:%S",
+        ]
+        if os.geteuid() == 0:
+            lines.append("user root")  # do not drop to the mosquitto user: it could not write tmp_dir
+        if self.persistence:
+            self.persistence_dir.mkdir(parents=True, exist_ok=True)
+            lines += ["persistence true", f"persistence_location {self.persistence_dir}/"]
+        else:
+            lines.append("persistence false")
+        if self.password_file:
+            lines += ["allow_anonymous false", f"password_file {self.password_file}"]
+        else:
+            lines.append("allow_anonymous true")
+        if self.acl_file:
+            lines.append(f"acl_file {self.acl_file}")
+        lines.append(f"listener {self.port} {self.host}")
+        if self.tls:
+            cafile, certfile, keyfile = self.tls
+            lines += [
+                f"listener {self.tls_port} {self.host}",
+                f"cafile {cafile}",
+                f"certfile {certfile}",
+                f"keyfile {keyfile}",
+            ]
+        if self.conf_extra:
+            lines.append(self.conf_extra)
+        self.conf_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+class AmqttBroker(Broker):
+    """The amqtt 0.12 broker (pure Python) in a subprocess, one TCP listener, no TLS.
+
+    What amqtt 0.12 does, unlike mosquitto:
+    - MQTT 3.1.1 only: a v5 CONNECT is answered "unsupported protocol version"; so no shared
+      subscriptions (``$share/...`` is an ordinary filter) and no v5 properties.
+    - Retained messages work, in memory only: a restart loses them (no persistence configured).
+    - With ``anonymous=True`` (default: every client gets in, as with mosquitto's
+      allow_anonymous) amqtt marks every session anonymous and then never queues QoS 1/2
+      messages for a disconnected persistent (clean_session=False) session: they are dropped.
+      With ``anonymous=False`` a client must send a username (any; no password check) and its
+      persistent session gets its messages on reconnect (delivered with the retain flag set).
+    """
+
+    kind = "amqtt"
+    supports_v5 = False
+    _graceful_signal = signal.SIGINT  # the amqtt script shuts the broker down on KeyboardInterrupt
+
+    def __init__(self, port: int | None = None, *, tmp_dir: str | os.PathLike | None = None,
+                 anonymous: bool = True) -> None:
+        super().__init__(tmp_dir, port)
+        self.anonymous = anonymous
+        self.queues_for_offline_sessions = not anonymous
+        self.conf_path = self.tmp_dir / f"amqtt-{self.port}.yaml"
+
+    def start(self) -> "AmqttBroker":
+        import importlib.util
+
+        if importlib.util.find_spec("amqtt") is None:
+            raise BrokerError(f"amqtt is not installed in {sys.prefix} (it belongs to the `test` extra)")
+        return super().start()
+
+    def _command(self) -> list[str]:
+        return [sys.executable, "-m", "amqtt.scripts.broker_script", "-c", str(self.conf_path)]
+
+    def _write_config(self) -> None:
+        # YAML is a superset of JSON; amqtt's BrokerConfig.from_dict is strict about field names.
+        import json
+
+        config = {
+            "listeners": {"default": {"type": "tcp", "bind": f"{self.host}:{self.port}"}},
+            "plugins": {"amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": self.anonymous}},
+        }
+        self.conf_path.write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+
+
+# -- TLS test material ------------------------------------------------------------------------
+
+def make_test_ca(tmp_dir: str | os.PathLike) -> tuple[str, str, str]:
+    """A throw-away CA and a server certificate for 127.0.0.1 and localhost, signed by it.
+
+    Returns (ca_cert, server_cert, server_key) PEM paths in `tmp_dir`. Uses the `cryptography`
+    package when importable, else the `openssl` command."""
+    out = Path(tmp_dir) / "tls"
+    out.mkdir(parents=True, exist_ok=True)
+    paths = (out / "ca.pem", out / "server.pem", out / "server.key")
+    try:
+        import cryptography  # noqa: F401
+    except ImportError:
+        _make_ca_openssl(out, *paths)
+    else:
+        _make_ca_cryptography(*paths)
+    return tuple(str(p) for p in paths)  # type: ignore[return-value]
+
+
+def _make_ca_cryptography(ca_path: Path, cert_path: Path, key_path: Path) -> None:
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    now = datetime.datetime.now(datetime.timezone.utc)
+    start, end = now - datetime.timedelta(hours=1), now + datetime.timedelta(days=2)
+
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "onestop test CA")])
+    ca_ski = x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key())
+    ca_cert = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start)
+        .not_valid_after(end)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True, content_commitment=False, key_encipherment=False,
+                data_encipherment=False, key_agreement=False, key_cert_sign=True, crl_sign=True,
+                encipher_only=False, decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(ca_ski, critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start)
+        .not_valid_after(end)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+            ),
+            critical=False,
+        )
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski), critical=False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+
+    ca_path.write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.TraditionalOpenSSL,
+            serialization.NoEncryption(),
+        )
+    )
+    key_path.chmod(0o600)
+
+
+def _make_ca_openssl(out: Path, ca_path: Path, cert_path: Path, key_path: Path) -> None:
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        raise RuntimeError("make_test_ca needs the `cryptography` package or the `openssl` command")
+    ca_key = out / "ca.key"
+    csr = out / "server.csr"
+    ext = out / "server.ext"
+    ext.write_text(
+        "basicConstraints=critical,CA:FALSE\n"
+        "keyUsage=critical,digitalSignature\n"
+        "extendedKeyUsage=serverAuth\n"
+        "subjectAltName=DNS:localhost,IP:127.0.0.1\n"
+        "subjectKeyIdentifier=hash\n"
+        "authorityKeyIdentifier=keyid\n",
+        encoding="ascii",
+    )
+
+    def run(*args: str) -> None:
+        r = subprocess.run([openssl, *args], cwd=out, capture_output=True, text=True, timeout=30)
+        if r.returncode != 0:
+            raise RuntimeError(f"openssl {' '.join(args)} failed:\n{r.stderr}")
+
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    run("req", "-x509", *ec, "-keyout", str(ca_key), "-out", str(ca_path), "-days", "2",
+        "-subj", "/CN=onestop test CA",
+        "-addext", "basicConstraints=critical,CA:TRUE,pathlen:0",
+        "-addext", "keyUsage=critical,keyCertSign,cRLSign,digitalSignature",
+        "-addext", "subjectKeyIdentifier=hash")
+    run("req", *ec, "-keyout", str(key_path), "-out", str(csr), "-subj", "/CN=localhost")
+    run("x509", "-req", "-in", str(csr), "-CA", str(ca_path), "-CAkey", str(ca_key),
+        "-CAcreateserial", "-out", str(cert_path), "-days", "2", "-sha256", "-extfile", str(ext))
+    key_path.chmod(0o600)

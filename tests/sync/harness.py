@@ -1,0 +1,228 @@
+"""A campus in a temp dir for replication tests: real `onestop-central` and `onestop-edge`
+processes talking through a real broker (or through a fault-injecting proxy in front of it)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+
+from central.store import CentralStore
+from tests.brokers import free_port
+from tests.conftest import HALL_TOML
+
+ROOT = Path(__file__).resolve().parents[2]
+CLOCK_START = "2026-11-23T09:00+08:00"
+
+
+def wait_until(predicate, timeout: float, interval: float = 0.05, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(interval)
+
+
+class Proc:
+    """A child process serving HTTP; started, waited for, killed or stopped."""
+
+    name = "proc"
+
+    def __init__(self, tmp: Path) -> None:
+        self.tmp = tmp
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen | None = None
+        self.log = tmp / f"{self.name}-{self.port}.log"
+
+    def command(self) -> list[str]:  # pragma: no cover - abstract
+        raise TypeError
+
+    def start(self, wait: bool = True) -> "Proc":
+        self.port = self.port or free_port()
+        logf = self.log.open("ab")
+        env = {**os.environ, "ONESTOP_LOG": "info", "PYTHONUNBUFFERED": "1"}
+        self.proc = subprocess.Popen(self.command(), stdout=logf, stderr=logf, cwd=ROOT, env=env)
+        logf.close()
+        if wait:
+            wait_until(self._healthy, 30, what=f"{self.name} on {self.base} (log {self.log})")
+        return self
+
+    def _healthy(self) -> bool:
+        if self.proc is not None and self.proc.poll() is not None:
+            raise AssertionError(f"{self.name} exited {self.proc.returncode}:\n{self.log.read_text()[-3000:]}")
+        try:
+            return httpx.get(self.base + "/api/health", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def get(self, path: str, **params):
+        r = httpx.get(self.base + path, params=params, timeout=10)
+        r.raise_for_status()
+        return r.json()
+
+    def kill(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(10)
+
+    def stop(self) -> int:
+        assert self.proc is not None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            return self.proc.wait(30)
+        return self.proc.returncode
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+
+class Central(Proc):
+    name = "central"
+
+    def __init__(self, tmp: Path, config: Path, db_url: str, broker_url: str, worker_id: str = "1",
+                 shared: bool = False) -> None:
+        super().__init__(tmp)
+        self.config = config
+        self.db_url = db_url
+        self.broker_url = broker_url
+        self.worker_id = worker_id
+        self.shared = shared
+
+    def command(self) -> list[str]:
+        cmd = [sys.executable, "-m", "central.cli", "--config", str(self.config), "--db", self.db_url,
+               "--broker", self.broker_url, "--http", f"127.0.0.1:{self.port}", "--worker-id", self.worker_id]
+        return cmd + (["--shared"] if self.shared else [])
+
+
+class Edge(Proc):
+    name = "edge"
+
+    def __init__(self, tmp: Path, config: Path, hall: str, broker_url: str, clock_start: str = CLOCK_START) -> None:
+        super().__init__(tmp)
+        self.config = config
+        self.hall = hall
+        self.data = tmp / f"data-{hall}"
+        self.broker_url = broker_url
+        self.clock_start = clock_start
+
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "edge.cli", "--config", str(self.config), "--data-dir", str(self.data),
+                "--broker", self.broker_url, "--http", f"127.0.0.1:{self.port}", "--clock-start", self.clock_start]
+
+    def take(self, item: str = "transcript") -> dict:
+        r = httpx.post(self.base + "/api/tickets", json={"item": item}, timeout=10)
+        assert r.status_code == 201, r.text
+        return r.json()
+
+    def health(self) -> dict:
+        return self.get("/api/health")
+
+    def log_keys(self) -> set[tuple[str, str, int, str]]:
+        """(hall, epoch, seq, event id) of every event in every epoch of this hall's log."""
+        out: set[tuple[str, str, int, str]] = set()
+        for ep in self.health()["epochs"]:
+            after = 0
+            while True:
+                page = self.get("/api/events", after=after, limit=1000, epoch=ep["epoch"])
+                if not page:
+                    break
+                out |= {(e["hall"], e["epoch"], e["seq"], e["id"]) for e in page}
+                after = page[-1]["seq"]
+        return out
+
+
+def write_campus(tmp: Path, halls: list[str], broker_extra: str = "", protocol: int = 5
+                 ) -> tuple[Path, dict[str, Path]]:
+    """Hall files (from the test hall of tests/conftest.py) and a central.toml naming them."""
+    hall_dir = tmp / "halls"
+    hall_dir.mkdir(parents=True, exist_ok=True)
+    files = {}
+    for h in halls:
+        text = HALL_TOML.replace('id = "test-hall"', f'id = "{h}"', 1)
+        text += ("\n[broker]\nurl = \"mqtt://127.0.0.1:1\"\nack_timeout = 2.0\nstatus_interval = 1.0\n"
+                 f"protocol = {protocol}\n" + broker_extra)
+        text = text.replace("[business.rules]", "[business.rules]\nissue_outside_hours = true", 1)
+        p = hall_dir / f"{h}.toml"
+        p.write_text(text, encoding="utf-8")
+        files[h] = p
+    central = tmp / "central.toml"
+    central.write_text(f'[central]\nname = "测试中心"\nhalls = ["halls/*.toml"]\n\n[broker]\nprotocol = {protocol}\n',
+                       encoding="utf-8")
+    return central, files
+
+
+def central_keys(db_url: str) -> list[tuple[str, str, int, str]]:
+    store = CentralStore(db_url)
+    store.open()
+    try:
+        return store.event_keys()
+    finally:
+        store.close()
+
+
+def assert_converged(db_url: str, edges: list[Edge], timeout: float = 60.0,
+                     extra: set | None = None) -> list[tuple[str, str, int, str]]:
+    """Central's events equal, exactly, the union of the halls' logs: none missing, none twice."""
+    def check():
+        stored = central_keys(db_url)
+        want = set().union(*(e.log_keys() for e in edges)) | (extra or set())
+        return stored if (len(stored) == len(set(stored)) and set(stored) == want) else None
+
+    try:
+        return wait_until(check, timeout, interval=0.5, what="central to hold exactly the halls' logs")
+    except AssertionError:
+        stored = central_keys(db_url)
+        want = set().union(*(e.log_keys() for e in edges)) | (extra or set())
+        missing = sorted(want - set(stored))[:5]
+        unexpected = sorted(set(stored) - want)[:5]
+        raise AssertionError(
+            f"central {len(stored)} events ({len(set(stored))} distinct), halls {len(want)}; "
+            f"missing {missing}; unexpected {unexpected}") from None
+
+
+class Traffic:
+    """Visitors taking numbers at every hall in the background; every request must succeed."""
+
+    def __init__(self, edges: list[Edge], interval: float = 0.02) -> None:
+        self.edges = edges
+        self.interval = interval
+        self.issued = 0
+        self.failures: list[str] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="traffic", daemon=True)
+
+    def __enter__(self) -> "Traffic":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join(30)
+
+    def _run(self) -> None:
+        with httpx.Client(timeout=10) as c:
+            while not self._stop.is_set():
+                for e in self.edges:
+                    if not e.running:
+                        continue  # a hall being killed on purpose
+                    try:
+                        r = c.post(e.base + "/api/tickets", json={"item": "transcript"})
+                        if r.status_code == 201:
+                            self.issued += 1
+                        else:
+                            self.failures.append(f"{e.hall}: {r.status_code} {r.text[:100]}")
+                    except httpx.HTTPError as err:
+                        if e.running:
+                            self.failures.append(f"{e.hall}: {err!r}")
+                self._stop.wait(self.interval)
