@@ -28,6 +28,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--broker", help="mqtt://[user:pass@]host:port or mqtts://…")
     p.add_argument("--worker-id", default="1", help="distinguishes central workers sharing one subscription")
     p.add_argument("--shared", action="store_true", help="consume hall events on an MQTT 5 shared subscription")
+    p.add_argument("--beacon-interval", type=float, default=10.0, metavar="SECONDS",
+                   help="how often the time beacon is published (default 10)")
     p.add_argument("--clock-start", metavar="ISO8601")
     p.add_argument("--clock-speed", type=float, metavar="FACTOR")
     p.add_argument("--log-level", default=os.environ.get("ONESTOP_LOG", "info"),
@@ -82,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     service = CentralService(store, broker, clock, configs=configs, worker_id=args.worker_id,
                              shared=args.shared, protocol=5 if args.shared else cfg.broker.protocol,
-                             ca_file=cfg.broker.ca_file or None)
+                             ca_file=cfg.broker.ca_file or None, beacon_interval=args.beacon_interval)
     service.start()
     host, port = (args.http or cfg.http.listen).rsplit(":", 1)
     print(f"onestop-central {cfg.central.name}: {len(halls)} halls, db {db_url.split('@')[-1]}, broker {broker}",

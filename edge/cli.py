@@ -24,6 +24,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--simulate", action="store_true", help="simulated devices and /api/sim endpoints")
     p.add_argument("--clock-start", metavar="ISO8601", help="run on a simulated clock starting here")
     p.add_argument("--clock-speed", type=float, metavar="FACTOR", help="simulated clock speed (e.g. 60)")
+    p.add_argument("--clock-skew", type=float, default=0.0, metavar="SECONDS",
+                   help="fault injection: the machine clock reads this far off and is unverified until "
+                        "central's time beacon corrects it")
     p.add_argument("--log-level", default=os.environ.get("ONESTOP_LOG", "info"),
                    choices=["debug", "info", "warning", "error"])
     p.add_argument("--hash-pin", action="store_true",
@@ -49,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         cfg = load(args.config)
-        clock = make_clock(args.clock_start, args.clock_speed)
+        clock = make_clock(args.clock_start, args.clock_speed, skew_seconds=args.clock_skew)
     except ConfigError as e:
         print(f"onestop-edge: {e}", file=sys.stderr)
         return 2

@@ -150,9 +150,14 @@ def uuid7(clock: Clock) -> str:
     return str(uuid.UUID(int=value))
 
 
-def make_clock(start: str | None, speed: float | None, quality: str = "unverified") -> Clock:
-    """Build the clock for a command line: simulated when a start or a speed is given."""
+def make_clock(start: str | None, speed: float | None, quality: str = "unverified",
+               skew_seconds: float = 0.0) -> Clock:
+    """Build the clock for a command line: simulated when a start or a speed is given.
+    `skew_seconds` (fault injection) makes the machine clock read that far off, as a Pi without
+    a real-time clock does after a power cut offline."""
     if start is None and speed is None:
-        return SystemClock(quality)
+        clock = SystemClock(quality)
+        clock.offset_us = int(skew_seconds * 1e6)
+        return clock
     begin = datetime.fromisoformat(start) if start else SystemClock().now()
     return SimClock(begin, speed or 1.0)

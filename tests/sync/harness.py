@@ -91,34 +91,40 @@ class Central(Proc):
     name = "central"
 
     def __init__(self, tmp: Path, config: Path, db_url: str, broker_url: str, worker_id: str = "1",
-                 shared: bool = False) -> None:
+                 shared: bool = False, extra: list[str] | None = None) -> None:
         super().__init__(tmp)
         self.config = config
         self.db_url = db_url
         self.broker_url = broker_url
         self.worker_id = worker_id
         self.shared = shared
+        self.extra = extra or []
 
     def command(self) -> list[str]:
         cmd = [sys.executable, "-m", "central.cli", "--config", str(self.config), "--db", self.db_url,
                "--broker", self.broker_url, "--http", f"127.0.0.1:{self.port}", "--worker-id", self.worker_id]
-        return cmd + (["--shared"] if self.shared else [])
+        return cmd + (["--shared"] if self.shared else []) + self.extra
 
 
 class Edge(Proc):
     name = "edge"
 
-    def __init__(self, tmp: Path, config: Path, hall: str, broker_url: str, clock_start: str = CLOCK_START) -> None:
+    def __init__(self, tmp: Path, config: Path, hall: str, broker_url: str, clock_start: str | None = CLOCK_START,
+                 extra: list[str] | None = None) -> None:
         super().__init__(tmp)
         self.config = config
         self.hall = hall
         self.data = tmp / f"data-{hall}"
         self.broker_url = broker_url
         self.clock_start = clock_start
+        self.extra = extra or []
 
     def command(self) -> list[str]:
-        return [sys.executable, "-m", "edge.cli", "--config", str(self.config), "--data-dir", str(self.data),
-                "--broker", self.broker_url, "--http", f"127.0.0.1:{self.port}", "--clock-start", self.clock_start]
+        cmd = [sys.executable, "-m", "edge.cli", "--config", str(self.config), "--data-dir", str(self.data),
+               "--broker", self.broker_url, "--http", f"127.0.0.1:{self.port}"]
+        if self.clock_start:
+            cmd += ["--clock-start", self.clock_start]
+        return cmd + self.extra
 
     def take(self, item: str = "transcript") -> dict:
         r = httpx.post(self.base + "/api/tickets", json={"item": item}, timeout=10)
@@ -142,8 +148,8 @@ class Edge(Proc):
         return out
 
 
-def write_campus(tmp: Path, halls: list[str], broker_extra: str = "", protocol: int = 5
-                 ) -> tuple[Path, dict[str, Path]]:
+def write_campus(tmp: Path, halls: list[str], broker_extra: str = "", protocol: int = 5,
+                 central_broker_extra: str = "") -> tuple[Path, dict[str, Path]]:
     """Hall files (from the test hall of tests/conftest.py) and a central.toml naming them."""
     hall_dir = tmp / "halls"
     hall_dir.mkdir(parents=True, exist_ok=True)
@@ -157,7 +163,8 @@ def write_campus(tmp: Path, halls: list[str], broker_extra: str = "", protocol: 
         p.write_text(text, encoding="utf-8")
         files[h] = p
     central = tmp / "central.toml"
-    central.write_text(f'[central]\nname = "测试中心"\nhalls = ["halls/*.toml"]\n\n[broker]\nprotocol = {protocol}\n',
+    central.write_text(f'[central]\nname = "测试中心"\nhalls = ["halls/*.toml"]\n\n[broker]\nprotocol = {protocol}\n'
+                       + central_broker_extra,
                        encoding="utf-8")
     return central, files
 
