@@ -28,7 +28,7 @@ def open_database(url: str) -> pw.Database:
                                                 "busy_timeout": 10000, "cache_size": -64000},
                                  check_same_thread=False)
     if url.startswith(("postgresql://", "postgres://")):
-        return connect(url.replace("postgres://", "postgresql://", 1), autorollback=True)
+        return connect(url.replace("postgres://", "postgresql://", 1))
     raise ValueError(f"database URL must be sqlite:///PATH or postgresql://…, got {url!r}")
 
 

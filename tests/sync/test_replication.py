@@ -18,11 +18,11 @@ HALLS = ["hall-a", "hall-b"]
 
 
 class Campus:
-    def __init__(self, tmp, broker, url: str | None = None, halls=HALLS) -> None:
+    def __init__(self, tmp, broker, url: str | None = None, halls=HALLS, db: str | None = None) -> None:
         self.protocol = 5 if broker.kind == "mosquitto" else 4
         self.central_toml, self.files = write_campus(tmp, halls, protocol=self.protocol)
         self.url = url or broker.url
-        self.db = f"sqlite:///{tmp}/central.db"
+        self.db = db or f"sqlite:///{tmp}/central.db"
         self.tmp = tmp
         self.central = Central(tmp, self.central_toml, self.db, self.url)
         self.edges = [Edge(tmp, self.files[h], h, self.url) for h in halls]
@@ -43,8 +43,8 @@ class Campus:
 def campus(tmp_path, broker):
     made = []
 
-    def make(url=None, halls=HALLS, start=True) -> Campus:
-        c = Campus(tmp_path, broker, url, halls)
+    def make(url=None, halls=HALLS, start=True, db=None) -> Campus:
+        c = Campus(tmp_path, broker, url, halls, db)
         made.append(c)
         return c.start() if start else c
 
@@ -61,8 +61,8 @@ def raw_client(url_port: int, protocol: int) -> paho.Client:
     return c
 
 
-def test_replication_steady_state_and_status(campus, broker):
-    c = campus()
+def test_replication_steady_state_and_status(campus, broker, central_db):
+    c = campus(db=central_db)
     with Traffic(c.edges) as t:
         wait_until(lambda: t.issued >= 40, 30, what="tickets")
     assert not t.failures
@@ -230,9 +230,9 @@ def test_replication_restored_from_old_copy_reuses_no_seq(campus, broker):
     assert len(stored) == 10 + 15 + 7  # both timelines, each event once
 
 
-def test_replication_two_central_workers_one_killed(tmp_path, mosquitto):
+def test_replication_two_central_workers_one_killed(tmp_path, mosquitto, central_db):
     central_toml, files = write_campus(tmp_path, HALLS)
-    db = f"sqlite:///{tmp_path}/central.db"
+    db = central_db
     w1 = Central(tmp_path, central_toml, db, mosquitto.url, worker_id="1", shared=True).start()
     w2 = Central(tmp_path, central_toml, db, mosquitto.url, worker_id="2", shared=True).start()
     edges = [Edge(tmp_path, files[h], h, mosquitto.url).start() for h in HALLS]
