@@ -15,7 +15,7 @@ from sync import wire
 from sync.clock import Clock
 from sync.mqtt import BrokerUrl, Link
 
-from .store import CentralStore
+from .store import CentralStore, IngestResult
 
 log = logging.getLogger("onestop.central")
 _STOP = object()
@@ -79,6 +79,9 @@ class CentralService:
     def _on_connect(self) -> None:
         for msg in self.configs.values():
             self.link.publish(wire.config_topic(msg.hall), wire.encode(msg), qos=1, retain=True)
+        # what this database really holds replaces any retained ack a previous database left
+        # at the broker, so halls resend whatever central no longer has
+        self._q.put(("acks", b""))
 
     def _on_message(self, topic: str, payload: bytes) -> None:
         self._q.put((topic, payload))  # blocks when the worker is behind: backpressure
@@ -91,41 +94,77 @@ class CentralService:
     # -- worker
 
     def _worker(self) -> None:
-        while True:
-            item = self._q.get()
-            if item is _STOP:
-                break
-            topic, payload = item
+        """Group commit: every message waiting is handled in one transaction (each in its own
+        savepoint), then the acks of the halls it touched go out — after the commit."""
+        stop = False
+        while not stop:
+            items = [self._q.get()]
+            while len(items) < 64:
+                try:
+                    items.append(self._q.get_nowait())
+                except queue.Empty:
+                    break
+            if _STOP in items:
+                stop = True
+                items = [i for i in items if i is not _STOP]
+            upto: dict[str, dict[str, int]] = {}  # hall → epoch → last seq of its batches here
+            acks: list[wire.Ack] = []
             try:
-                self._handle(topic, payload)
-            except Exception:  # noqa: BLE001 - one bad message never stops ingest
-                log.exception("ingest of a message on %s failed", topic)
+                with self.store.db.atomic():
+                    for topic, payload in items:
+                        try:
+                            with self.store.db.atomic():
+                                done = self._handle(topic, payload)
+                        except Exception:  # noqa: BLE001 - one bad message never stops ingest
+                            log.exception("ingest of a message on %s failed", topic)
+                            continue
+                        if done is not None:
+                            mine = upto.setdefault(done.hall, {})
+                            for epoch, seq in done.upto.items():
+                                mine[epoch] = max(seq, mine.get(epoch, 0))
+                    now = self.clock.micros()
+                    for hall, marks in upto.items():
+                        acks.append(wire.Ack(v=wire.V, hall=hall, acks=self.store.acks(hall),
+                                             conflicts=self.store.conflicts(hall), upto=marks, ts=now))
+            except Exception:  # noqa: BLE001 - the commit failed: nothing acked, halls resend
+                log.exception("ingest commit failed")
+                continue
+            for ack in acks:
+                hall = ack.hall
+                if self.link.publish(wire.ack_topic(hall), wire.encode(ack), qos=1, retain=True):
+                    self.stats["acks"] += 1
         self.store.close()
 
-    def _handle(self, topic: str, payload: bytes) -> None:
+    def _publish_all_acks(self) -> None:
+        for hall in self.configs:
+            ack = wire.Ack(v=wire.V, hall=hall, acks=self.store.acks(hall), conflicts=self.store.conflicts(hall),
+                           ts=self.clock.micros())
+            self.link.publish(wire.ack_topic(hall), wire.encode(ack), qos=1, retain=True)
+
+    def _handle(self, topic: str, payload: bytes) -> IngestResult | None:
+        """Handle one message inside the worker's transaction; returns what a batch did."""
+        if topic == "acks":
+            self._publish_all_acks()
+            return None
         received = self.clock.micros()
         parts = wire.split_hall_topic(topic)
         if parts is None:
-            return
+            return None
         hall, leaf = parts
         if leaf == "status":
-            with self.store.db.atomic():
-                self.store.hall_status(hall, payload, received)
-            return
+            self.store.hall_status(hall, payload, received)
+            return None
         if leaf != "events":
-            return
-        result = self.store.ingest(hall, topic, payload, received)  # committed when it returns
+            return None
+        result = self.store.ingest(hall, topic, payload, received)
         self.stats["batches"] += 1
         if result is None:
             self.stats["quarantined"] += 1
-            return
+            return None
         self.stats["stored"] += result.stored
         self.stats["duplicates"] += result.duplicates
         self.stats["quarantined"] += result.quarantined
-        ack = wire.Ack(v=wire.V, hall=hall, acks=result.acks, conflicts=result.conflicts, upto=result.upto,
-                       ts=received)
-        if self.link.publish(wire.ack_topic(hall), wire.encode(ack), qos=1, retain=True):
-            self.stats["acks"] += 1
+        return result
 
     def _beacon(self) -> None:
         while not self._stop.wait(self.beacon_interval):

@@ -134,9 +134,9 @@ MIGRATIONS = [(1, "initial schema", _m1_initial)]
 
 @dataclass
 class IngestResult:
+    """What one batch did. The caller asks `acks`/`conflicts` once per transaction."""
+
     hall: str
-    acks: dict[str, int] = field(default_factory=dict)
-    conflicts: dict[str, int] = field(default_factory=dict)
     upto: dict[str, int] = field(default_factory=dict)
     stored: int = 0
     duplicates: int = 0
@@ -176,7 +176,8 @@ class CentralStore:
 
     def ingest(self, topic_hall: str, topic: str, payload: bytes, received: int) -> IngestResult | None:
         """Store one batch payload. Returns what to ack, or None when nothing could be identified
-        (the payload went to quarantine whole). Commits before returning."""
+        (the payload went to quarantine whole). Inside a caller's transaction this is a
+        savepoint; on its own it commits before returning."""
         with self.db.atomic():
             try:
                 batch: wire.Batch = wire.decode(payload, wire.Batch)
@@ -221,12 +222,11 @@ class CentralStore:
                         E.delete().where((E.hall == topic_hall) & (E.epoch == batch.epoch)
                                          & (E.seq >= conflict) & E.event_id.in_(ours)).execute()
                         P.update(conflict=conflict).where((P.hall == topic_hall) & (P.epoch == batch.epoch)).execute()
+                        result.stored -= sum(1 for r in rows if r[2] >= conflict)
                 for r in rows:
                     if r[4] == "clock.corrected":
                         self._apply_correction(topic_hall, r[6])
             self._advance(topic_hall, batch.epoch, progress)
-            result.acks = self.acks(topic_hall)
-            result.conflicts = self.conflicts(topic_hall)
         return result
 
     def _lock_progress(self, hall: str, epoch: str) -> tuple[int, int | None]:
@@ -244,29 +244,21 @@ class CentralStore:
         return dict(q.tuples())
 
     def _insert_events(self, rows: list[tuple]) -> int:
+        """Insert what is new; returns how many rows were new (the rest were duplicates)."""
         cols = "hall, epoch, seq, event_id, kind, schema, body, ts, ts_true, boot, mono, clock, received"
-        before = self._count_keys(rows)
         if self.postgres:
             from psycopg2.extras import execute_values
 
             cur = self.db.cursor()
-            execute_values(cur, f"INSERT INTO events ({cols}) VALUES %s ON CONFLICT (hall, epoch, seq) DO NOTHING",
-                           rows, page_size=1000)
-        else:
-            marks = ", ".join("?" * 13)
-            self.db.cursor().executemany(
-                f"INSERT INTO events ({cols}) VALUES ({marks}) ON CONFLICT (hall, epoch, seq) DO NOTHING", rows)
-        return len(rows) - before
-
-    def _count_keys(self, rows: list[tuple]) -> int:
-        """How many of these (hall, epoch, seq) are stored already."""
-        E = self.m.Event
-        hall, epoch = rows[0][0], rows[0][1]
-        seqs = [r[2] for r in rows]
-        lo, hi = min(seqs), max(seqs)
-        if hi - lo + 1 == len(seqs):  # a contiguous run: one range query
-            return E.select().where((E.hall == hall) & (E.epoch == epoch) & (E.seq.between(lo, hi))).count()
-        return E.select().where((E.hall == hall) & (E.epoch == epoch) & (E.seq.in_(seqs))).count()
+            new = execute_values(
+                cur, f"INSERT INTO events ({cols}) VALUES %s ON CONFLICT (hall, epoch, seq) DO NOTHING RETURNING seq",
+                rows, page_size=len(rows), fetch=True)
+            return len(new)
+        marks = ", ".join("?" * 13)
+        cur = self.db.cursor()
+        cur.executemany(f"INSERT INTO events ({cols}) VALUES ({marks}) ON CONFLICT (hall, epoch, seq) DO NOTHING",
+                        rows)
+        return cur.rowcount
 
     def _first_conflict(self, hall: str, epoch: str, rows: list[tuple]) -> int | None:
         """The first seq where central holds a different event than the one sent (the hall's
@@ -278,30 +270,32 @@ class CentralStore:
         return min(bad) if bad else None
 
     def _advance(self, hall: str, epoch: str, contiguous: int) -> int:
-        """Move the contiguous mark over every stored (or quarantined) seq that follows it."""
-        E, Q, P = self.m.Event, self.m.Quarantine, self.m.Progress
+        """Move the contiguous mark over every stored (or quarantined) seq that follows it.
+        Seqs are unique per (hall, epoch), so when the k seqs above the mark end at mark + k the
+        run is unbroken and the mark jumps there; only at a gap are the seqs walked one by one."""
+        P = self.m.Progress
         start = contiguous
+        p = self.db.param
+        span = f"""SELECT seq FROM events WHERE hall = {p} AND epoch = {p} AND seq > {p} AND seq <= {p}
+                   UNION SELECT seq FROM quarantine WHERE hall = {p} AND epoch = {p} AND seq > {p} AND seq <= {p}"""
+        window = 4096
         while True:
-            have = (
-                E.select(E.seq).where((E.hall == hall) & (E.epoch == epoch) & (E.seq > contiguous))
-                .order_by(E.seq).limit(5000).tuples()
-            )
-            seqs = [s for (s,) in have]
-            qs = {
-                s for (s,) in Q.select(Q.seq).where(
-                    (Q.hall == hall) & (Q.epoch == epoch) & (Q.seq > contiguous)
-                    & (Q.seq <= contiguous + 5001)).tuples()
-            }
-            moved = False
-            merged = sorted(set(seqs) | qs)
-            for s in merged:
-                if s == contiguous + 1:
-                    contiguous = s
-                    moved = True
-                elif s > contiguous + 1:
-                    break
-            if not moved or len(seqs) < 5000:
+            hi = contiguous + window
+            args = (hall, epoch, contiguous, hi) * 2
+            top, count = self.db.execute_sql(f"SELECT MAX(seq), COUNT(*) FROM ({span}) AS s", args).fetchone()
+            if not count:
                 break
+            if top - contiguous == count:  # contiguous + 1 … top are all there
+                contiguous = top
+                if top < hi:
+                    break
+                window *= 2
+                continue
+            for (seq,) in self.db.execute_sql(f"{span} ORDER BY seq", args).fetchall():
+                if seq != contiguous + 1:
+                    break
+                contiguous = seq
+            break
         if contiguous != start:
             P.update(contiguous=contiguous).where((P.hall == hall) & (P.epoch == epoch)).execute()
         return contiguous

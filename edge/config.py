@@ -8,8 +8,9 @@ one catalog and one calendar. Errors name the file and the field and nothing sta
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from msgspec import Meta, Struct, field
 
@@ -40,8 +41,8 @@ class Broker(Strict, kw_only=True):
     ca_file: str = ""  # CA certificate for mqtts:// (empty: the system's)
     protocol: Annotated[int, Meta(ge=4, le=5)] = 5  # MQTT 3.1.1 (4) or 5
     ack_timeout: Annotated[float, Meta(gt=0)] = 10.0  # seconds without ack progress before resending
-    batch_size: Annotated[int, Meta(ge=1, le=5000)] = 500  # events per message
-    max_inflight: Annotated[int, Meta(ge=1)] = 5000  # events sent beyond central's ack
+    batch_size: Annotated[int, Meta(ge=1, le=5000)] = 1000  # events per message
+    max_inflight: Annotated[int, Meta(ge=1)] = 20000  # events sent beyond central's ack
     status_interval: Annotated[float, Meta(gt=0)] = 15.0  # seconds between status messages
 
 
@@ -49,11 +50,148 @@ class Http(Strict, kw_only=True):
     listen: Annotated[str, Meta(pattern=r"^[^:]+:\d{1,5}$")] = "127.0.0.1:8100"
 
 
+class Reader(Strict, kw_only=True):
+    """A serial badge reader (docs/devices.md). ``hall``: attendance punches; ``window``: sign
+    on / step away / sign off at `window`."""
+
+    name: Id
+    port: str  # e.g. /dev/ttyUSB0, /dev/serial/by-id/…, /dev/ttyAMA0
+    protocol: Literal["rdm6300", "line"] = "rdm6300"
+    role: Literal["hall", "window"] = "hall"
+    window: Id | None = None
+    baudrate: Annotated[int, Meta(ge=300, le=921600)] = 9600
+    label: str = ""
+
+
+PinRole = Literal["lamp", "pause_button", "rating_button", "door", "power"]
+PinNumber = int | str  # BCM number (17) or a gpiozero pin name ("GPIO17", "BCM17", "BOARD11")
+
+
+class Pin(Strict, kw_only=True):
+    """One GPIO line. Lamps are outputs; buttons, door contacts and power-sense inputs are
+    inputs, active LOW with the internal pull-up unless `pull_up = false` (then active HIGH).
+    A door input is active when the door is closed; a power input when the power is on."""
+
+    pin: PinNumber
+    role: PinRole
+    window: Id | None = None  # lamp, pause_button, rating_button: their window
+    level: Annotated[int, Meta(ge=1, le=5)] | None = None  # rating_button: 5 非常满意 … 1 非常不满意
+    label: str = ""
+    pull_up: bool = True  # inputs
+    active_high: bool = True  # lamps
+
+
+class Devices(Strict, kw_only=True):
+    readers: list[Reader] = []
+    pins: dict[Id, Pin] = {}
+    debounce_ms: Annotated[int, Meta(ge=0, le=1000)] = 50  # buttons and inputs
+    card_hold_ms: Annotated[int, Meta(ge=50, le=10000)] = 1000  # frames of one card closer than this: held, counted once
+    reopen_max_seconds: Annotated[float, Meta(ge=0.1, le=600)] = 30.0  # backoff ceiling for an unplugged reader
+    blink_seconds: Annotated[float, Meta(gt=0, le=10)] = 0.5  # lamp blink half-period (step-away violation)
+
+
 class EdgeConfig(Strict, kw_only=True):
     hall: HallIdentity
     business: Business
     http: Http = field(default_factory=Http)
     broker: Broker = field(default_factory=Broker)
+    devices: Devices = field(default_factory=Devices)
+
+
+_PIN_NAME = re.compile(r"^(GPIO|BCM|WPI)(\d{1,2})$|^(BOARD|J8:)(\d{1,2})$")
+_WINDOW_ROLES = ("lamp", "pause_button", "rating_button")
+
+
+def pin_key(pin: PinNumber) -> str | None:
+    """A canonical name for duplicate detection, None when not a pin name gpiozero knows."""
+    if isinstance(pin, int):
+        return f"BCM{pin}" if 0 <= pin <= 27 else None
+    m = _PIN_NAME.match(pin.strip().upper())
+    if not m:
+        return None
+    if m.group(1):
+        n = int(m.group(2))
+        if m.group(1) == "WPI":
+            return f"WPI{n}"
+        return f"BCM{n}" if n <= 27 else None
+    n = int(m.group(4))
+    return f"BOARD{n}" if 1 <= n <= 40 else None
+
+
+def _precheck_pins(raw: dict, path: Path) -> None:
+    """Validate each `[devices.pins]` entry alone, so an error names the pin (msgspec would say
+    `$.devices.pins[...]`)."""
+    import msgspec
+
+    from sync.configfile import field_message
+
+    devices = raw.get("devices")
+    pins = devices.get("pins") if isinstance(devices, dict) else None
+    if not isinstance(pins, dict):
+        return
+    for name, value in pins.items():
+        try:
+            msgspec.convert(value, Pin)
+        except msgspec.ValidationError as e:
+            msg = field_message(e).replace("field $", f"field $.devices.pins.{name}", 1)
+            if not msg.startswith("field "):
+                msg = f"field $.devices.pins.{name}: {msg}"
+            raise ConfigError(f"{path}: {msg}") from None
+
+
+def check_devices(cfg: EdgeConfig, path: Path) -> None:
+    """Cross-reference checks of `[devices]`; raises ConfigError naming the file and field."""
+    d = cfg.devices
+    windows = {w.id for w in cfg.business.windows}
+
+    def fail(field_path: str, message: str) -> None:
+        raise ConfigError(f"{path}: field $.devices.{field_path}: {message}")
+
+    names: set[str] = set()
+    ports: set[str] = set()
+    for i, r in enumerate(d.readers):
+        if r.name in names:
+            fail(f"readers[{i}].name", f"duplicate reader name {r.name!r}")
+        names.add(r.name)
+        if not r.port.strip():
+            fail(f"readers[{i}].port", "a reader needs a port")
+        if r.port in ports:
+            fail(f"readers[{i}].port", f"port {r.port!r} is used by another reader")
+        ports.add(r.port)
+        if r.role == "window":
+            if r.window is None:
+                fail(f"readers[{i}].window", "a window reader needs its window")
+            if r.window not in windows:
+                fail(f"readers[{i}].window", f"unknown window {r.window!r}")
+        elif r.window is not None:
+            fail(f"readers[{i}].window", "only a window reader has a window")
+    used: dict[str, str] = {}
+    per_window: set[tuple[str, str, int | None]] = set()
+    for name, p in d.pins.items():
+        key = pin_key(p.pin)
+        if key is None:
+            fail(f"pins.{name}.pin", f"not a GPIO pin: {p.pin!r} (a BCM number 0–27 or a name like \"GPIO17\")")
+        if key in used:
+            fail(f"pins.{name}.pin", f"pin {p.pin!r} is already used by {used[key]!r}")
+        used[key] = name
+        if p.role in _WINDOW_ROLES:
+            if p.window is None:
+                fail(f"pins.{name}.window", f"a {p.role} belongs to a window")
+            if p.window not in windows:
+                fail(f"pins.{name}.window", f"unknown window {p.window!r}")
+        elif p.window is not None:
+            fail(f"pins.{name}.window", f"a {p.role} input belongs to the hall, not a window")
+        if p.role == "rating_button":
+            if p.level is None:
+                fail(f"pins.{name}.level", "a rating button needs its level (5 非常满意 … 1 非常不满意)")
+        elif p.level is not None:
+            fail(f"pins.{name}.level", "only a rating button has a level")
+        if p.role in _WINDOW_ROLES:
+            slot = (p.window or "", p.role, p.level)
+            if slot in per_window:
+                what = f"level {p.level} button" if p.role == "rating_button" else p.role
+                fail(f"pins.{name}", f"window {p.window!r} already has a {what}")
+            per_window.add(slot)
 
 
 def load(path: str | Path) -> EdgeConfig:
@@ -61,6 +199,8 @@ def load(path: str | Path) -> EdgeConfig:
     path = Path(path)
     raw = read_toml(path)
     included = resolve_business(raw, path)
+    _precheck_pins(raw, path)
     cfg = convert(raw, EdgeConfig, path)
     check_business(cfg.business, path, included)
+    check_devices(cfg, path)
     return cfg

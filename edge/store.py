@@ -102,6 +102,113 @@ class HandoffView(msgspec.Struct, kw_only=True):
     note: str
 
 
+class PunchView(msgspec.Struct, kw_only=True):
+    seq: int
+    staff: str
+    card: str
+    reader: str
+    at: int
+    service_date: str
+    kind: str
+    classification: str
+    slot: int | None
+
+
+class UnknownCardView(msgspec.Struct, kw_only=True):
+    card: str
+    reader: str
+    at: int
+
+
+class LeaveView(msgspec.Struct, kw_only=True):
+    id: str
+    staff: str
+    kind: str
+    start: str
+    end: str
+    start_half: str
+    end_half: str
+    reason: str
+    certificate: bool
+    state: str  # requested | approved | rejected
+    requested_at: int
+    requested_by: str
+    decided_by: str | None
+    decided_at: int | None
+    note: str
+
+
+class SessionView(msgspec.Struct, kw_only=True):
+    """A staffing interval: `staff` signed on at `window` from `start` to `end` (µs; None: still on)."""
+
+    window: str
+    staff: str
+    role: str
+    start: int
+    end: int | None
+    via: str
+
+
+class StepAwayView(msgspec.Struct, kw_only=True):
+    window: str
+    staff: str
+    start: int
+    end: int | None
+    seconds: int | None
+    over_limit: bool
+    violation: bool
+    via: str
+    reason: str
+
+
+class RatingView(msgspec.Struct, kw_only=True):
+    ticket: str
+    window: str
+    staff: str | None
+    department: str | None
+    level: int
+    at: int
+    service_date: str
+
+
+class FollowupView(msgspec.Struct, kw_only=True):
+    id: str
+    ticket: str
+    window: str
+    staff: str | None
+    department: str | None
+    level: int
+    opened_at: int
+    due: str
+    state: str  # open | closed
+    closed_by: str | None
+    closed_at: int | None
+    result: str | None
+    note: str
+
+
+class ClosingView(msgspec.Struct, kw_only=True):
+    service_date: str
+    checks: int
+    ok: bool
+    failed: list[dict]
+    passed_at: int | None
+    first_failed_at: int | None
+    alarms: int
+    last_alarm_at: int | None
+    by: str
+    closer: str | None
+
+
+class DeviceView(msgspec.Struct, kw_only=True):
+    name: str
+    kind: str
+    state: str  # ok | fault
+    message: str
+    since: int
+    faults: int
+
+
 class StoredEvent(msgspec.Struct, kw_only=True):
     """An event as read back from the log (body decoded to plain JSON)."""
 
@@ -130,12 +237,23 @@ class _Models:
     Case: type
     Handoff: type
     Counter: type
+    Punch: type
+    UnknownCard: type
+    Leave: type
+    StaffSession: type
+    StepAway: type
+    Rating: type
+    Followup: type
+    ClosingDay: type
+    DeviceState: type
 
     def all(self) -> list[type]:
-        return [self.Meta, self.EventRow, self.Ticket, self.Window, self.Case, self.Handoff, self.Counter]
+        return [self.Meta, self.EventRow, *self.projections()]
 
     def projections(self) -> list[type]:
-        return [self.Ticket, self.Window, self.Case, self.Handoff, self.Counter]
+        return [self.Ticket, self.Window, self.Case, self.Handoff, self.Counter, self.Punch, self.UnknownCard,
+                self.Leave, self.StaffSession, self.StepAway, self.Rating, self.Followup, self.ClosingDay,
+                self.DeviceState]
 
 
 def _bind(db: pw.Database) -> _Models:
@@ -256,7 +374,140 @@ def _bind(db: pw.Database) -> _Models:
             table_name = "counters"
             primary_key = pw.CompositeKey("department", "service_date")
 
-    return _Models(Meta, EventRow, Ticket, Window, Case, Handoff, Counter)
+    # -- staff presence, attendance, ratings, closing, devices (issue 3)
+
+    class Punch(Base):
+        seq = pw.AutoField()
+        staff = pw.TextField()
+        card = pw.TextField()
+        reader = pw.TextField()
+        at = pw.BigIntegerField()
+        service_date = pw.TextField()
+        kind = pw.TextField()
+        classification = pw.TextField()
+        slot = pw.IntegerField(null=True)
+
+        class Meta:
+            table_name = "punches"
+            indexes = ((("service_date", "staff"), False), (("staff", "at"), False))
+
+    class UnknownCard(Base):
+        id = pw.AutoField()
+        card = pw.TextField(index=True)
+        reader = pw.TextField()
+        at = pw.BigIntegerField()
+
+        class Meta:
+            table_name = "unknown_cards"
+
+    class Leave(Base):
+        id = pw.TextField(primary_key=True)
+        staff = pw.TextField(index=True)
+        kind = pw.TextField()
+        start = pw.TextField()
+        end = pw.TextField()
+        start_half = pw.TextField()
+        end_half = pw.TextField()
+        reason = pw.TextField(default="")
+        certificate = pw.BooleanField(default=False)
+        state = pw.TextField()
+        requested_at = pw.BigIntegerField()
+        requested_by = pw.TextField()
+        decided_by = pw.TextField(null=True)
+        decided_at = pw.BigIntegerField(null=True)
+        note = pw.TextField(default="")
+
+        class Meta:
+            table_name = "leaves"
+
+    class StaffSession(Base):
+        id = pw.AutoField()
+        window = pw.TextField()
+        staff = pw.TextField()
+        role = pw.TextField()
+        start = pw.BigIntegerField()
+        end = pw.BigIntegerField(null=True)
+        via = pw.TextField(default="pin")
+
+        class Meta:
+            table_name = "staff_sessions"
+            indexes = ((("window", "start"), False), (("staff", "end"), False))
+
+    class StepAway(Base):
+        id = pw.AutoField()
+        window = pw.TextField()
+        staff = pw.TextField()
+        start = pw.BigIntegerField()
+        end = pw.BigIntegerField(null=True)
+        seconds = pw.IntegerField(null=True)
+        over_limit = pw.BooleanField(default=False)
+        violation = pw.BooleanField(default=False)
+        via = pw.TextField(default="console")
+        reason = pw.TextField(default="")
+
+        class Meta:
+            table_name = "step_aways"
+            indexes = ((("window", "end"), False), (("start",), False))
+
+    class Rating(Base):
+        ticket = pw.TextField(primary_key=True)
+        window = pw.TextField()
+        staff = pw.TextField(null=True)
+        department = pw.TextField(null=True)
+        level = pw.IntegerField()
+        at = pw.BigIntegerField()
+        service_date = pw.TextField(index=True)
+
+        class Meta:
+            table_name = "ratings"
+
+    class Followup(Base):
+        id = pw.TextField(primary_key=True)
+        ticket = pw.TextField()
+        window = pw.TextField()
+        staff = pw.TextField(null=True)
+        department = pw.TextField(null=True)
+        level = pw.IntegerField()
+        opened_at = pw.BigIntegerField()
+        due = pw.TextField()
+        state = pw.TextField()
+        closed_by = pw.TextField(null=True)
+        closed_at = pw.BigIntegerField(null=True)
+        result = pw.TextField(null=True)
+        note = pw.TextField(default="")
+
+        class Meta:
+            table_name = "followups"
+
+    class ClosingDay(Base):
+        service_date = pw.TextField(primary_key=True)
+        checks = pw.IntegerField(default=0)
+        ok = pw.BooleanField(default=False)
+        failed = pw.TextField(default="[]")
+        passed_at = pw.BigIntegerField(null=True)
+        first_failed_at = pw.BigIntegerField(null=True)
+        alarms = pw.IntegerField(default=0)
+        last_alarm_at = pw.BigIntegerField(null=True)
+        by = pw.TextField(default="auto")
+        closer = pw.TextField(null=True)
+
+        class Meta:
+            table_name = "closing_days"
+
+    class DeviceState(Base):
+        name = pw.TextField(primary_key=True)
+        kind = pw.TextField()
+        state = pw.TextField()
+        message = pw.TextField(default="")
+        since = pw.BigIntegerField()
+        faults = pw.IntegerField(default=0)
+
+        class Meta:
+            table_name = "device_states"
+
+    return _Models(Meta, EventRow, Ticket, Window, Case, Handoff, Counter, Punch=Punch, UnknownCard=UnknownCard,
+                   Leave=Leave, StaffSession=StaffSession, StepAway=StepAway, Rating=Rating, Followup=Followup,
+                   ClosingDay=ClosingDay, DeviceState=DeviceState)
 
 
 # ---------------------------------------------------------------------------- store
@@ -443,6 +694,15 @@ class Store:
             for r in rows
         ]
 
+    def event_rows(self, epoch: str, after: int, limit: int) -> list[tuple]:
+        """Committed events as plain rows (seq, id, kind, schema, body bytes, ts, boot, mono,
+        clock) for replication: the raw cursor, since converting every field through the model
+        costs more than the read itself. Safe from any thread, like `events`."""
+        cur = self.db.execute_sql(
+            "SELECT seq, id, kind, schema, CAST(body AS BLOB), ts, boot, mono, clock FROM events"
+            " WHERE epoch = ? AND seq > ? ORDER BY seq LIMIT ?", (epoch, after, limit))
+        return cur.fetchall()
+
     # -- projections
 
     def _apply(self, seq: int, ts: int, body: ev.Body) -> None:
@@ -585,8 +845,149 @@ class Store:
         ]
 
 
+    # -- presence, attendance, ratings, closing, devices
+
+    def last_punch(self, staff: str) -> PunchView | None:
+        P = self.m.Punch
+        row = P.select().where(P.staff == staff).order_by(P.at.desc(), P.seq.desc()).first()
+        return _row_view(PunchView, row) if row else None
+
+    def punches(self, service_date: str | None = None, staff: str | None = None,
+                start_date: str | None = None, end_date: str | None = None) -> list[PunchView]:
+        P = self.m.Punch
+        q = P.select()
+        if service_date is not None:
+            q = q.where(P.service_date == service_date)
+        if start_date is not None:
+            q = q.where(P.service_date >= start_date)
+        if end_date is not None:
+            q = q.where(P.service_date <= end_date)
+        if staff is not None:
+            q = q.where(P.staff == staff)
+        return [_row_view(PunchView, r) for r in q.order_by(P.at, P.seq)]
+
+    def last_unknown_card(self, card: str) -> UnknownCardView | None:
+        U = self.m.UnknownCard
+        row = U.select().where(U.card == card).order_by(U.id.desc()).first()
+        return _row_view(UnknownCardView, row) if row else None
+
+    def unknown_cards(self, since: int = 0, limit: int = 20) -> list[UnknownCardView]:
+        U = self.m.UnknownCard
+        q = U.select().where(U.at >= since).order_by(U.id.desc()).limit(limit)
+        return [_row_view(UnknownCardView, r) for r in q]
+
+    def leave(self, leave_id: str) -> LeaveView | None:
+        row = self.m.Leave.get_or_none(self.m.Leave.id == leave_id)
+        return _leave_view(row) if row else None
+
+    def leaves(self, state: str | None = None, staff: str | None = None,
+               overlapping: tuple[str, str] | None = None) -> list[LeaveView]:
+        L = self.m.Leave
+        q = L.select()
+        if state is not None:
+            q = q.where(L.state == state)
+        if staff is not None:
+            q = q.where(L.staff == staff)
+        if overlapping is not None:
+            q = q.where((L.start <= overlapping[1]) & (L.end >= overlapping[0]))
+        return [_leave_view(r) for r in q.order_by(L.start, L.requested_at)]
+
+    def sessions(self, start: int, end: int, window: str | None = None) -> list[SessionView]:
+        """Staffing intervals overlapping [start, end) (µs)."""
+        S = self.m.StaffSession
+        q = S.select().where((S.start < end) & (S.end.is_null() | (S.end > start)))
+        if window is not None:
+            q = q.where(S.window == window)
+        return [_row_view(SessionView, r) for r in q.order_by(S.start)]
+
+    def step_aways(self, start: int, end: int, window: str | None = None) -> list[StepAwayView]:
+        A = self.m.StepAway
+        q = A.select().where((A.start < end) & (A.end.is_null() | (A.end > start)))
+        if window is not None:
+            q = q.where(A.window == window)
+        return [_row_view(StepAwayView, r) for r in q.order_by(A.start)]
+
+    def open_step_away(self, window: str) -> StepAwayView | None:
+        A = self.m.StepAway
+        row = A.select().where((A.window == window) & A.end.is_null()).order_by(A.id.desc()).first()
+        return _row_view(StepAwayView, row) if row else None
+
+    def last_done_at(self, window: str, service_date: str) -> TicketView | None:
+        """The service that ended last at `window` on `service_date`."""
+        T = self.m.Ticket
+        row = (T.select().where((T.window == window) & (T.service_date == service_date) & (T.state == "done"))
+               .order_by(T.finished_at.desc()).first())
+        return _ticket_view(row) if row else None
+
+    def rating(self, ticket: str) -> RatingView | None:
+        row = self.m.Rating.get_or_none(self.m.Rating.ticket == ticket)
+        return _row_view(RatingView, row) if row else None
+
+    def ratings(self, service_date: str | None = None, start_date: str | None = None,
+                end_date: str | None = None) -> list[RatingView]:
+        R = self.m.Rating
+        q = R.select()
+        if service_date is not None:
+            q = q.where(R.service_date == service_date)
+        if start_date is not None:
+            q = q.where(R.service_date >= start_date)
+        if end_date is not None:
+            q = q.where(R.service_date <= end_date)
+        return [_row_view(RatingView, r) for r in q.order_by(R.at)]
+
+    def followup(self, followup_id: str) -> FollowupView | None:
+        row = self.m.Followup.get_or_none(self.m.Followup.id == followup_id)
+        return _row_view(FollowupView, row) if row else None
+
+    def followups(self, state: str | None = None) -> list[FollowupView]:
+        F = self.m.Followup
+        q = F.select()
+        if state is not None:
+            q = q.where(F.state == state)
+        return [_row_view(FollowupView, r) for r in q.order_by(F.due, F.opened_at)]
+
+    def closing_day(self, service_date: str) -> ClosingView | None:
+        row = self.m.ClosingDay.get_or_none(self.m.ClosingDay.service_date == service_date)
+        if row is None:
+            return None
+        return ClosingView(
+            service_date=row.service_date, checks=row.checks, ok=bool(row.ok), failed=json.loads(row.failed),
+            passed_at=row.passed_at, first_failed_at=row.first_failed_at, alarms=row.alarms,
+            last_alarm_at=row.last_alarm_at, by=row.by, closer=row.closer,
+        )
+
+    def last_sign_off(self, start: int, end: int) -> SessionView | None:
+        S = self.m.StaffSession
+        row = (S.select().where(S.end.is_null(False) & (S.end >= start) & (S.end < end))
+               .order_by(S.end.desc()).first())
+        return _row_view(SessionView, row) if row else None
+
+    def open_tickets(self, service_date: str) -> int:
+        T = self.m.Ticket
+        return T.select().where((T.service_date == service_date)
+                                & T.state.in_(["waiting", "called", "serving"])).count()
+
+    def device_states(self) -> list[DeviceView]:
+        D = self.m.DeviceState
+        return [_row_view(DeviceView, r) for r in D.select().order_by(D.name)]
+
+
 class StoreError(Exception):
     pass
+
+
+def _row_view(cls, row):
+    """A msgspec view of a model row whose columns are the view's fields."""
+    return cls(**{f: getattr(row, f) for f in cls.__struct_fields__})
+
+
+def _leave_view(r) -> LeaveView:
+    return LeaveView(
+        id=r.id, staff=r.staff, kind=r.kind, start=r.start, end=r.end, start_half=r.start_half,
+        end_half=r.end_half, reason=r.reason, certificate=bool(r.certificate), state=r.state,
+        requested_at=r.requested_at, requested_by=r.requested_by, decided_by=r.decided_by,
+        decided_at=r.decided_at, note=r.note,
+    )
 
 
 def _ticket_view(r) -> TicketView:
@@ -701,18 +1102,114 @@ def _expired(s: Store, seq: int, ts: int, b: ev.TicketExpired) -> None:
 
 def _signed_on(s: Store, seq: int, ts: int, b: ev.WindowSignedOn) -> None:
     _window_update(s, b.window, staff=b.staff, role=b.role, signed_on_at=ts, paused_at=None, pause_reason="")
+    s.m.StaffSession.insert(window=b.window, staff=b.staff, role=b.role, start=ts, via=b.via).execute()
 
 
 def _signed_off(s: Store, seq: int, ts: int, b: ev.WindowSignedOff) -> None:
     _window_update(s, b.window, staff=None, role=None, signed_on_at=None, paused_at=None, pause_reason="")
+    S = s.m.StaffSession
+    S.update(end=ts).where((S.window == b.window) & (S.staff == b.staff) & S.end.is_null()).execute()
 
 
 def _paused(s: Store, seq: int, ts: int, b: ev.WindowPaused) -> None:
     _window_update(s, b.window, paused_at=ts, pause_reason=b.reason)
+    s.m.StepAway.insert(window=b.window, staff=b.staff, start=ts, via=b.via, reason=b.reason).execute()
 
 
 def _resumed(s: Store, seq: int, ts: int, b: ev.WindowResumed) -> None:
     _window_update(s, b.window, paused_at=None, pause_reason="")
+    A = s.m.StepAway
+    A.update(end=ts, seconds=b.paused_seconds, over_limit=b.over_limit).where(
+        (A.window == b.window) & A.end.is_null()).execute()
+
+
+def _step_away_violation(s: Store, seq: int, ts: int, b: ev.StepAwayViolation) -> None:
+    A = s.m.StepAway
+    A.update(violation=True).where((A.window == b.window) & A.end.is_null()).execute()
+
+
+def _punch(s: Store, seq: int, ts: int, b: ev.AttendancePunch) -> None:
+    s.m.Punch.insert(staff=b.staff, card=b.card, reader=b.reader, at=ts, service_date=b.service_date,
+                     kind=b.kind, classification=b.classification, slot=b.slot).execute()
+
+
+def _unknown_card(s: Store, seq: int, ts: int, b: ev.UnknownCard) -> None:
+    s.m.UnknownCard.insert(card=b.card, reader=b.reader, at=ts).execute()
+
+
+def _leave_requested(s: Store, seq: int, ts: int, b: ev.LeaveRequested) -> None:
+    s.m.Leave.insert(
+        id=b.leave, staff=b.staff, kind=b.leave_kind, start=b.start, end=b.end, start_half=b.start_half,
+        end_half=b.end_half, reason=b.reason, certificate=b.certificate, state="requested", requested_at=ts,
+        requested_by=b.by,
+    ).execute()
+
+
+def _leave_approved(s: Store, seq: int, ts: int, b: ev.LeaveApproved) -> None:
+    L = s.m.Leave
+    L.update(state="approved", decided_by=b.by, decided_at=ts, note=b.note).where(L.id == b.leave).execute()
+
+
+def _leave_rejected(s: Store, seq: int, ts: int, b: ev.LeaveRejected) -> None:
+    L = s.m.Leave
+    L.update(state="rejected", decided_by=b.by, decided_at=ts, note=b.reason).where(L.id == b.leave).execute()
+
+
+def _rating(s: Store, seq: int, ts: int, b: ev.RatingGiven) -> None:
+    t = s.m.Ticket.get_or_none(s.m.Ticket.id == b.ticket)
+    s.m.Rating.insert(ticket=b.ticket, window=b.window, staff=b.staff, department=b.department, level=b.level,
+                      at=ts, service_date=t.service_date if t else "").on_conflict_ignore().execute()
+
+
+def _followup_opened(s: Store, seq: int, ts: int, b: ev.FollowupOpened) -> None:
+    s.m.Followup.insert(id=b.followup, ticket=b.ticket, window=b.window, staff=b.staff, department=b.department,
+                        level=b.level, opened_at=ts, due=b.due, state="open").execute()
+
+
+def _followup_closed(s: Store, seq: int, ts: int, b: ev.FollowupClosed) -> None:
+    F = s.m.Followup
+    F.update(state="closed", closed_by=b.by, closed_at=ts, result=b.result, note=b.note).where(
+        F.id == b.followup).execute()
+
+
+def _closing_row(s: Store, service_date: str):
+    C = s.m.ClosingDay
+    C.insert(service_date=service_date).on_conflict_ignore().execute()
+    return C.get_by_id(service_date)
+
+
+def _closing_checked(s: Store, seq: int, ts: int, b: ev.ClosingChecked) -> None:
+    C = s.m.ClosingDay
+    row = _closing_row(s, b.service_date)
+    failed = json.dumps(msgspec.to_builtins(b.failed), ensure_ascii=False)
+    C.update(
+        checks=C.checks + 1, ok=b.ok, failed=failed, by=b.by, closer=b.closer,
+        passed_at=ts if b.ok and row.passed_at is None else row.passed_at,
+        first_failed_at=row.first_failed_at if (b.ok or row.first_failed_at) else ts,
+    ).where(C.service_date == b.service_date).execute()
+
+
+def _closing_alarm(s: Store, seq: int, ts: int, b: ev.ClosingAlarm) -> None:
+    C = s.m.ClosingDay
+    _closing_row(s, b.service_date)
+    failed = json.dumps(msgspec.to_builtins(b.failed), ensure_ascii=False)
+    C.update(alarms=C.alarms + 1, last_alarm_at=ts, failed=failed, ok=False).where(
+        C.service_date == b.service_date).execute()
+
+
+def _device_fault(s: Store, seq: int, ts: int, b: ev.DeviceFault) -> None:
+    D = s.m.DeviceState
+    D.insert(name=b.device, kind=b.device_kind, state="fault", message=b.message, since=ts, faults=1).on_conflict(
+        conflict_target=[D.name],
+        update={D.state: "fault", D.message: b.message, D.since: ts, D.faults: D.faults + 1, D.kind: b.device_kind},
+    ).execute()
+
+
+def _device_recovered(s: Store, seq: int, ts: int, b: ev.DeviceRecovered) -> None:
+    D = s.m.DeviceState
+    D.insert(name=b.device, kind=b.device_kind, state="ok", message="", since=ts, faults=0).on_conflict(
+        conflict_target=[D.name], update={D.state: "ok", D.message: "", D.since: ts},
+    ).execute()
 
 
 def _opened(s: Store, seq: int, ts: int, b: ev.WindowOpened) -> None:
@@ -762,4 +1259,17 @@ _APPLY = {
     "case.handoff": _handoff,
     "case.supplied": _supplied,
     "case.finished": _finished,
+    "window.step_away_violation": _step_away_violation,
+    "attendance.punch": _punch,
+    "attendance.unknown_card": _unknown_card,
+    "leave.requested": _leave_requested,
+    "leave.approved": _leave_approved,
+    "leave.rejected": _leave_rejected,
+    "rating.given": _rating,
+    "rating.followup_opened": _followup_opened,
+    "rating.followup_closed": _followup_closed,
+    "closing.checked": _closing_checked,
+    "closing.alarm": _closing_alarm,
+    "device.fault": _device_fault,
+    "device.recovered": _device_recovered,
 }

@@ -107,11 +107,6 @@ def correct_clock(ctx: Ctx, true_us: int) -> int | None:
 # ---------------------------------------------------------------- the source
 
 
-def _wire_event(e: StoredEvent) -> wire.WireEvent:
-    return wire.WireEvent(seq=e.seq, id=e.id, kind=e.kind, schema=e.schema, body=bytes(e.body), ts=e.ts,
-                          boot=e.boot, mono=e.mono, clock=e.clock)
-
-
 def _status(ctx: Ctx) -> dict:
     return {
         "config_version": ctx.catalog.business.version,
@@ -167,14 +162,18 @@ class HallSource:
 
     def save_acked(self, epoch: str, seq: int) -> None:
         with self._lock:
-            if seq <= self._acked.get(epoch, 0):
+            if seq == self._acked.get(epoch, 0):
                 return
             self._acked[epoch] = seq
         # persisted in the background: losing it on a crash only means resending more
         self.hall.submit(lambda ctx: ctx.store.save_acked(epoch, seq))
 
     def read(self, epoch: str, after: int, limit: int) -> list[wire.WireEvent]:
-        return [_wire_event(e) for e in self.store.events(after, limit, epoch)]
+        return [
+            wire.WireEvent(seq=r[0], id=r[1], kind=r[2], schema=r[3], body=r[4], ts=r[5], boot=r[6], mono=r[7],
+                           clock=r[8])
+            for r in self.store.event_rows(epoch, after, limit)
+        ]
 
     def renumber(self, epoch: str, from_seq: int) -> None:
         self.hall.call(lambda ctx: ctx.store.renumber(epoch, from_seq))

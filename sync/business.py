@@ -184,6 +184,58 @@ class Manager(Strict, kw_only=True):
     password_hash: str
 
 
+RatingLevel = Annotated[int, Meta(ge=1, le=5)]  # 5 = 非常满意 … 1 = 非常不满意
+
+# The national five-level scale (一次一评), best first; `RATING_LABELS[level]`.
+RATING_LABELS = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
+
+
+class LeaveKind(Strict, kw_only=True):
+    """A kind of leave (请假类别) [C 9, J 28, U 23, B 30]."""
+
+    id: Id
+    name: str
+    advance_working_days: NonNegative = 1  # must be requested this many working days ahead (0: same day)
+    certificate: bool = False  # approval needs a certificate (sick leave: a hospital's)
+
+
+def _default_leave_kinds() -> list[LeaveKind]:
+    return [
+        LeaveKind(id="official", name="公假"),
+        LeaveKind(id="sick", name="病假", advance_working_days=0, certificate=True),
+        LeaveKind(id="personal", name="事假"),
+        LeaveKind(id="annual", name="年假"),
+    ]
+
+
+class Attendance(Strict, kw_only=True):
+    """Attendance (考勤) [J 27, B 28]: punches at the hall reader classified against the calendar."""
+
+    punches_per_day: Literal[2, 4] = 2  # 2: in at opening, out at closing; 4: in/out around every period
+    late_grace_minutes: NonNegative = 0  # an in-punch this long after the slot is still on time
+    early_grace_minutes: NonNegative = 0  # an out-punch this long before the slot is still on time
+    duplicate_window_seconds: NonNegative = 60  # repeated punches within this count once
+    window_reader_punches: bool = False  # a badge at a window reader also counts as a punch
+    window_reader_sign_off_seconds: Annotated[int, Meta(ge=1, le=120)] = 10  # 2nd tap after a badge pause signs off
+    leave_kinds: list[LeaveKind] = field(default_factory=_default_leave_kinds)
+
+
+class Ratings(Strict, kw_only=True):
+    """Ratings (好差评) at the window's five buttons, one per service (一次一评)."""
+
+    window_seconds: Annotated[int, Meta(ge=5, le=3600)] = 120  # buttons rate the last service this long
+    followup_days: Annotated[int, Meta(ge=1)] = 5  # working days to follow up a bad rating
+    followup_levels: list[RatingLevel] = field(default_factory=lambda: [1, 2])  # levels that open a follow-up
+
+
+class Closing(Strict, kw_only=True):
+    """The end-of-day check [J 42, U 31, B 39]: doors closed, lights/air-conditioning/computers/printers off."""
+
+    check_within_minutes: Annotated[int, Meta(ge=1)] = 30  # after the last period and the last service
+    alarm_repeat_minutes: Annotated[int, Meta(ge=1)] = 5  # a failed check alarms again this often
+    max_extension_minutes: Annotated[int, Meta(ge=0)] = 120  # check even if numbers are still open this late
+
+
 class Rules(Strict, kw_only=True):
     """Hall rules; every number is a default the institution may change."""
 
@@ -193,6 +245,9 @@ class Rules(Strict, kw_only=True):
     issue_before_open_minutes: NonNegative = 30  # numbers may be taken this long before opening
     gap_supply_days: Annotated[int, Meta(ge=1)] = 5  # 容缺受理: working days to supply materials
     step_away_limit_minutes: Annotated[int, Meta(ge=1)] = 15  # 离岗 limit
+    attendance: Attendance = field(default_factory=Attendance)
+    ratings: Ratings = field(default_factory=Ratings)
+    closing: Closing = field(default_factory=Closing)
 
 
 class Business(Strict, kw_only=True):
@@ -299,6 +354,8 @@ def check(b: Business, root: str = "$") -> None:
                     raise BusinessError(f"{p}.{key}[{j}]", f"unknown window {wid!r}")
                 if win_dept[wid] != s.department:
                     raise BusinessError(f"{p}.{key}[{j}]", f"window {wid!r} belongs to another department")
+    _unique(f"{root}.rules.attendance.leave_kinds", [k.id for k in b.rules.attendance.leave_kinds], "leave kind")
+    _unique(f"{root}.rules.ratings.followup_levels", [str(x) for x in b.rules.ratings.followup_levels], "level")
     _unique(f"{root}.managers", [m.id for m in b.managers], "manager id")
     for i, m in enumerate(b.managers):
         if not _HASH.match(m.password_hash):

@@ -219,6 +219,164 @@ class CaseFinished(Body, kw_only=True):
     note: str = ""
 
 
+# ------------------------------------------------------------------ step-away (离岗)
+
+
+@kind("window.step_away_violation")
+class StepAwayViolation(Body, kw_only=True):
+    """A step-away passed the limit: the window is left without permission (擅自离岗) [C 9(4)].
+    Recorded once per pause, when the limit passes; `paused_at` is when the pause began (µs)."""
+
+    window: str
+    staff: str
+    paused_at: int
+    limit_minutes: int
+
+
+# ------------------------------------------------------------------ attendance (考勤)
+
+PunchKind = Literal["in", "out", "extra"]
+
+
+@kind("attendance.punch")
+class AttendancePunch(Body, kw_only=True):
+    """A badge at the hall reader. `slot` is the punch slot of the day it counts for (0-based,
+    in/out alternating), `classification` how it stood against that slot: on_time, late
+    (in), early (out), or for `extra`: repeat (another punch for a filled in-slot) or
+    closed_day (no slot: the hall is closed that day)."""
+
+    staff: str
+    card: str
+    reader: str
+    kind: PunchKind
+    classification: str
+    slot: int | None = None
+    service_date: str
+
+
+@kind("attendance.unknown_card")
+class UnknownCard(Body, kw_only=True):
+    """A card no staff member holds was read. Recorded, shown, never an error."""
+
+    card: str
+    reader: str
+
+
+@kind("leave.requested")
+class LeaveRequested(Body, kw_only=True):
+    """A leave request (请假). From `start` (`start_half`) to `end` (`end_half`), local dates;
+    halves: am = the first work period of the day, pm = the rest."""
+
+    leave: str
+    staff: str
+    leave_kind: str
+    start: str
+    end: str
+    start_half: Literal["am", "pm"] = "am"
+    end_half: Literal["am", "pm"] = "pm"
+    reason: str = ""
+    certificate: bool = False
+    by: str
+
+
+@kind("leave.approved")
+class LeaveApproved(Body, kw_only=True):
+    leave: str
+    by: str  # the window head / chief representative (staff id) or a hall manager
+    note: str = ""
+
+
+@kind("leave.rejected")
+class LeaveRejected(Body, kw_only=True):
+    leave: str
+    by: str
+    reason: str = ""
+
+
+# ------------------------------------------------------------------ ratings (好差评)
+
+
+@kind("rating.given")
+class RatingGiven(Body, kw_only=True):
+    """One rating of one service (一次一评), from the window's buttons. No visitor identity."""
+
+    window: str
+    ticket: str
+    level: int  # 5 非常满意 … 1 非常不满意
+    staff: str | None = None
+    department: str | None = None
+
+
+@kind("rating.followup_opened")
+class FollowupOpened(Body, kw_only=True):
+    """A bad rating to follow up (call-back, verification, fix) by `due` (working days)."""
+
+    followup: str
+    ticket: str
+    window: str
+    level: int
+    due: str
+    staff: str | None = None
+    department: str | None = None
+
+
+@kind("rating.followup_closed")
+class FollowupClosed(Body, kw_only=True):
+    followup: str
+    by: str
+    result: Literal["resolved", "appeal_upheld", "unreachable"] = "resolved"
+    note: str = ""
+
+
+# ------------------------------------------------------------------ closing check (闭厅检查)
+
+
+class FailedInput(Struct, kw_only=True, omit_defaults=True):
+    name: str
+    role: str  # door | power
+    label: str = ""
+    state: str  # open | on
+
+
+@kind("closing.checked")
+class ClosingChecked(Body, kw_only=True):
+    """The end-of-day check [J 42]: every door contact closed, every power input off."""
+
+    service_date: str
+    ok: bool
+    failed: list[FailedInput] = []
+    by: str = "auto"  # auto (the hall's tick) or who asked for the check
+    closer: str | None = None  # the last staff member to sign off that day
+
+
+@kind("closing.alarm")
+class ClosingAlarm(Body, kw_only=True):
+    """The closing check still fails; repeated every `alarm_repeat_minutes` until it passes."""
+
+    service_date: str
+    failed: list[FailedInput]
+    repeat: int  # 1 for the first alarm of the day
+
+
+# ------------------------------------------------------------------ devices
+
+
+@kind("device.fault")
+class DeviceFault(Body, kw_only=True):
+    """A device stopped working (reader unplugged, port error, GPIO error)."""
+
+    device: str
+    device_kind: str  # reader | gpio
+    message: str
+
+
+@kind("device.recovered")
+class DeviceRecovered(Body, kw_only=True):
+    device: str
+    device_kind: str
+    down_seconds: int = 0
+
+
 # ------------------------------------------------------------------ clock
 
 
@@ -245,9 +403,15 @@ def encode_body(body: Body) -> bytes:
     return msgspec.json.encode(body)
 
 
+_DECODERS: dict[str, msgspec.json.Decoder] = {}
+
+
 def decode_body(kind_name: str, data: bytes) -> Body:
-    try:
-        cls = BODIES[kind_name]
-    except KeyError:
-        raise msgspec.ValidationError(f"unknown event kind {kind_name!r}") from None
-    return msgspec.json.decode(data, type=cls)
+    dec = _DECODERS.get(kind_name)
+    if dec is None:
+        try:
+            cls = BODIES[kind_name]
+        except KeyError:
+            raise msgspec.ValidationError(f"unknown event kind {kind_name!r}") from None
+        dec = _DECODERS[kind_name] = msgspec.json.Decoder(cls)
+    return dec.decode(data)

@@ -40,7 +40,9 @@ class Source(Protocol):
 
     def acked(self, epoch: str) -> int: ...
 
-    def save_acked(self, epoch: str, seq: int) -> None: ...
+    def save_acked(self, epoch: str, seq: int) -> None:
+        """Set the ack mark (it may go down: central lost data and must get it again)."""
+        ...
 
     def read(self, epoch: str, after: int, limit: int) -> list[wire.WireEvent]: ...
 
@@ -69,8 +71,8 @@ class Replicator:
         broker: BrokerUrl,
         source: Source,
         *,
-        batch_size: int = 500,
-        max_inflight: int = 5000,
+        batch_size: int = 1000,
+        max_inflight: int = 20000,
         ack_timeout: float = 10.0,
         status_interval: float = 15.0,
         live_batch: int = 100,
@@ -92,6 +94,7 @@ class Replicator:
         self._sent: dict[str, int] = {}  # epoch → highest seq sent in order on this connection
         self._live_upto = 0
         self._verify: dict[str, int] = {}  # stale epoch → last seq we must see central answer
+        self._lower: dict[str, tuple[int, float]] = {}  # epoch → (lower ack heard, since when)
         self._synced = False  # an ack has been taken in on this connection
         self._last_progress = time.monotonic()
         self._reset = True
@@ -212,6 +215,7 @@ class Replicator:
             self._restart_sending()
         for ack in heard:
             self._take_ack(ack)
+        self._apply_lower_acks()
         if self._sent and time.monotonic() - self._last_progress > self.ack_timeout:
             if any(self._sent.get(ep, 0) > self.source.acked(ep) for ep, _ in self.source.epochs()):
                 log.info("no ack progress for %.0f s: resending above the ack", self.ack_timeout)
@@ -230,10 +234,18 @@ class Replicator:
                 self._verify.pop(epoch, None)
                 self._restart_sending()
                 epochs = dict(self.source.epochs())
-        for epoch, central in ack.acks.items():
-            if epoch not in epochs:
+        now = time.monotonic()
+        for epoch, last in epochs.items():
+            central = ack.acks.get(epoch, 0)
+            mark = self.source.acked(epoch)
+            if central < mark and epoch not in self._verify:
+                # central holds less than it once acknowledged (its database was restored or
+                # replaced). One late ack proves nothing; a lower ack that stands for the ack
+                # timeout does: then our mark follows central's and the rest is sent again.
+                since = self._lower.setdefault(epoch, (central, now))[1]
+                self._lower[epoch] = (central, since)
                 continue
-            last = epochs[epoch]
+            self._lower.pop(epoch, None)
             if central > last:
                 if epoch == current:
                     log.error("central has seq %d of epoch %s but our log ends at %d: this database is "
@@ -250,10 +262,20 @@ class Replicator:
                         self._last_progress = time.monotonic()
                     continue
                 central = last
-            if central > self.source.acked(epoch):
+            if central > mark:
                 self.source.save_acked(epoch, central)
                 self._last_progress = time.monotonic()
         self._synced = True
+
+    def _apply_lower_acks(self) -> None:
+        now = time.monotonic()
+        for epoch, (central, since) in list(self._lower.items()):
+            if now - since >= self.ack_timeout:
+                log.warning("central acknowledges only %d of epoch %s, below our mark %d: sending it again",
+                            central, epoch, self.source.acked(epoch))
+                del self._lower[epoch]
+                self.source.save_acked(epoch, central)
+                self._restart_sending()
 
     def _send(self) -> None:
         inflight = 0

@@ -248,3 +248,20 @@ def test_replication_two_central_workers_one_killed(tmp_path, mosquitto, central
     finally:
         for p in [*edges, w1, w2]:
             p.kill()
+
+
+def test_replication_central_database_lost_is_refilled(campus, broker, tmp_path):
+    """Central restarted on an empty database (a restore gone wrong): the broker still retains
+    the old acks, but central announces what it really holds and the halls send it all again."""
+    c = campus()
+    for e in c.edges:
+        for _ in range(15):
+            e.take()
+    assert_converged(c.db, c.edges)
+    c.central.stop()
+    (tmp_path / "central.db").unlink()
+    for suffix in ("-wal", "-shm"):
+        (tmp_path / f"central.db{suffix}").unlink(missing_ok=True)
+    c.central.start()
+    c.edges[0].take()
+    assert_converged(c.db, c.edges, timeout=60)
