@@ -1,0 +1,102 @@
+"""`onestop-sim`: the demo and the benchmarks."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {text}")
+    return value
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="onestop-sim", description="Simulators: the demo and the benchmarks.")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    d = sub.add_parser(
+        "demo", help="run a hall on this machine with simulated visitors",
+        description="Run one hall (the first of CONFIG/halls/*.toml, or --hall) as an onestop-edge process on a "
+                    "simulated clock that starts at the next moment the hall is open, with a fresh data "
+                    "directory under var/demo/<hall>, and send simulated visitors to its kiosk API. "
+                    "Ctrl-C or SIGTERM stops it.")
+    d.add_argument("--speed", type=_positive_float, default=1.0, metavar="N",
+                   help="simulated clock speed, N × real time (default 1)")
+    d.add_argument("--seed", type=int, metavar="N", help="random seed for the visitors (default: random)")
+    d.add_argument("--hall", metavar="HALL_ID", help="which hall file to run (default: the first, sorted)")
+    d.add_argument("--config-dir", type=Path, metavar="DIR",
+                   help="configuration folder holding halls/*.toml (default: ./config, else the repository's)")
+    d.add_argument("--http", metavar="HOST:PORT", help="where the hall serves (default: its config's [http] listen)")
+
+    b = sub.add_parser("bench", help="benchmarks", description="Benchmarks of the onestop nodes.")
+    bsub = b.add_subparsers(dest="target", metavar="TARGET", required=True)
+    e = bsub.add_parser(
+        "edge", help="latency, throughput and memory of one onestop-edge process",
+        description="Start a real onestop-edge (bench hall, temporary data directory) and measure, over HTTP "
+                    "on 127.0.0.1: GET /api/health latency at RATE/s (baseline), POST /api/tickets latency "
+                    "at RATE/s for SECONDS (open loop), throughput issuing the rest of the TICKETS over "
+                    "CONCURRENCY connections, and the edge's RSS after them. Prints PASS/FAIL against the "
+                    "targets (p99 ≤ 20 ms at 50 req/s, ≥ 300 tickets/s, RSS ≤ 100 MB after 10,000 "
+                    "tickets) and exits 0 either way.")
+    e.add_argument("--tickets", type=_positive_int, default=10_000, metavar="N", help="tickets in all (default 10000)")
+    e.add_argument("--rate", type=_positive_float, default=50.0, metavar="R",
+                   help="offered load of the latency phases, requests/s (default 50)")
+    e.add_argument("--seconds", type=_positive_float, default=20.0, metavar="S",
+                   help="length of each latency phase (default 20)")
+    e.add_argument("--concurrency", type=_positive_int, default=8, metavar="C",
+                   help="connections of the throughput phase (default 8)")
+    e.add_argument("--json", action="store_true", help="print the result as one JSON object (the table goes to stderr)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = parser()
+    args = p.parse_args(argv)
+    if args.command == "demo":
+        from . import demo
+
+        return demo.run(demo.DemoOptions(speed=args.speed, seed=args.seed, hall=args.hall,
+                                         config_dir=args.config_dir, http=args.http))
+    from . import bench
+
+    latency_tickets = round(args.rate * args.seconds)
+    if latency_tickets + bench.WARMUP_TICKETS >= args.tickets:
+        p.error(f"--tickets ({args.tickets}) must exceed --rate × --seconds ({latency_tickets}) plus "
+                f"{bench.WARMUP_TICKETS} warm-up tickets, so the throughput phase has tickets left")
+    try:
+        result = bench.run(bench.BenchOptions(tickets=args.tickets, rate=args.rate, seconds=args.seconds,
+                                              concurrency=args.concurrency))
+    except bench.ProcessError as e:
+        print(f"onestop-sim bench: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("onestop-sim bench: interrupted", file=sys.stderr)
+        return 130
+    if args.json:
+        print(bench.table(result), file=sys.stderr)
+        print(json.dumps(result, ensure_ascii=False))
+    else:
+        print(bench.table(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,209 @@
+"""Starting and stopping the real node processes the simulators drive, and waiting for them.
+
+An `EdgeProcess` runs `onestop-edge` as a child process: its own process group (so a Ctrl-C in
+the terminal reaches only the simulator, which then stops the edge with SIGTERM), and on Linux a
+parent-death signal (so the edge never outlives a simulator that was killed). Its stderr is the
+simulator's stderr: the edge's errors stay visible. Every wait is bounded.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import IO
+
+from .client import Client
+
+STOP_TIMEOUT = 15.0  # seconds an edge gets to stop after SIGTERM before it is killed
+
+
+class ProcessError(Exception):
+    """A node process could not be started or did not become healthy; the message says why."""
+
+
+def edge_command() -> list[str]:
+    """How to run `onestop-edge`: the console script next to this Python, else `python -m`."""
+    script = Path(sys.executable).with_name("onestop-edge")
+    if script.exists():
+        return [str(script)]
+    return [sys.executable, "-m", "edge.cli"]
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port nobody listens on right now (the kernel's choice)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def port_in_use(host: str, port: int) -> bool:
+    """Whether something already listens on host:port (a socket in TIME_WAIT does not count)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+        try:
+            s.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
+def split_hostport(value: str) -> tuple[str, int]:
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"expected HOST:PORT, got {value!r}")
+    return host, int(port)
+
+
+def proc_memory(pid: int) -> dict[str, float]:
+    """Resident memory of a process from /proc/<pid>/status, in MB: `rss` now, `hwm` its peak."""
+    out: dict[str, float] = {}
+    with open(f"/proc/{pid}/status", encoding="ascii") as f:
+        for line in f:
+            key, _, value = line.partition(":")
+            if key in ("VmRSS", "VmHWM"):
+                out["rss" if key == "VmRSS" else "hwm"] = int(value.split()[0]) / 1024  # kB → MB
+    return out
+
+
+def proc_cpu_seconds(pid: int) -> float:
+    """CPU time (user + system, all threads) a process has used, from /proc/<pid>/stat."""
+    with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+        fields = f.read().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+
+
+def _child_setup() -> None:  # pragma: no cover - runs in the child between fork and exec
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+class EdgeProcess:
+    """One `onestop-edge` child process."""
+
+    def __init__(self, config: Path, data_dir: Path, host: str, port: int, *,
+                 clock_start: str | None = None, clock_speed: float | None = None,
+                 log_level: str = "info", sync: bool = False,
+                 stdout: int | IO | None = subprocess.DEVNULL) -> None:
+        self.config = Path(config)
+        self.data_dir = Path(data_dir)
+        self.host, self.port = host, port
+        self.clock_start, self.clock_speed = clock_start, clock_speed
+        self.log_level = log_level
+        self.sync = sync  # False: --no-sync, the hall on its own (no broker, no central)
+        self.stdout = stdout
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    def args(self) -> list[str]:
+        cmd = [*edge_command(), "--config", str(self.config), "--data-dir", str(self.data_dir),
+               "--http", f"{self.host}:{self.port}", "--log-level", self.log_level]
+        if self.clock_start:
+            cmd += ["--clock-start", self.clock_start]
+        if self.clock_speed:
+            cmd += ["--clock-speed", repr(float(self.clock_speed))]
+        if not self.sync:
+            cmd.append("--no-sync")
+        return cmd
+
+    def start(self) -> None:
+        try:
+            self.proc = subprocess.Popen(
+                self.args(), stdin=subprocess.DEVNULL, stdout=self.stdout, stderr=None,
+                process_group=0, preexec_fn=_child_setup,
+            )
+        except OSError as e:
+            raise ProcessError(f"cannot start onestop-edge ({' '.join(edge_command())}): {e}") from None
+
+    def poll(self) -> int | None:
+        return None if self.proc is None else self.proc.poll()
+
+    def wait_healthy(self, timeout: float = 30.0, stop: threading.Event | None = None) -> dict:
+        """Wait until GET /api/health answers 200; returns its body (an empty dict when `stop`
+        was set meanwhile). Raises ProcessError when the process exits first or `timeout`
+        seconds pass."""
+        deadline = time.monotonic() + timeout
+        delay = 0.02
+        with Client(self.host, self.port, timeout=2.0) as c:
+            while True:
+                code = self.poll()
+                if code is not None:
+                    raise ProcessError(f"onestop-edge exited with code {code} before it answered "
+                                       f"(its messages are above)")
+                try:
+                    status, body = c.request("GET", "/api/health")
+                    if status == 200:
+                        return body
+                except OSError:
+                    pass
+                if time.monotonic() >= deadline:
+                    raise ProcessError(f"onestop-edge did not answer on {self.base_url} within {timeout:.0f} s")
+                if stop is None:
+                    time.sleep(delay)
+                elif stop.wait(delay):
+                    return {}
+                delay = min(delay * 2, 0.25)
+
+    def memory(self) -> dict[str, float]:
+        return proc_memory(self.pid)
+
+    def cpu_seconds(self) -> float:
+        return proc_cpu_seconds(self.pid)
+
+    def stop(self, timeout: float = STOP_TIMEOUT) -> tuple[int | None, bool]:
+        """SIGTERM, wait up to `timeout` s, then SIGKILL. Returns (exit code, killed)."""
+        if self.proc is None:
+            return None, False
+        if self.proc.poll() is None:
+            try:
+                self.proc.send_signal(signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            try:
+                return self.proc.wait(timeout), False
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                return self.proc.wait(5), True
+        return self.proc.returncode, False
+
+    def __enter__(self) -> "EdgeProcess":
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def signal_name(code: int | None) -> str:
+    """'0', '1', or 'SIGKILL' for a negative Popen return code."""
+    if code is None:
+        return "unknown"
+    if code < 0:
+        try:
+            return signal.Signals(-code).name
+        except ValueError:
+            return f"signal {-code}"
+    return str(code)
+
+
+def describe_exit(code: int | None, killed: bool) -> str:
+    if killed:
+        return f"did not stop within {STOP_TIMEOUT:.0f} s of SIGTERM and was killed ({signal_name(code)})"
+    return f"stopped on SIGTERM with exit code {signal_name(code)}"
+
