@@ -3,6 +3,7 @@ the hall's writer thread; refusals become 4xx responses with a message and a cod
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date
 from typing import Annotated, Literal
 
@@ -13,10 +14,10 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.response import ServerSentEvent
 
-from . import cases, presence, queue, views
+from . import attendance, cases, closing, presence, queue, ratings, views
 from .hall import Ctx, Hall
 from .live import Hub
-from .workflow import NotFound
+from .workflow import Forbidden, Invalid, NotFound, Refused
 
 
 class Body(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -83,6 +84,51 @@ class Supply(Body):
 class Finish(Body):
     result: Literal["done", "refused", "withdrawn"] = "done"
     note: str = ""
+
+
+class LeaveRequest(Body, kw_only=True):
+    kind: str
+    start: date
+    end: date
+    start_half: Literal["am", "pm"] = "am"
+    end_half: Literal["am", "pm"] = "pm"
+    reason: str = ""
+    certificate: bool = False
+    staff: str | None = None  # default: the signed-on staff; a manager or head may file for others
+
+
+class LeaveDecision(Body, kw_only=True):
+    note: str = ""
+    reason: str = ""
+
+
+class FollowupClose(Body, kw_only=True):
+    result: Literal["resolved", "appeal_upheld", "unreachable"] = "resolved"
+    note: str
+
+
+class PinAction(Body, kw_only=True):
+    action: Literal["press", "release", "high", "low"]
+
+
+class BadgeWrite(Body, kw_only=True):
+    reader: str
+    card: str
+    variant: Literal["normal", "clone", "crlf", "corrupt", "garbage"] = "normal"
+
+
+class ReaderAction(Body, kw_only=True):
+    action: Literal["unplug", "plug"]
+
+
+def actor(request: Request) -> tuple[str, bool]:
+    """Who acts: a hall manager's login wins over a staff session; (id, is_manager)."""
+    s = request.session if isinstance(request.session, dict) else {}
+    if s.get("manager"):
+        return s["manager"], True
+    if s.get("staff"):
+        return s["staff"], False
+    raise NotAuthorizedException("请先登录（窗口签到或大厅管理登录）")
 
 
 def staff_of(request: Request) -> str:
@@ -307,6 +353,177 @@ class HallApi(Controller):
     ) -> list:
         """`epoch` defaults to the current one; /api/health lists every epoch of the log."""
         return await hall.run(_events, after, limit, epoch)
+
+
+def _request_leave(ctx: Ctx, data: LeaveRequest, who: str, manager: bool) -> dict:
+    staff = data.staff or (None if manager else who)
+    if staff is None:
+        raise Invalid("staff-required", "请指定请假人员")
+    if not manager and staff != who:
+        me = ctx.catalog.staff.get(who)
+        other = ctx.catalog.staff.get(staff)
+        if me is None or not me.head or other is None or other.department != me.department:
+            raise Forbidden("not-allowed", "只能为自己请假（窗口负责人可为本部门人员代报）")
+    lv = attendance.request_leave(ctx, staff, data.kind, data.start, data.end, data.start_half, data.end_half,
+                                  data.reason, data.certificate, by=who)
+    return attendance.leave_brief(ctx, lv)
+
+
+def _leaves(ctx: Ctx, state: str | None, staff: str | None) -> list[dict]:
+    return [attendance.leave_brief(ctx, lv) for lv in ctx.store.leaves(state=state, staff=staff)]
+
+
+def _step_aways(ctx: Ctx, day: date | None) -> list[dict]:
+    from sync.clock import to_micros
+    from datetime import datetime, time, timedelta
+
+    d = day or ctx.today()
+    lo = datetime.combine(d, time(0), tzinfo=ctx.calendar.tz)
+    rows = ctx.store.step_aways(to_micros(lo), to_micros(lo + timedelta(days=1)))
+    return [{"window": a.window, "staff": a.staff, "start": views.iso(ctx, a.start), "end": views.iso(ctx, a.end),
+             "seconds": a.seconds, "over_limit": a.over_limit or a.violation, "violation": a.violation,
+             "via": a.via, "reason": a.reason} for a in rows]
+
+
+def _devices(ctx: Ctx) -> list[dict]:
+    return [{"name": d.name, "kind": d.kind, "state": d.state, "message": d.message, "since": views.iso(ctx, d.since),
+             "faults": d.faults} for d in ctx.store.device_states()]
+
+
+class DevicesApi(Controller):
+    path = "/api"
+    tags = ["devices, attendance, ratings, closing"]
+
+    @get("/devices", summary="Device health: faults from the log, live state of readers and GPIO")
+    async def devices(self, hall: NamedDependency[Hall], request: Request) -> dict:
+        hw = request.app.state.get("hardware")
+        return {"recorded": await hall.run(_devices), "live": hw.health() if hw is not None else []}
+
+    @get("/attendance", summary="A day's attendance per staff member and each window's coverage")
+    async def attendance_day(self, hall: NamedDependency[Hall], day: Annotated[date | None, QueryParameter(name="date")] = None) -> dict:
+        return await hall.run(attendance.day_report, day)
+
+    @get("/attendance/punches", summary="A day's punches in time order")
+    async def punches(self, hall: NamedDependency[Hall], day: Annotated[date | None, QueryParameter(name="date")] = None) -> list:
+        return await hall.run(lambda ctx: ctx.store.punches((day or ctx.today()).isoformat()))
+
+    @get("/leave", summary="Leave requests")
+    async def leaves(self, hall: NamedDependency[Hall],
+                     leave_state: Annotated[Literal["requested", "approved", "rejected"] | None, QueryParameter(name="state")] = None,
+                     staff: FromQuery[str | None] = None) -> list[dict]:
+        return await hall.run(_leaves, leave_state, staff)
+
+    @post("/leave", status_code=201, summary="Request leave (staff for themselves; a head or manager for others)")
+    async def request_leave(self, hall: NamedDependency[Hall], request: Request, data: JSONBody[LeaveRequest]) -> dict:
+        who, manager = actor(request)
+        return await hall.run(_request_leave, data, who, manager)
+
+    @post("/leave/{leave_id:str}/approve", status_code=200, summary="Approve (window head / chief representative, or manager)")
+    async def approve_leave(self, hall: NamedDependency[Hall], request: Request, leave_id: FromPath[str],
+                            data: JSONBody[LeaveDecision | None] = None) -> dict:
+        who, manager = actor(request)
+        note = data.note if data else ""
+        return await hall.run(lambda ctx: attendance.leave_brief(ctx, attendance.approve_leave(ctx, leave_id, who, manager, note)))
+
+    @post("/leave/{leave_id:str}/reject", status_code=200, summary="Reject a leave request")
+    async def reject_leave(self, hall: NamedDependency[Hall], request: Request, leave_id: FromPath[str],
+                           data: JSONBody[LeaveDecision | None] = None) -> dict:
+        who, manager = actor(request)
+        reason = data.reason if data else ""
+        return await hall.run(lambda ctx: attendance.leave_brief(ctx, attendance.reject_leave(ctx, leave_id, who, manager, reason)))
+
+    @get("/step-aways", summary="A day's step-away intervals: start, end, whether they broke the limit")
+    async def step_aways(self, hall: NamedDependency[Hall], day: Annotated[date | None, QueryParameter(name="date")] = None) -> list[dict]:
+        return await hall.run(_step_aways, day)
+
+    @get("/ratings", summary="Ratings per level, window and department over service dates")
+    async def ratings_summary(self, hall: NamedDependency[Hall], start: FromQuery[date | None] = None,
+                              end: FromQuery[date | None] = None) -> dict:
+        return await hall.run(ratings.summary, start.isoformat() if start else None, end.isoformat() if end else None)
+
+    @get("/followups", summary="Follow-ups of bad ratings")
+    async def followups(self, hall: NamedDependency[Hall],
+                        f_state: Annotated[Literal["open", "closed"] | None, QueryParameter(name="state")] = None) -> list[dict]:
+        return await hall.run(lambda ctx: [ratings.followup_brief(ctx, f) for f in ctx.store.followups(f_state)])
+
+    @post("/followups/{followup_id:str}/close", status_code=200, summary="Close a follow-up with its result")
+    async def close_followup(self, hall: NamedDependency[Hall], request: Request, followup_id: FromPath[str],
+                             data: JSONBody[FollowupClose]) -> dict:
+        who, _ = actor(request)
+        return await hall.run(lambda ctx: ratings.followup_brief(
+            ctx, ratings.close_followup(ctx, followup_id, who, data.result, data.note)))
+
+    @get("/closing", summary="Today's closing check")
+    async def closing_state(self, hall: NamedDependency[Hall]) -> dict:
+        return await hall.run(closing.state)
+
+    @post("/closing/check", status_code=200, summary="Run the closing check now (records the result)")
+    async def closing_check(self, hall: NamedDependency[Hall], request: Request) -> dict:
+        who, _ = actor(request)
+        hw = request.app.state.get("hardware")
+        sensors = hw.sensors() if hw is not None else []
+        if not sensors:
+            raise Refused("no-sensors", "本大厅未配置门磁或电源检测")
+        return await hall.run(closing.check, sensors, who, True)
+
+
+class SimApi(Controller):
+    """`--simulate` only (INTERFACES.md): drive the MockFactory pins and the simulated readers."""
+
+    path = "/api/sim"
+    tags = ["simulation"]
+
+    @staticmethod
+    def _hw(request: Request):
+        hw = request.app.state.get("hardware")
+        if hw is None or not hw.simulate:
+            raise Refused("no-simulation", "没有模拟设备（请用 --simulate 启动）")
+        return hw
+
+    @get("/pins", summary="Every configured pin with its role and state")
+    async def pins(self, request: Request) -> list[dict]:
+        return self._hw(request).sim_pins()
+
+    @post("/pins/{name:str}", status_code=200, summary="Drive an input: press, release, high, low")
+    async def drive(self, request: Request, name: FromPath[str], data: JSONBody[PinAction]) -> dict:
+        hw = self._hw(request)
+        if name not in hw.cfg.pins:
+            raise NotFound("unknown-pin", f"没有名为 {name} 的引脚")
+        try:
+            hw.sim_drive(name, data.action)
+        except (ValueError, TypeError) as e:
+            raise Refused("not-drivable", str(e)) from None
+        await asyncio.to_thread(hw.drain)
+        return next(p for p in hw.sim_pins() if p["name"] == name)
+
+    @get("/readers", summary="The simulated badge readers and what they last read")
+    async def readers(self, request: Request) -> list[dict]:
+        return [h for h in self._hw(request).health() if h["kind"] == "reader"]
+
+    @post("/badge", status_code=200, summary="Write a card frame into a simulated reader's port")
+    async def badge(self, request: Request, data: JSONBody[BadgeWrite]) -> dict:
+        hw = self._hw(request)
+        if data.reader not in hw.sim_ports:
+            raise NotFound("unknown-reader", f"没有名为 {data.reader} 的读卡器")
+        try:
+            frame = hw.sim_badge(data.reader, data.card, data.variant)
+        except ValueError as e:
+            raise Invalid("bad-card", str(e)) from None
+        except OSError as e:
+            raise Refused("reader-unplugged", f"读卡器已拔出：{e}") from None
+        return {"reader": data.reader, "written": frame.hex(" ")}
+
+    @post("/readers/{name:str}", status_code=200, summary="Unplug or plug a simulated reader")
+    async def plug(self, request: Request, name: FromPath[str], data: JSONBody[ReaderAction]) -> dict:
+        hw = self._hw(request)
+        if name not in hw.sim_ports:
+            raise NotFound("unknown-reader", f"没有名为 {name} 的读卡器")
+        hw.sim_plug(name, data.action == "plug")
+        return {"reader": name, "plugged": data.action == "plug"}
+
+
+def sim_handlers() -> list:
+    return [SimApi]
 
 
 def _announcement(ctx: Ctx, ticket_id: str, window_id: str) -> dict:

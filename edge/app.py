@@ -17,9 +17,9 @@ from litestar.static_files import create_static_files_router
 from litestar.stores.file import FileStore
 from litestar.template.config import TemplateConfig
 
-from . import queue
-from .api import HallApi
-from .hall import Hall
+from . import closing, presence, queue
+from .api import DevicesApi, HallApi
+from .hall import Ctx, Hall
 from .live import Hub
 from .workflow import Refused
 
@@ -39,16 +39,29 @@ def http_handler(request: Request, exc: HTTPException) -> Response:
     return Response(body, status_code=exc.status_code, headers=getattr(exc, "headers", None))
 
 
+def tick(ctx: Ctx, sensors: list | None = None) -> dict:
+    """The hall's periodic checks, on the injected clock (one command on the writer thread):
+    expire yesterday's unfinished numbers, turn over-long step-aways into violations, and run the
+    closing check with the door/power readings `sensors` (`edge.closing.Sensor`, from
+    `edge.hardware.Hardware.sensors`; none: no closing check)."""
+    expired = queue.expire_stale(ctx)
+    violations = presence.check_step_aways(ctx)
+    closed = closing.check(ctx, list(sensors or []))
+    return {"expired": expired, "violations": violations, "closing": closed}
+
+
 def create_app(hall: Hall, *, simulate: bool = False, extra_handlers: list | None = None,
-               tick_seconds: float = TICK_SECONDS, replicator=None) -> Litestar:
-    """The hall's app; `replicator` (sync.replicator.Replicator) feeds /api/health's sync part."""
+               tick_seconds: float = TICK_SECONDS, replicator=None, hardware=None) -> Litestar:
+    """The hall's app; `replicator` (sync.replicator.Replicator) feeds /api/health's sync part;
+    `hardware` (edge.hardware.Hardware) feeds the closing check, /api/devices and, with
+    `simulate`, the /api/sim endpoints and the /sim page."""
     hub = Hub()
     hall.add_listener(hub.on_events)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar):
         hub.bind(asyncio.get_running_loop())
-        task = asyncio.create_task(_ticker(hall, tick_seconds, sessions))
+        task = asyncio.create_task(_ticker(hall, tick_seconds, sessions, hardware))
         try:
             yield
         finally:
@@ -57,8 +70,9 @@ def create_app(hall: Hall, *, simulate: bool = False, extra_handlers: list | Non
                 await task
 
     from .pages import page_handlers
+    from .api import sim_handlers
 
-    handlers: list = [HallApi, *page_handlers(simulate),
+    handlers: list = [HallApi, DevicesApi, *page_handlers(simulate), *(sim_handlers() if simulate else []),
                       create_static_files_router(path="/static", directories=[HERE / "static"])]
     handlers += extra_handlers or []
     sessions = FileStore(hall.data_dir / "sessions", create_directories=True)
@@ -70,23 +84,23 @@ def create_app(hall: Hall, *, simulate: bool = False, extra_handlers: list | Non
         middleware=[ServerSideSessionConfig(
             max_age=12 * 3600, samesite="lax",
             # public read-only endpoints never need a session (and must not create one per request)
-            exclude=["^/static/", "^/api/(health|stream|display|queue|catalog|events)", "^/schema"],
+            exclude=["^/static/", "^/api/(health|stream|display|queue|catalog|events|devices|sim|tickets)", "^/schema"],
         ).middleware],
         stores={"sessions": sessions},
         template_config=TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEngine),
         openapi_config=OpenAPIConfig(title=f"onestop hall {hall.config.hall.id}", version="1"),
         lifespan=[lifespan],
-        state={"simulate": simulate, "replicator": replicator},
+        state={"simulate": simulate, "replicator": replicator, "hardware": hardware},
     )
 
 
-async def _ticker(hall: Hall, seconds: float, sessions: FileStore) -> None:
-    """Periodic housekeeping: expire yesterday's unfinished numbers (on the writer thread) and,
-    now and then, delete expired staff sessions."""
+async def _ticker(hall: Hall, seconds: float, sessions: FileStore, hardware=None) -> None:
+    """Periodic housekeeping: the hall's `tick` (on the writer thread) and, now and then,
+    delete expired staff sessions."""
     rounds = 0
     while True:
         try:
-            await hall.run(queue.expire_stale)
+            await hall.run(tick, hardware.sensors() if hardware is not None else None)
             if rounds % 120 == 0:
                 await sessions.delete_expired()
         except Exception:  # noqa: BLE001 - keep ticking

@@ -74,6 +74,12 @@ def main(argv: list[str] | None = None) -> int:
     except StoreError as e:
         print(f"onestop-edge: {e}", file=sys.stderr)
         return 2
+    hardware = None
+    if args.simulate or cfg.devices.readers or cfg.devices.pins:
+        from .hardware import Hardware
+
+        hardware = Hardware(hall, cfg.devices, simulate=args.simulate)
+        hardware.start()  # a missing reader or pin is a device fault, never a failed start
     replicator = None
     if not args.no_sync:
         from .syncing import start_replication
@@ -86,22 +92,28 @@ def main(argv: list[str] | None = None) -> int:
                                            max_inflight=cfg.broker.max_inflight,
                                            status_interval=cfg.broker.status_interval)
         except ValueError as e:
+            if hardware is not None:
+                hardware.stop()
             hall.stop()
             print(f"onestop-edge: bad broker: {e}", file=sys.stderr)
             return 2
     try:
-        app = create_app(hall, simulate=args.simulate, replicator=replicator)
+        app = create_app(hall, simulate=args.simulate, replicator=replicator, hardware=hardware)
         base = f"http://{host}:{port}"
         print(f"onestop-edge {cfg.hall.id} ({cfg.hall.name}) data in {data_dir}, clock {clock.quality}, "
               f"sync {'off' if replicator is None else replicator.link.broker}", flush=True)
         print(f"  kiosk {base}/kiosk  display {base}/display  consoles {base}/console  guide {base}/guide",
               flush=True)
+        if args.simulate:
+            print(f"  device simulator {base}/sim", flush=True)
         if not serve(app, host, int(port)):
             print(f"onestop-edge: could not serve on {host}:{port}", file=sys.stderr)
             return 1
     finally:
         if replicator is not None:
             replicator.stop()
+        if hardware is not None:
+            hardware.stop()
         hall.stop()
     return 0
 

@@ -280,7 +280,8 @@ def _console(ctx: Ctx, window_id: str, staff: str | None) -> dict:
     brief = views.window_brief(ctx, w)
     brief["state_label"] = WINDOW.labels.get(brief["state"], brief["state"])
     cat = ctx.catalog
-    base: dict[str, Any] = {"window": brief, "hours": _hours(ctx)}
+    alerts = [a for a in views.alerts(ctx) if a["kind"] in ("device", "closing") or a.get("window") == window_id]
+    base: dict[str, Any] = {"window": brief, "hours": _hours(ctx), "alerts": alerts}
     if staff is None or w.staff != staff:
         base.update(signed=False, options=_signon_options(ctx, window_id),
                     taken=_staff_name(ctx, w.staff) if w.staff else None)
@@ -679,7 +680,14 @@ class Pages(Controller):
     @get("/console/{window_id:str}")
     async def console(self, request: Request, hall: NamedDependency[Hall], window_id: FromPath[str]) -> Template:
         data = await hall.run(_console, window_id, _staff_at(request, window_id))
-        return _render(request, hall, "console.html" if data["signed"] else "console_signon.html", **data)
+        hw = request.app.state.get("hardware")
+        shown = None
+        if hw is not None:
+            for name, r in hw.reader_cfg.items():
+                if r.window == window_id and name in hw.last_read:
+                    shown = hw.last_read[name]
+        return _render(request, hall, "console.html" if data["signed"] else "console_signon.html",
+                       reader_message=shown, **data)
 
     @post("/console/{window_id:str}/sign-on")
     async def console_sign_on(self, request: Request, hall: NamedDependency[Hall], window_id: FromPath[str],
@@ -873,6 +881,27 @@ class Pages(Controller):
         return _back("/manage")
 
 
+def _sim_page(ctx: Ctx) -> dict:
+    return {"windows": {w.id: w.name for w in ctx.catalog.business.windows},
+            "staff": [{"name": s.name, "card": s.card} for s in ctx.catalog.business.staff if s.card],
+            "hours": _hours(ctx)}
+
+
+class SimPage(Controller):
+    """`--simulate` only: the device simulator (every pin with its role and state, buttons to
+    press, door and power toggles, a badge form, the readers' plugs); the lamps update live."""
+
+    path = "/sim"
+    include_in_schema = False
+
+    @get("/")
+    async def sim(self, request: Request, hall: NamedDependency[Hall]) -> Template:
+        hw = request.app.state.get("hardware")
+        readers = [{"name": n, "protocol": r.protocol, "role": r.role, "window": r.window, "label": r.label or n}
+                   for n, r in (hw.reader_cfg.items() if hw is not None else [])]
+        return _render(request, hall, "sim.html", readers=readers, **await hall.run(_sim_page))
+
+
 def page_handlers(simulate: bool) -> list:
-    """The page routes. `simulate` is read from the app state by the home page (a 模拟 badge)."""
-    return [Pages]
+    """The page routes; with `simulate` also the device simulator at /sim."""
+    return [Pages, SimPage] if simulate else [Pages]

@@ -113,3 +113,74 @@ def withdraw_window(ctx: Ctx, window_id: str, manager: str) -> WindowView:
         return w
     ctx.store.append(ev.WindowWithdrawn(window=window_id, by=manager))
     return ctx.store.window(window_id)  # type: ignore[return-value]
+
+
+# ---------------------------------------------------------------- devices: pause button, window reader
+
+
+def toggle_pause(ctx: Ctx, window_id: str, via: str = "button") -> WindowView:
+    """The window's pause button: step away when idle, back when paused (the staff signed on)."""
+    w = get_window(ctx, window_id)
+    if w.staff is None:
+        raise Refused("window-closed", "该窗口尚未签到开放")
+    if w.state == "paused":
+        return resume(ctx, window_id, w.staff, via=via)
+    return pause(ctx, window_id, w.staff, via=via)
+
+
+def badge_at_window(ctx: Ctx, window_id: str, reader: str, card: str) -> dict:
+    """A badge at a window reader: sign on when the window is closed; step away when idle;
+    back when paused, except that a second tap within `window_reader_sign_off_seconds` of a
+    badge pause signs off. Never raises: the result carries the message for the reader's
+    display. With `rules.attendance.window_reader_punches` the tap also counts as a punch."""
+    from . import attendance
+
+    rules = ctx.catalog.rules.attendance
+    card = card.strip().upper()
+    s = attendance.staff_by_card(ctx, card)
+    if s is None:
+        return attendance.record_unknown(ctx, reader, card)
+    res: dict = {"ok": True, "staff": s.id, "name": s.name, "card": card}
+    if rules.window_reader_punches:
+        res["punch"] = attendance.punch(ctx, reader, card)
+    try:
+        w = get_window(ctx, window_id)
+        if w.staff is None:
+            sign_on(ctx, window_id, s.id, via="badge")
+            res.update(result="signed_on", message=f"{s.name}，签到成功")
+        elif w.staff != s.id:
+            other = ctx.catalog.staff.get(w.staff)
+            raise Refused("window-taken", f"该窗口已由{other.name if other else w.staff}签到")
+        elif w.state == "paused":
+            away = ctx.store.open_step_away(window_id)
+            quick = (away is not None and away.via == "badge"
+                     and paused_seconds(ctx, w) <= rules.window_reader_sign_off_seconds)
+            if quick:
+                sign_off(ctx, window_id, s.id)
+                res.update(result="signed_off", message=f"{s.name}，已签退")
+            else:
+                resume(ctx, window_id, s.id, via="badge")
+                res.update(result="resumed", message=f"{s.name}，已恢复服务")
+        else:
+            pause(ctx, window_id, s.id, via="badge")
+            res.update(result="paused", message=f"{s.name}，已暂停服务（{rules.window_reader_sign_off_seconds} 秒内再刷卡即签退）")
+    except Refused as e:
+        res.update(ok=False, result="refused", code=e.code, message=f"{s.name}：{e.message}")
+    return res
+
+
+def check_step_aways(ctx: Ctx) -> int:
+    """Tick: a pause that passed the limit becomes a violation (once per pause). Returns how many."""
+    limit = ctx.catalog.rules.step_away_limit_minutes
+    n = 0
+    for w in ctx.store.windows():
+        if w.paused_at is None or w.staff is None:
+            continue
+        if paused_seconds(ctx, w) <= limit * 60:
+            continue
+        away = ctx.store.open_step_away(w.id)
+        if away is not None and away.violation:
+            continue
+        ctx.store.append(ev.StepAwayViolation(window=w.id, staff=w.staff, paused_at=w.paused_at, limit_minutes=limit))
+        n += 1
+    return n

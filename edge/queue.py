@@ -24,10 +24,11 @@ from .workflow import TICKET, WINDOW, Forbidden, Invalid, NotFound, Refused
 # ---------------------------------------------------------------- windows in service
 
 
-def in_service(ctx: Ctx, window_id: str, day: date) -> bool:
-    """Whether a window is meant to be open on `day` (before any staff signs on)."""
+def in_service(ctx: Ctx, window_id: str, day: date, row: WindowView | None = None) -> bool:
+    """Whether a window is meant to be open on `day` (before any staff signs on). `row`: its
+    projection, when the caller has read it already."""
     w = ctx.catalog.windows[window_id]
-    row = ctx.store.window(window_id)
+    row = row or ctx.store.window(window_id)
     manual = row.manual if row else None
     if manual == "withdrawn":
         return False
@@ -95,11 +96,12 @@ def issue(ctx: Ctx, item: str | None = None, department: str | None = None, prio
         raise Refused("department-not-here", f"{dept.name}不在本大厅设窗口")
     _check_issuing_time(ctx)
     today = ctx.today()
-    if not any(in_service(ctx, w.id, today) for w in cat.business.windows if w.department == department):
+    rows = {w.id: w for w in ctx.store.windows()}
+    mine = [w for w in cat.business.windows if w.department == department]
+    if not any(in_service(ctx, w.id, today, rows.get(w.id)) for w in mine):
         raise Refused("no-window-today", f"{dept.name}今日没有开放的窗口")
     sdate = today.isoformat()
-    waiting = ctx.store.waiting(department, sdate)
-    ahead = sum(1 for t in waiting if t.priority) if priority else len(waiting)
+    ahead = ctx.store.waiting_count(department, sdate, priority_only=priority)
     number = f"{dept.prefix}{ctx.store.last_number(department, sdate) + 1:03d}"
     ticket_id = uuid7(ctx.clock)
     ctx.store.append(
@@ -108,19 +110,21 @@ def issue(ctx: Ctx, item: str | None = None, department: str | None = None, prio
     )
     t = ctx.store.ticket(ticket_id)
     assert t is not None
-    return {"ticket": t, "waiting_ahead": ahead, "estimated_wait_minutes": estimate_wait(ctx, department, ahead)}
+    wait = estimate_wait(ctx, department, ahead, list(rows.values()))
+    return {"ticket": t, "waiting_ahead": ahead, "estimated_wait_minutes": wait}
 
 
-def estimate_wait(ctx: Ctx, department: str, ahead: int) -> int:
+def estimate_wait(ctx: Ctx, department: str, ahead: int, windows: list[WindowView] | None = None) -> int:
     """Minutes until a ticket with `ahead` tickets before it is called: the department's mean
     service time today (or its items' typical time before any service finished), shared over
-    the windows working now."""
+    the windows working now (`windows`: their projections, when the caller has them)."""
     mean = ctx.store.mean_service_seconds(department, ctx.service_date())
     if mean is None:
         minutes = [i.service_minutes for i in ctx.catalog.items.values() if i.department == department]
         mean = 60.0 * (sum(minutes) / len(minutes) if minutes else 8)
     working = sum(
-        1 for w in ctx.store.windows() if w.department == department and w.state in ("idle", "serving")
+        1 for w in (windows if windows is not None else ctx.store.windows())
+        if w.department == department and w.state in ("idle", "serving")
     )
     return math.ceil(ahead * mean / max(working, 1) / 60)
 

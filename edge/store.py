@@ -310,7 +310,11 @@ def _bind(db: pw.Database) -> _Models:
 
         class Meta:
             table_name = "tickets"
-            indexes = ((("department", "state", "priority", "queue_key"), False), (("service_date",), False))
+            indexes = (
+                (("department", "state", "priority", "queue_key"), False),
+                (("department", "service_date", "state"), False),  # a day's figures per department
+                (("service_date",), False),
+            )
 
     class Window(Base):
         id = pw.TextField(primary_key=True)
@@ -753,13 +757,12 @@ class Store:
             q = q.limit(limit)
         return [_ticket_view(r) for r in q]
 
-    def waiting_count(self, department: str, service_date: str) -> int:
+    def waiting_count(self, department: str, service_date: str, priority_only: bool = False) -> int:
         T = self.m.Ticket
-        return (
-            T.select()
-            .where((T.state == "waiting") & (T.service_date == service_date) & (T.department == department))
-            .count()
-        )
+        q = T.select().where((T.department == department) & (T.service_date == service_date) & (T.state == "waiting"))
+        if priority_only:
+            q = q.where(T.priority == True)  # noqa: E712 - SQL comparison
+        return q.count()
 
     def waiting_counts(self, service_date: str) -> dict[str, int]:
         T = self.m.Ticket

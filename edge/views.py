@@ -55,6 +55,8 @@ def window_brief(ctx: Ctx, w: WindowView) -> dict:
     ticket = ctx.store.ticket(w.ticket) if w.ticket else None
     paused = paused_seconds(ctx, w) if w.paused_at is not None else None
     limit = ctx.catalog.rules.step_away_limit_minutes * 60
+    away = ctx.store.open_step_away(w.id) if w.paused_at is not None else None
+    violation = bool(away is not None and away.violation)
     return {
         "id": w.id,
         "name": cfg.name if cfg else w.id,
@@ -64,12 +66,13 @@ def window_brief(ctx: Ctx, w: WindowView) -> dict:
         "staff": staff_public(ctx, w.staff),
         "role": w.role,
         "state": w.state,
-        "lamp": "on" if w.state == "paused" else "off",
+        "lamp": ("blink" if violation else "on") if w.state == "paused" else "off",
         "ticket": ticket_brief(ctx, ticket),
         "paused_at": iso(ctx, w.paused_at),
         "paused_seconds": paused,
         "pause_reason": w.pause_reason,
-        "over_limit": paused is not None and paused > limit,
+        "over_limit": violation or (paused is not None and paused > limit),
+        "violation": violation,
         "in_service": in_service(ctx, w.id, ctx.today()),
         "manual": w.manual,
     }
@@ -100,13 +103,45 @@ def display(ctx: Ctx) -> dict:
          "at": hhmm(ctx, t.called_at)}
         for t in ctx.store.recent_calls(sdate, 10)
     ]
+    ws = windows(ctx)
     return {
         "now": ctx.calendar.local(ctx.now()).isoformat(timespec="seconds"),
         "open": ctx.calendar.is_open(ctx.now()),
-        "windows": windows(ctx),
+        "windows": ws,
         "recent": recent,
         "queues": queue_summary(ctx),
+        "alerts": alerts(ctx, ws),
     }
+
+
+UNKNOWN_CARD_SHOWN_US = 120 * 1_000_000  # an unknown card shows on the board this long
+
+
+def alerts(ctx: Ctx, ws: list[dict] | None = None) -> list[dict]:
+    """What the board and the consoles warn about: device faults, step-away violations, the
+    closing alarm, a card nobody holds read just now."""
+    from .closing import STATE_LABELS
+
+    out: list[dict] = []
+    for d in ctx.store.device_states():
+        if d.state == "fault":
+            out.append({"kind": "device", "device": d.name, "text": f"设备故障：{d.name} — {d.message}",
+                        "since": iso(ctx, d.since)})
+    for w in ws if ws is not None else windows(ctx):
+        if w["violation"]:
+            who = w["staff"]["name"] if w["staff"] else ""
+            out.append({"kind": "step_away", "window": w["id"],
+                        "text": f"{w['name']} {who} 离岗超过 {ctx.catalog.rules.step_away_limit_minutes} 分钟"})
+    day = ctx.store.closing_day(ctx.service_date())
+    if day is not None and day.alarms and day.passed_at is None:
+        failed = "、".join(f"{f.get('label') or f.get('name')}{STATE_LABELS.get(f.get('state', ''), '')}"
+                          for f in day.failed)
+        out.append({"kind": "closing", "text": f"闭厅检查未通过：{failed}", "alarms": day.alarms})
+    now = to_micros(ctx.now())
+    for u in ctx.store.unknown_cards(since=now - UNKNOWN_CARD_SHOWN_US, limit=3):
+        out.append({"kind": "unknown_card", "card": u.card, "reader": u.reader,
+                    "text": f"未登记的卡：{u.card}（{u.reader}）", "at": iso(ctx, u.at)})
+    return out
 
 
 def case_brief(ctx: Ctx, c: CaseView) -> dict:

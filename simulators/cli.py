@@ -64,6 +64,16 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("--concurrency", type=_positive_int, default=8, metavar="C",
                    help="connections of the throughput phase (default 8)")
     e.add_argument("--json", action="store_true", help="print the result as one JSON object (the table goes to stderr)")
+    s = bsub.add_parser(
+        "sync", help="drain a hall's backlog to central through mosquitto",
+        description="Build a hall database holding EVENTS committed events, then start a private mosquitto, "
+                    "onestop-central (SQLite, then PostgreSQL when reachable) and onestop-edge on that database, "
+                    "and measure events/s from central's first received event to its ack of the last. In the "
+                    "same run: sqlite3.executemany of the same rows in one transaction (the storage limit) and "
+                    "the ratio. Target: ≥ 50,000 events/s with SQLite central.")
+    s.add_argument("--events", type=_positive_int, default=100_000, metavar="N", help="backlog size (default 100000)")
+    s.add_argument("--no-postgres", action="store_true", help="only the SQLite central")
+    s.add_argument("--json", action="store_true", help="also print the result as one JSON object")
     return p
 
 
@@ -75,6 +85,11 @@ def main(argv: list[str] | None = None) -> int:
 
         return demo.run(demo.DemoOptions(speed=args.speed, seed=args.seed, hall=args.hall,
                                          config_dir=args.config_dir, http=args.http))
+    if args.target == "sync":
+        from . import bench_sync
+
+        bench_sync.run(args.events, postgres=not args.no_postgres, as_json=args.json)
+        return 0
     from . import bench
 
     latency_tickets = round(args.rate * args.seconds)

@@ -203,6 +203,46 @@ no_show_after_recalls = 2
 rejoin_limit = 1
 """
 
+# The devices of the test hall (docs/devices.md): appended to HALL_TOML by the device fixtures only,
+# so the other tests (and the sync harness's edge processes) run without hardware.
+DEVICES_TOML = """
+[devices]
+debounce_ms = 50
+card_hold_ms = 1000
+reopen_max_seconds = 0.2
+
+[[devices.readers]]
+name = "hall-reader"
+port = "/dev/ttyUSB0"
+protocol = "rdm6300"
+role = "hall"
+label = "大厅考勤机"
+
+[[devices.readers]]
+name = "w1-reader"
+port = "/dev/ttyUSB1"
+protocol = "line"
+role = "window"
+window = "W1"
+
+[devices.pins]
+lamp-W1 = { pin = 17, role = "lamp", window = "W1", label = "1号窗口暂停服务灯" }
+pause-W1 = { pin = "GPIO27", role = "pause_button", window = "W1" }
+rate5-W1 = { pin = 5, role = "rating_button", window = "W1", level = 5, label = "非常满意" }
+rate4-W1 = { pin = 6, role = "rating_button", window = "W1", level = 4, label = "满意" }
+rate3-W1 = { pin = 13, role = "rating_button", window = "W1", level = 3, label = "基本满意" }
+rate2-W1 = { pin = 19, role = "rating_button", window = "W1", level = 2, label = "不满意" }
+rate1-W1 = { pin = 26, role = "rating_button", window = "W1", level = 1, label = "非常不满意" }
+lamp-W2 = { pin = 22, role = "lamp", window = "W2" }
+pause-W2 = { pin = 23, role = "pause_button", window = "W2" }
+door-main = { pin = 24, role = "door", label = "大厅正门" }
+door-back = { pin = 16, role = "door", label = "后门" }
+light-hall = { pin = 25, role = "power", label = "大厅照明" }
+ac-hall = { pin = 12, role = "power", label = "空调" }
+printers = { pin = 20, role = "power", label = "打印机" }
+computers = { pin = 21, role = "power", label = "窗口电脑" }
+"""
+
 # Monday 2026-11-23, 09:00 in the hall's zone: the hall is open.
 MONDAY_9 = datetime(2026, 11, 23, 9, 0, tzinfo=SH)
 
@@ -271,10 +311,72 @@ def signed_on(hall):
         c.__exit__(None, None, None)
 
 
+@pytest.fixture
+def device_hall_file(tmp_path: Path) -> Path:
+    p = tmp_path / "device-hall.toml"
+    p.write_text(HALL_TOML + DEVICES_TOML, encoding="utf-8")
+    return p
+
+
+@pytest.fixture
+def device_hall(device_hall_file: Path, clock, tmp_path: Path):
+    """A running hall whose configuration has the devices of DEVICES_TOML."""
+    from edge.config import load
+    from edge.hall import Hall
+
+    h = Hall(load(device_hall_file), tmp_path / "device-data", clock)
+    h.start()
+    yield h
+    h.stop()
+
+
+@pytest.fixture
+def hardware(device_hall):
+    """The device coordinator in simulation: MockFactory pins and a pty per reader (read by
+    pyserial); device timing on the test clock's monotonic time."""
+    from edge.hardware import Hardware
+
+    hw = Hardware(device_hall, simulate=True, reopen_min=0.02)
+    hw.start()
+    assert hw.wait_ready(), "readers did not open their ptys"
+    yield hw
+    hw.stop()
+
+
+@pytest.fixture
+def device_client(device_hall, hardware):
+    """An HTTP client of a `--simulate` app with the hardware (the /api/sim endpoints)."""
+    from litestar.testing import TestClient
+
+    from edge.app import create_app
+
+    with TestClient(create_app(device_hall, simulate=True, hardware=hardware, tick_seconds=3600)) as c:
+        yield c
+
+
+def wait_until(predicate, timeout: float = 5.0, what: str = "condition"):
+    """Poll `predicate` (device threads work asynchronously: a frame written into a pty is read
+    by the reader's thread) until it returns a truthy value; fails after `timeout` real seconds."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.002)
+
+
+def _ours(t: threading.Thread) -> bool:
+    return t.name == "hall-writer" or t.name.startswith("badge-")
+
+
 @pytest.fixture(autouse=True)
 def no_leaked_threads():
-    """Fail a test that leaves threads of ours running."""
+    """Fail a test that leaves threads of ours running (hall writers, badge readers)."""
     before = set(threading.enumerate())
     yield
-    leaked = [t for t in threading.enumerate() if t not in before and t.is_alive() and t.name == "hall-writer"]
+    leaked = [t for t in threading.enumerate() if t not in before and t.is_alive() and _ours(t)]
     assert not leaked, f"leaked threads: {leaked}"

@@ -54,8 +54,17 @@
     return e;
   };
 
+  var renderAlerts = function (list) {
+    var box = document.getElementById("alerts");
+    if (!box) return;
+    box.textContent = "";
+    (list || []).forEach(function (a) { box.appendChild(el("span", "alert alert-" + a.kind, a.text)); });
+    box.classList.toggle("hidden", !(list && list.length));
+  };
+
   var render = function (b) {
     base = Date.parse(b.now); t0 = Date.now();
+    renderAlerts(b.alerts);
     document.getElementById("closed-note").classList.toggle("hidden", !!b.open);
     var wins = document.getElementById("wins");
     wins.textContent = "";
@@ -69,7 +78,7 @@
       card.dataset.window = w.id;
       card.appendChild(el("div", "wname", w.name));
       card.appendChild(el("div", "wdept", w.department_name));
-      var num = w.state === "paused" ? "暂停服务" : w.ticket ? w.ticket.number : w.state === "idle" ? "等待叫号" : "未开放";
+      var num = w.violation ? "离岗超时" : w.state === "paused" ? "暂停服务" : w.ticket ? w.ticket.number : w.state === "idle" ? "等待叫号" : "未开放";
       card.appendChild(el("div", "wnum", num));
       card.appendChild(el("div", "wstaff", w.staff ? w.staff.name + (w.role === "B" ? "（B岗）" : "") : "\u00a0"));
       if (w.state === "paused" && w.paused_seconds !== null) pausedAt[w.id] = [w.paused_seconds, Date.now()];

@@ -1,0 +1,443 @@
+"""Attendance (考勤): badge punches classified against the calendar, leave, and coverage.
+
+Rules [J 27, B 28, C 7, C 9, U 21, U 23, B 30]:
+- Staff clock in at the start of the morning and out at the end of the afternoon on every open
+  day (`rules.attendance.punches_per_day = 2`), or in and out around both halves of the day
+  (4: in at the first period's start, out at its end, in at the second period's start, out at
+  the last period's end). Closures shorten the day (a Friday closing at 16:00 moves the last
+  clock-out to 16:00).
+- A punch counts for the slot nearest in time. An in-punch after the slot + `late_grace_minutes`
+  is late; an out-punch before the slot − `early_grace_minutes` is early leave. The first punch
+  fills an in-slot (later ones there are extra); the last punch of an out-slot counts.
+- Repeated punches within `duplicate_window_seconds` count once (no new event). A card nobody
+  holds is recorded (`attendance.unknown_card`) and shown, never an error.
+- Leave (公假, 病假, 事假, 年假 by default: `rules.attendance.leave_kinds`) is requested ahead
+  (`advance_working_days`; sick leave the same day) and approved or rejected by the window head
+  / chief representative (`Staff.head`, same department, not the requester) or a hall manager;
+  sick leave needs a certificate before approval. Half days: am = the first work period, pm =
+  the rest.
+- While A is on leave or absent, B is expected at A's window. Coverage of a window is the share
+  of its open time (so far) that someone (A or B) was signed on there, less the time beyond the
+  step-away limit [U 21, B 28].
+
+Daily results (late, early leave, absent, missing punch, on leave) are computed from the punches,
+the calendar and the approved leave whenever asked: nothing derived is stored.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+from sync import events as ev
+from sync.business import Staff
+from sync.clock import from_micros, to_micros, uuid7
+
+from .hall import Ctx
+from .store import LeaveView, PunchView
+from .workflow import Forbidden, Invalid, NotFound, Refused
+
+KIND_LABELS = {"in": "上班", "out": "下班", "extra": "重复"}
+CLASS_LABELS = {"on_time": "正常", "late": "迟到", "early": "早退", "repeat": "重复打卡", "closed_day": "非工作日"}
+STATUS_LABELS = {"normal": "正常", "late": "迟到", "early_leave": "早退", "absent": "缺勤",
+                 "missing_punch": "缺卡", "leave": "请假", "closed": "休息日", "pending": "未到打卡时间"}
+LEAVE_STATES = {"requested": "待审批", "approved": "已批准", "rejected": "已驳回"}
+
+Slot = tuple[str, datetime, str]  # (in|out, local time, half: am|pm)
+
+
+# ---------------------------------------------------------------- cards
+
+
+def _card_index(ctx: Ctx) -> dict[str, Staff]:
+    """Card id → staff, with the decimal forms a `line` reader may print for a hex card (the
+    whole 5-byte id, or the 4-byte tag as the common "10-digit decimal" USB readers do)."""
+    b = ctx.catalog.business
+    cached = getattr(ctx, "_card_index", None)
+    if cached is not None and cached[0] is b:
+        return cached[1]
+    index: dict[str, Staff] = {}
+    for s in b.staff:
+        if not s.card:
+            continue
+        card = s.card.upper()
+        if card.isdigit():
+            index.setdefault(str(int(card)), s)
+        index[card] = s
+        if len(card) == 10 and all(c in "0123456789ABCDEF" for c in card):
+            index.setdefault(str(int(card, 16)), s)
+            index.setdefault(str(int(card[2:], 16)), s)
+    setattr(ctx, "_card_index", (b, index))
+    return index
+
+
+def staff_by_card(ctx: Ctx, card: str) -> Staff | None:
+    card = card.strip().upper()
+    index = _card_index(ctx)
+    if card in index:
+        return index[card]
+    if card.isdigit():
+        return index.get(str(int(card)))
+    return None
+
+
+# ---------------------------------------------------------------- slots
+
+
+def slots(ctx: Ctx, day: date) -> list[Slot]:
+    """The punch slots of `day`: (kind, local time, half), empty on a closed day."""
+    periods = ctx.calendar.periods_on(day)
+    if not periods:
+        return []
+    if ctx.catalog.rules.attendance.punches_per_day == 4 and len(periods) >= 2:
+        return [("in", periods[0][0], "am"), ("out", periods[0][1], "am"),
+                ("in", periods[1][0], "pm"), ("out", periods[-1][1], "pm")]
+    return [("in", periods[0][0], "am"), ("out", periods[-1][1], "pm")]
+
+
+def _nearest(sl: list[Slot], at: datetime) -> int:
+    return min(range(len(sl)), key=lambda i: (abs((at - sl[i][1]).total_seconds()), i))
+
+
+def _slot_end(ctx: Ctx, day: date, sl: list[Slot], i: int) -> datetime:
+    """When slot i can no longer be punched: the midpoint to the next slot, or the day's end."""
+    if i + 1 < len(sl):
+        return sl[i][1] + (sl[i + 1][1] - sl[i][1]) / 2
+    return datetime.combine(day + timedelta(days=1), time(0, 0), tzinfo=ctx.calendar.tz)
+
+
+def classify(ctx: Ctx, staff: str, at: datetime, day: date) -> tuple[str, str, int | None]:
+    """(kind, classification, slot) of a punch by `staff` at `at` on `day`."""
+    sl = slots(ctx, day)
+    if not sl:
+        return "extra", "closed_day", None
+    i = _nearest(sl, at)
+    kind, when, _ = sl[i]
+    rules = ctx.catalog.rules.attendance
+    if kind == "in":
+        if any(p.slot == i for p in ctx.store.punches(day.isoformat(), staff)):
+            return "extra", "repeat", i
+        late = at > when + timedelta(minutes=rules.late_grace_minutes)
+        return "in", "late" if late else "on_time", i
+    early = at < when - timedelta(minutes=rules.early_grace_minutes)
+    return "out", "early" if early else "on_time", i
+
+
+# ---------------------------------------------------------------- punching
+
+
+def _duplicate(ctx: Ctx, last_at: int | None) -> bool:
+    window = ctx.catalog.rules.attendance.duplicate_window_seconds
+    return last_at is not None and to_micros(ctx.now()) - last_at < window * 1_000_000
+
+
+def record_unknown(ctx: Ctx, reader: str, card: str) -> dict:
+    last = ctx.store.last_unknown_card(card)
+    if not _duplicate(ctx, last.at if last else None):
+        ctx.store.append(ev.UnknownCard(card=card, reader=reader))
+    return {"result": "unknown", "ok": False, "card": card, "message": f"未登记的卡：{card}"}
+
+
+def punch(ctx: Ctx, reader: str, card: str) -> dict:
+    """A badge at an attendance reader. Never raises for a bad card: the result says what happened."""
+    card = card.strip().upper()
+    s = staff_by_card(ctx, card)
+    if s is None:
+        return record_unknown(ctx, reader, card)
+    last = ctx.store.last_punch(s.id)
+    if _duplicate(ctx, last.at if last else None):
+        return {"result": "duplicate", "ok": True, "staff": s.id, "name": s.name, "card": card,
+                "message": f"{s.name}：已打卡（{ctx.catalog.rules.attendance.duplicate_window_seconds} 秒内重复刷卡只记一次）"}
+    now = ctx.now()
+    day = ctx.today()
+    kind, cls, slot = classify(ctx, s.id, ctx.calendar.local(now), day)
+    ctx.store.append(ev.AttendancePunch(staff=s.id, card=card, reader=reader, kind=kind, classification=cls,
+                                        slot=slot, service_date=day.isoformat()))
+    hhmm = ctx.calendar.local(now).strftime("%H:%M")
+    return {"result": "punch", "ok": True, "staff": s.id, "name": s.name, "card": card, "kind": kind,
+            "classification": cls,
+            "message": f"{s.name} {hhmm} {KIND_LABELS[kind]}打卡：{CLASS_LABELS.get(cls, cls)}"}
+
+
+# ---------------------------------------------------------------- leave
+
+
+def leave_kind(ctx: Ctx, kind: str):
+    for k in ctx.catalog.rules.attendance.leave_kinds:
+        if k.id == kind:
+            return k
+    names = "、".join(f"{k.id}（{k.name}）" for k in ctx.catalog.rules.attendance.leave_kinds)
+    raise Invalid("unknown-leave-kind", f"未知的请假类别 {kind!r}，可选：{names}")
+
+
+def _halves(start: date, start_half: str, end: date, end_half: str, day: date) -> set[str]:
+    if day < start or day > end:
+        return set()
+    first = "am" if day > start else start_half
+    last = "pm" if day < end else end_half
+    return {h for h in ("am", "pm") if (first, h) != ("pm", "am") and (h, last) != ("pm", "am")}
+
+
+def leave_halves(ctx: Ctx, staff: str, day: date, leaves: list[LeaveView] | None = None) -> tuple[set[str], list[str]]:
+    """Halves of `day` covered by approved leave of `staff`, and the kinds' names."""
+    halves: set[str] = set()
+    kinds: list[str] = []
+    iso = day.isoformat()
+    for lv in leaves if leaves is not None else ctx.store.leaves(state="approved", staff=staff, overlapping=(iso, iso)):
+        if lv.staff != staff or lv.state != "approved":
+            continue
+        h = _halves(date.fromisoformat(lv.start), lv.start_half, date.fromisoformat(lv.end), lv.end_half, day)
+        if h:
+            halves |= h
+            kinds.append(_kind_name(ctx, lv.kind))
+    return halves, kinds
+
+
+def _kind_name(ctx: Ctx, kind: str) -> str:
+    return next((k.name for k in ctx.catalog.rules.attendance.leave_kinds if k.id == kind), kind)
+
+
+def request_leave(ctx: Ctx, staff: str, kind: str, start: date, end: date, start_half: str = "am",
+                  end_half: str = "pm", reason: str = "", certificate: bool = False, by: str | None = None) -> LeaveView:
+    s = ctx.catalog.staff.get(staff)
+    if s is None:
+        raise NotFound("unknown-staff", f"没有工号为 {staff} 的工作人员")
+    k = leave_kind(ctx, kind)
+    if start_half not in ("am", "pm") or end_half not in ("am", "pm"):
+        raise Invalid("bad-half", "半天须为 am（上午）或 pm（下午）")
+    if end < start or (end == start and start_half == "pm" and end_half == "am"):
+        raise Invalid("bad-range", "请假结束时间不能早于开始时间")
+    today = ctx.today()
+    earliest = ctx.calendar.add_working_days(today, k.advance_working_days)
+    if start < today or (k.advance_working_days and start < earliest):
+        raise Refused("too-late", f"{k.name}须提前 {k.advance_working_days} 个工作日申请"
+                      f"（最早可请 {earliest.isoformat()} 起）" if k.advance_working_days else "不能补请已过去日期的假")
+    for other in ctx.store.leaves(staff=staff, overlapping=(start.isoformat(), end.isoformat())):
+        if other.state == "rejected":
+            continue
+        d = max(start, date.fromisoformat(other.start))
+        last = min(end, date.fromisoformat(other.end))
+        while d <= last:
+            if _halves(start, start_half, end, end_half, d) & _halves(
+                    date.fromisoformat(other.start), other.start_half, date.fromisoformat(other.end), other.end_half, d):
+                raise Refused("leave-overlap", f"与已有的请假（{other.start} 至 {other.end}）时间重叠")
+            d += timedelta(days=1)
+    leave_id = uuid7(ctx.clock)
+    ctx.store.append(ev.LeaveRequested(
+        leave=leave_id, staff=staff, leave_kind=kind, start=start.isoformat(), end=end.isoformat(),
+        start_half=start_half, end_half=end_half, reason=reason.strip()[:200], certificate=certificate,  # type: ignore[arg-type]
+        by=by or staff,
+    ))
+    return ctx.store.leave(leave_id)  # type: ignore[return-value]
+
+
+def _approver(ctx: Ctx, lv: LeaveView, by: str, manager: bool) -> None:
+    if manager:
+        if not any(m.id == by for m in ctx.catalog.business.managers):
+            raise Forbidden("not-a-manager", "无审批权限")
+        return
+    approver = ctx.catalog.staff.get(by)
+    requester = ctx.catalog.staff.get(lv.staff)
+    if approver is None or not approver.head:
+        raise Forbidden("not-a-head", "只有窗口负责人（首席代表）或大厅管理员可以审批请假")
+    if requester is not None and approver.department != requester.department:
+        raise Forbidden("other-department", "只能审批本部门人员的请假")
+    if approver.id == lv.staff:
+        raise Forbidden("own-leave", "不能审批自己的请假")
+
+
+def _pending(ctx: Ctx, leave_id: str) -> LeaveView:
+    lv = ctx.store.leave(leave_id)
+    if lv is None:
+        raise NotFound("unknown-leave", f"没有编号为 {leave_id} 的请假申请")
+    if lv.state != "requested":
+        raise Refused("leave-decided", f"该请假申请已{LEAVE_STATES.get(lv.state, lv.state)}")
+    return lv
+
+
+def approve_leave(ctx: Ctx, leave_id: str, by: str, manager: bool = False, note: str = "") -> LeaveView:
+    lv = _pending(ctx, leave_id)
+    _approver(ctx, lv, by, manager)
+    k = leave_kind(ctx, lv.kind)
+    if k.certificate and not lv.certificate:
+        raise Refused("certificate-required", f"{k.name}须附证明（如医院证明）后方可批准")
+    ctx.store.append(ev.LeaveApproved(leave=leave_id, by=by, note=note.strip()[:200]))
+    return ctx.store.leave(leave_id)  # type: ignore[return-value]
+
+
+def reject_leave(ctx: Ctx, leave_id: str, by: str, manager: bool = False, reason: str = "") -> LeaveView:
+    lv = _pending(ctx, leave_id)
+    _approver(ctx, lv, by, manager)
+    ctx.store.append(ev.LeaveRejected(leave=leave_id, by=by, reason=reason.strip()[:200]))
+    return ctx.store.leave(leave_id)  # type: ignore[return-value]
+
+
+def leave_brief(ctx: Ctx, lv: LeaveView) -> dict:
+    s = ctx.catalog.staff.get(lv.staff)
+    half = {"am": "上午", "pm": "下午"}
+    return {"id": lv.id, "staff": lv.staff, "name": s.name if s else lv.staff, "kind": lv.kind,
+            "kind_name": _kind_name(ctx, lv.kind), "start": lv.start, "end": lv.end, "start_half": lv.start_half,
+            "end_half": lv.end_half, "span": f"{lv.start} {half[lv.start_half]} 至 {lv.end} {half[lv.end_half]}",
+            "reason": lv.reason, "certificate": lv.certificate, "state": lv.state,
+            "state_label": LEAVE_STATES.get(lv.state, lv.state), "requested_by": lv.requested_by,
+            "decided_by": lv.decided_by, "note": lv.note}
+
+
+# ---------------------------------------------------------------- the day's results (derived)
+
+
+def staff_day(ctx: Ctx, staff: Staff, day: date, punches: list[PunchView] | None = None,
+              leaves: list[LeaveView] | None = None) -> dict:
+    """One staff member's attendance on `day`, as of now."""
+    sl = slots(ctx, day)
+    base = {"staff": staff.id, "name": staff.name, "department": staff.department}
+    if not sl:
+        return {**base, "status": "closed", "status_label": STATUS_LABELS["closed"], "flags": [], "slots": [],
+                "leave": [], "punches": 0}
+    now = ctx.calendar.local(ctx.now())
+    mine = [p for p in (punches if punches is not None else ctx.store.punches(day.isoformat(), staff.id))
+            if p.staff == staff.id]
+    halves, kinds = leave_halves(ctx, staff.id, day, leaves)
+    rules = ctx.catalog.rules.attendance
+    out_slots = []
+    for i, (kind, when, half) in enumerate(sl):
+        hits = [p for p in mine if p.slot == i and p.kind in ("in", "out")]
+        p = (hits[0] if kind == "in" else hits[-1]) if hits else None
+        if half in halves:
+            state = "leave"
+        elif p is not None:
+            at = ctx.calendar.local(from_micros(p.at))
+            if kind == "in":
+                state = "late" if at > when + timedelta(minutes=rules.late_grace_minutes) else "ok"
+            else:
+                state = "early" if at < when - timedelta(minutes=rules.early_grace_minutes) else "ok"
+        elif now < _slot_end(ctx, day, sl, i):
+            state = "pending"
+        else:
+            state = "missing"
+        out_slots.append({"kind": kind, "time": when.strftime("%H:%M"), "state": state,
+                          "punched": ctx.calendar.local(from_micros(p.at)).strftime("%H:%M") if p else None})
+    states = [x["state"] for x in out_slots]
+    counted = [s for s in states if s != "leave"]
+    flags = []
+    if "late" in states:
+        flags.append("late")
+    if "early" in states:
+        flags.append("early_leave")
+    if "missing" in states:
+        flags.append("missing_punch")
+    if not counted:
+        status = "leave"
+    elif not mine and "missing" in counted:
+        status, flags = "absent", ["absent"]
+    elif not mine and all(s == "pending" for s in counted):
+        status = "pending"
+    else:
+        status = flags[0] if flags else "normal"
+    return {**base, "status": status, "status_label": STATUS_LABELS[status], "flags": flags,
+            "flag_labels": [STATUS_LABELS[f] for f in flags], "slots": out_slots, "leave": kinds,
+            "punches": len(mine)}
+
+
+def _clip(intervals: list[tuple[int, int]], start: int, end: int) -> list[tuple[int, int]]:
+    return [(max(s, start), min(e, end)) for s, e in intervals if min(e, end) > max(s, start)]
+
+
+def _union(intervals: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    out: list[list[int]] = []
+    for s, e in sorted(intervals):
+        if out and s <= out[-1][1]:
+            out[-1][1] = max(out[-1][1], e)
+        else:
+            out.append([s, e])
+    return [(s, e) for s, e in out]
+
+
+def _length(intervals: list[tuple[int, int]]) -> int:
+    return sum(e - s for s, e in intervals)
+
+
+def _intersect(a: list[tuple[int, int]], b: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    out = []
+    for s1, e1 in a:
+        for s2, e2 in b:
+            s, e = max(s1, s2), min(e1, e2)
+            if e > s:
+                out.append((s, e))
+    return _union(out)
+
+
+def _minus(a: list[tuple[int, int]], b: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    out = list(a)
+    for bs, be in b:
+        nxt = []
+        for s, e in out:
+            if be <= s or bs >= e:
+                nxt.append((s, e))
+                continue
+            if s < bs:
+                nxt.append((s, bs))
+            if be < e:
+                nxt.append((be, e))
+        out = nxt
+    return out
+
+
+def window_coverage(ctx: Ctx, day: date, people: dict[str, dict]) -> list[dict]:
+    """Per window in service on `day`: its A and B staff, who is expected (B while A is on leave
+    or absent), and the share of its open time so far that it was staffed."""
+    from .queue import in_service
+
+    now = to_micros(ctx.now())
+    open_iv = [(to_micros(s), to_micros(e)) for s, e in ctx.calendar.periods_on(day)]
+    open_so_far = _clip(open_iv, 0, now)
+    if not open_iv:
+        return []
+    lo, hi = open_iv[0][0], open_iv[-1][1]
+    limit_us = ctx.catalog.rules.step_away_limit_minutes * 60 * 1_000_000
+    out = []
+    for w in ctx.catalog.business.windows:
+        if not in_service(ctx, w.id, day):
+            continue
+        a_staff = [s for s in ctx.catalog.business.staff if w.id in s.windows]
+        b_staff = [s for s in ctx.catalog.business.staff if w.id in s.backup_for]
+        a_away = [s.id for s in a_staff if people.get(s.id, {}).get("status") in ("leave", "absent")]
+        sessions = ctx.store.sessions(lo, hi, window=w.id)
+        staffed_iv = _union([(s.start, s.end if s.end is not None else now) for s in sessions])
+        staffed = _intersect(staffed_iv, open_so_far)
+        excess = []
+        for a in ctx.store.step_aways(lo, hi, window=w.id):
+            end = a.end if a.end is not None else now
+            if end - a.start > limit_us:
+                excess.append((a.start + limit_us, end))
+        covered = _minus(staffed, _union(excess))
+        by_staff: dict[str, int] = {}
+        for s in sessions:
+            iv = _intersect([(s.start, s.end if s.end is not None else now)], open_so_far)
+            by_staff[s.staff] = by_staff.get(s.staff, 0) + _length(iv) // 1_000_000
+        total = _length(open_so_far)
+        out.append({
+            "window": w.id, "name": w.name,
+            "a": [{"id": s.id, "name": s.name, "status": people.get(s.id, {}).get("status")} for s in a_staff],
+            "b": [{"id": s.id, "name": s.name} for s in b_staff],
+            "b_expected": bool(a_staff) and len(a_away) == len(a_staff),
+            "open_seconds": total // 1_000_000,
+            "staffed_seconds": _length(staffed) // 1_000_000,
+            "over_limit_seconds": _length(_intersect(_union(excess), staffed)) // 1_000_000,
+            "coverage": round(_length(covered) / total, 4) if total else None,
+            "by_staff": by_staff,
+        })
+    return out
+
+
+def day_report(ctx: Ctx, day: date | None = None) -> dict:
+    """The attendance of every staff member on `day` (default today) and each window's coverage."""
+    day = day or ctx.today()
+    iso = day.isoformat()
+    punches = ctx.store.punches(iso)
+    leaves = ctx.store.leaves(state="approved", overlapping=(iso, iso))
+    people = {s.id: staff_day(ctx, s, day, punches, leaves) for s in ctx.catalog.business.staff}
+    return {"date": iso, "open": ctx.calendar.is_open_day(day),
+            "slots": [{"kind": k, "time": t.strftime("%H:%M")} for k, t, _ in slots(ctx, day)],
+            "staff": list(people.values()), "windows": window_coverage(ctx, day, people),
+            "unknown_cards": [{"card": u.card, "reader": u.reader, "at": ctx.calendar.local(from_micros(u.at)).isoformat(timespec="seconds")}
+                              for u in ctx.store.unknown_cards(since=to_micros(datetime.combine(day, time(0), tzinfo=ctx.calendar.tz)))]}
