@@ -153,14 +153,16 @@ class BadgeReader:
                 self._card(card)
 
     def _card(self, card: str) -> None:
-        self.frames += 1
         now = self._ticks()
         held = card == self._last_card and now - self._last_seen < self.hold_seconds
         self._last_card, self._last_seen = card, now
-        if held:
-            return
-        self.cards += 1
-        self._call(self._on_card, self.name, card)
+        try:
+            if held:
+                return
+            self.cards += 1
+            self._call(self._on_card, self.name, card)
+        finally:
+            self.frames += 1  # counted once the card has been handed on: waiting on it is safe
 
     def _fault(self, message: str) -> None:
         if self.state == "fault":

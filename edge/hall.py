@@ -178,6 +178,12 @@ class Hall:
             self.store.close()
 
     def _run_batch(self, batch: list) -> None:
+        # A caller that gave up before its command ran (an HTTP client that went away cancels
+        # its future) gets nothing done; every other future is claimed, so it cannot be
+        # cancelled any more and answering it cannot fail.
+        batch = [job for job in batch if job[3].set_running_or_notify_cancel()]
+        if not batch:
+            return
         results: list[tuple[concurrent.futures.Future, Any, BaseException | None]] = []
         start_mark = self.store.seq_mark()
         try:

@@ -104,12 +104,15 @@ def issue(ctx: Ctx, item: str | None = None, department: str | None = None, prio
     ahead = ctx.store.waiting_count(department, sdate, priority_only=priority)
     number = f"{dept.prefix}{ctx.store.last_number(department, sdate) + 1:03d}"
     ticket_id = uuid7(ctx.clock)
-    ctx.store.append(
+    e = ctx.store.append(
         ev.TicketIssued(ticket=ticket_id, number=number, department=department, item=item,
                         priority=priority, service_date=sdate)
     )
-    t = ctx.store.ticket(ticket_id)
-    assert t is not None
+    # what the projection just stored (read back only in tests: see test_queue)
+    t = TicketView(id=ticket_id, number=number, department=department, item=item, priority=priority,
+                   state="waiting", service_date=sdate, issued_at=e.ts, queue_key=e.ts, window=None, staff=None,
+                   called_at=None, started_at=None, finished_at=None, recalls=0, rejoins=0, transfers=0,
+                   outcome=None, case=None)
     wait = estimate_wait(ctx, department, ahead, list(rows.values()))
     return {"ticket": t, "waiting_ahead": ahead, "estimated_wait_minutes": wait}
 

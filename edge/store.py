@@ -757,12 +757,16 @@ class Store:
             q = q.limit(limit)
         return [_ticket_view(r) for r in q]
 
+    # The queries on the ticket path run many times a second: plain SQL on the cursor, since
+    # peewee rebuilding each statement costs more than SQLite answering it.
+
+    def _one(self, sql: str, args: tuple):
+        return self.db.execute_sql(sql, args).fetchone()
+
     def waiting_count(self, department: str, service_date: str, priority_only: bool = False) -> int:
-        T = self.m.Ticket
-        q = T.select().where((T.department == department) & (T.service_date == service_date) & (T.state == "waiting"))
-        if priority_only:
-            q = q.where(T.priority == True)  # noqa: E712 - SQL comparison
-        return q.count()
+        sql = ("SELECT COUNT(*) FROM tickets WHERE department = ? AND service_date = ? AND state = 'waiting'"
+               + (" AND priority" if priority_only else ""))
+        return self._one(sql, (department, service_date))[0]
 
     def waiting_counts(self, service_date: str) -> dict[str, int]:
         T = self.m.Ticket
@@ -795,30 +799,29 @@ class Store:
 
     def mean_service_seconds(self, department: str, service_date: str) -> float | None:
         """Mean of start→finish over today's finished services at this department."""
-        T = self.m.Ticket
-        val = (
-            T.select(pw.fn.AVG(T.finished_at - T.started_at))
-            .where(
-                (T.department == department)
-                & (T.service_date == service_date)
-                & (T.state == "done")
-                & T.started_at.is_null(False)
-            )
-            .scalar()
-        )
+        (val,) = self._one(
+            "SELECT AVG(finished_at - started_at) FROM tickets WHERE department = ? AND service_date = ?"
+            " AND state = 'done' AND started_at IS NOT NULL", (department, service_date))
         return None if val is None else float(val) / 1e6
 
     def last_number(self, department: str, service_date: str) -> int:
-        C = self.m.Counter
-        row = C.get_or_none((C.department == department) & (C.service_date == service_date))
-        return row.last if row else 0
+        row = self._one("SELECT last FROM counters WHERE department = ? AND service_date = ?",
+                        (department, service_date))
+        return row[0] if row else 0
 
     def window(self, window_id: str) -> WindowView | None:
         row = self.m.Window.get_or_none(self.m.Window.id == window_id)
         return _window_view(row) if row else None
 
     def windows(self) -> list[WindowView]:
-        return [_window_view(r) for r in self.m.Window.select().order_by(self.m.Window.id)]
+        cur = self.db.execute_sql(
+            "SELECT id, department, staff, role, ticket, paused_at, pause_reason, signed_on_at, manual"
+            " FROM windows ORDER BY id")
+        return [
+            WindowView(id=r[0], department=r[1], staff=r[2], role=r[3], ticket=r[4], paused_at=r[5],
+                       pause_reason=r[6], signed_on_at=r[7], manual=r[8])
+            for r in cur.fetchall()
+        ]
 
     def window_of_staff(self, staff: str) -> WindowView | None:
         row = self.m.Window.get_or_none(self.m.Window.staff == staff)

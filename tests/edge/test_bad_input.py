@@ -103,3 +103,20 @@ def test_bad_input_config_error_stops_the_command(tmp_path, hall_file):
     r = subprocess.run([sys.executable, "-m", "edge.cli", "--config", str(hall_file), "--http", "nonsense"],
                        capture_output=True, text=True, timeout=30)
     assert r.returncode == 2 and "--http" in r.stderr
+
+
+def test_bad_input_caller_gone_before_its_command_runs_leaves_the_hall_working(hall):
+    """A cancelled request (the client disconnected) is skipped; the writer keeps serving."""
+    import threading
+
+    from edge import queue
+
+    gate = threading.Event()
+    blocker = hall.submit(lambda ctx: gate.wait(5))  # hold the writer busy
+    doomed = hall.submit(queue.issue, item="transcript")
+    assert doomed.cancel()  # cancelled while still queued
+    gate.set()
+    blocker.result(5)
+    res = hall.call(queue.issue, item="transcript")
+    assert res["ticket"].number == "A001"  # the cancelled one took no number
+    assert hall.call(lambda ctx: ctx.store.last_seq) == 1

@@ -243,3 +243,9 @@ def test_queue_sign_on_rules(client, signed_on):
     assert r.status_code == 409 and r.json()["code"] == "service-open"
     b.post("/api/windows/W1/complete", json={"outcome": "instant"})
     assert b.post("/api/windows/W1/sign-off").json()["state"] == "closed"
+
+
+def test_queue_issue_answers_what_the_projection_stored(hall):
+    """issue() answers without reading the ticket back; the answer must equal the projection."""
+    res = hall.call(queue.issue, item="transcript", priority=True)
+    assert hall.call(lambda ctx: ctx.store.ticket(res["ticket"].id)) == res["ticket"]
