@@ -62,6 +62,8 @@ class BenchOptions:
     rate: float = 50.0
     seconds: float = 20.0
     concurrency: int = 8
+    devices: bool = True  # also the device paths (badge → event, button → lamp)
+    device_samples: int = 300
 
 
 def log(text: str) -> None:
@@ -230,6 +232,17 @@ def run(opts: BenchOptions) -> dict:
         log(f"edge {describe_exit(code, killed)}")
     result["edge"].update({"exit_code": code, "killed": killed})
     result["targets"] = targets(result)
+    if opts.devices:
+        from .bench_devices import TARGETS_MS, run_devices_bench
+
+        log("devices: badge frames through a pty and button presses on MockFactory pins …")
+        dev = run_devices_bench(samples=opts.device_samples)
+        result["devices"] = dev
+        for key, name in (("badge_to_event", "badge frame → attendance event p99"),
+                          ("button_to_lamp", "button press → lamp change p99")):
+            p99 = dev[f"{key}_ms"]["p99"]
+            result["targets"].append({"name": name, "limit": f"≤ {TARGETS_MS[key]:g} ms", "value": p99, "unit": "ms",
+                                      "applies": True, "pass": p99 <= TARGETS_MS[key]})
     return result
 
 
@@ -316,6 +329,10 @@ def table(r: dict) -> str:
     if r["p99_ratio"] is not None:
         lines.append(f"{'p99 ticket / p99 health':<34}{r['p99_ratio']:>24.2f}×")
     lines.append("(CPU columns: ms of CPU per request, the edge process's and the load generator's)")
+    if "devices" in r:
+        from .bench_devices import table as devices_table
+
+        lines += ["", devices_table(r["devices"])]
     lines += [
         "",
         f"throughput: {tp['tickets']} tickets in {tp['seconds']:.2f} s over {tp['concurrency']} connections"

@@ -46,6 +46,10 @@ def parser() -> argparse.ArgumentParser:
                    help="configuration folder holding halls/*.toml (default: ./config, else the repository's)")
     d.add_argument("--http", metavar="HOST:PORT", help="where the hall serves (default: its config's [http] listen)")
 
+    sub.add_parser("badge", help="write badge frames into a serial port or pty (see `onestop-sim badge --help`)",
+                   add_help=False)
+    sub.add_parser("hallday", help="a scripted hall day on the simulated clock (see `onestop-sim hallday --help`)",
+                   add_help=False)
     b = sub.add_parser("bench", help="benchmarks", description="Benchmarks of the onestop nodes.")
     bsub = b.add_subparsers(dest="target", metavar="TARGET", required=True)
     e = bsub.add_parser(
@@ -64,6 +68,8 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("--concurrency", type=_positive_int, default=8, metavar="C",
                    help="connections of the throughput phase (default 8)")
     e.add_argument("--json", action="store_true", help="print the result as one JSON object (the table goes to stderr)")
+    e.add_argument("--no-devices", action="store_true",
+                   help="skip the device paths (badge frame → attendance event, button press → lamp change)")
     s = bsub.add_parser(
         "sync", help="drain a hall's backlog to central through mosquitto",
         description="Build a hall database holding EVENTS committed events, then start a private mosquitto, "
@@ -78,6 +84,15 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["badge"]:
+        from . import badge
+
+        return badge.main(argv[1:])
+    if argv[:1] == ["hallday"]:
+        from . import hallday
+
+        return hallday.main(argv[1:])
     p = parser()
     args = p.parse_args(argv)
     if args.command == "demo":
@@ -98,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"{bench.WARMUP_TICKETS} warm-up tickets, so the throughput phase has tickets left")
     try:
         result = bench.run(bench.BenchOptions(tickets=args.tickets, rate=args.rate, seconds=args.seconds,
-                                              concurrency=args.concurrency))
+                                              concurrency=args.concurrency, devices=not args.no_devices))
     except bench.ProcessError as e:
         print(f"onestop-sim bench: {e}", file=sys.stderr)
         return 1

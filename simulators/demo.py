@@ -40,6 +40,7 @@ PAGES = [
     ("display board", "/display"),
     ("public guide", "/guide"),
     ("hall manager", "/manage"),
+    ("device simulator (lamps, buttons, badges, doors)", "/sim"),
     ("API (OpenAPI)", "/schema"),
 ]
 
@@ -71,12 +72,15 @@ def halls_dir(config_dir: Path | None) -> Path:
     return d
 
 
+DEFAULT_HALL = "north-student"
+
+
 def pick_hall(folder: Path, hall: str | None) -> Path:
     files = sorted(folder.glob("*.toml"))
     if not files:
         raise DemoError(f"no hall configuration in {folder} (expected <hall-id>.toml files)")
-    if hall is None:
-        return files[0]
+    if hall is None:  # the example hall with devices, else the first
+        return next((f for f in files if f.stem == DEFAULT_HALL), files[0])
     for f in files:
         if f.stem == hall:
             return f
@@ -172,6 +176,7 @@ def run(opts: DemoOptions) -> int:
     stop = threading.Event()
     previous = {s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGINT, signal.SIGTERM)}
     edge = EdgeProcess(path, data_dir, host, port, clock_start=start.isoformat(), clock_speed=opts.speed)
+    edge.simulate = True  # simulated badge readers and GPIO: the /sim page drives them
     try:
         try:
             edge.start()

@@ -1,6 +1,6 @@
 """A scripted hall day on the simulated clock, through the real device paths.
 
-One hall (config/halls/north-student.toml with the `[devices]` of config/devices-example.toml)
+One hall (config/halls/north-student.toml, with its `[devices]`)
 runs in process on a manual clock, with its devices simulated: badge frames are written into
 the readers' ptys (read by pyserial), buttons are pressed and lamps read on MockFactory pins,
 and the hall's `tick` runs as the clock moves. The script:
@@ -37,11 +37,10 @@ CARDS = {
 
 
 def hall_file(dest: Path, config_dir: Path | None = None) -> Path:
-    """north-student with the example devices, written to `dest` (includes made absolute)."""
+    """north-student (with its devices), written to `dest` (includes made absolute)."""
     config = Path(config_dir or REPO / "config")
     text = (config / "halls" / "north-student.toml").read_text(encoding="utf-8")
     text = text.replace('"../centre/', f'"{(config / "centre").as_posix()}/')
-    text += "\n" + (config / "devices-example.toml").read_text(encoding="utf-8")
     dest.write_text(text, encoding="utf-8")
     return dest
 

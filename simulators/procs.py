@@ -99,6 +99,7 @@ class EdgeProcess:
         self.clock_start, self.clock_speed = clock_start, clock_speed
         self.log_level = log_level
         self.sync = sync  # False: --no-sync, the hall on its own (no broker, no central)
+        self.simulate = False  # True: --simulate (MockFactory pins, pty readers, /sim and /api/sim)
         self.stdout = stdout
         self.proc: subprocess.Popen | None = None
 
@@ -120,6 +121,8 @@ class EdgeProcess:
             cmd += ["--clock-speed", repr(float(self.clock_speed))]
         if not self.sync:
             cmd.append("--no-sync")
+        if self.simulate:
+            cmd.append("--simulate")
         return cmd
 
     def start(self) -> None:

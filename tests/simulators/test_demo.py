@@ -50,9 +50,12 @@ def test_demo_start_skips_a_period_about_to_end():
     assert demo_start(cal, late_morning) == datetime(2026, 11, 23, 13, 0, tzinfo=SH)
 
 
-def test_demo_pick_hall_first_sorted_by_default():
+def test_demo_pick_hall_prefers_the_hall_with_devices(tmp_path):
     folder = halls_dir(REPO_CONFIG)
-    assert pick_hall(folder, None) == sorted(folder.glob("*.toml"))[0]
+    assert pick_hall(folder, None).name == "north-student.toml"  # it has readers and pins for /sim
+    for name in ("b.toml", "a.toml"):
+        (tmp_path / name).write_text("")
+    assert pick_hall(tmp_path, None).name == "a.toml"  # otherwise the first, sorted
 
 
 def _get(url: str) -> object:
