@@ -41,6 +41,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def _tick_seconds(speed: float | None) -> float:
+    """Real seconds between the hall's periodic checks: 5 s of real time, or 5 s of simulated
+    time on a fast simulated clock (so a 15-minute step-away limit is caught on time), but
+    never more often than 5 times a second."""
+    return max(0.2, 5.0 / speed) if speed and speed > 1 else 5.0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.hash_pin:
@@ -98,7 +105,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"onestop-edge: bad broker: {e}", file=sys.stderr)
             return 2
     try:
-        app = create_app(hall, simulate=args.simulate, replicator=replicator, hardware=hardware)
+        app = create_app(hall, simulate=args.simulate, replicator=replicator, hardware=hardware,
+                         tick_seconds=_tick_seconds(args.clock_speed))
         base = f"http://{host}:{port}"
         print(f"onestop-edge {cfg.hall.id} ({cfg.hall.name}) data in {data_dir}, clock {clock.quality}, "
               f"sync {'off' if replicator is None else replicator.link.broker}", flush=True)
