@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from datetime import datetime
 from pathlib import Path
 
 
@@ -33,19 +34,35 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     d = sub.add_parser(
-        "demo", help="run a hall on this machine with simulated visitors",
-        description="Run one hall (the first of CONFIG/halls/*.toml, or --hall) as an onestop-edge process on a "
-                    "simulated clock that starts at the next moment the hall is open, with a fresh data "
-                    "directory under var/demo/<hall>, and send simulated visitors to its kiosk API. "
-                    "Ctrl-C or SIGTERM stops it.")
-    d.add_argument("--speed", type=_positive_float, default=1.0, metavar="N",
-                   help="simulated clock speed, N × real time (default 1)")
-    d.add_argument("--seed", type=int, metavar="N", help="random seed for the visitors (default: random)")
-    d.add_argument("--hall", metavar="HALL_ID", help="which hall file to run (default: the first, sorted)")
+        "demo", help="a whole campus on this machine: broker, central, every hall, simulated people",
+        description="Start a private MQTT broker (mosquitto, else the embedded amqtt broker) on a free port, "
+                    "onestop-central and every hall of CONFIG/halls/*.toml (simulated devices), each hall "
+                    "behind its own proxy to the broker (see `onestop-sim outage`), all on one simulated "
+                    "clock that starts shortly before the next opening; simulated staff and visitors work "
+                    "every hall. Data and logs under var/demo. Ctrl-C or SIGTERM stops it all.")
+    d.add_argument("--speed", type=_positive_float, default=10.0, metavar="N",
+                   help="simulated clock speed, N × real time (default 10)")
+    d.add_argument("--seed", type=int, metavar="N", help="random seed for staff and visitors (default: random)")
+    d.add_argument("--hall", action="append", metavar="HALL_ID",
+                   help="run only this hall (repeatable; default: every hall file)")
     d.add_argument("--config-dir", type=Path, metavar="DIR",
-                   help="configuration folder holding halls/*.toml (default: ./config, else the repository's)")
-    d.add_argument("--http", metavar="HOST:PORT", help="where the hall serves (default: its config's [http] listen)")
+                   help="configuration folder holding central.toml and halls/*.toml "
+                        "(default: ./config, else the repository's)")
+    d.add_argument("--http", metavar="HOST:PORT",
+                   help="where the first hall serves (north-student, or the first --hall; default: its config)")
+    d.add_argument("--data-dir", type=Path, metavar="DIR", help="where the demo keeps data and logs (default var/demo)")
+    d.add_argument("--free-ports", action="store_true",
+                   help="serve central and the halls on free ports instead of the configured 8200, 8101…")
+    d.add_argument("--broker", choices=["mosquitto", "amqtt"], default="mosquitto",
+                   help="which broker (default: mosquitto when installed, else amqtt)")
+    d.add_argument("--clock-start", type=datetime.fromisoformat, metavar="ISO8601",
+                   help="start the simulated clock here (default: 5 minutes before the next opening)")
+    d.add_argument("--until", metavar="HH:MM",
+                   help="simulated people stop at this time of the first day (the nodes keep running)")
 
+    o = sub.add_parser("outage", help="cut a hall of the running demo off the broker (see --help)",
+                       add_help=False)
+    del o
     sub.add_parser("badge", help="write badge frames into a serial port or pty (see `onestop-sim badge --help`)",
                    add_help=False)
     sub.add_parser("hallday", help="a scripted hall day on the simulated clock (see `onestop-sim hallday --help`)",
@@ -89,6 +106,10 @@ def main(argv: list[str] | None = None) -> int:
         from . import badge
 
         return badge.main(argv[1:])
+    if argv[:1] == ["outage"]:
+        from . import outage
+
+        return outage.main(argv[1:])
     if argv[:1] == ["hallday"]:
         from . import hallday
 
@@ -98,8 +119,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "demo":
         from . import demo
 
-        return demo.run(demo.DemoOptions(speed=args.speed, seed=args.seed, hall=args.hall,
-                                         config_dir=args.config_dir, http=args.http))
+        opts = demo.DemoOptions(speed=args.speed, seed=args.seed, halls=args.hall, config_dir=args.config_dir,
+                                data_dir=args.data_dir, free_ports=args.free_ports, broker=args.broker,
+                                clock_start=args.clock_start, http=args.http)
+        if args.until:
+            opts.until_hhmm = args.until
+        try:
+            return demo.run(opts)
+        except demo.DemoError as e:
+            print(f"onestop-sim demo: {e}", file=sys.stderr)
+            return 2
     if args.target == "sync":
         from . import bench_sync
 

@@ -1,10 +1,15 @@
-"""`onestop-sim demo`: one hall on this machine, on a simulated clock, with simulated visitors.
+"""`onestop-sim demo`: a whole campus on this machine, on a simulated clock.
 
-At this stage the demo runs one hall (the first of `config/halls/*.toml`, or `--hall`) as a real
-`onestop-edge` process with a fresh data directory under `var/demo/<hall>`, on a simulated clock
-that starts at the next moment the hall is open, tells where every page is and which demo
-credentials to use, then sends visitors to the kiosk API until Ctrl-C or SIGTERM.
-Broker, central and the other halls join the demo when they exist.
+A private MQTT broker (mosquitto when installed, else the embedded amqtt broker) on its own port,
+`onestop-central` (SQLite in the demo's data directory), and every hall of `config/halls/*.toml`
+as an `onestop-edge --simulate` process, each connected to the broker through its own TCP proxy
+(`simulators.outage`: `onestop-sim outage --hall H --for 2m` cuts it off). Simulated staff and
+visitors (`simulators.campus`) work every hall over its HTTP API. Everything runs on one
+simulated clock that starts shortly before the next opening. Ctrl-C or SIGTERM stops it all:
+halls and central with SIGTERM, then the broker.
+
+The configuration is copied into `var/demo/config` (the broker protocol adjusted for amqtt),
+the data of every node lives under `var/demo/`, emptied at start and kept after the demo stops.
 """
 
 from __future__ import annotations
@@ -19,13 +24,16 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Callable
 
 from edge.config import ConfigError, EdgeConfig, load
 from sync.calendar import HallCalendar
 
+from .campus import HallSim
 from .client import Client
-from .procs import EdgeProcess, ProcessError, describe_exit, port_in_use, split_hostport
-from .traffic import Visitors
+from .outage import Outages, Proxy
+from .procs import (Child, EdgeProcess, ProcessError, central_command, describe_exit, free_port, port_in_use,
+                    split_hostport, start_broker)
 
 REPO_CONFIG = Path(__file__).resolve().parent.parent / "config"
 DEMO_DATA = Path("var") / "demo"
@@ -51,11 +59,17 @@ class DemoError(Exception):
 
 @dataclass
 class DemoOptions:
-    speed: float = 1.0
+    speed: float = 10.0
     seed: int | None = None
-    hall: str | None = None
+    halls: list[str] | None = None  # hall ids to run (default: every hall file)
     config_dir: Path | None = None
-    http: str | None = None
+    data_dir: Path | None = None  # default var/demo
+    free_ports: bool = False  # any free ports instead of the configured ones
+    broker: str = "mosquitto"  # or "amqtt"
+    clock_start: datetime | None = None  # default: shortly before the next opening
+    until: datetime | None = None  # people stop at this simulated time (tests)
+    until_hhmm: str | None = None  # the same, as HH:MM of the first day
+    http: str | None = None  # HOST:PORT of the first hall run (north-student, or the one --hall names)
 
 
 def out(text: str = "") -> None:
@@ -114,123 +128,282 @@ def staff_lines(cfg: EdgeConfig) -> list[str]:
     return lines
 
 
-def banner(cfg: EdgeConfig, path: Path, edge: EdgeProcess, start: datetime, opts: DemoOptions, seed: int) -> None:
-    base = edge.base_url
-    managers = ", ".join(m.id for m in cfg.business.managers) or "(none configured)"
-    out(f"onestop demo — {cfg.hall.name} ({cfg.hall.id}), {cfg.hall.centre}")
-    out(f"  simulated clock from {start:%a %Y-%m-%d %H:%M} ({cfg.business.calendar.timezone}), "
-        f"{opts.speed:g}× real time")
-    out(f"  data:   {edge.data_dir} (fresh: emptied at every start, kept after the demo stops)")
-    out(f"  config: {path}")
-    out(f"  edge:   pid {edge.pid}, {base}; replication off (broker and central are not part of the demo yet)")
+CENTRAL_PAGES = [("dashboard", "/"), ("halls as central sees them", "/api/halls")]
+HALL_PAGES = [("kiosk", "/kiosk"), ("consoles", "/console"), ("display", "/display"), ("devices", "/sim")]
+PRE_OPEN = timedelta(minutes=5)  # the simulated clock starts this long before the day's first period
+
+
+def campus_start(cal: HallCalendar, now: datetime) -> datetime:
+    """PRE_OPEN before the first period of the day the hall next opens (see demo_start)."""
+    day = cal.local_date(demo_start(cal, now))
+    periods = cal.periods_on(day)
+    return cal.local(periods[0][0] - PRE_OPEN).replace(microsecond=0) if periods else demo_start(cal, now)
+
+
+def generated_config(src: Path, dest: Path, protocol: int) -> Path:
+    """A copy of the configuration folder (halls/, centre/, central.toml) into dest, with
+    `[broker] protocol` set when the broker needs MQTT 3.1.1. Returns dest."""
+    shutil.rmtree(dest, ignore_errors=True)
+    shutil.copytree(src, dest, ignore=shutil.ignore_patterns("*.db", "__pycache__"))
+    if protocol != 5:
+        for f in [dest / "central.toml", *sorted((dest / "halls").glob("*.toml"))]:
+            if f.exists():
+                text = f.read_text(encoding="utf-8")
+                if "[broker]" in text:
+                    text = text.replace("[broker]\n", f"[broker]\nprotocol = {protocol}\n", 1)
+                else:
+                    text += f"\n[broker]\nprotocol = {protocol}\n"
+                f.write_text(text, encoding="utf-8")
+    return dest
+
+
+@dataclass
+class HallNode:
+    cfg: EdgeConfig
+    path: Path
+    edge: EdgeProcess
+    proxy: Proxy
+    sim: HallSim | None = None
+    sim_t0: datetime | None = None
+    real_t0: float = 0.0
+    thread: threading.Thread | None = None
+
+    def now(self, speed: float) -> datetime:
+        assert self.sim_t0 is not None
+        return self.sim_t0 + timedelta(seconds=(time.monotonic() - self.real_t0) * speed)
+
+
+class Campus:
+    """Broker, proxies, central, halls and their simulated people; `start()`, then `stop()`."""
+
+    def __init__(self, opts: DemoOptions, log: Callable[[str], None] = out) -> None:
+        self.opts, self.log = opts, log
+        self.data = Path(opts.data_dir or DEMO_DATA).resolve()
+        self.src = halls_dir(opts.config_dir).parent
+        self.stop_event = threading.Event()
+        self.broker: Child | None = None
+        self.broker_port = 0
+        self.protocol = 5
+        self.central: Child | None = None
+        self.central_host, self.central_port = "127.0.0.1", 8200
+        self.halls: list[HallNode] = []
+        self.outages: Outages | None = None
+        self.start_at: datetime | None = None
+        self.ports: dict[str, tuple[str, int]] = {}
+        self.seed = opts.seed if opts.seed is not None else random.SystemRandom().randrange(1_000_000)
+
+    @property
+    def central_url(self) -> str:
+        return f"http://{self.central_host}:{self.central_port}"
+
+    def _port(self, listen: str) -> tuple[str, int]:
+        host, port = split_hostport(listen)
+        if self.opts.free_ports:
+            return "127.0.0.1", free_port()
+        if port_in_use(host, port):
+            raise DemoError(f"{host}:{port} is already in use (another demo or node running?); stop it "
+                            f"or run `onestop-sim demo --free-ports`")
+        return host, port
+
+    def preflight(self) -> list[Path]:
+        """Check halls and ports before anything starts or is written; returns the hall files."""
+        files = sorted((self.src / "halls").glob("*.toml"))
+        if not files:
+            raise DemoError(f"no hall configuration in {self.src / 'halls'}")
+        if self.opts.halls:
+            unknown = [h for h in self.opts.halls if h not in {f.stem for f in files}]
+            if unknown:
+                raise DemoError(f"no hall {', '.join(map(repr, unknown))} in {self.src / 'halls'}; "
+                                f"there are: {', '.join(f.stem for f in files)}")
+            files = [f for f in files if f.stem in self.opts.halls]
+        first = next((f for f in files if f.stem == (self.opts.halls or [DEFAULT_HALL])[0]), files[0])
+        from central.config import load as load_central
+
+        ccfg, _ = load_central(self.src / "central.toml")
+        self.ports = {"central": self._port(ccfg.http.listen)}
+        for f in files:
+            listen = self.opts.http if (self.opts.http and f == first) else load(f).http.listen
+            self.ports[f.stem] = self._port(listen)
+        return files
+
+    def start(self) -> None:
+        files = self.preflight()
+        shutil.rmtree(self.data, ignore_errors=True)
+        self.data.mkdir(parents=True, exist_ok=True)
+        self.broker, self.broker_port, self.protocol = start_broker(self.data / "broker", prefer=self.opts.broker)
+        cfg_dir = generated_config(self.src, self.data / "config", self.protocol)
+        cfgs = [(load(cfg_dir / "halls" / f.name), cfg_dir / "halls" / f.name) for f in files]
+        cal = HallCalendar(cfgs[0][0].business.calendar)
+        self.start_at = self.opts.clock_start or campus_start(cal, datetime.now(timezone.utc))
+        if self.opts.until_hhmm and self.opts.until is None:
+            hh, _, mm = self.opts.until_hhmm.partition(":")
+            self.opts.until = self.start_at.replace(hour=int(hh), minute=int(mm or 0), second=0)
+        clock = ["--clock-start", self.start_at.isoformat(), "--clock-speed", repr(float(self.opts.speed))]
+        central_cfg = cfg_dir / "central.toml"
+        self.central_host, self.central_port = self.ports["central"]
+        broker_url = f"mqtt://127.0.0.1:{self.broker_port}"
+        self.central = Child("onestop-central", [
+            *central_command(), "--config", str(central_cfg), "--db", f"sqlite:///{self.data / 'central' / 'central.db'}",
+            "--http", f"{self.central_host}:{self.central_port}", "--broker", broker_url, *clock],
+            self.data / "central.log").start()
+        proxies = {}
+        for cfg, path in cfgs:
+            host, port = self.ports[path.stem]
+            proxy = Proxy(cfg.hall.id, ("127.0.0.1", self.broker_port)).start()
+            proxies[cfg.hall.id] = proxy
+            logf = (self.data / f"{cfg.hall.id}.log").open("ab")
+            edge = EdgeProcess(path, self.data / cfg.hall.id, host, port, clock_start=self.start_at.isoformat(),
+                               clock_speed=self.opts.speed, sync=True, broker=f"mqtt://127.0.0.1:{proxy.port}",
+                               stderr=logf)
+            edge.simulate = True
+            edge.start()
+            logf.close()
+            self.halls.append(HallNode(cfg, path, edge, proxy))
+        self.outages = Outages(proxies, log=self.log)
+        self.outages.serve(self.data / "control.json")
+        self.central.wait_http(self.central_host, self.central_port)
+        rng = random.Random(self.seed)
+        for h in self.halls:
+            try:
+                health = h.edge.wait_healthy(stop=self.stop_event)
+            except ProcessError as e:
+                raise ProcessError(f"{h.cfg.hall.id}: {e} (log {self.data / (h.cfg.hall.id + '.log')})") from None
+            if not health:
+                return
+            h.sim_t0, h.real_t0 = datetime.fromisoformat(health["clock"]["now"]), time.monotonic()
+            h.sim = HallSim(h.cfg, h.edge.base_url, random.Random(rng.random()), log=self.log)
+
+    def run_people(self) -> None:
+        """One thread per hall drives its staff and visitors until stop()."""
+        for h in self.halls:
+            h.thread = threading.Thread(target=self._drive, args=(h,), name=f"people-{h.cfg.hall.id}", daemon=True)
+            h.thread.start()
+
+    def _drive(self, h: HallNode) -> None:
+        assert h.sim is not None
+        until = self.opts.until
+        while not self.stop_event.is_set():
+            now = h.now(self.opts.speed)
+            if until is not None and now >= until:
+                break
+            if h.edge.poll() is not None:
+                break
+            try:
+                h.sim.step(now)
+            except Exception as e:  # noqa: BLE001 - one line, and the simulation goes on
+                h.sim.stats.errors += 1
+                self.log(f"  ! {h.cfg.hall.id}: simulation step failed: {type(e).__name__}: {e}")
+            self.stop_event.wait(0.05)
+
+    def people_done(self) -> bool:
+        return all(h.thread is None or not h.thread.is_alive() for h in self.halls)
+
+    def central_halls(self) -> dict[str, dict]:
+        try:
+            with Client(self.central_host, self.central_port, timeout=3) as c:
+                return {x["id"]: x for x in c.get("/api/halls")}
+        except (OSError, http.client.HTTPException, ValueError):
+            return {}
+
+    def progress(self) -> str:
+        seen = self.central_halls()
+        parts = []
+        for h in self.halls:
+            hid = h.cfg.hall.id
+            st = h.sim.stats if h.sim else None
+            waiting = sum((h.sim.waiting if h.sim else {}).values())
+            c = seen.get(hid, {})
+            try:  # the hall's own backlog: what central has not acked yet
+                with Client(h.edge.host, h.edge.port, timeout=3) as hc:
+                    backlog = hc.get("/api/health")["sync"]["pending"]
+            except (OSError, http.client.HTTPException, KeyError, TypeError):
+                backlog = (c.get("status") or {}).get("backlog")
+            net = ("cut " if h.proxy.is_cut else "") + ("online" if c.get("online") else "offline")
+            local = h.sim.cal.local(h.now(self.opts.speed)) if h.sim else None
+            parts.append(f"{hid} {local:%H:%M} tickets {st.issued if st else 0} "
+                         f"served {st.served if st else 0} waiting {waiting} · {net}"
+                         f"{'' if backlog is None else f' backlog {backlog}'} events {c.get('events', 0)}")
+        return " | ".join(parts)
+
+    def stop(self) -> list[str]:
+        """Stop people, halls and central (SIGTERM), then proxies and the broker. Lines to report."""
+        self.stop_event.set()
+        for h in self.halls:
+            if h.thread is not None:
+                h.thread.join(10)
+            if h.sim is not None:
+                h.sim.close()
+        report = []
+        stoppers = [threading.Thread(target=lambda h=h: report.append(
+            f"{h.cfg.hall.id} {describe_exit(*h.edge.stop())}")) for h in self.halls if h.edge.proc]
+        for t in stoppers:
+            t.start()
+        if self.central is not None:
+            report.append(f"central {describe_exit(*self.central.stop())}")
+        for t in stoppers:
+            t.join()
+        if self.outages is not None:
+            self.outages.close()
+        (self.data / "control.json").unlink(missing_ok=True)
+        if self.broker is not None:
+            self.broker.stop()
+        return report
+
+
+def banner(c: Campus) -> None:
+    o = c.opts
+    out(f"onestop demo — {len(c.halls)} halls and central on one machine (seed {c.seed})")
+    out(f"  simulated clock from {c.start_at:%a %Y-%m-%d %H:%M}, {o.speed:g}× real time")
+    out(f"  broker: {c.broker.name} on 127.0.0.1:{c.broker_port} (MQTT {'5' if c.protocol == 5 else '3.1.1'}); "
+        f"each hall reaches it through its own proxy")
+    out(f"  data and logs: {c.data} (emptied at every start, kept after the demo stops)")
     out()
-    for label, page in PAGES:
-        out(f"  {label:<22} {base}{page}")
+    out(f"  central  {c.central_url}/  (dashboard)   {c.central_url}/api/halls")
+    for h in c.halls:
+        b = h.edge.base_url
+        out(f"  {h.cfg.hall.name} ({h.cfg.hall.id})")
+        out("     " + "  ".join(f"{label} {b}{page}" for label, page in HALL_PAGES))
     out()
     out(f"  demo credentials (change before production): staff PIN {DEMO_PIN} for every staff id; "
-        f"manager {managers} / {DEMO_MANAGER_PASSWORD}")
-    out("  windows and their staff (A-role, then B-role backup):")
-    for line in staff_lines(cfg):
-        out(line)
+        f"managers / {DEMO_MANAGER_PASSWORD}")
+    out(f"  outage: onestop-sim outage --hall {c.halls[0].cfg.hall.id} --for 2m   (heal early: --heal)")
+    out("  Ctrl-C stops the demo.")
     out()
-    out(f"  visitors: one every 20–60 simulated seconds (seed {seed}); Ctrl-C stops the demo.")
-
-
-def progress(sim_now: datetime, cal: HallCalendar, visitors: Visitors, client: Client) -> str:
-    local = cal.local(sim_now)
-    queues = client.get("/api/queue")
-    waiting = ", ".join(f"{q['name']} {q['waiting']}" for q in queues)
-    refused = sum(visitors.refused.values())
-    state = ""
-    if not cal.is_open(sim_now):
-        nxt = cal.next_open(sim_now)
-        state = f"hall closed, opens {cal.local(nxt):%a %H:%M} · " if nxt else "hall closed · "
-    last = f" (last {visitors.last_number})" if visitors.last_number else ""
-    return (f"[{local:%H:%M:%S}] {state}tickets issued {visitors.issued}{last}"
-            f"{f', refused {refused}' if refused else ''} · waiting: {waiting}")
 
 
 def run(opts: DemoOptions) -> int:
-    try:
-        path = pick_hall(halls_dir(opts.config_dir), opts.hall)
-        cfg = load(path)
-        host, port = split_hostport(opts.http or cfg.http.listen)
-    except (DemoError, ConfigError, ValueError) as e:
-        print(f"onestop-sim demo: {e}", file=sys.stderr)
-        return 2
-    if port_in_use(host, port):
-        print(f"onestop-sim demo: {host}:{port} is already in use (another demo or edge running?); "
-              f"stop it or pass --http HOST:PORT", file=sys.stderr)
-        return 1
-    cal = HallCalendar(cfg.business.calendar)
-    try:
-        start = demo_start(cal, datetime.now(timezone.utc))
-    except DemoError as e:
-        print(f"onestop-sim demo: {e}", file=sys.stderr)
-        return 2
-    seed = opts.seed if opts.seed is not None else random.SystemRandom().randrange(1_000_000)
-    data_dir = (DEMO_DATA / cfg.hall.id).resolve()
-    shutil.rmtree(data_dir, ignore_errors=True)
-    data_dir.mkdir(parents=True, exist_ok=True)
-
+    t0 = time.monotonic()
     stop = threading.Event()
+    campus = Campus(opts)
+    campus.stop_event = stop
     previous = {s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGINT, signal.SIGTERM)}
-    edge = EdgeProcess(path, data_dir, host, port, clock_start=start.isoformat(), clock_speed=opts.speed)
-    edge.simulate = True  # simulated badge readers and GPIO: the /sim page drives them
+    code = 0
     try:
         try:
-            edge.start()
-            health = edge.wait_healthy(stop=stop)
+            campus.start()
+        except (DemoError, ConfigError, ValueError) as e:
+            print(f"onestop-sim demo: {e}", file=sys.stderr)
+            return 2
         except ProcessError as e:
             print(f"onestop-sim demo: {e}", file=sys.stderr)
             return 1
         if stop.is_set():
             return 0
-        return _serve(cfg, path, edge, start, opts, seed, cal, health, stop)
+        banner(campus)
+        out(f"  up in {time.monotonic() - t0:.1f} s")
+        campus.run_people()
+        while not stop.wait(REPORT_EVERY):
+            dead = [h.cfg.hall.id for h in campus.halls if h.edge.poll() is not None]
+            if dead or (campus.central and campus.central.poll() is not None):
+                print(f"onestop-sim demo: {', '.join(dead) or 'central'} exited unexpectedly; logs in {campus.data}",
+                      file=sys.stderr)
+                code = 1
+                break
+            out(campus.progress())
+        return code
     finally:
-        exited = edge.poll()
-        if edge.proc is None:
-            pass
-        elif exited is None:
-            ended, killed = edge.stop()
-            out(f"demo stopped; edge {describe_exit(ended, killed)}; data kept in {data_dir}")
-        else:
-            out(f"demo stopped; the edge had exited with code {exited}; data kept in {data_dir}")
+        report = campus.stop()
+        if report:
+            out("demo stopped: " + "; ".join(report) + f"; data kept in {campus.data}")
         for s, handler in previous.items():
             signal.signal(s, handler)
-
-
-def _serve(cfg: EdgeConfig, path: Path, edge: EdgeProcess, start: datetime, opts: DemoOptions, seed: int,
-           cal: HallCalendar, health: dict, stop: threading.Event) -> int:
-    # Follow the edge's own clock: simulated time = its time at the health answer + elapsed × speed.
-    sim_t0 = datetime.fromisoformat(health["clock"]["now"])
-    real_t0 = time.monotonic()
-
-    def sim_now() -> datetime:
-        return sim_t0 + timedelta(seconds=(time.monotonic() - real_t0) * opts.speed)
-
-    banner(cfg, path, edge, start, opts, seed)
-    with Client(edge.host, edge.port) as client:
-        visitors = Visitors(client, random.Random(seed), is_open=cal.is_open)
-        next_visit = next_report = time.monotonic()
-        next_report += REPORT_EVERY
-        while not stop.is_set():
-            if edge.poll() is not None:
-                print(f"onestop-sim demo: the edge exited unexpectedly (code {edge.poll()}); "
-                      f"its messages are above", file=sys.stderr)
-                return 1
-            now = time.monotonic()
-            try:
-                if now >= next_visit:
-                    visitors.arrive(sim_now())
-                    next_visit = now + visitors.next_gap() / opts.speed
-                if now >= next_report:
-                    out(progress(sim_now(), cal, visitors, client))
-                    next_report = now + REPORT_EVERY
-            except (OSError, http.client.HTTPException) as e:
-                if edge.poll() is None:
-                    print(f"onestop-sim demo: request to the edge failed: {e}", file=sys.stderr)
-                next_visit = max(next_visit, now + 1.0)
-                next_report = now + REPORT_EVERY
-            stop.wait(max(0.0, min(next_visit, next_report) - time.monotonic()))
-    return 0

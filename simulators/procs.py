@@ -91,8 +91,8 @@ class EdgeProcess:
 
     def __init__(self, config: Path, data_dir: Path, host: str, port: int, *,
                  clock_start: str | None = None, clock_speed: float | None = None,
-                 log_level: str = "info", sync: bool = False,
-                 stdout: int | IO | None = subprocess.DEVNULL) -> None:
+                 log_level: str = "info", sync: bool = False, broker: str | None = None,
+                 stdout: int | IO | None = subprocess.DEVNULL, stderr: int | IO | None = None) -> None:
         self.config = Path(config)
         self.data_dir = Path(data_dir)
         self.host, self.port = host, port
@@ -100,7 +100,8 @@ class EdgeProcess:
         self.log_level = log_level
         self.sync = sync  # False: --no-sync, the hall on its own (no broker, no central)
         self.simulate = False  # True: --simulate (MockFactory pins, pty readers, /sim and /api/sim)
-        self.stdout = stdout
+        self.broker = broker  # --broker URL (with sync on)
+        self.stdout, self.stderr = stdout, stderr
         self.proc: subprocess.Popen | None = None
 
     @property
@@ -121,6 +122,8 @@ class EdgeProcess:
             cmd += ["--clock-speed", repr(float(self.clock_speed))]
         if not self.sync:
             cmd.append("--no-sync")
+        elif self.broker:
+            cmd += ["--broker", self.broker]
         if self.simulate:
             cmd.append("--simulate")
         return cmd
@@ -128,7 +131,7 @@ class EdgeProcess:
     def start(self) -> None:
         try:
             self.proc = subprocess.Popen(
-                self.args(), stdin=subprocess.DEVNULL, stdout=self.stdout, stderr=None,
+                self.args(), stdin=subprocess.DEVNULL, stdout=self.stdout, stderr=self.stderr,
                 process_group=0, preexec_fn=_child_setup,
             )
         except OSError as e:
@@ -210,3 +213,123 @@ def describe_exit(code: int | None, killed: bool) -> str:
         return f"did not stop within {STOP_TIMEOUT:.0f} s of SIGTERM and was killed ({signal_name(code)})"
     return f"stopped on SIGTERM with exit code {signal_name(code)}"
 
+
+
+def central_command() -> list[str]:
+    """How to run `onestop-central`: the console script next to this Python, else `python -m`."""
+    script = Path(sys.executable).with_name("onestop-central")
+    if script.exists():
+        return [str(script)]
+    return [sys.executable, "-m", "central.cli"]
+
+
+class Child:
+    """Any other child process of a simulator (broker, central): own process group, parent-death
+    signal, output to a log file; stopped with SIGTERM, then SIGKILL."""
+
+    def __init__(self, name: str, cmd: list[str], log: Path, env: dict | None = None) -> None:
+        self.name, self.cmd, self.log, self.env = name, cmd, Path(log), env
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    def start(self) -> "Child":
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        with self.log.open("ab") as f:
+            try:
+                self.proc = subprocess.Popen(self.cmd, stdin=subprocess.DEVNULL, stdout=f, stderr=f,
+                                             env=self.env, process_group=0, preexec_fn=_child_setup)
+            except OSError as e:
+                raise ProcessError(f"cannot start {self.name} ({self.cmd[0]}): {e}") from None
+        return self
+
+    def poll(self) -> int | None:
+        return None if self.proc is None else self.proc.poll()
+
+    def tail(self, n: int = 1500) -> str:
+        try:
+            return self.log.read_text(errors="replace")[-n:]
+        except OSError:
+            return ""
+
+    def wait_port(self, host: str, port: int, timeout: float = 15.0) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.poll() is not None:
+                raise ProcessError(f"{self.name} exited with code {self.poll()}: {self.tail()}")
+            with socket.socket() as s:
+                s.settimeout(0.5)
+                if s.connect_ex((host, port)) == 0:
+                    return
+            if time.monotonic() > deadline:
+                raise ProcessError(f"{self.name} did not listen on {host}:{port} within {timeout:.0f} s "
+                                   f"(log {self.log})")
+            time.sleep(0.05)
+
+    def wait_http(self, host: str, port: int, path: str = "/api/health", timeout: float = 30.0) -> dict:
+        deadline = time.monotonic() + timeout
+        with Client(host, port, timeout=2.0) as c:
+            while True:
+                if self.poll() is not None:
+                    raise ProcessError(f"{self.name} exited with code {self.poll()}: {self.tail()}")
+                try:
+                    status, body = c.request("GET", path)
+                    if status == 200:
+                        return body
+                except OSError:
+                    c.close()
+                if time.monotonic() > deadline:
+                    raise ProcessError(f"{self.name} did not answer on http://{host}:{port}{path} within "
+                                       f"{timeout:.0f} s (log {self.log})")
+                time.sleep(0.1)
+
+    def stop(self, timeout: float = STOP_TIMEOUT) -> tuple[int | None, bool]:
+        if self.proc is None:
+            return None, False
+        if self.proc.poll() is None:
+            try:
+                self.proc.send_signal(signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            try:
+                return self.proc.wait(timeout), False
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                return self.proc.wait(5), True
+        return self.proc.returncode, False
+
+
+def start_broker(work: Path, port: int | None = None, prefer: str = "mosquitto") -> tuple[Child, int, int]:
+    """A private MQTT broker on 127.0.0.1 (never 1883 unless asked): the `mosquitto` binary when
+    installed, else the embedded amqtt broker (MQTT 3.1.1 only). Returns (process, port, the MQTT
+    protocol level clients must use: 5 for mosquitto, 4 for amqtt)."""
+    import shutil
+
+    work.mkdir(parents=True, exist_ok=True)
+    port = port or free_port()
+    binary = shutil.which("mosquitto") or ("/usr/sbin/mosquitto" if os.path.exists("/usr/sbin/mosquitto") else None)
+    if binary and prefer == "mosquitto":
+        conf = work / "mosquitto.conf"
+        conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
+                        "max_queued_messages 10000\n" + ("user root\n" if os.geteuid() == 0 else ""),
+                        encoding="utf-8")
+        child = Child("mosquitto", [binary, "-c", str(conf)], work / "broker.log").start()
+        protocol = 5
+    else:
+        import json
+
+        conf = work / "amqtt.yaml"  # YAML is a superset of JSON
+        # allow_anonymous false: every node sends a username (any, no password check) and then
+        # amqtt keeps QoS 1 messages for its persistent session while it is away
+        conf.write_text(json.dumps({
+            "listeners": {"default": {"type": "tcp", "bind": f"127.0.0.1:{port}"}},
+            "plugins": {"amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": False}},
+        }, indent=2) + "\n", encoding="utf-8")
+        child = Child("amqtt broker", [sys.executable, "-m", "amqtt.scripts.broker_script", "-c", str(conf)],
+                      work / "broker.log").start()
+        protocol = 4
+    child.wait_port("127.0.0.1", port)
+    return child, port, protocol

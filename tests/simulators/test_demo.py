@@ -65,12 +65,11 @@ def _get(url: str) -> object:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM], ids=["sigint", "sigterm"])
-def test_demo_serves_issues_tickets_and_stops_on_signal(tmp_path, stop_signal):
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
+def test_demo_runs_a_campus_and_stops_on_signal(tmp_path, stop_signal):
+    t0 = time.monotonic()
     proc = subprocess.Popen(
-        [str(BIN / "onestop-sim"), "demo", "--speed", "120", "--seed", "7", "--config-dir", str(REPO_CONFIG),
-         "--http", f"127.0.0.1:{port}"],
+        [str(BIN / "onestop-sim"), "demo", "--speed", "60", "--seed", "7", "--config-dir", str(REPO_CONFIG),
+         "--free-ports", "--data-dir", str(tmp_path / "demo")],
         cwd=tmp_path, stdout=subprocess.PIPE, stderr=open(tmp_path / "stderr.txt", "w"), text=True,
     )
     lines: queue.Queue = queue.Queue()
@@ -78,30 +77,50 @@ def test_demo_serves_issues_tickets_and_stops_on_signal(tmp_path, stop_signal):
     reader.start()
     out: list[str] = []
     try:
-        deadline = time.monotonic() + 30
-        while not any("/kiosk" in x for x in out):
-            assert time.monotonic() < deadline, f"no kiosk URL printed: {out}"
+        deadline = time.monotonic() + 60
+        while not any("up in" in x for x in out):
+            assert time.monotonic() < deadline, f"the demo did not come up: {out}"
             assert proc.poll() is None, (tmp_path / "stderr.txt").read_text()
             try:
                 out.append(lines.get(timeout=1))
             except queue.Empty:
                 pass
-        assert any(f"{base}/kiosk" in x for x in out)
-        edge_pid = int(re.search(r"pid (\d+)", "".join(out)).group(1))
-        assert (tmp_path / "var" / "demo").is_dir()
+        assert time.monotonic() - t0 < 60
+        text = "".join(out)
+        kiosks = re.findall(r"kiosk (http://127\.0\.0\.1:\d+)/kiosk", text)
+        assert len(kiosks) == 3, text
+        central = re.search(r"central\s+(http://127\.0\.0\.1:\d+)/", text).group(1)
+        pids = [int(x) for x in os.listdir("/proc") if x.isdigit()]
+        children = [p for p in pids if _parent(p) == proc.pid]
+        assert len(children) >= 5, children  # broker, central, three halls
 
-        assert _get(f"{base}/api/health")["status"] == "ok"
+        assert {h["id"] for h in _get(f"{central}/api/halls")} >= {"north-staff", "north-student", "south-hall"}
+        deadline = time.monotonic() + 30
+        while not all(sum(q["waiting"] for q in _get(f"{k}/api/queue")) or
+                      any(w["state"] == "serving" for w in _get(f"{k}/api/windows")) for k in kiosks):
+            assert time.monotonic() < deadline, "no hall got visitors and staff"
+            time.sleep(0.5)
         deadline = time.monotonic() + 20
-        while sum(q["waiting"] for q in _get(f"{base}/api/queue")) == 0:
-            assert time.monotonic() < deadline, "the simulated visitors took no number"
-            time.sleep(0.2)
+        while not all(h["online"] and h["events"] > 0 for h in _get(f"{central}/api/halls")):
+            assert time.monotonic() < deadline, _get(f"{central}/api/halls")
+            time.sleep(0.5)
 
         proc.send_signal(stop_signal)
-        assert proc.wait(timeout=30) == 0
+        assert proc.wait(timeout=60) == 0
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
         reader.join(timeout=10)
-    assert not os.path.exists(f"/proc/{edge_pid}"), "the edge process outlived the demo"
-    assert not port_in_use("127.0.0.1", port)
+    for pid in children:
+        assert not os.path.exists(f"/proc/{pid}") or _parent(pid) != proc.pid, "a node outlived the demo"
+    for k in kiosks:
+        assert not port_in_use("127.0.0.1", int(k.rsplit(":", 1)[1]))
+
+
+def _parent(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return int(f.read().rpartition(")")[2].split()[1])
+    except (OSError, ValueError, IndexError):
+        return None

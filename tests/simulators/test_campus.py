@@ -1,0 +1,78 @@
+"""The campus simulation end to end: a simulated morning at high speed, then central's merged
+events for each hall must equal that hall's own log (every epoch) once the backlog drained."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+
+from simulators.demo import Campus, DemoOptions
+
+REPO_CONFIG = Path(__file__).resolve().parents[2] / "config"
+MONDAY = datetime(2026, 11, 23, 7, 55, tzinfo=ZoneInfo("Asia/Shanghai"))
+
+
+def hall_keys(base: str) -> set[tuple]:
+    out = set()
+    with httpx.Client(base_url=base, timeout=10) as c:
+        for ep in c.get("/api/health").json()["epochs"]:
+            after = 0
+            while page := c.get("/api/events", params={"after": after, "limit": 1000, "epoch": ep["epoch"]}).json():
+                out |= {(e["epoch"], e["seq"], e["id"]) for e in page}
+                after = page[-1]["seq"]
+    return out
+
+
+def central_keys(base: str, hall: str) -> list[tuple]:
+    out, after = [], 0
+    with httpx.Client(base_url=base, timeout=10) as c:
+        while page := c.get("/api/events", params={"hall": hall, "after": after, "limit": 5000}).json():
+            out += [(e["epoch"], e["seq"], e["event_id"]) for e in page]
+            after = page[-1]["id"]  # without an epoch, `after` is central's row id
+    return out
+
+
+def wait_converged(campus: Campus, timeout: float) -> dict[str, int]:
+    deadline = time.monotonic() + timeout
+    while True:
+        sizes, ok = {}, True
+        for h in campus.halls:
+            want, got = hall_keys(h.edge.base_url), central_keys(campus.central_url, h.cfg.hall.id)
+            sizes[h.cfg.hall.id] = len(want)
+            ok &= len(got) == len(set(got)) and set(got) == want
+        if ok:
+            return sizes
+        assert time.monotonic() < deadline, f"central did not converge: halls {sizes}"
+        time.sleep(0.5)
+
+
+@pytest.mark.slow
+def test_campus_morning_central_equals_hall_logs(tmp_path):
+    opts = DemoOptions(speed=400, seed=11, config_dir=REPO_CONFIG, data_dir=tmp_path / "demo", free_ports=True,
+                       clock_start=MONDAY, until=MONDAY.replace(hour=11, minute=0))
+    campus = Campus(opts, log=lambda _line: None)
+    try:
+        campus.start()
+        assert len(campus.halls) == 3
+        campus.run_people()
+        deadline = time.monotonic() + 60
+        while not campus.people_done():
+            assert time.monotonic() < deadline, campus.progress()
+            time.sleep(0.5)
+        stats = {h.cfg.hall.id: h.sim.stats for h in campus.halls}
+        assert all(s.issued > 20 and s.served > 10 for s in stats.values()), stats
+        assert sum(s.ratings for s in stats.values()) > 0
+        outcomes = sum((s.outcomes for s in stats.values()), start=type(stats["south-hall"].outcomes)())
+        assert outcomes["instant"] > 0 and len(outcomes) >= 3, outcomes
+        sizes = wait_converged(campus, 30)
+        assert all(n > 50 for n in sizes.values()), sizes
+        kinds = {e["kind"] for e in httpx.get(campus.halls[1].edge.base_url + "/api/events",
+                                              params={"limit": 1000}).json()}
+        assert {"attendance.punch", "window.signed_on", "ticket.completed", "window.paused"} <= kinds, kinds
+    finally:
+        campus.stop()
