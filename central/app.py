@@ -1,17 +1,102 @@
-"""Central's web application: merged records API (dashboard pages come with the assessment)."""
+"""Central's web application: merged records API, reports API (`/api/reports/…`) and the
+dashboard (central.dashboard)."""
 
 from __future__ import annotations
 
+import base64
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated
 
 from litestar import Controller, Litestar, Request, Response, get
 from litestar.di import NamedDependency, Provide
-from litestar.exceptions import HTTPException, ValidationException
+from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
 from litestar.openapi import OpenAPIConfig
 from litestar.params import FromQuery, QueryParameter
+from litestar.static_files import create_static_files_router
 
+from . import reports as rp
+from .auth import COOKIE, Auth, scope_of
+from .config import User
+from .projections import Directory
+from .reports import BadRequest, Scope, Weights
 from .service import CentralService
 from .store import CentralStore
+
+STATIC = Path(__file__).parent / "static"
+
+
+@dataclass
+class ReportContext:
+    store: CentralStore
+    directory: Directory
+    auth: Auth
+    weights: Weights
+
+    def caller(self, request: Request) -> tuple[User, Scope]:
+        """The logged-in user (dashboard session cookie, or HTTP Basic for scripts) and scope."""
+        s = self.auth.session(request.cookies.get(COOKIE))
+        if s is not None:
+            return s.user, scope_of(s.user)
+        header = request.headers.get("authorization", "")
+        if header.lower().startswith("basic "):
+            try:
+                name, _, password = base64.b64decode(header[6:]).decode().partition(":")
+            except (ValueError, UnicodeDecodeError):
+                name, password = "", ""
+            user = self.auth.check(name, password)
+            if user is not None:
+                return user, scope_of(user)
+        raise NotAuthorizedException("login required (dashboard session or HTTP Basic)")
+
+
+def _answer(report: dict, fmt: str | None) -> Response:
+    if fmt in (None, "", "json"):
+        return Response({k: v for k, v in report.items() if k != "columns"}
+                        | {"columns": [{"key": k, "title": t} for k, t in report["columns"]]})
+    if fmt == "csv":
+        name = f"{report['report']}.csv"
+        return Response(rp.to_csv(report), media_type="text/csv; charset=utf-8",
+                        headers={"content-disposition": f'attachment; filename="{name}"'})
+    raise BadRequest(f"format must be json or csv, got {fmt!r}")
+
+
+def _report(request: Request, ctx: ReportContext, make) -> Response:
+    _user, scope = ctx.caller(request)
+    q = request.query_params
+    try:
+        return _answer(make(q, scope), q.get("format"))
+    except BadRequest as e:
+        raise HTTPException(status_code=400, detail=str(e)) from None
+
+
+class ReportsApi(Controller):
+    """Reports over the merged events (docs/central.md has the formulas). Login required; the
+    caller's role limits the rows. `?format=csv` answers CSV (UTF-8 with BOM)."""
+
+    path = "/api/reports"
+    tags = ["reports"]
+
+    @get("/attendance", sync_to_thread=True, summary="Monthly attendance per staff member (?month=YYYY-MM)")
+    def attendance(self, request: Request, ctx: NamedDependency[ReportContext]) -> Response:
+        return _report(request, ctx, lambda q, scope: rp.attendance(
+            ctx.store, ctx.directory, q.get("month"), q.get("hall"), q.get("department"), scope=scope))
+
+    @get("/satisfaction", sync_to_thread=True, summary="Ratings by level, 好评率, 未评价率 (?start=&end=&by=)")
+    def satisfaction(self, request: Request, ctx: NamedDependency[ReportContext]) -> Response:
+        return _report(request, ctx, lambda q, scope: rp.satisfaction(
+            ctx.store, ctx.directory, q.get("start"), q.get("end"), q.get("hall"), q.get("by") or "window",
+            scope=scope))
+
+    @get("/service", sync_to_thread=True, summary="Visits, wait and service time, outcomes, cases on time")
+    def service(self, request: Request, ctx: NamedDependency[ReportContext]) -> Response:
+        return _report(request, ctx, lambda q, scope: rp.service(
+            ctx.store, ctx.directory, q.get("start"), q.get("end"), q.get("hall"), scope=scope))
+
+    @get("/rankings", sync_to_thread=True, summary="Ranked scores (?period=month:|semester:|year:&level=)")
+    def rankings(self, request: Request, ctx: NamedDependency[ReportContext]) -> Response:
+        return _report(request, ctx, lambda q, scope: rp.rankings(
+            ctx.store, ctx.directory, q.get("period"), q.get("level") or "window", ctx.weights, scope=scope))
 
 
 def http_handler(request: Request, exc: HTTPException) -> Response:
@@ -27,8 +112,8 @@ class CentralApi(Controller):
 
     @get("/health", sync_to_thread=True, summary="Central health and ingest counters")
     def health(self, store: NamedDependency[CentralStore], service: NamedDependency[CentralService]) -> dict:
-        return {"status": "ok", "connected": service.link.connected, "schema": store.schema_version(),
-                "events": store.count_events(), "ingest": dict(service.stats)}
+        return {"status": "ok", "connected": bool(service and service.link.connected), "schema": store.schema_version(),
+                "events": store.count_events(), "ingest": dict(service.stats) if service else {}}
 
     @get("/halls", sync_to_thread=True, summary="Every hall: online, last seen, acked seq per epoch, events")
     def halls(self, store: NamedDependency[CentralStore]) -> list[dict]:
@@ -52,11 +137,20 @@ class CentralApi(Controller):
         return store.quarantined(limit)
 
 
-def create_app(store: CentralStore, service: CentralService) -> Litestar:
+def create_app(store: CentralStore, service: CentralService | None, directory: Directory | None = None,
+               auth: Auth | None = None, weights: Weights | None = None) -> Litestar:
+    """`directory` (the hall configurations) and `auth` (the `[[users]]`) enable the reports API
+    and the dashboard; without them only the records API is served."""
+    from .dashboard import DashboardController, template_config
+
+    ctx = ReportContext(store, directory or Directory.of([]), auth or Auth([]), weights or Weights())
     return Litestar(
-        route_handlers=[CentralApi],
+        route_handlers=[CentralApi, ReportsApi, DashboardController,
+                        create_static_files_router(path="/static", directories=[STATIC], name="static")],
         dependencies={"store": Provide(lambda: store, sync_to_thread=False),
-                      "service": Provide(lambda: service, sync_to_thread=False)},
+                      "service": Provide(lambda: service, sync_to_thread=False),
+                      "ctx": Provide(lambda: ctx, sync_to_thread=False)},
         exception_handlers={HTTPException: http_handler},
+        template_config=template_config(),
         openapi_config=OpenAPIConfig(title="onestop central", version="1"),
     )

@@ -89,9 +89,17 @@ def main(argv: list[str] | None = None) -> int:
     host, port = (args.http or cfg.http.listen).rsplit(":", 1)
     print(f"onestop-central {cfg.central.name}: {len(halls)} halls, db {db_url.split('@')[-1]}, broker {broker}",
           flush=True)
-    print(f"  api http://{host}:{port}/api/halls  openapi http://{host}:{port}/schema", flush=True)
+    print(f"  api http://{host}:{port}/api/halls  openapi http://{host}:{port}/schema"
+          f"  dashboard http://{host}:{port}/login", flush=True)
     try:
-        if not serve(create_app(store, service), host, int(port)):
+        from .auth import Auth
+        from .projections import Directory
+        from .reports import Weights
+
+        a = cfg.assessment
+        app = create_app(store, service, Directory.of(halls), Auth(cfg.users, cfg.dashboard.session_minutes),
+                         Weights(a.satisfaction, a.attendance, a.on_time))
+        if not serve(app, host, int(port)):
             print(f"onestop-central: could not serve on {host}:{port}", file=sys.stderr)
             return 1
     finally:

@@ -40,6 +40,7 @@ class Models:
     Progress: type
     Correction: type
     Migration: type
+    Audit: type  # migration 2; not part of `all()` (that list is migration 1's schema)
 
     def all(self) -> list[type]:
         return [self.Event, self.Quarantine, self.Hall, self.Progress, self.Correction, self.Migration]
@@ -121,15 +122,30 @@ def _bind(db: pw.Database) -> Models:
         class Meta:
             table_name = "schema_migrations"
 
-    return Models(Event, Quarantine, Hall, Progress, Correction, Migration)
+    class Audit(Base):
+        id = pw.BigAutoField()
+        at = pw.BigIntegerField()  # µs UTC
+        who = pw.TextField()
+        action = pw.TextField()  # login, login_failed, logout, …
+        detail = pw.TextField(default="")
+
+        class Meta:
+            table_name = "audit"
+            indexes = ((("at",), False),)
+
+    return Models(Event, Quarantine, Hall, Progress, Correction, Migration, Audit)
 
 
 def _m1_initial(store: "CentralStore") -> None:
     store.db.create_tables(store.m.all(), safe=True)
 
 
+def _m2_audit(store: "CentralStore") -> None:
+    store.db.create_tables([store.m.Audit], safe=True)
+
+
 # (version, name, function) — append only; never edit an applied migration.
-MIGRATIONS = [(1, "initial schema", _m1_initial)]
+MIGRATIONS = [(1, "initial schema", _m1_initial), (2, "dashboard audit log", _m2_audit)]
 
 
 @dataclass
@@ -397,6 +413,45 @@ class CentralStore:
 
     def count_events(self) -> int:
         return self.m.Event.select().count()
+
+
+    # ------------------------------------------------------------------ reports (central.projections)
+
+    def json_field(self, name: str) -> str:
+        """SQL text of a body field as text (SQLite json_extract / PostgreSQL ->>)."""
+        if not name.replace("_", "").isalnum():
+            raise ValueError(f"bad body field {name!r}")
+        if self.postgres:
+            return f"(body::json->>'{name}')"
+        return f"json_extract(body, '$.{name}')"
+
+    def select_bodies(self, kinds: list[str], start: int, end: int, fields: list[str],
+                      halls: list[str] | None = None) -> list[tuple]:
+        """(hall, kind, ts_true, field…) of every event of `kinds` with start <= ts_true < end,
+        optionally of some halls only; body fields come back as text (None when absent)."""
+        if halls is not None and not halls:
+            return []
+        p = self.db.param
+        cols = ", ".join(["hall", "kind", "ts_true"] + [self.json_field(f) for f in fields])
+        sql = (f"SELECT {cols} FROM events WHERE kind IN ({', '.join([p] * len(kinds))})"
+               f" AND ts_true >= {p} AND ts_true < {p}")
+        args: list = [*kinds, start, end]
+        if halls is not None:
+            sql += f" AND hall IN ({', '.join([p] * len(halls))})"
+            args += list(halls)
+        rows = self.db.execute_sql(sql + " ORDER BY ts_true, hall, seq", args).fetchall()
+        return [tuple(r) for r in rows]
+
+    # ------------------------------------------------------------------ audit (dashboard)
+
+    def audit(self, who: str, action: str, detail: str, at: int) -> None:
+        with self.db.atomic():
+            self.m.Audit.insert(at=at, who=who, action=action, detail=detail[:2000]).execute()
+
+    def audit_log(self, limit: int = 200) -> list[dict]:
+        A = self.m.Audit
+        return [{"id": r.id, "at": r.at, "who": r.who, "action": r.action, "detail": r.detail}
+                for r in A.select().order_by(A.id.desc()).limit(limit)]
 
 
 def _event_dict(r) -> dict:

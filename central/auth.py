@@ -1,0 +1,99 @@
+"""Dashboard logins: users from `[[users]]` of central.toml (PBKDF2-SHA256 hashes, the edge's
+scheme — the verify function is copied here because central does not import edge), server-side
+sessions in memory that expire after `session_minutes` without a request, and the scope each
+role may see (central admin: everything; department head: their department; hall manager:
+their hall)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+
+from .config import User
+from .reports import Scope
+
+COOKIE = "onestop_central_session"
+ROLE_NAMES = {"admin": "中心管理员", "department": "部门负责人", "hall": "大厅管理员"}
+
+
+def verify_secret(stored: str, secret: str) -> bool:
+    """`pbkdf2_sha256$<iterations>$<salt hex>$<hash hex>` (edge.auth.hash_secret makes them)."""
+    try:
+        scheme, iterations, salt, digest = stored.split("$")
+        if scheme != "pbkdf2_sha256":
+            return False
+        got = hashlib.pbkdf2_hmac("sha256", secret.encode(), bytes.fromhex(salt), int(iterations))
+    except (ValueError, TypeError):
+        return False
+    return hmac.compare_digest(got.hex(), digest)
+
+
+def hash_secret(secret: str, iterations: int = 100_000) -> str:
+    salt = secrets.token_bytes(16)
+    digest = hashlib.pbkdf2_hmac("sha256", secret.encode(), salt, iterations)
+    return f"pbkdf2_sha256${iterations}${salt.hex()}${digest.hex()}"
+
+
+def scope_of(user: User) -> Scope:
+    if user.role == "department":
+        return Scope(role="department", department=user.department)
+    if user.role == "hall":
+        return Scope(role="hall", hall=user.hall)
+    return Scope()
+
+
+@dataclass
+class Session:
+    token: str
+    user: User
+    expires: float
+
+
+class Auth:
+    """Users and live sessions. `clock` is seconds (monotonic), replaceable in tests."""
+
+    def __init__(self, users: list[User], session_minutes: int = 30, clock=time.monotonic) -> None:
+        self.users = {u.name: u for u in users}
+        self.ttl = session_minutes * 60
+        self.clock = clock
+        self._sessions: dict[str, Session] = {}
+        self._lock = threading.Lock()
+
+    def check(self, name: str, password: str) -> User | None:
+        u = self.users.get(name)
+        if u is None:
+            verify_secret("pbkdf2_sha256$1000$00$00", password)  # similar work for unknown names
+            return None
+        return u if verify_secret(u.password_hash, password) else None
+
+    def login(self, user: User) -> str:
+        token = secrets.token_urlsafe(32)
+        with self._lock:
+            now = self.clock()
+            for t in [t for t, s in self._sessions.items() if s.expires <= now]:
+                del self._sessions[t]
+            self._sessions[token] = Session(token, user, now + self.ttl)
+        return token
+
+    def session(self, token: str | None) -> Session | None:
+        """The live session of `token`, its expiry pushed on (sliding); None when expired."""
+        if not token:
+            return None
+        with self._lock:
+            s = self._sessions.get(token)
+            now = self.clock()
+            if s is None:
+                return None
+            if s.expires <= now:
+                del self._sessions[token]
+                return None
+            s.expires = now + self.ttl
+            return s
+
+    def logout(self, token: str | None) -> Session | None:
+        with self._lock:
+            return self._sessions.pop(token or "", None)

@@ -1,0 +1,314 @@
+"""The reports (docs/central.md gives every formula): attendance by month, satisfaction,
+service, rankings. Each returns `{"columns": [(key, 中文标题)], "rows": [dict], …}` so the API
+answers JSON or CSV (`to_csv`, UTF-8 with BOM for Excel) and the dashboard renders a table.
+
+A `Scope` limits what a caller sees: central admin everything, a department head their
+department (in every hall), a hall manager their hall. The hall limit goes into the SQL of
+the projections; the department limit filters rows by the department owning them.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from . import projections as pj
+from .projections import Directory
+
+
+class BadRequest(ValueError):
+    """A query parameter the caller must fix (HTTP 400)."""
+
+
+@dataclass(frozen=True)
+class Scope:
+    role: str = "admin"  # admin | department | hall
+    department: str | None = None
+    hall: str | None = None
+
+    def halls(self, d: Directory, wanted: str | None = None) -> list[str] | None:
+        """Hall ids to query (None = every hall)."""
+        if wanted is not None and wanted not in d.halls:
+            raise BadRequest(f"unknown hall {wanted!r}")
+        if self.role == "hall":
+            return [self.hall] if wanted in (None, self.hall) else []
+        return [wanted] if wanted else None
+
+    def department_ok(self, department: str | None) -> bool:
+        return self.role != "department" or department == self.department
+
+
+ADMIN = Scope()
+
+
+@dataclass(frozen=True)
+class Weights:
+    """Ranking score weights (config `[assessment]`); renormalised over the defined parts."""
+
+    satisfaction: float = 0.5
+    attendance: float = 0.3
+    on_time: float = 0.2
+
+
+# ---------------------------------------------------------------- parameters
+
+
+def parse_month(value: str | None) -> tuple[date, date]:
+    m = re.fullmatch(r"(\d{4})-(\d{2})", value or "")
+    if not m or not 1 <= int(m.group(2)) <= 12:
+        raise BadRequest(f"month must be YYYY-MM, got {value!r}")
+    start = date(int(m.group(1)), int(m.group(2)), 1)
+    nxt = date(start.year + (start.month == 12), start.month % 12 + 1, 1)
+    return start, nxt - timedelta(days=1)
+
+
+def parse_range(start: str | None, end: str | None) -> tuple[date, date]:
+    try:
+        s, e = date.fromisoformat(start or ""), date.fromisoformat(end or "")
+    except ValueError:
+        raise BadRequest(f"start and end must be dates YYYY-MM-DD, got {start!r} and {end!r}") from None
+    if e < s:
+        raise BadRequest("end is before start")
+    if (e - s).days > 400:
+        raise BadRequest("a range spans at most 400 days")
+    return s, e
+
+
+def parse_period(value: str | None) -> tuple[date, date]:
+    """month:YYYY-MM | semester:YYYY-1 (Sep 1 YYYY – Jan 31 YYYY+1) | semester:YYYY-2 (Feb 1 –
+    Aug 31 of YYYY+1; YYYY names the academic year's start) | year:YYYY."""
+    kind, _, arg = (value or "").partition(":")
+    if kind == "month":
+        return parse_month(arg)
+    if kind == "year" and re.fullmatch(r"\d{4}", arg):
+        return date(int(arg), 1, 1), date(int(arg), 12, 31)
+    m = re.fullmatch(r"(\d{4})-([12])", arg)
+    if kind == "semester" and m:
+        y = int(m.group(1))
+        if m.group(2) == "1":
+            return date(y, 9, 1), date(y + 1, 1, 31)
+        return date(y + 1, 2, 1), date(y + 1, 8, 31)
+    raise BadRequest(f"period must be month:YYYY-MM, semester:YYYY-1|YYYY-2 or year:YYYY, got {value!r}")
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def rate(part: int, whole: int) -> float | None:
+    return None if whole == 0 else round(part / whole, 4)
+
+
+def percentile(values: list[float], p: float) -> float | None:
+    """Nearest rank: the smallest value with at least p % of the values at or below it."""
+    if not values:
+        return None
+    s = sorted(values)
+    return round(s[max(0, math.ceil(p / 100 * len(s)) - 1)], 1)
+
+
+def _labels(d: Directory, r: dict) -> dict:
+    if "hall" in r:
+        r["hall_name"] = d.hall_name(r["hall"])
+        r["campus"] = d.campus_name(r["hall"])
+    if r.get("department") is not None:
+        r["department_name"] = d.department_name(r["department"])
+    if r.get("window"):
+        r["window_name"] = d.window_name(r["hall"], r["window"])
+    if r.get("staff"):
+        r["staff_name"] = d.staff_name(r["hall"], r["staff"])
+    return r
+
+
+# ---------------------------------------------------------------- attendance
+
+
+ATTENDANCE_COLUMNS = [("hall_name", "大厅"), ("department_name", "部门"), ("staff", "工号"), ("staff_name", "姓名"),
+                      ("present", "出勤天数"), ("late", "迟到"), ("early", "早退"), ("absent", "缺勤"),
+                      ("missing", "缺卡"), ("leave_days", "请假天数"), ("step_aways", "暂离次数"),
+                      ("violations", "擅自离岗")]
+
+
+def attendance(store, d: Directory, month: str | None, hall: str | None = None, department: str | None = None,
+               scope: Scope = ADMIN, today: date | None = None) -> dict:
+    start, end = parse_month(month)
+    rows = []
+    for r in pj.attendance(store, d, start, end, scope.halls(d, hall), today=today):
+        if not scope.department_ok(r.department) or (department and r.department != department):
+            continue
+        rows.append(_labels(d, {"hall": r.hall, "department": r.department, "staff": r.staff, "present": r.present,
+                                "late": r.late, "early": r.early, "absent": r.absent, "missing": r.missing,
+                                "leave_days": r.leave_days, "step_aways": r.step_aways,
+                                "violations": r.violations}))
+    return {"report": "attendance", "month": month, "columns": ATTENDANCE_COLUMNS, "rows": rows}
+
+
+# ---------------------------------------------------------------- satisfaction
+
+LEVELS = {"hall": ("hall",), "department": ("department",), "window": ("hall", "window"),
+          "staff": ("hall", "staff")}
+LEVEL_NAMES = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
+
+
+def satisfaction(store, d: Directory, start: str | None, end: str | None, hall: str | None = None,
+                 by: str = "window", scope: Scope = ADMIN) -> dict:
+    """好评率 = ratings of level 4–5 / ratings; 未评价率 = completed services (service day in
+    range) without any rating / completed services."""
+    s, e = parse_range(start, end)
+    if by not in LEVELS:
+        raise BadRequest(f"by must be one of {', '.join(LEVELS)}, got {by!r}")
+    halls = scope.halls(d, hall)
+    keys = LEVELS[by]
+    groups: dict[tuple, dict] = defaultdict(lambda: {"levels": [0] * 6, "completed": 0, "unrated": 0})
+    for r in pj.ratings(store, d, s, e, halls):
+        if scope.department_ok(r.department):
+            groups[tuple(getattr(r, k) for k in keys)]["levels"][r.level] += 1
+    rated = pj.rated_tickets(store, d, s, e, halls)
+    for v in pj.visits(store, d, s, e, halls):
+        if v.completed is None or not scope.department_ok(v.department):
+            continue
+        g = groups[tuple(getattr(v, k) for k in keys)]
+        g["completed"] += 1
+        g["unrated"] += (v.hall, v.ticket) not in rated
+    rows = []
+    for key, g in sorted(groups.items(), key=lambda kv: tuple(str(x) for x in kv[0])):
+        lv = g["levels"]
+        n = sum(lv)
+        row = dict(zip(keys, key))
+        row.update({f"level{i}": lv[i] for i in range(5, 0, -1)})
+        row.update({"ratings": n, "good_rate": rate(lv[4] + lv[5], n), "completed": g["completed"],
+                    "unrated_rate": rate(g["unrated"], g["completed"])})
+        rows.append(_labels(d, row))
+    label = {"hall": [("hall_name", "大厅")], "department": [("department_name", "部门")],
+             "window": [("hall_name", "大厅"), ("window_name", "窗口")],
+             "staff": [("hall_name", "大厅"), ("staff_name", "工作人员")]}[by]
+    cols = label + [(f"level{i}", LEVEL_NAMES[i]) for i in range(5, 0, -1)] + [
+        ("ratings", "评价数"), ("good_rate", "好评率"), ("completed", "办结数"), ("unrated_rate", "未评价率")]
+    return {"report": "satisfaction", "start": s.isoformat(), "end": e.isoformat(), "by": by, "columns": cols,
+            "rows": rows}
+
+
+# ---------------------------------------------------------------- service
+
+SERVICE_COLUMNS = [("hall_name", "大厅"), ("campus", "校区"), ("visits", "取号数"), ("completed", "办结数"),
+                   ("no_show", "过号"), ("transferred", "转办"), ("wait_p50", "等候P50(秒)"), ("wait_p90", "等候P90(秒)"),
+                   ("service_p50", "办理P50(秒)"), ("service_p90", "办理P90(秒)"), ("instant", "即办"),
+                   ("promised", "承诺件"), ("joint", "联办"), ("notice", "一次性告知"), ("gaps", "容缺受理"),
+                   ("refused", "不予办理"), ("cases", "承诺件总数"), ("cases_on_time", "按时办结"),
+                   ("cases_late", "超时办结"), ("cases_overdue", "逾期未办结"), ("on_time_rate", "按时办结率")]
+
+
+def _service_row(vs: list[pj.Visit], cs: list[pj.Case], today: date) -> dict:
+    row = {"visits": len(vs), "completed": sum(v.completed is not None for v in vs),
+           "no_show": sum(v.no_show for v in vs), "transferred": sum(v.transferred > 0 for v in vs),
+           "wait_p50": percentile([w for v in vs if (w := v.wait_seconds) is not None], 50),
+           "wait_p90": percentile([w for v in vs if (w := v.wait_seconds) is not None], 90),
+           "service_p50": percentile([x for v in vs if (x := v.service_seconds) is not None], 50),
+           "service_p90": percentile([x for v in vs if (x := v.service_seconds) is not None], 90)}
+    for o in ("instant", "promised", "joint", "notice", "gaps", "refused"):
+        row[o] = sum(v.outcome == o for v in vs)
+    states = [c.state(today) for c in cs]
+    row.update({"cases": len(cs), "cases_on_time": states.count("on_time"), "cases_late": states.count("late"),
+                "cases_overdue": states.count("overdue")})
+    row["on_time_rate"] = rate(row["cases_on_time"], row["cases_on_time"] + row["cases_late"] + row["cases_overdue"])
+    return row
+
+
+def service(store, d: Directory, start: str | None, end: str | None, hall: str | None = None,
+            scope: Scope = ADMIN, today: date | None = None) -> dict:
+    s, e = parse_range(start, end)
+    today = today or date.today()
+    vs = [v for v in pj.visits(store, d, s, e, scope.halls(d, hall)) if scope.department_ok(v.department)]
+    cs = pj.cases(store, d, vs)
+    rows = []
+    for h in sorted({v.hall for v in vs}):
+        rows.append(_labels(d, {"hall": h, **_service_row([v for v in vs if v.hall == h],
+                                                          [c for c in cs if c.hall == h], today)}))
+    total = {"hall_name": "合计", "campus": "", **_service_row(vs, cs, today)}
+    return {"report": "service", "start": s.isoformat(), "end": e.isoformat(), "columns": SERVICE_COLUMNS,
+            "rows": rows + [total] if rows else [], "total": total}
+
+
+# ---------------------------------------------------------------- rankings
+
+RANK_KEYS = {"window": ("hall", "window"), "staff": ("hall", "staff"), "department": ("department",),
+             "hall": ("hall",)}
+
+
+def rankings(store, d: Directory, period: str | None, level: str = "window", weights: Weights = Weights(),
+             scope: Scope = ADMIN, today: date | None = None) -> dict:
+    """score = 100 × Σ wᵢ·xᵢ / Σ wᵢ over the parts xᵢ that are defined for the entity:
+    satisfaction = 好评率; attendance = 1 − incidents / expected days (incidents = late + early +
+    absent + missing punches + step-away violations, floored at 0); on_time = 按时办结率."""
+    s, e = parse_period(period)
+    if level not in RANK_KEYS:
+        raise BadRequest(f"level must be one of {', '.join(RANK_KEYS)}, got {level!r}")
+    today = today or date.today()
+    halls = scope.halls(d, None)
+    keys = RANK_KEYS[level]
+    acc: dict[tuple, dict] = defaultdict(lambda: {"good": 0, "ratings": 0, "incidents": 0, "expected": 0,
+                                                  "on_time": 0, "due": 0})
+
+    def key_of(hall, window, staff, department):
+        values = {"hall": hall, "window": window, "staff": staff, "department": department}
+        k = tuple(values[x] for x in keys)
+        return None if any(x is None or x == "" for x in k) else k
+
+    for r in pj.ratings(store, d, s, e, halls):
+        if scope.department_ok(r.department) and (k := key_of(r.hall, r.window, r.staff, r.department)):
+            acc[k]["ratings"] += 1
+            acc[k]["good"] += r.level >= 4
+    for m in pj.attendance(store, d, s, e, halls, today=today):
+        if not scope.department_ok(m.department):
+            continue
+        st = d.staff(m.hall, m.staff)
+        for window in (st.windows if st and level == "window" else [None]):
+            if k := key_of(m.hall, window, m.staff, m.department):
+                acc[k]["incidents"] += m.incidents
+                acc[k]["expected"] += m.expected
+    vs = [v for v in pj.visits(store, d, s, e, halls) if scope.department_ok(v.department)]
+    for c in pj.cases(store, d, vs):
+        st = c.state(today)
+        if st != "open" and (k := key_of(c.hall, c.window, c.staff, c.department)):
+            acc[k]["due"] += 1
+            acc[k]["on_time"] += st == "on_time"
+    rows = []
+    for k, a in acc.items():
+        parts = {"satisfaction": rate(a["good"], a["ratings"]),
+                 "attendance": None if not a["expected"] else round(max(0.0, 1 - a["incidents"] / a["expected"]), 4),
+                 "on_time": rate(a["on_time"], a["due"])}
+        w = {"satisfaction": weights.satisfaction, "attendance": weights.attendance, "on_time": weights.on_time}
+        total_w = sum(w[p] for p, x in parts.items() if x is not None)
+        score = None if not total_w else round(100 * sum(w[p] * x for p, x in parts.items() if x is not None)
+                                               / total_w, 2)
+        rows.append(_labels(d, {**dict(zip(keys, k)), **parts, "ratings": a["ratings"], "incidents": a["incidents"],
+                                "cases": a["due"], "score": score}))
+    rows.sort(key=lambda r: (r["score"] is None, -(r["score"] or 0), tuple(str(r[x]) for x in keys)))
+    for i, r in enumerate(rows, 1):
+        r["rank"] = i
+    label = {"hall": [("hall_name", "大厅")], "department": [("department_name", "部门")],
+             "window": [("hall_name", "大厅"), ("window_name", "窗口")],
+             "staff": [("hall_name", "大厅"), ("staff_name", "工作人员")]}[level]
+    cols = [("rank", "名次")] + label + [("score", "得分"), ("satisfaction", "好评率"), ("attendance", "考勤得分"),
+                                         ("on_time", "按时办结率"), ("ratings", "评价数"), ("incidents", "考勤问题"),
+                                         ("cases", "到期承诺件")]
+    return {"report": "rankings", "period": period, "start": s.isoformat(), "end": e.isoformat(), "level": level,
+            "weights": {"satisfaction": weights.satisfaction, "attendance": weights.attendance,
+                        "on_time": weights.on_time}, "columns": cols, "rows": rows}
+
+
+# ---------------------------------------------------------------- CSV
+
+
+def to_csv(report: dict) -> bytes:
+    """UTF-8 with a BOM (Excel then reads the Chinese headers right); rates as printed numbers."""
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow([title for _k, title in report["columns"]])
+    for r in report["rows"]:
+        w.writerow(["" if r.get(k) is None else r.get(k) for k, _t in report["columns"]])
+    return "\ufeff".encode() + buf.getvalue().encode("utf-8")

@@ -1,0 +1,152 @@
+"""Report figures against hand-computed values from the raw events of tests/central/data.py,
+on SQLite and PostgreSQL, with h-a's first day and all of h-c ingested late."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from central import reports as rp
+from tests.central.data import ingest_all, ingest_late, three_halls
+
+TODAY = date(2026, 11, 6)  # open days counted: Mon 11-02 .. Thu 11-05
+
+
+def _by(rows, *keys):
+    return {tuple(r[k] for k in keys): r for r in rows}
+
+
+def test_attendance_month_per_staff(store, directory):
+    ingest_all(store, three_halls())
+    rows = rp.attendance(store, directory, "2026-11", "h-a", "academic", today=TODAY)["rows"]
+    got = {r["staff"]: {k: r[k] for k in ("present", "late", "early", "absent", "missing", "leave_days",
+                                          "step_aways", "violations")} for r in rows}
+    # s-li: punched 02 (in+out), 03 (late in, no out → 1 missing), 04, 05; one pause over the limit
+    # s-wang: 02 late in + early out, 03 on time, 04 approved leave, 05 on time; Saturday punch ignored
+    assert got == {
+        "s-li": {"present": 4, "late": 1, "early": 0, "absent": 0, "missing": 1, "leave_days": 0,
+                 "step_aways": 1, "violations": 1},
+        "s-wang": {"present": 3, "late": 1, "early": 1, "absent": 0, "missing": 0, "leave_days": 1,
+                   "step_aways": 0, "violations": 0},
+    }
+    assert rows[0]["hall_name"] == "甲大厅" and rows[0]["staff_name"] == "李明"
+
+
+def test_attendance_absent_days_for_stationed_staff(store, directory):
+    ingest_all(store, three_halls())
+    rows = _by(rp.attendance(store, directory, "2026-11", "h-b", today=TODAY)["rows"], "staff")
+    # s-qian punched in late on 11-03 only: 1 present, 1 missing out-slot, absent 02, 04, 05
+    assert (rows[("s-qian",)]["present"], rows[("s-qian",)]["absent"], rows[("s-qian",)]["missing"],
+            rows[("s-qian",)]["late"]) == (1, 3, 1, 1)
+    # stationed staff without a punch: absent every open day; the B-role s-zhao is not listed
+    assert rows[("s-li",)]["absent"] == 4 and ("s-zhao",) not in rows
+
+
+def test_satisfaction_by_window_levels_good_and_unrated(store, directory):
+    ingest_all(store, three_halls())
+    rows = _by(rp.satisfaction(store, directory, "2026-11-01", "2026-11-30")["rows"], "hall", "window")
+    assert {k: (r["level5"], r["level4"], r["level2"], r["ratings"], r["good_rate"], r["completed"],
+                r["unrated_rate"]) for k, r in rows.items()} == {
+        ("h-a", "W1"): (1, 0, 0, 1, 1.0, 1, 0.0),
+        ("h-a", "W2"): (0, 0, 1, 1, 0.0, 1, 0.0),
+        ("h-b", "W3"): (0, 1, 0, 1, 1.0, 1, 0.0),  # T3 was a no-show: not a completed service
+        ("h-c", "W1"): (0, 0, 0, 0, None, 1, 1.0),  # T9 never rated
+    }
+
+
+def test_satisfaction_by_department_merges_halls(store, directory):
+    ingest_all(store, three_halls())
+    rows = _by(rp.satisfaction(store, directory, "2026-11-01", "2026-11-30", by="department")["rows"], "department")
+    # academic: ratings 5 (h-a T1) and 2 (h-a T2); completed h-a T1, T2 and h-c T9 (unrated)
+    assert (rows[("academic",)]["ratings"], rows[("academic",)]["good_rate"], rows[("academic",)]["completed"],
+            rows[("academic",)]["unrated_rate"]) == (2, 0.5, 3, 0.3333)
+    assert (rows[("finance",)]["ratings"], rows[("finance",)]["good_rate"]) == (1, 1.0)
+
+
+def test_service_waits_outcomes_and_cases(store, directory):
+    ingest_all(store, three_halls())
+    rep = rp.service(store, directory, "2026-11-01", "2026-11-30", today=TODAY)
+    t = rep["total"]
+    # waits 120, 600, 240, 300, 1800 → nearest rank p50 = 3rd = 300, p90 = 5th = 1800
+    # services 300, 600, 120, 600 → p50 = 2nd = 300, p90 = 4th = 600
+    assert (t["visits"], t["completed"], t["no_show"]) == (5, 4, 1)
+    assert (t["wait_p50"], t["wait_p90"], t["service_p50"], t["service_p90"]) == (300, 1800, 300, 600)
+    assert (t["instant"], t["promised"]) == (2, 2)
+    # C1 finished 11-04 (deadline 11-05): on time; C9 (deadline 11-05) unfinished on 11-06: overdue
+    assert (t["cases"], t["cases_on_time"], t["cases_overdue"], t["on_time_rate"]) == (2, 1, 1, 0.5)
+    per_hall = _by(rep["rows"][:-1], "hall")
+    assert per_hall[("h-b",)]["wait_p50"] == 240 and per_hall[("h-b",)]["campus"] == "西校区"
+
+
+def test_service_late_events_update_figures(store, directory):
+    logs = three_halls()
+    ingest_all(store, logs, late=False)
+    before = rp.service(store, directory, "2026-11-01", "2026-11-30", today=TODAY)["total"]
+    assert (before["visits"], before["wait_p90"], before["cases"]) == (2, 300, 0)  # only h-b's day
+    ingest_late(store, logs)
+    after = rp.service(store, directory, "2026-11-01", "2026-11-30", today=TODAY)["total"]
+    assert (after["visits"], after["wait_p90"], after["cases"]) == (5, 1800, 2)
+
+
+def test_rankings_staff_score_formula(store, directory):
+    ingest_all(store, three_halls())
+    rows = _by(rp.rankings(store, directory, "month:2026-11", "staff", today=TODAY)["rows"], "hall", "staff")
+    li, wang = rows[("h-a", "s-li")], rows[("h-a", "s-wang")]
+    # s-li: 好评率 1.0; attendance 1 − (1 late + 1 missing + 1 violation)/4 days = 0.25; no case
+    assert (li["satisfaction"], li["attendance"], li["on_time"]) == (1.0, 0.25, None)
+    assert li["score"] == pytest.approx(100 * (0.5 * 1.0 + 0.3 * 0.25) / 0.8, abs=0.01)
+    # s-wang: 好评率 0; attendance 1 − (late + early)/3 days; C1 on time
+    assert wang["score"] == pytest.approx(100 * (0.3 * (1 - 2 / 3) + 0.2 * 1.0), abs=0.01)
+    assert li["rank"] == 1 and li["rank"] < wang["rank"]
+
+
+def test_rankings_window_with_configured_weights(store, directory):
+    ingest_all(store, three_halls())
+    rows = rp.rankings(store, directory, "month:2026-11", "window", rp.Weights(0.5, 0.0, 0.5), today=TODAY)["rows"]
+    top = [((r["hall"], r["window"]), r["score"]) for r in rows[:4]]
+    assert top == [(("h-a", "W1"), 100.0), (("h-b", "W3"), 100.0), (("h-a", "W2"), 50.0), (("h-c", "W1"), 0.0)]
+
+
+def test_scope_department_head_sees_own_department(store, directory):
+    ingest_all(store, three_halls())
+    scope = rp.Scope(role="department", department="finance")
+    sat = rp.satisfaction(store, directory, "2026-11-01", "2026-11-30", scope=scope)["rows"]
+    assert [(r["hall"], r["window"]) for r in sat] == [("h-b", "W3")]
+    att = rp.attendance(store, directory, "2026-11", scope=scope, today=TODAY)["rows"]
+    assert att and {r["department"] for r in att} == {"finance"}
+
+
+def test_scope_hall_manager_sees_own_hall(store, directory):
+    ingest_all(store, three_halls())
+    scope = rp.Scope(role="hall", hall="h-b")
+    rep = rp.service(store, directory, "2026-11-01", "2026-11-30", scope=scope, today=TODAY)
+    assert [r["hall"] for r in rep["rows"][:-1]] == ["h-b"] and rep["total"]["visits"] == 2
+    assert rp.service(store, directory, "2026-11-01", "2026-11-30", "h-a", scope=scope)["rows"] == []
+
+
+@pytest.mark.parametrize("call", [
+    lambda s, d: rp.attendance(s, d, "2026-13"),
+    lambda s, d: rp.attendance(s, d, "2026-11", hall="nowhere"),
+    lambda s, d: rp.satisfaction(s, d, "2026-11-30", "2026-11-01"),
+    lambda s, d: rp.satisfaction(s, d, "2026-11-01", "2026-11-30", by="campus"),
+    lambda s, d: rp.rankings(s, d, "week:3"),
+    lambda s, d: rp.rankings(s, d, "year:2026", "galaxy"),
+])
+def test_reports_bad_parameters_raise(call, store, directory):
+    with pytest.raises(rp.BadRequest):
+        call(store, directory)
+
+
+def test_parse_period_semesters():
+    assert rp.parse_period("semester:2026-1") == (date(2026, 9, 1), date(2027, 1, 31))
+    assert rp.parse_period("semester:2026-2") == (date(2027, 2, 1), date(2027, 8, 31))
+    assert rp.parse_period("year:2026") == (date(2026, 1, 1), date(2026, 12, 31))
+
+
+def test_csv_has_bom_and_chinese_headers(store, directory):
+    ingest_all(store, three_halls())
+    data = rp.to_csv(rp.satisfaction(store, directory, "2026-11-01", "2026-11-30", by="hall"))
+    assert data.startswith(b"\xef\xbb\xbf")
+    lines = data.decode("utf-8-sig").splitlines()
+    assert lines[0].startswith("大厅,非常满意,满意") and lines[1].startswith("甲大厅,1,0,0,1,0,2,0.5")
