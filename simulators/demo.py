@@ -358,7 +358,8 @@ def banner(c: Campus) -> None:
         f"each hall reaches it through its own proxy")
     out(f"  data and logs: {c.data} (emptied at every start, kept after the demo stops)")
     out()
-    out(f"  central  {c.central_url}/  (dashboard)   {c.central_url}/api/halls")
+    out(f"  central  {c.central_url}/login  (dashboard: live halls, reports, awards, complaints)"
+        f"   {c.central_url}/api/halls")
     for h in c.halls:
         b = h.edge.base_url
         out(f"  {h.cfg.hall.name} ({h.cfg.hall.id})")
@@ -366,6 +367,8 @@ def banner(c: Campus) -> None:
     out()
     out(f"  demo credentials (change before production): staff PIN {DEMO_PIN} for every staff id; "
         f"managers / {DEMO_MANAGER_PASSWORD}")
+    out("  central dashboard logins: admin / admin123 (central admin), academic-head / dept123 (教务处), "
+        "south-manager / hall123 (south-hall)")
     out(f"  outage: onestop-sim outage --hall {c.halls[0].cfg.hall.id} --for 2m   (heal early: --heal)")
     out("  Ctrl-C stops the demo.")
     out()

@@ -16,6 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 
 from edge.config import load
@@ -104,6 +105,13 @@ def test_demo_runs_a_campus_and_stops_on_signal(tmp_path, stop_signal):
         while not all(h["online"] and h["events"] > 0 for h in _get(f"{central}/api/halls")):
             assert time.monotonic() < deadline, _get(f"{central}/api/halls")
             time.sleep(0.5)
+        # the banner's dashboard login works and the live view shows every hall
+        assert "admin / admin123" in text
+        with httpx.Client(base_url=central, timeout=10) as web:
+            r = web.post("/login", data={"username": "admin", "password": "admin123"}, follow_redirects=True)
+            assert r.status_code == 200 and str(r.url).endswith("/live"), r.text[:300]
+            for name in ("北校区学生事务大厅", "南校区综合服务大厅"):
+                assert name in r.text
 
         proc.send_signal(stop_signal)
         assert proc.wait(timeout=60) == 0
