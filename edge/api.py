@@ -454,8 +454,9 @@ class DevicesApi(Controller):
             ctx, ratings.close_followup(ctx, followup_id, who, data.result, data.note)))
 
     @get("/closing", summary="Today's closing check")
-    async def closing_state(self, hall: NamedDependency[Hall]) -> dict:
-        return await hall.run(closing.state)
+    async def closing_state(self, hall: NamedDependency[Hall], request: Request) -> dict:
+        hw = request.app.state.get("hardware")
+        return await hall.run(closing.state, bool(hw is not None and hw.sensors()))
 
     @post("/closing/check", status_code=200, summary="Run the closing check now (records the result)")
     async def closing_check(self, hall: NamedDependency[Hall], request: Request) -> dict:

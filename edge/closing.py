@@ -111,14 +111,17 @@ def check(ctx: Ctx, sensors: list[Sensor], by: str = "auto", force: bool = False
     return state(ctx)
 
 
-def state(ctx: Ctx) -> dict:
-    """Today's closing check as the pages show it."""
+def state(ctx: Ctx, has_sensors: bool = True) -> dict:
+    """Today's closing check as the pages show it. A hall without door/power inputs has no
+    automatic check (`manual`: the closing staff check by hand)."""
     sdate = ctx.service_date()
     day = ctx.store.closing_day(sdate)
     ended = service_end(ctx)
     due = ended + timedelta(minutes=ctx.catalog.rules.closing.check_within_minutes) if ended else None
     closer = ctx.catalog.staff.get(day.closer) if day and day.closer else None
-    if day is None:
+    if day is None and not has_sensors:
+        status = "manual"
+    elif day is None:
         status = "waiting" if ended is None else "due"
     elif day.passed_at is not None:
         status = "passed"
@@ -129,7 +132,7 @@ def state(ctx: Ctx) -> dict:
     return {
         "service_date": sdate, "status": status,
         "status_label": {"waiting": "未到检查时间", "due": "待检查", "passed": "检查通过", "alarm": "报警中",
-                         "failed": "未通过"}[status],
+                         "failed": "未通过", "manual": "未配置门磁/电源检测，请人工检查"}[status],
         "service_ended": ctx.calendar.local(ended).isoformat(timespec="seconds") if ended else None,
         "due": ctx.calendar.local(due).isoformat(timespec="seconds") if due else None,
         "failed": [{**f, "state_label": STATE_LABELS.get(f.get("state", ""), "")} for f in (day.failed if day else [])],

@@ -16,8 +16,11 @@ its calendar and the windows in service, seeded-random):
 - ratings pressed on the rating buttons after a service, where the window has them;
 - step-aways: short ones (3–8 min) and one long one (over the limit), with the pause button
   where there is one, else the console's pause/resume;
-- after the last period, staff sign off and badge out; power off, one door left open for a
-  while (the closing check alarms), then closed.
+- numbers taken before closing are still served (up to the hall's `max_extension_minutes`);
+  then staff sign off and badge out; the last one out switches the power off and shuts the
+  doors but one, which stays open until the closing check has alarmed, then is shut.
+- visitors pick a department in proportion to the windows serving it today, so no queue grows
+  without bound.
 
 Every HTTP error is logged in one line and the simulation continues.
 """
@@ -89,7 +92,9 @@ class Agent:
                     self.state, self.pause_until = "paused", now + timedelta(minutes=minutes)
                     self.sim.stats.step_aways += 1
                 self.next_at = now + timedelta(seconds=20)
-            elif waiting.get(self.sim.window_dept[self.window], 0) > 0 and now < self.leave + timedelta(minutes=40):
+            elif (waiting.get(self.sim.window_dept[self.window], 0) > 0
+                  and now < self.sim.closes + timedelta(minutes=self.sim.extension_minutes)):
+                # numbers taken before closing are still served, up to the hall's extension limit
                 t = self.post(f"{w}/call")
                 if t is not None:
                     # /call answers the window, with the called ticket in it
@@ -159,6 +164,10 @@ class HallSim:
         self.doors = [n for n, p in pins.items() if p.role == "door"]
         self.power = [n for n, p in pins.items() if p.role == "power"]
         self.day: date | None = None
+        self.closes: datetime | None = None  # today's last period end
+        self.hall_closed = False
+        self.extension_minutes = cfg.business.rules.closing.max_extension_minutes
+        self.check_within_minutes = cfg.business.rules.closing.check_within_minutes
         self.agents: list[Agent] = []
         self.plan: list[tuple[datetime, str, Callable[[], None]]] = []  # hall-level actions
         self.next_visitor: datetime | None = None
@@ -240,6 +249,7 @@ class HallSim:
         for a in self.agents:
             a.close()
         self.day, self.agents, self.plan, self.on_leave = day, [], [], None
+        self.closes, self.hall_closed = None, False
         periods = self.cal.periods_on(day)
         if not periods:
             return
@@ -284,12 +294,9 @@ class HallSim:
             victim.pauses.sort()
         if self.on_leave:
             self._file_leave_by_head(day)
-        # doors and power: open at the start, closed at the end (one door left open for a while)
-        self.plan = [(start, "open", self._open_hall),
-                     (closes + timedelta(minutes=12), "close", self._close_hall)]
-        if self.doors:
-            late_door = self.doors[-1]
-            self.plan.append((closes + timedelta(minutes=40), "door", lambda: self.pin(late_door, "press")))
+        # doors and power: open at the start; closed once the last staff member has gone (see step)
+        self.plan = [(start, "open", self._open_hall)]
+        self.closes, self.hall_closed = closes, False
         self.next_visitor = max(now, opens - timedelta(minutes=5))
 
     def _file_leave_by_head(self, day: date) -> None:
@@ -327,11 +334,21 @@ class HallSim:
         self.plan = [p for p in self.plan if p[0] > now]
         for _, _, action in due:
             action()
+        if (not self.hall_closed and self.closes is not None and now >= self.closes
+                and all(a.state == "gone" for a in self.agents)):
+            # the last one out switches off and shuts the doors, but leaves one open until the
+            # closing check has alarmed (check_within_minutes after the service ended), then shuts it
+            self.hall_closed = True
+            self.plan.append((now + timedelta(minutes=2), "close", self._close_hall))
+            if self.doors:
+                late_door = self.doors[-1]
+                self.plan.append((now + timedelta(minutes=self.check_within_minutes + 12), "door",
+                                  lambda: self.pin(late_door, "press")))
         if self.next_visitor is not None and self.in_service_items:
             while self.next_visitor <= now:
                 at = self.next_visitor
                 if self._issuing(at) and self._issuing(now):
-                    item = self.rng.choice(self.in_service_items)
+                    item = self._pick_item()
                     if self.post("/api/tickets", {"item": item["id"]}, who="kiosk") is not None:
                         self.stats.issued += 1
                 rate = HOURLY.get(self.cal.local(at).hour, 0.1) * PER_WINDOW_HOUR * max(1, len(self.agents)) * self.load
@@ -340,6 +357,16 @@ class HallSim:
         self.waiting = {q.get("department") or q.get("id"): q.get("waiting", 0) for q in queue}
         for a in self.agents:
             a.step(now, self.waiting)
+
+    def _pick_item(self) -> dict:
+        """A visitor's item: departments in proportion to the windows serving them today (so no
+        queue grows without bound), then any of that department's items."""
+        staffed = [self.window_dept[a.window] for a in self.agents]
+        depts = sorted({i["department"] for i in self.in_service_items} & set(staffed))
+        if not depts:
+            return self.rng.choice(self.in_service_items)
+        dept = self.rng.choices(depts, weights=[staffed.count(d) for d in depts])[0]
+        return self.rng.choice([i for i in self.in_service_items if i["department"] == dept])
 
     def _issuing(self, at: datetime) -> bool:
         """Open, or shortly before the first period (numbers may be taken early)."""

@@ -135,3 +135,15 @@ def test_closing_without_sensors_checks_nothing(hall, clock):
     clock.set(at(18, 0))
     assert hall.call(tick)["closing"]["state"] == "no-sensors"
     assert [e.kind for e in hall.store.events(0, 100)] == []
+
+
+def test_closing_without_sensors_asks_for_a_manual_check(client, clock):
+    """A hall with no door/power inputs never shows an automatic check as pending forever."""
+    clock.set(at(17, 30))
+    body = client.get("/api/closing").json()
+    assert body["status"] == "manual" and "人工检查" in body["status_label"]
+
+
+def test_closing_state_with_sensors_is_pending_until_checked(device_client, hardware, clock):
+    clock.set(at(16, 35))
+    assert device_client.get("/api/closing").json()["status"] in ("due", "waiting")

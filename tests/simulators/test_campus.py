@@ -76,3 +76,50 @@ def test_campus_morning_central_equals_hall_logs(tmp_path):
         assert {"attendance.punch", "window.signed_on", "ticket.completed", "window.paused"} <= kinds, kinds
     finally:
         campus.stop()
+
+
+def central_events(base: str, hall: str, kinds: set[str]) -> list[dict]:
+    out, after = [], 0
+    with httpx.Client(base_url=base, timeout=10) as c:
+        while page := c.get("/api/events", params={"hall": hall, "after": after, "limit": 5000}).json():
+            out += [e for e in page if e["kind"] in kinds]
+            after = page[-1]["id"]
+    return out
+
+
+@pytest.mark.slow
+def test_campus_whole_day_closing_and_badge_out_reach_central(tmp_path):
+    """A whole simulated Monday, opening to after closing: every hall's closing check first fails
+    on the door left open (naming it), alarms, then passes once it is shut; staff badge out
+    after the last period; central holds all of it and its dashboard shows the three halls."""
+    opts = DemoOptions(speed=600, seed=5, config_dir=REPO_CONFIG, data_dir=tmp_path / "demo", free_ports=True,
+                       clock_start=MONDAY, until=MONDAY.replace(hour=19, minute=45))
+    campus = Campus(opts, log=lambda _line: None)
+    try:
+        campus.start()
+        campus.run_people()
+        deadline = time.monotonic() + 150
+        while not campus.people_done():
+            assert time.monotonic() < deadline, campus.progress()
+            time.sleep(0.5)
+        wait_converged(campus, 60)
+        for h in campus.halls:
+            hid = h.cfg.hall.id
+            doors = [n for n, p in h.cfg.devices.pins.items() if p.role == "door"]
+            evs = central_events(campus.central_url, hid, {"closing.checked", "closing.alarm", "attendance.punch"})
+            checks = [e["body"] for e in evs if e["kind"] == "closing.checked" and e["body"]["service_date"] == "2026-11-23"]
+            alarms = [e["body"] for e in evs if e["kind"] == "closing.alarm"]
+            outs = [e["body"] for e in evs if e["kind"] == "attendance.punch" and e["body"]["kind"] == "out"]
+            if any(r.role == "hall" for r in h.cfg.devices.readers):
+                assert outs, f"{hid}: nobody badged out"
+            if not doors:
+                continue
+            assert checks and not checks[0]["ok"], f"{hid}: {checks}"
+            assert [f["name"] for f in checks[0]["failed"]] == [doors[-1]], checks[0]
+            assert alarms and alarms[0]["repeat"] == 1, f"{hid}: no alarm"
+            assert checks[-1]["ok"], f"{hid}: the check never passed: {checks}"
+        with httpx.Client(base_url=campus.central_url, timeout=10) as web:
+            r = web.post("/login", data={"username": "admin", "password": "admin123"}, follow_redirects=True)
+            assert r.status_code == 200 and all(h.cfg.hall.name in r.text for h in campus.halls)
+    finally:
+        campus.stop()
