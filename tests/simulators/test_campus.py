@@ -123,3 +123,24 @@ def test_campus_whole_day_closing_and_badge_out_reach_central(tmp_path):
             assert r.status_code == 200 and all(h.cfg.hall.name in r.text for h in campus.halls)
     finally:
         campus.stop()
+
+
+@pytest.mark.slow
+def test_campus_on_the_embedded_amqtt_broker(tmp_path):
+    """Where mosquitto is not installed the demo runs on amqtt (MQTT 3.1.1): the same campus
+    converges at central."""
+    opts = DemoOptions(speed=400, seed=3, config_dir=REPO_CONFIG, data_dir=tmp_path / "demo", free_ports=True,
+                       broker="amqtt", clock_start=MONDAY, until=MONDAY.replace(hour=9, minute=30))
+    campus = Campus(opts, log=lambda _line: None)
+    try:
+        campus.start()
+        assert campus.broker.name.startswith("amqtt") and campus.protocol == 4
+        campus.run_people()
+        deadline = time.monotonic() + 60
+        while not campus.people_done():
+            assert time.monotonic() < deadline, campus.progress()
+            time.sleep(0.5)
+        sizes = wait_converged(campus, 30)
+        assert all(n > 20 for n in sizes.values()), sizes
+    finally:
+        campus.stop()
