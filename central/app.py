@@ -58,7 +58,12 @@ def _answer(report: dict, fmt: str | None) -> Response:
         name = f"{report['report']}.csv"
         return Response(rp.to_csv(report), media_type="text/csv; charset=utf-8",
                         headers={"content-disposition": f'attachment; filename="{name}"'})
-    raise BadRequest(f"format must be json or csv, got {fmt!r}")
+    if fmt == "xlsx":
+        from .export import XLSX_TYPE, filename, to_xlsx
+
+        return Response(to_xlsx(report), media_type=XLSX_TYPE,
+                        headers={"content-disposition": f'attachment; filename="{filename(report, "xlsx")}"'})
+    raise BadRequest(f"format must be json, csv or xlsx, got {fmt!r}")
 
 
 def _report(request: Request, ctx: ReportContext, make) -> Response:
@@ -142,10 +147,15 @@ def create_app(store: CentralStore, service: CentralService | None, directory: D
     """`directory` (the hall configurations) and `auth` (the `[[users]]`) enable the reports API
     and the dashboard; without them only the records API is served."""
     from .dashboard import DashboardController, template_config
+    from .configedit_pages import ConfigApi, ConfigEditController
+    from .records_pages import RecordsApi, RecordsPages
+    from .awards_pages import AwardsApi, AwardsPages
 
     ctx = ReportContext(store, directory or Directory.of([]), auth or Auth([]), weights or Weights())
     return Litestar(
-        route_handlers=[CentralApi, ReportsApi, DashboardController,
+        route_handlers=[CentralApi, ReportsApi, DashboardController, ConfigEditController, ConfigApi,
+                        RecordsPages, RecordsApi,
+                        AwardsPages, AwardsApi,
                         create_static_files_router(path="/static", directories=[STATIC], name="static")],
         dependencies={"store": Provide(lambda: store, sync_to_thread=False),
                       "service": Provide(lambda: service, sync_to_thread=False),

@@ -77,6 +77,11 @@ def main(argv: list[str] | None = None) -> int:
     for h in halls:
         with store.db.atomic():
             store.ensure_hall(h.id, h.campus)
+    from .configedit import ConfigEditor
+
+    # per hall the newer of its file's configuration and the newest revision edited on the
+    # dashboard (stored at central) goes into `halls`: that is what is published below
+    editor = ConfigEditor(store, halls)
     configs = {
         h.id: wire.ConfigMessage(v=wire.V, hall=h.id, version=h.business.version, business=h.business,
                                  ts=clock.micros())
@@ -85,6 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     service = CentralService(store, broker, clock, configs=configs, worker_id=args.worker_id,
                              shared=args.shared, protocol=5 if args.shared else cfg.broker.protocol,
                              ca_file=cfg.broker.ca_file or None, beacon_interval=args.beacon_interval)
+    service.config_source = editor.refresh  # revisions another worker stored win on reconnect
     service.start()
     host, port = (args.http or cfg.http.listen).rsplit(":", 1)
     print(f"onestop-central {cfg.central.name}: {len(halls)} halls, db {db_url.split('@')[-1]}, broker {broker}",
@@ -97,8 +103,13 @@ def main(argv: list[str] | None = None) -> int:
         from .reports import Weights
 
         a = cfg.assessment
-        app = create_app(store, service, Directory.of(halls), Auth(cfg.users, cfg.dashboard.session_minutes),
+        directory = Directory.of(halls)
+        app = create_app(store, service, directory, Auth(cfg.users, cfg.dashboard.session_minutes),
                          Weights(a.satisfaction, a.attendance, a.on_time))
+        editor.service, editor.directory = service, directory
+        app.state.config_editor = editor  # dashboard edits (central.configedit_pages) go through it
+        app.state.awards = cfg.awards  # central.awards_pages: [awards] rules
+        app.state.followup_fix_days = cfg.followups.fix_days  # central.records: [followups]
         if not serve(app, host, int(port)):
             print(f"onestop-central: could not serve on {host}:{port}", file=sys.stderr)
             return 1

@@ -24,6 +24,26 @@ satisfaction = 0.5
 attendance = 0.3
 on_time = 0.2
 
+[followups]                       # bad-rating follow-ups (central.records)
+fix_days = 5                      # open days of the hall's calendar from the rating to fix it
+
+[awards]                          # assessment outcomes (central.awards; docs/central.md)
+complaint_points = 5.0            # score points off per upheld complaint
+patrol_points = 2.0               # score points off per patrol finding
+pool_per_staff = 4800             # allowance yuan per stationed staff member per year
+[awards.red_flag]                 # also five_star, service_model, advanced (same fields)
+count = 3                         # winners (or share = 0.1: that share of the scored candidates)
+min_ratings = 20
+min_good_rate = 0.95
+max_incidents = 3
+max_upheld_complaints = 0
+max_patrol_findings = 1
+[[awards.grades]]                 # best first; the last one has neither share nor min_score
+name = "优秀"
+share = 0.2
+min_score = 90
+coefficient = 1.2
+
 [[users]]                         # dashboard logins; role admin | department | hall
 name = "admin"
 display = "中心管理员"
@@ -83,6 +103,59 @@ class Assessment(Strict, kw_only=True):
     on_time: Annotated[float, Meta(ge=0)] = 0.2
 
 
+class AwardRule(Strict, kw_only=True):
+    """One award list (docs/central.md, section awards): how many winners and who is eligible."""
+
+    count: Annotated[int, Meta(ge=0)] = 3  # winners per period
+    share: Annotated[float, Meta(ge=0, le=1)] = 0.0  # > 0: this share of the ranked candidates instead
+    min_ratings: Annotated[int, Meta(ge=0)] = 20
+    min_good_rate: Annotated[float, Meta(ge=0, le=1)] = 0.95
+    max_incidents: Annotated[int, Meta(ge=0)] = 3  # attendance incidents in the period
+    max_upheld_complaints: Annotated[int, Meta(ge=0)] = 0
+    max_patrol_findings: Annotated[int, Meta(ge=0)] = 1
+
+
+class Grade(Strict, kw_only=True):
+    """A performance grade: the best grades first; `share` caps how many of the ranked staff may
+    have it, `min_score` is the score needed; the last grade has neither (everybody left)."""
+
+    name: str
+    share: Annotated[float, Meta(gt=0, le=1)] | None = None
+    min_score: Annotated[float, Meta(ge=0, le=100)] | None = None
+    coefficient: Annotated[float, Meta(ge=0)]
+
+
+def _default_grades() -> list[Grade]:
+    return [Grade(name="优秀", share=0.2, min_score=90, coefficient=1.2),
+            Grade(name="良好", min_score=80, coefficient=1.0),
+            Grade(name="合格", min_score=60, coefficient=0.8),
+            Grade(name="不合格", coefficient=0.0)]
+
+
+class Awards(Strict, kw_only=True):
+    """`[awards]`: 流动红旗, 五星级窗口, 服务标兵, 先进个人, 绩效奖励津贴 [J 32–34]."""
+
+    red_flag: AwardRule = field(default_factory=lambda: AwardRule(count=3, min_ratings=20, min_good_rate=0.95,
+                                                                  max_incidents=3))
+    five_star: AwardRule = field(default_factory=lambda: AwardRule(count=5, min_ratings=50, min_good_rate=0.95,
+                                                                   max_incidents=6))
+    service_model: AwardRule = field(default_factory=lambda: AwardRule(
+        count=5, min_ratings=50, min_good_rate=0.98, max_incidents=2, max_patrol_findings=0))
+    advanced: AwardRule = field(default_factory=lambda: AwardRule(count=10, min_ratings=30, min_good_rate=0.95,
+                                                                  max_incidents=5))
+    exclusive: bool = True  # a 服务标兵 is not also listed as 先进个人
+    complaint_points: Annotated[float, Meta(ge=0)] = 5.0  # deducted per upheld complaint
+    patrol_points: Annotated[float, Meta(ge=0)] = 2.0  # deducted per patrol finding
+    pool_per_staff: Annotated[int, Meta(ge=0)] = 4800  # yuan per stationed staff member per year [J 33]
+    grades: list[Grade] = field(default_factory=_default_grades)
+
+
+class Followups(Strict, kw_only=True):
+    """`[followups]`: bad-rating follow-ups at central (central.records)."""
+
+    fix_days: Annotated[int, Meta(ge=1, le=60)] = 5  # open days of the hall's calendar to fix a bad rating
+
+
 class User(Strict, kw_only=True):
     name: str
     display: str = ""
@@ -99,6 +172,8 @@ class CentralConfig(Strict, kw_only=True):
     broker: Broker = field(default_factory=Broker)
     dashboard: Dashboard = field(default_factory=Dashboard)
     assessment: Assessment = field(default_factory=Assessment)
+    followups: Followups = field(default_factory=Followups)
+    awards: Awards = field(default_factory=Awards)
     users: list[User] = []
 
 
@@ -134,6 +209,7 @@ def load(path: str | Path) -> tuple[CentralConfig, list[HallEntry]]:
                 campus_name=ident.get("campus_name", ""), file=str(f),
                 username=broker.get("username", hid), password=broker.get("password", ""), business=biz,
             ))
+    check_awards(cfg.awards, path)
     for i, u in enumerate(cfg.users):
         if u.role == "department" and not u.department:
             raise ConfigError(f"{path}: field $.users[{i}].department: a department head needs a department")
@@ -142,3 +218,20 @@ def load(path: str | Path) -> tuple[CentralConfig, list[HallEntry]]:
         if [x.name for x in cfg.users].count(u.name) > 1:
             raise ConfigError(f"{path}: field $.users[{i}].name: user {u.name!r} is defined twice")
     return cfg, halls
+
+
+def check_awards(a: Awards, path: str | Path) -> None:
+    """The grade list must be usable: unique names, shares summing to at most 1, and a last
+    grade that takes everybody left (neither share nor min_score)."""
+    g = a.grades
+    if not g:
+        raise ConfigError(f"{path}: field $.awards.grades: at least one grade is needed")
+    for i, x in enumerate(g):
+        if [y.name for y in g].count(x.name) > 1:
+            raise ConfigError(f"{path}: field $.awards.grades[{i}].name: grade {x.name!r} is defined twice")
+    last = len(g) - 1
+    if g[last].share is not None or g[last].min_score is not None:
+        raise ConfigError(f"{path}: field $.awards.grades[{last}]: the last grade takes everybody left, "
+                          "so it has neither share nor min_score")
+    if sum(x.share or 0 for x in g) > 1 + 1e-9:
+        raise ConfigError(f"{path}: field $.awards.grades: the shares add up to more than 1")

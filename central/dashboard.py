@@ -1,10 +1,11 @@
 """The central dashboard: server-rendered Chinese pages (Jinja, no CDN).
 
 Pages: login/logout, live view of every hall (实时), monthly attendance (考勤月报), satisfaction
-(满意度), service (办件), rankings (排名), drill-down hall → window → staff (下钻), audit log
-(审计, central admin only). Every page renders the same report functions as the API with the
-logged-in user's scope, so role filtering happens on the server. Logins (and failures and
-logouts) are written to the audit table.
+(满意度), service (办件), rankings (排名), each with its chart (inline SVG drawn by
+central.charts) and CSV/XLSX download links; the charts page (图表); drill-down campus → hall →
+window → staff (下钻); audit log (审计, central admin only). Every page renders the same report
+functions as the API with the logged-in user's scope, so role filtering happens on the server.
+Logins (and failures and logouts) are written to the audit table.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import time
 from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from litestar import Controller, Request, Response, get, post
@@ -22,9 +24,14 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body
 from litestar.response import Redirect, Template
 from litestar.template.config import TemplateConfig
+from markupsafe import Markup
 
+from . import charts
+from . import hourly
+from . import projections as pj
 from . import reports as rp
 from .auth import COOKIE, ROLE_NAMES, scope_of
+from .export import XLSX_TYPE, filename, is_rate, to_xlsx
 
 TEMPLATES = Path(__file__).parent / "templates"
 SH = ZoneInfo("Asia/Shanghai")
@@ -37,8 +44,7 @@ def template_config() -> TemplateConfig:
 def _fmt(value: Any, key: str = "") -> str:
     if value is None:
         return "—"
-    if isinstance(value, float) and key in ("good_rate", "unrated_rate", "on_time_rate", "satisfaction",
-                                            "attendance", "on_time"):
+    if isinstance(value, float) and is_rate(key):
         return f"{value * 100:.1f}%"
     return str(value)
 
@@ -53,6 +59,63 @@ def _now_us() -> int:
     return time.time_ns() // 1000
 
 
+# ---------------------------------------------------------------- charts of the report pages
+
+
+def _chart(svg: str, data: dict | None = None) -> dict:
+    """A chart for the templates (macro `chart` of chart.html): the SVG and, shown under it in
+    a <details>, the report whose figures it draws."""
+    return {"svg": Markup(svg), "data": data}
+
+
+def _seconds(v) -> str:
+    return charts.default_fmt(v)
+
+
+def wait_charts(rep: dict) -> list[dict]:
+    """Wait p50/p90 per hour of day (line) and tickets per hour (bars)."""
+    labels = [f"{r['hour']}时" for r in rep["rows"]]
+    span = f"{rep['start']} 至 {rep['end']}"
+    return [_chart(charts.line_chart(f"各时段等候时间（{span}，按取号时段）", labels,
+                                     [("P50", [r["wait_p50"] for r in rep["rows"]]),
+                                      ("P90", [r["wait_p90"] for r in rep["rows"]])], unit="秒", fmt=_seconds), rep),
+            _chart(charts.bar_chart(f"各时段取号数（{span}）", labels, [r["visits"] for r in rep["rows"]], unit="人"))]
+
+
+DISTRIBUTION_COLORS = ["#2a8a3a", "#72b562", "#d9b02b", "#d9822b", "#b23b3b", "#8c8c8c"]
+
+
+def distribution_chart(rep: dict) -> dict:
+    """Ratings per level and unrated completed services (bars coloured from good to bad)."""
+    title = f"满意度分布（{rep['start']} 至 {rep['end']}）"
+    if not (rep["ratings"] or rep["completed"]):
+        return _chart(charts.bar_chart(title, [], []), rep)
+    title = (f"满意度分布（{rep['start']} 至 {rep['end']}；好评率 {_fmt(rep['good_rate'], 'good_rate')}，"
+             f"未评价率 {_fmt(rep['unrated_rate'], 'unrated_rate')}）")
+    return _chart(charts.bar_chart(title, [r["label"] for r in rep["rows"]], [r["count"] for r in rep["rows"]],
+                                   unit="条", bar_colors=DISTRIBUTION_COLORS), rep)
+
+
+def attendance_chart(rep: dict) -> dict:
+    labels = [f"{int(r['month'][5:])}月" for r in rep["rows"]]
+    series = [(t, [r[k] for r in rep["rows"]]) for k, t in rep["columns"] if k in ("late", "early", "absent",
+                                                                                     "missing")]
+    return _chart(charts.grouped_bars(f"{rep['year']}年各月考勤问题（次/天）", labels, series, width=960), rep)
+
+
+RANKING_CHART_ROWS = 30
+
+
+def ranking_chart(rep: dict) -> dict:
+    rows = rep["rows"][:RANKING_CHART_ROWS]
+    name_keys = {"hall": ("hall_name",), "department": ("department_name",), "window": ("hall_name", "window_name"),
+                 "staff": ("hall_name", "staff_name")}[rep["level"]]
+    labels = [f"{r['rank']}. " + " ".join(str(r.get(k) or "") for k in name_keys) for r in rows]
+    more = f"，前 {RANKING_CHART_ROWS} 名" if len(rep["rows"]) > RANKING_CHART_ROWS else ""
+    return _chart(charts.hbar_chart(f"考核得分排名（{rep['start']} 至 {rep['end']}{more}）", labels,
+                                    [r["score"] for r in rows], max_value=100, width=760))
+
+
 class DashboardController(Controller):
     path = "/"
     include_in_schema = False
@@ -65,17 +128,26 @@ class DashboardController(Controller):
             "user": s.user, "role_name": ROLE_NAMES[s.user.role], "fmt": _fmt, "when": _when,
             "directory": ctx.directory, **data})
 
-    def _report_page(self, request: Request, ctx, title: str, make, form: dict) -> Template | Redirect:
+    def _report_page(self, request: Request, ctx, title: str, make, form: dict, charts_of=None
+                     ) -> Template | Redirect:
+        """A report table with its charts (`charts_of(scope, report)`) and download links; a bad
+        parameter answers 400 with the message on the page."""
         s = ctx.auth.session(request.cookies.get(COOKIE))
         if s is None:
             return Redirect(path="/login")
-        report, error = None, None
+        report, error, drawn = None, None, []
         try:
-            report = make(scope_of(s.user))
+            scope = scope_of(s.user)
+            report = make(scope)
+            drawn = charts_of(scope, report) if charts_of else []
         except rp.BadRequest as e:
-            error = str(e)
-        return self._page(request, ctx, "report.html", title=title, report=report, error=error, form=form,
-                          csv_query="&".join(f"{k}={v}" for k, v in form.items() if v) + "&format=csv")
+            report, error = None, str(e)
+        query = urlencode({k: v for k, v in form.items() if v})
+        page = self._page(request, ctx, "report.html", title=title, report=report, error=error, form=form,
+                          charts=drawn, export_query=query, csv_query=query + "&format=csv")
+        if error and isinstance(page, Template):
+            page.status_code = 400
+        return page
 
     @get("/", sync_to_thread=False)
     def index(self) -> Redirect:
@@ -138,7 +210,10 @@ class DashboardController(Controller):
         month = q.get("month") or date.today().strftime("%Y-%m")
         form = {"month": month, "hall": q.get("hall") or "", "department": q.get("department") or ""}
         return self._report_page(request, ctx, "考勤月报", lambda scope: rp.attendance(
-            ctx.store, ctx.directory, month, form["hall"] or None, form["department"] or None, scope=scope), form)
+            ctx.store, ctx.directory, month, form["hall"] or None, form["department"] or None, scope=scope), form,
+            lambda scope, _rep: [attendance_chart(hourly.attendance_by_month(
+                ctx.store, ctx.directory, month[:4], form["hall"] or None, form["department"] or None,
+                scope=scope))])
 
     @get("/reports/satisfaction", sync_to_thread=True)
     def satisfaction(self, request: Request, ctx: NamedDependency[Any]) -> Template | Redirect:
@@ -147,7 +222,9 @@ class DashboardController(Controller):
         form = {"start": q.get("start") or today.replace(day=1).isoformat(), "end": q.get("end") or today.isoformat(),
                 "hall": q.get("hall") or "", "by": q.get("by") or "window"}
         return self._report_page(request, ctx, "满意度（好差评）", lambda scope: rp.satisfaction(
-            ctx.store, ctx.directory, form["start"], form["end"], form["hall"] or None, form["by"], scope=scope), form)
+            ctx.store, ctx.directory, form["start"], form["end"], form["hall"] or None, form["by"], scope=scope), form,
+            lambda scope, _rep: [distribution_chart(hourly.satisfaction_distribution(
+                ctx.store, ctx.directory, form["start"], form["end"], form["hall"] or None, scope=scope))])
 
     @get("/reports/service", sync_to_thread=True)
     def service(self, request: Request, ctx: NamedDependency[Any]) -> Template | Redirect:
@@ -156,53 +233,177 @@ class DashboardController(Controller):
         form = {"start": q.get("start") or today.replace(day=1).isoformat(), "end": q.get("end") or today.isoformat(),
                 "hall": q.get("hall") or ""}
         return self._report_page(request, ctx, "办件统计", lambda scope: rp.service(
-            ctx.store, ctx.directory, form["start"], form["end"], form["hall"] or None, scope=scope), form)
+            ctx.store, ctx.directory, form["start"], form["end"], form["hall"] or None, scope=scope), form,
+            lambda scope, _rep: wait_charts(hourly.wait_by_hour(
+                ctx.store, ctx.directory, form["start"], form["end"], form["hall"] or None, scope=scope)))
 
     @get("/reports/rankings", sync_to_thread=True)
     def rankings(self, request: Request, ctx: NamedDependency[Any]) -> Template | Redirect:
         q = request.query_params
         form = {"period": q.get("period") or f"month:{date.today():%Y-%m}", "level": q.get("level") or "window"}
         return self._report_page(request, ctx, "考核排名", lambda scope: rp.rankings(
-            ctx.store, ctx.directory, form["period"], form["level"], ctx.weights, scope=scope), form)
+            ctx.store, ctx.directory, form["period"], form["level"], ctx.weights, scope=scope), form,
+            lambda _scope, rep: [ranking_chart(rep)])
 
-    @get("/drill", sync_to_thread=True)
-    def drill(self, request: Request, ctx: NamedDependency[Any]) -> Template | Redirect:
-        """Hall → its windows → one window's staff (satisfaction and attendance of the month)."""
+    def _chart_reports(self, ctx, scope, month: str, hall: str | None, level: str) -> dict[str, dict]:
+        """The figures of the charts page for one month (attendance: the month's whole year)."""
+        start, end = rp.parse_month(month)
+        if level not in rp.RANK_KEYS:
+            raise rp.BadRequest(f"level must be one of {', '.join(rp.RANK_KEYS)}, got {level!r}")
+        ranks = rp.rankings(ctx.store, ctx.directory, f"month:{month}", level, ctx.weights, scope=scope)
+        if hall:
+            scope.halls(ctx.directory, hall)  # unknown hall: 400
+            if level != "department":
+                ranks = {**ranks, "rows": [r for r in ranks["rows"] if r.get("hall") == hall]}
+        return {
+            "wait_by_hour": hourly.wait_by_hour(ctx.store, ctx.directory, start, end, hall, scope=scope),
+            "satisfaction_distribution": hourly.satisfaction_distribution(ctx.store, ctx.directory, start, end,
+                                                                          hall, scope=scope),
+            "attendance_by_month": hourly.attendance_by_month(ctx.store, ctx.directory, month[:4], hall,
+                                                              scope=scope),
+            "rankings": ranks}
+
+    @get("/reports/charts", sync_to_thread=True)
+    def charts_page(self, request: Request, ctx: NamedDependency[Any]) -> Template | Redirect:
+        """Every chart of one month on one page: waits by hour, satisfaction distribution,
+        attendance month by month over the year, rankings."""
         s = ctx.auth.session(request.cookies.get(COOKIE))
         if s is None:
             return Redirect(path="/login")
         q = request.query_params
-        scope = scope_of(s.user)
-        month = q.get("month") or date.today().strftime("%Y-%m")
-        hall, window = q.get("hall") or None, q.get("window") or None
-        error, rows, level = None, [], "hall"
+        form = {"month": q.get("month") or date.today().strftime("%Y-%m"), "hall": q.get("hall") or "",
+                "level": q.get("level") or "window"}
+        drawn, error = [], None
         try:
-            start, end = rp.parse_month(month)
-            sat_by = "window" if hall and not window else ("staff" if window else "hall")
-            sat = rp.satisfaction(ctx.store, ctx.directory, start.isoformat(), end.isoformat(), hall, sat_by,
-                                  scope=scope)["rows"]
-            if window:
-                level = "staff"
-                w = ctx.directory.window(hall, window)
-                ids = {st.id for st in ctx.directory.halls[hall].business.staff
-                       if window in st.windows or window in st.backup_for} if w else set()
-                att = {r["staff"]: r for r in rp.attendance(ctx.store, ctx.directory, month, hall,
-                                                            scope=scope)["rows"]}
-                served = {r["staff"] for r in sat if r.get("staff")}
-                for sid in sorted(ids | (served & set(att))):
-                    srow = next((r for r in sat if r.get("staff") == sid), {})
-                    rows.append({"staff": sid, "name": ctx.directory.staff_name(hall, sid), **srow,
-                                 **{k: v for k, v in att.get(sid, {}).items() if k in ("late", "early", "absent",
-                                                                                       "missing", "violations")}})
-            elif hall:
-                level = "window"
-                rows = sat
-            else:
-                rows = sat
+            reps = self._chart_reports(ctx, scope_of(s.user), form["month"], form["hall"] or None, form["level"])
+            drawn = [*wait_charts(reps["wait_by_hour"]), distribution_chart(reps["satisfaction_distribution"]),
+                     attendance_chart(reps["attendance_by_month"]), ranking_chart(reps["rankings"])]
+            drawn[-1]["data"] = reps["rankings"]
         except rp.BadRequest as e:
             error = str(e)
-        return self._page(request, ctx, "drill.html", title="下钻查询", rows=rows, level=level, month=month,
-                          hall=hall, window=window, error=error)
+        page = self._page(request, ctx, "charts.html", title="统计图表", form=form, charts=drawn, error=error,
+                          query=urlencode({k: v for k, v in form.items() if v}))
+        if error and isinstance(page, Template):
+            page.status_code = 400
+        return page
+
+    @get("/reports/charts/data", sync_to_thread=True)
+    def charts_data(self, request: Request, ctx: NamedDependency[Any]) -> Response | Redirect:
+        """One chart's figures as CSV or XLSX (?chart=wait_by_hour|satisfaction_distribution|
+        attendance_by_month|rankings&month=&hall=&level=&format=csv|xlsx)."""
+        s = ctx.auth.session(request.cookies.get(COOKIE))
+        if s is None:
+            return Redirect(path="/login")
+        q = request.query_params
+        try:
+            fmt = q.get("format") or "csv"
+            if fmt not in ("csv", "xlsx"):
+                raise rp.BadRequest(f"format must be csv or xlsx, got {fmt!r}")
+            reps = self._chart_reports(ctx, scope_of(s.user), q.get("month") or date.today().strftime("%Y-%m"),
+                                       q.get("hall") or None, q.get("level") or "window")
+            if q.get("chart") not in reps:
+                raise rp.BadRequest(f"chart must be one of {', '.join(reps)}, got {q.get('chart')!r}")
+        except rp.BadRequest as e:
+            return Response({"status_code": 400, "detail": str(e)}, status_code=400)
+        report = reps[q.get("chart")]
+        if fmt == "xlsx":
+            body, media = to_xlsx(report), XLSX_TYPE
+        else:
+            body, media = rp.to_csv(report), "text/csv; charset=utf-8"
+        return Response(body, media_type=media,
+                        headers={"content-disposition": f'attachment; filename="{filename(report, fmt)}"'})
+
+    @get("/drill", sync_to_thread=True)
+    def drill(self, request: Request, ctx: NamedDependency[Any]) -> Template | Redirect:
+        """Campus → its halls → a hall's windows → one window's staff, with the month's figures.
+        A hall manager starts at (and stays in) their hall; a department head sees only their
+        department's figures, windows and staff."""
+        s = ctx.auth.session(request.cookies.get(COOKIE))
+        if s is None:
+            return Redirect(path="/login")
+        q = request.query_params
+        d = ctx.directory
+        scope = scope_of(s.user)
+        month = q.get("month") or date.today().strftime("%Y-%m")
+        campus, hall, window = q.get("campus") or None, q.get("hall") or None, q.get("window") or None
+        if scope.role == "hall" and not (campus or hall):
+            hall = scope.hall
+        error, status, rows, level = None, 200, [], "campus"
+        try:
+            start, end = rp.parse_month(month)
+            if hall is not None and hall not in d.halls:
+                raise rp.BadRequest(f"unknown hall {hall!r}")
+            if window is not None and hall is None:
+                raise rp.BadRequest("window needs hall")
+            if window is not None and d.window(hall, window) is None:
+                raise rp.BadRequest(f"unknown window {window!r} of hall {hall!r}")
+            if hall is not None:
+                campus = d.campus(hall)
+            elif campus is not None and campus not in {d.campus(h) for h in d.halls}:
+                raise rp.BadRequest(f"unknown campus {campus!r}")
+            if scope.role == "hall" and ((hall and hall != scope.hall) or campus != d.campus(scope.hall)):
+                raise PermissionError("只能查看本大厅的数据")
+            if window and not scope.department_ok(d.window(hall, window).department):
+                raise PermissionError("只能查看本部门的窗口")
+            if window:
+                level = "staff"
+                rows = self._drill_staff(ctx, scope, month, start, end, hall, window)
+            elif hall:
+                level = "window"
+                rows = self._drill_windows(ctx, scope, start, end, hall)
+            elif campus:
+                level = "hall"
+                rows = hourly.area_figures(ctx.store, d, start, end, "hall", campus, scope=scope)["rows"]
+            else:
+                rows = hourly.area_figures(ctx.store, d, start, end, "campus", scope=scope)["rows"]
+        except rp.BadRequest as e:
+            error, status, rows = str(e), 400, []
+        except PermissionError as e:
+            error, status, rows = str(e), 403, []
+        page = self._page(request, ctx, "drill.html", title="下钻查询", rows=rows, level=level, month=month,
+                          campus=campus, hall=hall, window=window, error=error, secs=charts.default_fmt,
+                          campus_label=d.campus_name(next((h for h in sorted(d.halls) if d.campus(h) == campus),
+                                                          "")) or campus)
+        if isinstance(page, Template):
+            page.status_code = status
+        return page
+
+    @staticmethod
+    def _drill_windows(ctx, scope, start: date, end: date, hall: str) -> list[dict]:
+        """Every configured window of the hall the caller may see, with its satisfaction figures,
+        then any window id met only in the events (no link: not configured)."""
+        d = ctx.directory
+        sat = {r.get("window"): r for r in rp.satisfaction(ctx.store, d, start.isoformat(), end.isoformat(), hall,
+                                                           "window", scope=scope)["rows"]}
+        rows = []
+        for w in d.halls[hall].business.windows:
+            if scope.department_ok(w.department):
+                rows.append({"hall": hall, "window": w.id, "window_name": w.name, "configured": True,
+                             "department_name": d.department_name(w.department), **sat.pop(w.id, {})})
+        for wid, r in sorted(sat.items(), key=lambda kv: str(kv[0])):
+            rows.append({**r, "configured": False})
+        return rows
+
+    @staticmethod
+    def _drill_staff(ctx, scope, month: str, start: date, end: date, hall: str, window: str) -> list[dict]:
+        """The window's A-role and B-role staff (and anyone who served there this month), with
+        satisfaction and attendance figures."""
+        d = ctx.directory
+        sat = rp.satisfaction(ctx.store, d, start.isoformat(), end.isoformat(), hall, "staff", scope=scope)["rows"]
+        ids = {st.id for st in d.halls[hall].business.staff
+               if (window in st.windows or window in st.backup_for) and scope.department_ok(st.department)}
+        att = {r["staff"]: r for r in rp.attendance(ctx.store, d, month, hall, scope=scope)["rows"]}
+        served = {v.staff for v in pj.visits(ctx.store, d, start, end, [hall])
+                  if v.window == window and v.staff and scope.department_ok(v.department)}
+        rows = []
+        for sid in sorted(ids | served):
+            srow = next((r for r in sat if r.get("staff") == sid), {})
+            st = d.staff(hall, sid)
+            role = "A岗" if st and window in st.windows else ("B岗" if st and window in st.backup_for else "—")
+            rows.append({"staff": sid, "name": d.staff_name(hall, sid), "role": role, **srow,
+                         **{k: v for k, v in att.get(sid, {}).items() if k in ("late", "early", "absent", "missing",
+                                                                               "violations")}})
+        return rows
 
     @get("/audit", sync_to_thread=True)
     def audit(self, request: Request, ctx: NamedDependency[Any]) -> Template | Redirect:

@@ -243,7 +243,7 @@ class StaffMonth:
         return self.late + self.early + self.absent + self.missing + self.violations
 
 
-def _leave_days(store, d: Directory, lo_day: date, hi_day: date, halls) -> dict[tuple[str, str], set[date]]:
+def leave_days(store, d: Directory, lo_day: date, hi_day: date, halls) -> dict[tuple[str, str], set[date]]:
     """Days covered (whole or half) by approved leave, per (hall, staff)."""
     _lo, hi = day_range_us(d, lo_day, hi_day)
     rows = store.select_bodies(["leave.requested", "leave.approved"], 0, hi,
@@ -266,73 +266,136 @@ def _leave_days(store, d: Directory, lo_day: date, hi_day: date, halls) -> dict[
     return out
 
 
-def attendance(store, d: Directory, start: date, end: date, halls: list[str] | None = None,
-               today: date | None = None) -> list[StaffMonth]:
-    """Per staff member of start..end: the edge's punch classifications summed, plus days
-    absent and punch slots missed (open days up to the day before `today`), leave, step-aways."""
-    today = today or date.today()
-    hall_ids = halls if halls is not None else list(d.halls)
-    lo, hi = day_range_us(d, start, end)
-    out: dict[tuple[str, str], StaffMonth] = {}
+@dataclass
+class StaffDay:
+    """What one staff member's events say about one local day: the day's punches (their
+    service_date; closed-day punches excluded), step-aways and violations (local date of ts)."""
 
-    def row(hall: str, staff: str) -> StaffMonth:
-        key = (hall, staff)
+    hall: str
+    staff: str
+    day: date
+    punched: bool = False
+    slots: set[int] = field(default_factory=set)  # in/out punch slots filled
+    late: int = 0
+    early: int = 0
+    step_aways: int = 0
+    violations: int = 0
+
+
+def staff_days(store, d: Directory, start: date, end: date,
+               halls: list[str] | None = None) -> dict[tuple[str, str, date], StaffDay]:
+    """Per (hall, staff, local day) of start..end: the facts `attendance` folds into months."""
+    lo, hi = day_range_us(d, start, end)
+    out: dict[tuple[str, str, date], StaffDay] = {}
+
+    def at(hall: str, staff: str, day: date) -> StaffDay:
+        key = (hall, staff, day)
         if key not in out:
-            out[key] = StaffMonth(hall=hall, staff=staff, department=d.staff_department(hall, staff))
+            out[key] = StaffDay(hall=hall, staff=staff, day=day)
         return out[key]
 
-    punched: dict[tuple[str, str], dict[date, set[int]]] = {}
     for hall, _k, _ts, staff, kind, cls, slot, sdate in store.select_bodies(
             ["attendance.punch"], lo, hi, ["staff", "kind", "classification", "slot", "service_date"], halls):
         day = date.fromisoformat(sdate)
         if not start <= day <= end or cls == "closed_day":
             continue
-        r = row(hall, staff)
-        slots = punched.setdefault((hall, staff), {}).setdefault(day, set())
+        r = at(hall, staff, day)
+        r.punched = True
         if kind in ("in", "out") and slot is not None:
-            slots.add(int(slot))
+            r.slots.add(int(slot))
         if kind == "in" and cls == "late":
             r.late += 1
         elif kind == "out" and cls == "early":
             r.early += 1
     for hall, kind, ts, staff in store.select_bodies(
             ["window.step_away_violation", "window.paused"], lo, hi, ["staff"], halls):
-        if start <= d.local_date(hall, ts) <= end:
-            r = row(hall, staff)
+        day = d.local_date(hall, ts)
+        if start <= day <= end:
+            r = at(hall, staff, day)
             if kind == "window.paused":
                 r.step_aways += 1
             else:
                 r.violations += 1
-    leave = _leave_days(store, d, start, end, halls)
+    return out
+
+
+@dataclass
+class StaffTotals:
+    """One staff member's staff-day facts over a range: punched days with the number of slots
+    filled, and the summed counts (the input of `fold_attendance`)."""
+
+    days: dict[date, int] = field(default_factory=dict)
+    late: int = 0
+    early: int = 0
+    step_aways: int = 0
+    violations: int = 0
+
+
+def totals_of(days: dict[tuple[str, str, date], StaffDay]) -> dict[tuple[str, str], StaffTotals]:
+    out: dict[tuple[str, str], StaffTotals] = {}
+    for (hall, staff, day), f in days.items():
+        t = out.setdefault((hall, staff), StaffTotals())
+        if f.punched:
+            t.days[day] = len(f.slots)
+        t.late += f.late
+        t.early += f.early
+        t.step_aways += f.step_aways
+        t.violations += f.violations
+    return out
+
+
+def fold_attendance(d: Directory, start: date, end: date, hall_ids: list[str], today: date,
+                    totals: dict[tuple[str, str], StaffTotals],
+                    leave: dict[tuple[str, str], set[date]]) -> list[StaffMonth]:
+    """Staff totals of start..end into report rows: days absent and punch slots missed (open
+    days up to the day before `today`), leave days. A-role staff always get a row."""
+    out: dict[tuple[str, str], StaffMonth] = {}
+    for (hall, staff), t in totals.items():
+        out[(hall, staff)] = StaffMonth(hall=hall, staff=staff, department=d.staff_department(hall, staff),
+                                        late=t.late, early=t.early, step_aways=t.step_aways,
+                                        violations=t.violations)
     for hall in hall_ids:
         entry, cal = d.halls.get(hall), d.calendars.get(hall)
         if entry is None:
             continue
         per_day = entry.business.rules.attendance.punches_per_day
         for s in entry.business.staff:
-            if s.windows:  # A-role staff are expected on every open day
-                row(hall, s.id)
+            if s.windows and (hall, s.id) not in out:  # A-role staff are expected on every open day
+                out[(hall, s.id)] = StaffMonth(hall=hall, staff=s.id, department=s.department)
+        open_days: list[tuple[date, int]] = []
+        day = start
+        while day <= end and day < today:
+            if cal.is_open_day(day):
+                open_days.append((day, 2 if per_day == 2 else 2 * len(cal.periods_on(day))))
+            day += timedelta(days=1)
         for (h, staff), r in out.items():
             if h != hall:
                 continue
-            days = punched.get((h, staff), {})
+            t = totals.get((h, staff))
+            days = t.days if t else {}
             on_leave = leave.get((h, staff), set())
             expected_role = bool((st := d.staff(h, staff)) and st.windows)
-            day = start
-            while day <= end and day < today:
-                if cal.is_open_day(day):
-                    slots = 2 if per_day == 2 else 2 * len(cal.periods_on(day))
-                    if day in on_leave:
-                        r.leave_days += 1
-                    elif day in days:
-                        r.expected += 1
-                        r.missing += max(0, slots - len(days[day]))
-                    elif expected_role:
-                        r.expected += 1
-                        r.absent += 1
-                day += timedelta(days=1)
+            for day, slots in open_days:
+                if day in on_leave:
+                    r.leave_days += 1
+                elif day in days:
+                    r.expected += 1
+                    r.missing += max(0, slots - days[day])
+                elif expected_role:
+                    r.expected += 1
+                    r.absent += 1
             r.present = len(days)
     return sorted(out.values(), key=lambda r: (r.hall, r.department, r.staff))
+
+
+def attendance(store, d: Directory, start: date, end: date, halls: list[str] | None = None,
+               today: date | None = None) -> list[StaffMonth]:
+    """Per staff member of start..end: the edge's punch classifications summed, plus days
+    absent and punch slots missed (open days up to the day before `today`), leave, step-aways."""
+    today = today or date.today()
+    hall_ids = halls if halls is not None else list(d.halls)
+    totals = totals_of(staff_days(store, d, start, end, halls))
+    return fold_attendance(d, start, end, hall_ids, today, totals, leave_days(store, d, start, end, halls))
 
 
 # ---------------------------------------------------------------- cases (承诺件)

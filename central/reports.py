@@ -3,8 +3,12 @@ service, rankings. Each returns `{"columns": [(key, 中文标题)], "rows": [dic
 answers JSON or CSV (`to_csv`, UTF-8 with BOM for Excel) and the dashboard renders a table.
 
 A `Scope` limits what a caller sees: central admin everything, a department head their
-department (in every hall), a hall manager their hall. The hall limit goes into the SQL of
-the projections; the department limit filters rows by the department owning them.
+department (in every hall), a hall manager their hall. The hall limit goes into the SQL; the
+department limit filters rows by the department owning them.
+
+The figures come from the stored day facts (central.facts: dirty days are recomputed first,
+then the rows are summed); `facts.Raw(store)` in place of the store computes the same figures
+from the events on request.
 """
 
 from __future__ import annotations
@@ -13,10 +17,11 @@ import csv
 import io
 import math
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from . import facts
 from . import projections as pj
 from .projections import Directory
 
@@ -99,6 +104,13 @@ def parse_period(value: str | None) -> tuple[date, date]:
 # ---------------------------------------------------------------- helpers
 
 
+def _excluded(store) -> set[tuple[str, str]]:
+    """(hall, ticket) of ratings left out of 好评率: appeals (申诉) accepted (central.records)."""
+    from .records import excluded_ratings
+
+    return excluded_ratings(store)
+
+
 def rate(part: int, whole: int) -> float | None:
     return None if whole == 0 else round(part / whole, 4)
 
@@ -137,7 +149,8 @@ def attendance(store, d: Directory, month: str | None, hall: str | None = None, 
                scope: Scope = ADMIN, today: date | None = None) -> dict:
     start, end = parse_month(month)
     rows = []
-    for r in pj.attendance(store, d, start, end, scope.halls(d, hall), today=today):
+    halls = scope.halls(d, hall)
+    for r in facts.source(store, d, start, end, halls).attendance(today or date.today()):
         if not scope.department_ok(r.department) or (department and r.department != department):
             continue
         rows.append(_labels(d, {"hall": r.hall, "department": r.department, "staff": r.staff, "present": r.present,
@@ -157,23 +170,25 @@ LEVEL_NAMES = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意"
 def satisfaction(store, d: Directory, start: str | None, end: str | None, hall: str | None = None,
                  by: str = "window", scope: Scope = ADMIN) -> dict:
     """好评率 = ratings of level 4–5 / ratings; 未评价率 = completed services (service day in
-    range) without any rating / completed services."""
+    range) whose ticket got no rating from its service day to two days after / completed services."""
     s, e = parse_range(start, end)
     if by not in LEVELS:
         raise BadRequest(f"by must be one of {', '.join(LEVELS)}, got {by!r}")
     halls = scope.halls(d, hall)
     keys = LEVELS[by]
     groups: dict[tuple, dict] = defaultdict(lambda: {"levels": [0] * 6, "completed": 0, "unrated": 0})
-    for r in pj.ratings(store, d, s, e, halls):
-        if scope.department_ok(r.department):
-            groups[tuple(getattr(r, k) for k in keys)]["levels"][r.level] += 1
-    rated = pj.rated_tickets(store, d, s, e, halls)
-    for v in pj.visits(store, d, s, e, halls):
-        if v.completed is None or not scope.department_ok(v.department):
+    src = facts.source(store, d, s, e, halls)
+    for hall_, dept, window, staff, lv, n in src.rating_rows(_excluded(store)):
+        if scope.department_ok(dept):
+            values = {"hall": hall_, "department": dept, "window": window, "staff": staff}
+            groups[tuple(values[k] for k in keys)]["levels"][lv] += n
+    for hall_, dept, window, staff, _visits, completed, _ns, _tr, unrated, *_o in src.visit_rows():
+        if not completed or not scope.department_ok(dept):
             continue
-        g = groups[tuple(getattr(v, k) for k in keys)]
-        g["completed"] += 1
-        g["unrated"] += (v.hall, v.ticket) not in rated
+        values = {"hall": hall_, "department": dept, "window": window, "staff": staff}
+        g = groups[tuple(values[k] for k in keys)]
+        g["completed"] += completed
+        g["unrated"] += unrated
     rows = []
     for key, g in sorted(groups.items(), key=lambda kv: tuple(str(x) for x in kv[0])):
         lv = g["levels"]
@@ -202,33 +217,49 @@ SERVICE_COLUMNS = [("hall_name", "大厅"), ("campus", "校区"), ("visits", "�
                    ("cases_late", "超时办结"), ("cases_overdue", "逾期未办结"), ("on_time_rate", "按时办结率")]
 
 
-def _service_row(vs: list[pj.Visit], cs: list[pj.Case], today: date) -> dict:
-    row = {"visits": len(vs), "completed": sum(v.completed is not None for v in vs),
-           "no_show": sum(v.no_show for v in vs), "transferred": sum(v.transferred > 0 for v in vs),
-           "wait_p50": percentile([w for v in vs if (w := v.wait_seconds) is not None], 50),
-           "wait_p90": percentile([w for v in vs if (w := v.wait_seconds) is not None], 90),
-           "service_p50": percentile([x for v in vs if (x := v.service_seconds) is not None], 50),
-           "service_p90": percentile([x for v in vs if (x := v.service_seconds) is not None], 90)}
+def _service_row(counts: dict, waits, services, cases: list[int]) -> dict:
+    """counts: summed visit facts; waits/services: histograms (central.facts.bucket);
+    cases: [cases, on time, late, overdue]."""
+    row = {k: counts.get(k, 0) for k in ("visits", "completed", "no_show", "transferred")}
+    row.update({"wait_p50": facts.hist_percentile(waits, 50), "wait_p90": facts.hist_percentile(waits, 90),
+                "service_p50": facts.hist_percentile(services, 50),
+                "service_p90": facts.hist_percentile(services, 90)})
     for o in ("instant", "promised", "joint", "notice", "gaps", "refused"):
-        row[o] = sum(v.outcome == o for v in vs)
-    states = [c.state(today) for c in cs]
-    row.update({"cases": len(cs), "cases_on_time": states.count("on_time"), "cases_late": states.count("late"),
-                "cases_overdue": states.count("overdue")})
+        row[o] = counts.get(o, 0)
+    row.update({"cases": cases[0], "cases_on_time": cases[1], "cases_late": cases[2], "cases_overdue": cases[3]})
     row["on_time_rate"] = rate(row["cases_on_time"], row["cases_on_time"] + row["cases_late"] + row["cases_overdue"])
     return row
 
 
 def service(store, d: Directory, start: str | None, end: str | None, hall: str | None = None,
             scope: Scope = ADMIN, today: date | None = None) -> dict:
+    """Percentiles are nearest rank over histograms, given as the lower bound of the bucket
+    (whole seconds under a minute, 5 s under 10 minutes, 30 s under an hour, 5 minutes beyond)."""
     s, e = parse_range(start, end)
     today = today or date.today()
-    vs = [v for v in pj.visits(store, d, s, e, scope.halls(d, hall)) if scope.department_ok(v.department)]
-    cs = pj.cases(store, d, vs)
+    src = facts.source(store, d, s, e, scope.halls(d, hall))
+    per: dict[str, dict] = defaultdict(lambda: {"counts": Counter(), "wait": Counter(), "service": Counter(),
+                                                "cases": [0, 0, 0, 0]})
+    for h, dept, _w, _s, *c in src.visit_rows():
+        if scope.department_ok(dept):
+            per[h]["counts"].update(dict(zip(facts.VISIT_COUNTS, c)))
+    for (h, dept), (wait, serv) in src.histograms().items():
+        if scope.department_ok(dept):
+            per[h]["wait"].update(wait)
+            per[h]["service"].update(serv)
+    for h, dept, _w, _s, *c in src.case_rows(today):
+        if scope.department_ok(dept):
+            per[h]["cases"] = [x + y for x, y in zip(per[h]["cases"], c)]
     rows = []
-    for h in sorted({v.hall for v in vs}):
-        rows.append(_labels(d, {"hall": h, **_service_row([v for v in vs if v.hall == h],
-                                                          [c for c in cs if c.hall == h], today)}))
-    total = {"hall_name": "合计", "campus": "", **_service_row(vs, cs, today)}
+    tot = {"counts": Counter(), "wait": Counter(), "service": Counter(), "cases": [0, 0, 0, 0]}
+    for h in sorted(h for h, p in per.items() if p["counts"]["visits"]):
+        p = per[h]
+        rows.append(_labels(d, {"hall": h, **_service_row(p["counts"], p["wait"], p["service"], p["cases"])}))
+        for k in ("counts", "wait", "service"):
+            tot[k].update(p[k])
+        tot["cases"] = [x + y for x, y in zip(tot["cases"], p["cases"])]
+    total = {"hall_name": "合计", "campus": "", **_service_row(tot["counts"], tot["wait"], tot["service"],
+                                                                tot["cases"])}
     return {"report": "service", "start": s.isoformat(), "end": e.isoformat(), "columns": SERVICE_COLUMNS,
             "rows": rows + [total] if rows else [], "total": total}
 
@@ -258,11 +289,12 @@ def rankings(store, d: Directory, period: str | None, level: str = "window", wei
         k = tuple(values[x] for x in keys)
         return None if any(x is None or x == "" for x in k) else k
 
-    for r in pj.ratings(store, d, s, e, halls):
-        if scope.department_ok(r.department) and (k := key_of(r.hall, r.window, r.staff, r.department)):
-            acc[k]["ratings"] += 1
-            acc[k]["good"] += r.level >= 4
-    for m in pj.attendance(store, d, s, e, halls, today=today):
+    src = facts.source(store, d, s, e, halls)
+    for hall_, dept, window, staff, lv, n in src.rating_rows(_excluded(store)):
+        if scope.department_ok(dept) and (k := key_of(hall_, window, staff, dept)):
+            acc[k]["ratings"] += n
+            acc[k]["good"] += n if lv >= 4 else 0
+    for m in src.attendance(today):
         if not scope.department_ok(m.department):
             continue
         st = d.staff(m.hall, m.staff)
@@ -270,12 +302,10 @@ def rankings(store, d: Directory, period: str | None, level: str = "window", wei
             if k := key_of(m.hall, window, m.staff, m.department):
                 acc[k]["incidents"] += m.incidents
                 acc[k]["expected"] += m.expected
-    vs = [v for v in pj.visits(store, d, s, e, halls) if scope.department_ok(v.department)]
-    for c in pj.cases(store, d, vs):
-        st = c.state(today)
-        if st != "open" and (k := key_of(c.hall, c.window, c.staff, c.department)):
-            acc[k]["due"] += 1
-            acc[k]["on_time"] += st == "on_time"
+    for hall_, dept, window, staff, _n, on_time, late, overdue in src.case_rows(today):
+        if scope.department_ok(dept) and (k := key_of(hall_, window, staff, dept)) and on_time + late + overdue:
+            acc[k]["due"] += on_time + late + overdue
+            acc[k]["on_time"] += on_time
     rows = []
     for k, a in acc.items():
         parts = {"satisfaction": rate(a["good"], a["ratings"]),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+from typing import Callable
 
 from sync import wire
 from sync.clock import Clock
@@ -41,6 +42,9 @@ class CentralService:
         self.store = store
         self.clock = clock
         self.configs = dict(configs or {})
+        # called before the configs are (re)published on connect; answers the current ones
+        # (central.configedit.ConfigEditor.refresh: revisions another worker stored)
+        self.config_source: Callable[[], dict[str, wire.ConfigMessage]] | None = None
         self.beacon_interval = beacon_interval
         events = f"{wire.ROOT}/halls/+/events"
         if shared:
@@ -77,6 +81,14 @@ class CentralService:
     # -- network thread
 
     def _on_connect(self) -> None:
+        if self.config_source is not None:
+            try:
+                for hall, msg in self.config_source().items():
+                    cur = self.configs.get(hall)
+                    if cur is None or msg.version > cur.version:
+                        self.configs[hall] = msg
+            except Exception:  # the database may be away; publish what this worker has
+                log.exception("could not re-read stored configurations before publishing")
         for msg in self.configs.values():
             self.link.publish(wire.config_topic(msg.hall), wire.encode(msg), qos=1, retain=True)
         # what this database really holds replaces any retained ack a previous database left

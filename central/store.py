@@ -19,6 +19,8 @@ from playhouse.db_url import connect
 from sync import events as ev
 from sync import wire
 
+from . import facts
+
 
 def open_database(url: str) -> pw.Database:
     """`sqlite:///path.db` or `postgresql://user@host:port/db`."""
@@ -148,6 +150,31 @@ def _m2_audit(store: "CentralStore") -> None:
 MIGRATIONS = [(1, "initial schema", _m1_initial), (2, "dashboard audit log", _m2_audit)]
 
 
+def _m3_records(store: "CentralStore") -> None:
+    from .records import create_tables  # complaints, follow-ups, patrols live with central.records
+
+    create_tables(store)
+
+
+MIGRATIONS.append((3, "complaints, follow-ups, patrols", _m3_records))
+
+
+def _m4_facts(store: "CentralStore") -> None:
+    facts.create_tables(store)  # day facts for the reports; every stored day starts dirty
+
+
+MIGRATIONS.append((4, "report day facts", _m4_facts))
+
+
+def _m5_config_revisions(store: "CentralStore") -> None:
+    from .configedit import create_tables  # the revision model lives with the config editor
+
+    create_tables(store.db)
+
+
+MIGRATIONS.append((5, "hall configuration revisions", _m5_config_revisions))
+
+
 @dataclass
 class IngestResult:
     """What one batch did. The caller asks `acks`/`conflicts` once per transaction."""
@@ -208,12 +235,12 @@ class CentralStore:
             if batch.events:
                 result.upto[batch.epoch] = batch.events[-1].seq
             progress, conflict_at = self._lock_progress(topic_hall, batch.epoch)
-            rows = []
+            rows, bodies = [], []
             for e in batch.events:
                 if conflict_at is not None and e.seq >= conflict_at:
                     continue  # the hall re-numbers these into a new epoch; never store them here
                 try:
-                    ev.decode_body(e.kind, e.body)
+                    body = ev.decode_body(e.kind, e.body)
                     if e.schema > ev.SCHEMA:
                         raise msgspec.ValidationError(f"schema {e.schema} is newer than {ev.SCHEMA}")
                 except (msgspec.ValidationError, msgspec.DecodeError) as err:
@@ -223,6 +250,7 @@ class CentralStore:
                     continue
                 rows.append((topic_hall, batch.epoch, e.seq, e.id, e.kind, e.schema, e.body.decode(),
                              e.ts, e.ts, e.boot, e.mono, e.clock, received))
+                bodies.append(body)
             if rows:
                 self._rebase(topic_hall, rows)
                 inserted = self._insert_events(rows)
@@ -239,6 +267,8 @@ class CentralStore:
                                          & (E.seq >= conflict) & E.event_id.in_(ours)).execute()
                         P.update(conflict=conflict).where((P.hall == topic_hall) & (P.epoch == batch.epoch)).execute()
                         result.stored -= sum(1 for r in rows if r[2] >= conflict)
+                # the (hall, day) facts these events change are dirty (central.facts)
+                facts.mark(self, topic_hall, [(r[4], [r[8]], b) for r, b in zip(rows, bodies)])
                 for r in rows:
                     if r[4] == "clock.corrected":
                         self._apply_correction(topic_hall, r[6])
@@ -338,6 +368,9 @@ class CentralStore:
     def _apply_correction(self, hall: str, body: str) -> None:
         b = msgspec.json.decode(body.encode(), type=ev.ClockCorrected)
         C, E = self.m.Correction, self.m.Event
+        moved = E.select(E.kind, E.ts_true, E.ts, E.body).where(
+            (E.hall == hall) & (E.boot == b.boot) & (E.clock == "unverified") & (E.ts_true != E.ts + b.offset_us))
+        facts.mark(self, hall, [(k, [old, ts + b.offset_us], json.loads(body)) for k, old, ts, body in moved.tuples()])
         C.insert(hall=hall, boot=b.boot, offset=b.offset_us).on_conflict(
             conflict_target=[C.hall, C.boot], update={C.offset: b.offset_us}).execute()
         E.update(ts_true=E.ts + b.offset_us).where(

@@ -97,6 +97,24 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--events", type=_positive_int, default=100_000, metavar="N", help="backlog size (default 100000)")
     s.add_argument("--no-postgres", action="store_true", help="only the SQLite central")
     s.add_argument("--json", action="store_true", help="also print the result as one JSON object")
+    c = bsub.add_parser(
+        "central", help="a year of 30 halls' records: ingest rate, live view and yearly report times",
+        description="Generate DAYS days of realistic records for HALLS halls (real event bodies in real wire "
+                    "batches, fixed seed), ingest them through CentralStore.ingest with group commit (SQLite, "
+                    "then PostgreSQL when reachable, each a fresh database) and report events/s; then serve the "
+                    "dashboard (uvicorn, logged in) and time the live view and the yearly service and rankings "
+                    "reports (page and JSON API): the first request cold (day facts dirty), then RUNS warm: "
+                    "p50 and max. Target: ≤ 300 ms per page.")
+    c.add_argument("--halls", type=_positive_int, default=30, metavar="N", help="halls (default 30)")
+    c.add_argument("--days", type=_positive_int, default=365, metavar="N", help="days from 2025-01-01 (default 365)")
+    c.add_argument("--visits", type=_positive_int, default=100, metavar="N",
+                   help="mean visitors per hall and open day before the seasonal factor (default 100)")
+    c.add_argument("--runs", type=_positive_int, default=10, metavar="N", help="warm requests per page (default 10)")
+    c.add_argument("--seed", type=int, default=1, metavar="N", help="random seed (default 1)")
+    c.add_argument("--db", metavar="URL", help="only this database (sqlite:///PATH or postgresql://…, "
+                                               "must be empty); default: SQLite, then PostgreSQL when reachable")
+    c.add_argument("--no-postgres", action="store_true", help="only SQLite")
+    c.add_argument("--json", action="store_true", help="also print the result as one JSON object")
     return p
 
 
@@ -129,6 +147,12 @@ def main(argv: list[str] | None = None) -> int:
         except demo.DemoError as e:
             print(f"onestop-sim demo: {e}", file=sys.stderr)
             return 2
+    if args.target == "central":
+        from . import bench_central
+
+        bench_central.run(halls=args.halls, days=args.days, visits=args.visits, seed=args.seed, runs=args.runs,
+                          postgres=False if args.no_postgres else None, db=args.db, as_json=args.json)
+        return 0
     if args.target == "sync":
         from . import bench_sync
 

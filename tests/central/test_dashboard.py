@@ -3,6 +3,9 @@ expire, audit of logins, 400 on bad parameters, CSV."""
 
 from __future__ import annotations
 
+import re
+import xml.etree.ElementTree as ET
+
 import pytest
 from litestar.testing import TestClient
 
@@ -111,11 +114,103 @@ def test_dashboard_hall_manager_pages_show_own_hall_only(client):
     assert client.get("/audit").status_code == 403
 
 
-def test_dashboard_drill_down_hall_window_staff(client):
+def _table(page: str) -> list[list[str]]:
+    """The cells (text without tags) of the page's drill/report table, one list per row."""
+    table = page.split('<table class="report')[1].split("</table>")[0]
+    return [[re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", row, re.S)]
+            for row in re.findall(r"<tr[^>]*>(.*?)</tr>", table, re.S)]
+
+
+def test_dashboard_drill_down_campus_hall_window_staff(client):
     login(client, "admin", "admin123")
-    top = client.get("/drill?month=2026-11").text
-    assert "/drill?month=2026-11&hall=h-a" in top
-    halls = client.get("/drill?month=2026-11&hall=h-a").text
-    assert "1号窗口" in halls and "hall=h-a&window=W2" in halls
-    staff = client.get("/drill?month=2026-11&hall=h-a&window=W1").text
-    assert "李明" in staff and "赵强" in staff  # A-role and the B-role backup of W1
+    top = client.get("/drill?month=2026-11")
+    assert top.status_code == 200 and 'data-level="campus"' in top.text
+    rows = {r[0]: r[1:] for r in _table(top.text)[1:]}
+    # east (h-a): T1, T2 issued, both completed, waits 120/600, ratings 5 and 2, both rated
+    # south (h-c): T9 completed, wait 1800, never rated; west (h-b): T1 completed, T3 no-show, rating 4
+    assert rows == {"东校区": ["1", "2", "2", "120", "600", "2", "50.0%", "0.0%"],
+                    "南校区": ["1", "1", "1", "1800", "1800", "0", "—", "100.0%"],
+                    "西校区": ["1", "2", "1", "240", "300", "1", "100.0%", "0.0%"]}
+    assert "/drill?month=2026-11&campus=east" in top.text.replace("&amp;", "&")
+    campus = client.get("/drill?month=2026-11&campus=east").text.replace("&amp;", "&")
+    assert [r[0] for r in _table(campus)[1:]] == ["甲大厅"] and "/drill?month=2026-11&hall=h-a" in campus
+    hall = client.get("/drill?month=2026-11&hall=h-a").text.replace("&amp;", "&")
+    assert [r[0] for r in _table(hall)[1:]] == ["1号窗口", "2号窗口", "3号窗口", "4号窗口", "5号机动窗口"]
+    assert "hall=h-a&window=W2" in hall and "东校区" in hall.split('class="crumbs"')[1]
+    staff = {r[0]: r[1:] for r in _table(client.get("/drill?month=2026-11&hall=h-a&window=W1").text)[1:]}
+    # 李明 (A-role of W1): T1 rated 5; late 11-03; one missing out-punch; 赵强 is W1's B-role
+    assert staff["李明"][:4] == ["A岗", "1", "100.0%", "1"] and staff["李明"][4] == "1"
+    assert staff["赵强"][0] == "B岗"
+
+
+@pytest.mark.parametrize("url", ["/drill?month=2026-13", "/drill?month=2026-11&campus=north",
+                                 "/drill?month=2026-11&hall=h-x", "/drill?month=2026-11&hall=h-a&window=W9",
+                                 "/drill?month=2026-11&window=W1"])
+def test_dashboard_drill_down_bad_parameters_400(client, url):
+    login(client, "admin", "admin123")
+    r = client.get(url)
+    assert r.status_code == 400 and 'class="error"' in r.text
+
+
+def test_dashboard_drill_down_hall_manager_starts_at_own_hall(client):
+    login(client, "hb-manager", "hall123")
+    start = client.get("/drill?month=2026-11")
+    assert start.status_code == 200 and 'data-level="window"' in start.text
+    assert "乙大厅" in start.text.split('class="crumbs"')[1]
+    rows = {r[0]: r[1:] for r in _table(start.text)[1:]}
+    assert rows["3号窗口"][1:3] == ["1", "100.0%"]  # h-b T1 rated 4
+    campus = client.get("/drill?month=2026-11&campus=west").text
+    assert [r[0] for r in _table(campus)[1:]] == ["乙大厅"]
+    for other in ("/drill?month=2026-11&hall=h-a", "/drill?month=2026-11&campus=east",
+                  "/drill?month=2026-11&hall=h-a&window=W1"):
+        assert client.get(other).status_code == 403
+
+
+def test_dashboard_drill_down_department_head_own_windows_and_staff(client):
+    login(client, "finance-head", "finance123")
+    top = {r[0]: r[1:] for r in _table(client.get("/drill?month=2026-11").text)[1:]}
+    assert top["东校区"][1:3] == ["0", "0"] and top["西校区"][1:3] == ["2", "1"]  # finance visits only
+    hall = _table(client.get("/drill?month=2026-11&hall=h-a").text)[1:]
+    assert [(r[0], r[1]) for r in hall] == [("3号窗口", "财务处")]
+    assert client.get("/drill?month=2026-11&hall=h-a&window=W1").status_code == 403
+    staff = [r[0] for r in _table(client.get("/drill?month=2026-11&hall=h-b&window=W3").text)[1:]]
+    assert staff == ["钱红"]
+
+
+def _svgs(page: str) -> list[ET.Element]:
+    found = re.findall(r"<svg .*?</svg>", page, re.S)
+    return [ET.fromstring(x) for x in found]
+
+
+def test_dashboard_report_pages_draw_charts(client):
+    login(client, "admin", "admin123")
+    svg_ns = "{http://www.w3.org/2000/svg}"
+    sat = _svgs(client.get("/reports/satisfaction?start=2026-11-01&end=2026-11-30").text)
+    assert len(sat) == 1 and sat[0].find(f"{svg_ns}title").text.startswith("满意度分布")
+    counts = {b.get("data-label"): b.get("data-value") for b in sat[0].iter(f"{svg_ns}rect") if b.get("data-label")}
+    assert counts == {"非常满意": "1", "满意": "1", "基本满意": "0", "不满意": "1", "非常不满意": "0", "未评价": "1"}
+    svc = _svgs(client.get("/reports/service?start=2026-11-01&end=2026-11-30").text)
+    assert [s.find(f"{svg_ns}title").text.split("（")[0] for s in svc] == ["各时段等候时间", "各时段取号数"]
+    p90 = {c.get("data-label"): c.get("data-value") for c in svc[0].iter(f"{svg_ns}circle")
+           if c.get("data-series") == "P90"}
+    assert p90 == {"9时": "600", "10时": "300", "14时": "1800"}
+    att = _svgs(client.get("/reports/attendance?month=2026-11&hall=h-b").text)
+    late = {b.get("data-label"): b.get("data-value") for b in att[0].iter(f"{svg_ns}rect")
+            if b.get("data-series") == "迟到"}
+    assert len(late) == 12 and late["11月"] == "1" and late["9月"] == "0"  # s-qian late 11-03
+    ranks = _svgs(client.get("/reports/rankings?period=month:2026-11&level=hall").text)
+    assert len([b for b in ranks[0].iter(f"{svg_ns}rect") if b.get("class") == "bar"]) == 3
+    page = client.get("/reports/satisfaction?start=2026-11-01&end=2026-11-30")
+    assert "format=xlsx" in page.text and "format=csv" in page.text
+
+
+def test_dashboard_charts_page_and_bad_month(client):
+    login(client, "admin", "admin123")
+    page = client.get("/reports/charts?month=2026-11&hall=h-a")
+    assert page.status_code == 200
+    titles = [s.find("{http://www.w3.org/2000/svg}title").text.split("（")[0] for s in _svgs(page.text)]
+    assert titles == ["各时段等候时间", "各时段取号数", "满意度分布", "2026年各月考勤问题", "考核得分排名"]
+    assert "/reports/charts/data?chart=wait_by_hour&amp;month=2026-11&amp;hall=h-a" in page.text
+    bad = client.get("/reports/charts?month=2026-99")
+    assert bad.status_code == 400 and "month must be YYYY-MM" in bad.text
+    assert client.get("/reports/satisfaction?start=2026-11-30&end=2026-11-01").status_code == 400

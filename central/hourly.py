@@ -1,0 +1,172 @@
+"""Figures the charts and the drill-down need that the four reports do not carry: visits and
+waits by hour of day, the satisfaction distribution (five levels and unrated services),
+attendance incidents month by month over a year, and month figures per campus or hall.
+
+Everything is computed from the public functions of central.projections (`visits`, `ratings`,
+`rated_tickets`) and central.reports (`attendance`, `parse_range`, `percentile`, `rate`, the
+`Scope`), with the same definitions as the reports (docs/central.md, section Reports). Each
+function returns a report dict (`{"report", "columns", "rows", …}`) so the dashboard renders,
+and exports (CSV, XLSX), it like any other report.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, datetime
+
+from . import projections as pj
+from . import reports as rp
+from .projections import Directory
+from .reports import ADMIN, BadRequest, Scope
+
+WAIT_BY_HOUR_COLUMNS = [("hour_label", "时段"), ("visits", "取号数"), ("called", "已叫号"),
+                        ("wait_p50", "等候P50(秒)"), ("wait_p90", "等候P90(秒)")]
+
+
+def _range(start, end) -> tuple[date, date]:
+    as_text = [x.isoformat() if isinstance(x, date) else x for x in (start, end)]
+    return rp.parse_range(as_text[0], as_text[1])
+
+
+def _visits(store, d: Directory, s: date, e: date, hall: str | None, scope: Scope) -> list[pj.Visit]:
+    return [v for v in pj.visits(store, d, s, e, scope.halls(d, hall)) if scope.department_ok(v.department)]
+
+
+def wait_by_hour(store, directory: Directory, start, end, hall: str | None = None, scope: Scope = ADMIN) -> dict:
+    """Per hour of the hall's local day in which tickets were issued (service days start..end):
+    tickets issued (取号数), of those called (已叫号), and the nearest-rank p50/p90 of their wait
+    (called − issued, seconds). Rows run without gaps from the first to the last busy hour."""
+    s, e = _range(start, end)
+    per_hour: dict[int, list[pj.Visit]] = defaultdict(list)
+    for v in _visits(store, directory, s, e, hall, scope):
+        per_hour[datetime.fromtimestamp(v.issued / 1e6, directory.tz(v.hall)).hour].append(v)
+    rows = []
+    if per_hour:
+        for h in range(min(per_hour), max(per_hour) + 1):
+            vs = per_hour.get(h, [])
+            waits = [w for v in vs if (w := v.wait_seconds) is not None]
+            rows.append({"hour": h, "hour_label": f"{h:02d}:00–{h + 1:02d}:00", "visits": len(vs),
+                         "called": len(waits), "wait_p50": rp.percentile(waits, 50),
+                         "wait_p90": rp.percentile(waits, 90)})
+    return {"report": "wait_by_hour", "start": s.isoformat(), "end": e.isoformat(), "hall": hall,
+            "columns": WAIT_BY_HOUR_COLUMNS, "rows": rows}
+
+
+DISTRIBUTION_COLUMNS = [("label", "评价"), ("count", "数量")]
+
+
+def unrated_count(row: dict) -> int:
+    """A satisfaction row's unrated completed services, recovered from its 未评价率 (4 decimals)
+    and 办结数: exact while the row has at most 10,000 completed services (two counts then
+    differ by at least 1/10,000 in rate)."""
+    if not row.get("completed") or row.get("unrated_rate") is None:
+        return 0
+    return round(row["unrated_rate"] * row["completed"])
+
+
+def _satisfaction_groups(store, d: Directory, s: date, e: date, hall: str | None, scope: Scope,
+                         key) -> dict[str, dict]:
+    """reports.satisfaction by window (the smallest rows, so unrated counts are recovered
+    exactly), summed per key(row): level counts, ratings, completed, unrated."""
+    out: dict[str, dict] = {}
+    for r in rp.satisfaction(store, d, s.isoformat(), e.isoformat(), hall, "window", scope=scope)["rows"]:
+        g = out.setdefault(key(r), {"levels": [0] * 6, "ratings": 0, "completed": 0, "unrated": 0})
+        for i in range(1, 6):
+            g["levels"][i] += r[f"level{i}"]
+        g["ratings"] += r["ratings"]
+        g["completed"] += r["completed"]
+        g["unrated"] += unrated_count(r)
+    return out
+
+
+def satisfaction_distribution(store, directory: Directory, start, end, hall: str | None = None,
+                              scope: Scope = ADMIN) -> dict:
+    """The satisfaction report's figures summed over the caller's rows: ratings per level
+    (非常满意 … 非常不满意; appeals accepted are left out as in the report) and completed
+    services never rated (未评价) — the counts behind 好评率 and 未评价率."""
+    s, e = _range(start, end)
+    g = _satisfaction_groups(store, directory, s, e, hall, scope, lambda r: "all").get(
+        "all", {"levels": [0] * 6, "ratings": 0, "completed": 0, "unrated": 0})
+    levels = g["levels"]
+    rows = [{"level": i, "label": rp.LEVEL_NAMES[i], "count": levels[i]} for i in range(5, 0, -1)]
+    rows.append({"level": 0, "label": "未评价", "count": g["unrated"]})
+    return {"report": "satisfaction_distribution", "start": s.isoformat(), "end": e.isoformat(), "hall": hall,
+            "ratings": g["ratings"], "good_rate": rp.rate(levels[4] + levels[5], g["ratings"]),
+            "completed": g["completed"], "unrated": g["unrated"],
+            "unrated_rate": rp.rate(g["unrated"], g["completed"]), "columns": DISTRIBUTION_COLUMNS, "rows": rows}
+
+
+ATTENDANCE_BY_MONTH_COLUMNS = [("month", "月份"), ("staff", "人数"), ("late", "迟到"), ("early", "早退"),
+                               ("absent", "缺勤"), ("missing", "缺卡")]
+
+
+def attendance_by_month(store, directory: Directory, year: int | str, hall: str | None = None,
+                        department: str | None = None, scope: Scope = ADMIN, today: date | None = None) -> dict:
+    """reports.attendance for each month of `year`, summed over its rows: late, early, absent
+    (days) and missing punches, and the number of staff rows."""
+    if not str(year).isdigit() or not 2000 <= int(year) <= 2999:
+        raise BadRequest(f"year must be YYYY, got {year!r}")
+    rows = []
+    for m in range(1, 13):
+        month = f"{int(year):04d}-{m:02d}"
+        rep = rp.attendance(store, directory, month, hall, department, scope=scope, today=today)
+        row = {"month": month, "staff": len(rep["rows"])}
+        for k in ("late", "early", "absent", "missing"):
+            row[k] = sum(r[k] for r in rep["rows"])
+        rows.append(row)
+    return {"report": "attendance_by_month", "year": int(year), "hall": hall, "department": department,
+            "columns": ATTENDANCE_BY_MONTH_COLUMNS, "rows": rows}
+
+
+DRILL_COLUMNS = {"campus": [("campus_name", "校区"), ("halls", "大厅数")], "hall": [("hall_name", "大厅")]}
+FIGURE_COLUMNS = [("visits", "取号数"), ("completed", "办结数"), ("wait_p50", "等候P50(秒)"),
+                  ("wait_p90", "等候P90(秒)"), ("ratings", "评价数"), ("good_rate", "好评率"),
+                  ("unrated_rate", "未评价率")]
+
+
+def area_figures(store, directory: Directory, start, end, by: str = "campus", campus: str | None = None,
+                 scope: Scope = ADMIN) -> dict:
+    """Per campus (by="campus") or per hall of one campus (by="hall", campus=…): visits
+    (tickets of service days start..end) and the nearest-rank p50/p90 of their waits over the
+    raw waits; ratings, 好评率, completed and 未评价率 summed from the satisfaction report. Every
+    configured campus or hall the caller may see is listed, with or without data."""
+    s, e = _range(start, end)
+    if by not in DRILL_COLUMNS:
+        raise BadRequest(f"by must be campus or hall, got {by!r}")
+    campuses = {directory.campus(h) for h in directory.halls}
+    if campus is not None and campus not in campuses:
+        raise BadRequest(f"unknown campus {campus!r}")
+    visible = scope.halls(directory, None)
+    halls = [h for h in sorted(directory.halls) if (visible is None or h in visible)
+             and (campus is None or directory.campus(h) == campus)]
+
+    def key(hall: str) -> str:
+        return directory.campus(hall) if by == "campus" else hall
+
+    acc: dict[str, dict] = {key(h): {"halls": set(), "visits": 0, "waits": []} for h in halls}
+    for h in halls:
+        acc[key(h)]["halls"].add(h)
+    sat: dict[str, dict] = {}
+    if halls:
+        for v in pj.visits(store, directory, s, e, halls):
+            if scope.department_ok(v.department) and v.hall in halls:
+                a = acc[key(v.hall)]
+                a["visits"] += 1
+                if (w := v.wait_seconds) is not None:
+                    a["waits"].append(w)
+        sat = _satisfaction_groups(store, directory, s, e, halls[0] if len(halls) == 1 else None, scope,
+                                   lambda r: key(r["hall"]) if r["hall"] in halls else None)
+    rows = []
+    for k, a in sorted(acc.items()):
+        some_hall = min(a["halls"])
+        row = ({"campus": k, "campus_name": directory.campus_name(some_hall), "halls": len(a["halls"])}
+               if by == "campus" else {"hall": k, "hall_name": directory.hall_name(k), "campus": directory.campus(k),
+                                       "campus_name": directory.campus_name(k)})
+        g = sat.get(k, {"levels": [0] * 6, "ratings": 0, "completed": 0, "unrated": 0})
+        row.update({"visits": a["visits"], "completed": g["completed"], "wait_p50": rp.percentile(a["waits"], 50),
+                    "wait_p90": rp.percentile(a["waits"], 90), "ratings": g["ratings"],
+                    "good_rate": rp.rate(g["levels"][4] + g["levels"][5], g["ratings"]),
+                    "unrated_rate": rp.rate(g["unrated"], g["completed"])})
+        rows.append(row)
+    return {"report": "area_figures", "by": by, "campus": campus, "start": s.isoformat(), "end": e.isoformat(),
+            "columns": DRILL_COLUMNS[by] + FIGURE_COLUMNS, "rows": rows}

@@ -1,0 +1,337 @@
+"""Dashboard pages and JSON API for the supervision records (central.records): complaints
+(/complaints), bad-rating follow-ups (/followups), patrol findings (/patrols) and the monthly
+patrol bulletin (/patrols/bulletin?month=YYYY-MM).
+
+Pages need a dashboard session; the API takes the session cookie or HTTP Basic (the same
+`ReportContext.caller` as the reports API). Forms post urlencoded fields, the API JSON objects
+with the same field names. Bad input answers 400 with a Chinese message (the page re-renders
+with the message, nothing saved), a role that may not do something 403, a record the caller may
+not see 404. The fix deadline of follow-ups uses `app.state.followup_fix_days` (central.toml
+`[followups] fix_days`, default 5).
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import date, datetime
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+from litestar import Controller, Request, Response, get, post
+from litestar.di import NamedDependency
+from litestar.enums import MediaType, RequestEncodingType
+from litestar.exceptions import HTTPException
+from litestar.params import Body, FromPath, JSONBody
+from litestar.response import Redirect, Template
+
+from . import records as rc
+from .auth import COOKIE, ROLE_NAMES, scope_of
+from .dashboard import _fmt, _when
+from .reports import BadRequest
+
+SH = ZoneInfo("Asia/Shanghai")
+
+
+def _now_us() -> int:
+    return time.time_ns() // 1000
+
+
+def _today(q) -> date:
+    """`?as_of=YYYY-MM-DD` (overdue as of that day) or today in Shanghai."""
+    v = q.get("as_of") or ""
+    if not v:
+        return datetime.now(SH).date()
+    try:
+        return date.fromisoformat(v)
+    except ValueError:
+        raise BadRequest(f"as_of 格式应为 YYYY-MM-DD，收到 {v!r}") from None
+
+
+def fix_days(request: Request) -> int:
+    return int(request.app.state.get("followup_fix_days") or rc.DEFAULT_FIX_DAYS)
+
+
+def _raise_http(e: Exception):
+    if isinstance(e, BadRequest):
+        raise HTTPException(status_code=400, detail=str(e)) from None
+    if isinstance(e, rc.Forbidden):
+        raise HTTPException(status_code=403, detail=str(e)) from None
+    if isinstance(e, rc.NotFound):
+        raise HTTPException(status_code=404, detail=str(e)) from None
+    raise e
+
+
+def _status(e: Exception) -> int:
+    return 403 if isinstance(e, rc.Forbidden) else 404 if isinstance(e, rc.NotFound) else 400
+
+
+def _choices(d) -> dict:
+    """Every hall's windows, staff, items and departments for the form selects (by id)."""
+    windows, staff, items, deps = {}, {}, {}, {}
+    for h in d.halls.values():
+        b = h.business
+        for w in b.windows:
+            windows.setdefault(w.id, w.name)
+        for s in b.staff:
+            staff.setdefault(s.id, f"{s.name}（{d.department_name(s.department)}）")
+        for it in b.catalog.items:
+            items.setdefault(it.id, it.name)
+        for dep in b.catalog.departments:
+            deps.setdefault(dep.id, dep.name)
+    return {"windows": windows, "staff_names": staff, "items": items, "departments": deps,
+            "channels": rc.CHANNELS, "complexities": rc.COMPLEXITY_DAYS, "outcomes": rc.OUTCOMES,
+            "verifications": rc.VERIFICATIONS, "categories": rc.PATROL_CATEGORIES, "kinds": rc.PATROL_KINDS}
+
+
+def _form(data: dict) -> dict:
+    return {k: (v[-1] if isinstance(v, list) and v else v) for k, v in (data or {}).items()}
+
+
+# ---------------------------------------------------------------- pages
+
+
+class RecordsPages(Controller):
+    path = "/"
+    include_in_schema = False
+
+    def _session(self, request: Request, ctx):
+        return ctx.auth.session(request.cookies.get(COOKIE))
+
+    def _render(self, request: Request, ctx, s, name: str, status: int = 200, **data) -> Template:
+        return Template(template_name=name, status_code=status, media_type=MediaType.HTML, context={
+            "user": s.user, "role_name": ROLE_NAMES[s.user.role], "fmt": _fmt, "when": _when,
+            "directory": ctx.directory, **_choices(ctx.directory), **data})
+
+    # ---- complaints
+
+    def _complaints(self, request: Request, ctx, s, status: int = 200, error: str | None = None,
+                    new: dict | None = None) -> Template:
+        q = request.query_params
+        filters = {k: q.get(k) or "" for k in ("hall", "department", "state", "month", "as_of")}
+        rows, list_error = [], None
+        try:
+            rows = rc.list_complaints(ctx.store, ctx.directory, scope_of(s.user), _today(q), filters["hall"],
+                                      filters["department"], filters["state"], filters["month"])
+        except BadRequest as e:
+            list_error = str(e)
+        return self._render(request, ctx, s, "complaints.html", status, title="投诉管理", rows=rows,
+                            filters=filters, error=error or list_error, new=new or {})
+
+    @get("/complaints", sync_to_thread=True)
+    def complaints(self, request: Request, ctx: NamedDependency[Any]) -> Template | Redirect:
+        s = self._session(request, ctx)
+        if s is None:
+            return Redirect(path="/login")
+        return self._complaints(request, ctx, s)
+
+    @post("/complaints", sync_to_thread=True, status_code=200)
+    def complaint_create(self, request: Request, ctx: NamedDependency[Any],
+                         data: Annotated[dict, Body(media_type=RequestEncodingType.URL_ENCODED)]) -> Any:
+        s = self._session(request, ctx)
+        if s is None:
+            return Redirect(path="/login")
+        try:
+            c = rc.create_complaint(ctx.store, ctx.directory, s.user, _form(data), _now_us())
+        except (BadRequest, rc.Forbidden) as e:
+            return self._complaints(request, ctx, s, _status(e), str(e), _form(data))
+        return Redirect(path=f"/complaints/{c['id']}", status_code=303)
+
+    def _complaint(self, request: Request, ctx, s, cid: FromPath[int], status: int = 200, error: str | None = None):
+        try:
+            c = rc.get_complaint(ctx.store, ctx.directory, scope_of(s.user), cid, _today(request.query_params))
+        except (BadRequest, rc.NotFound) as e:
+            return self._render(request, ctx, s, "complaint_detail.html", _status(e), title="投诉详情", c=None,
+                                error=str(e))
+        return self._render(request, ctx, s, "complaint_detail.html", status, title=f"投诉 #{c['id']}", c=c,
+                            error=error)
+
+    @get("/complaints/{cid:int}", sync_to_thread=True)
+    def complaint(self, request: Request, ctx: NamedDependency[Any], cid: FromPath[int]) -> Template | Redirect:
+        s = self._session(request, ctx)
+        if s is None:
+            return Redirect(path="/login")
+        return self._complaint(request, ctx, s, cid)
+
+    @post("/complaints/{cid:int}", sync_to_thread=True, status_code=200)
+    def complaint_update(self, request: Request, ctx: NamedDependency[Any], cid: FromPath[int],
+                         data: Annotated[dict, Body(media_type=RequestEncodingType.URL_ENCODED)]) -> Any:
+        s = self._session(request, ctx)
+        if s is None:
+            return Redirect(path="/login")
+        try:
+            rc.update_complaint(ctx.store, ctx.directory, s.user, scope_of(s.user), cid, _form(data), _now_us())
+        except (BadRequest, rc.Forbidden, rc.NotFound) as e:
+            return self._complaint(request, ctx, s, cid, _status(e), str(e))
+        return Redirect(path=f"/complaints/{cid}", status_code=303)
+
+    # ---- follow-ups
+
+    def _followups(self, request: Request, ctx, s, status: int = 200, error: str | None = None) -> Template:
+        q = request.query_params
+        filters = {k: q.get(k) or "" for k in ("hall", "month", "status", "as_of")}
+        rows, list_error = [], None
+        try:
+            rows = rc.list_followups(ctx.store, ctx.directory, scope_of(s.user), fix_days(request), _today(q),
+                                     filters["hall"], filters["month"], filters["status"])
+        except BadRequest as e:
+            list_error = str(e)
+        return self._render(request, ctx, s, "followups.html", status, title="差评回访", rows=rows,
+                            filters=filters, error=error or list_error, fix_days=fix_days(request))
+
+    @get("/followups", sync_to_thread=True)
+    def followups(self, request: Request, ctx: NamedDependency[Any]) -> Template | Redirect:
+        s = self._session(request, ctx)
+        if s is None:
+            return Redirect(path="/login")
+        return self._followups(request, ctx, s)
+
+    @post("/followups", sync_to_thread=True, status_code=200)
+    def followup_update(self, request: Request, ctx: NamedDependency[Any],
+                        data: Annotated[dict, Body(media_type=RequestEncodingType.URL_ENCODED)]) -> Any:
+        s = self._session(request, ctx)
+        if s is None:
+            return Redirect(path="/login")
+        try:
+            rc.update_followup(ctx.store, ctx.directory, s.user, scope_of(s.user), _form(data), fix_days(request),
+                               _now_us())
+        except (BadRequest, rc.Forbidden, rc.NotFound) as e:
+            return self._followups(request, ctx, s, _status(e), str(e))
+        return Redirect(path="/followups", status_code=303)
+
+    # ---- patrols
+
+    def _patrols(self, request: Request, ctx, s, status: int = 200, error: str | None = None,
+                 new: dict | None = None) -> Template:
+        q = request.query_params
+        filters = {"month": q.get("month") or "", "hall": q.get("hall") or ""}
+        rows, list_error = [], None
+        try:
+            rows = rc.list_patrols(ctx.store, ctx.directory, scope_of(s.user), filters["month"], filters["hall"])
+        except BadRequest as e:
+            list_error = str(e)
+        return self._render(request, ctx, s, "patrols.html", status, title="巡查记录", rows=rows, filters=filters,
+                            error=error or list_error, new=new or {},
+                            this_month=datetime.now(SH).strftime("%Y-%m"))
+
+    @get("/patrols", sync_to_thread=True)
+    def patrols(self, request: Request, ctx: NamedDependency[Any]) -> Template | Redirect:
+        s = self._session(request, ctx)
+        if s is None:
+            return Redirect(path="/login")
+        return self._patrols(request, ctx, s)
+
+    @post("/patrols", sync_to_thread=True, status_code=200)
+    def patrol_create(self, request: Request, ctx: NamedDependency[Any],
+                      data: Annotated[dict, Body(media_type=RequestEncodingType.URL_ENCODED)]) -> Any:
+        s = self._session(request, ctx)
+        if s is None:
+            return Redirect(path="/login")
+        try:
+            rc.create_patrol(ctx.store, ctx.directory, s.user, _form(data), _now_us())
+        except (BadRequest, rc.Forbidden) as e:
+            return self._patrols(request, ctx, s, _status(e), str(e), _form(data))
+        return Redirect(path="/patrols", status_code=303)
+
+    @get("/patrols/bulletin", sync_to_thread=True)
+    def patrol_bulletin(self, request: Request, ctx: NamedDependency[Any]) -> Template | Redirect:
+        s = self._session(request, ctx)
+        if s is None:
+            return Redirect(path="/login")
+        month = request.query_params.get("month") or datetime.now(SH).strftime("%Y-%m")
+        try:
+            b = rc.bulletin(ctx.store, ctx.directory, scope_of(s.user), month)
+        except BadRequest as e:
+            return self._render(request, ctx, s, "patrols_bulletin.html", 400, title="巡查通报", b=None,
+                                month=month, error=str(e))
+        return self._render(request, ctx, s, "patrols_bulletin.html", title=f"巡查通报（{b['month']}）", b=b,
+                            month=b["month"], error=None)
+
+
+# ---------------------------------------------------------------- JSON API
+
+
+class RecordsApi(Controller):
+    """Complaints, bad-rating follow-ups and patrol findings (docs/central.md, section records).
+    Login required (session cookie or HTTP Basic); the caller's role limits rows and actions."""
+
+    path = "/api"
+    tags = ["records"]
+
+    @get("/complaints", sync_to_thread=True, summary="Complaints (?hall=&department=&state=&month=&as_of=)")
+    def complaints(self, request: Request, ctx: NamedDependency[Any]) -> list[dict]:
+        user, scope = ctx.caller(request)
+        q = request.query_params
+        try:
+            return rc.list_complaints(ctx.store, ctx.directory, scope, _today(q), q.get("hall") or "",
+                                      q.get("department") or "", q.get("state") or "", q.get("month") or "")
+        except BadRequest as e:
+            _raise_http(e)
+
+    @post("/complaints", sync_to_thread=True, status_code=201, summary="Record a complaint")
+    def complaint_create(self, request: Request, ctx: NamedDependency[Any], data: JSONBody[dict[str, Any]]) -> dict:
+        user, _scope = ctx.caller(request)
+        try:
+            return rc.create_complaint(ctx.store, ctx.directory, user, data, _now_us())
+        except (BadRequest, rc.Forbidden) as e:
+            _raise_http(e)
+
+    @get("/complaints/{cid:int}", sync_to_thread=True, summary="One complaint (?as_of=)")
+    def complaint(self, request: Request, ctx: NamedDependency[Any], cid: FromPath[int]) -> dict:
+        _user, scope = ctx.caller(request)
+        try:
+            return rc.get_complaint(ctx.store, ctx.directory, scope, cid, _today(request.query_params))
+        except (BadRequest, rc.NotFound) as e:
+            _raise_http(e)
+
+    @post("/complaints/{cid:int}", sync_to_thread=True, status_code=200,
+          summary="action=reply (reply, outcome) | reroute (department, reason) | close")
+    def complaint_update(self, request: Request, ctx: NamedDependency[Any], cid: FromPath[int], data: JSONBody[dict[str, Any]]) -> dict:
+        user, scope = ctx.caller(request)
+        try:
+            return rc.update_complaint(ctx.store, ctx.directory, user, scope, cid, data, _now_us())
+        except (BadRequest, rc.Forbidden, rc.NotFound) as e:
+            _raise_http(e)
+
+    @get("/followups", sync_to_thread=True, summary="Bad ratings with their follow-up (?hall=&month=&status=&as_of=)")
+    def followups(self, request: Request, ctx: NamedDependency[Any]) -> list[dict]:
+        _user, scope = ctx.caller(request)
+        q = request.query_params
+        try:
+            return rc.list_followups(ctx.store, ctx.directory, scope, fix_days(request), _today(q),
+                                     q.get("hall") or "", q.get("month") or "", q.get("status") or "")
+        except BadRequest as e:
+            _raise_http(e)
+
+    @post("/followups", sync_to_thread=True, status_code=200,
+          summary="hall, event_id, action=callback|verify|fix|appeal|decide and its fields")
+    def followup_update(self, request: Request, ctx: NamedDependency[Any], data: JSONBody[dict[str, Any]]) -> dict:
+        user, scope = ctx.caller(request)
+        try:
+            return rc.update_followup(ctx.store, ctx.directory, user, scope, data, fix_days(request), _now_us())
+        except (BadRequest, rc.Forbidden, rc.NotFound) as e:
+            _raise_http(e)
+
+    @get("/patrols", sync_to_thread=True, summary="Patrol findings (?month=&hall=)")
+    def patrols(self, request: Request, ctx: NamedDependency[Any]) -> list[dict]:
+        _user, scope = ctx.caller(request)
+        q = request.query_params
+        try:
+            return rc.list_patrols(ctx.store, ctx.directory, scope, q.get("month") or "", q.get("hall") or "")
+        except BadRequest as e:
+            _raise_http(e)
+
+    @post("/patrols", sync_to_thread=True, status_code=201, summary="Record a patrol finding")
+    def patrol_create(self, request: Request, ctx: NamedDependency[Any], data: JSONBody[dict[str, Any]]) -> dict:
+        user, _scope = ctx.caller(request)
+        try:
+            return rc.create_patrol(ctx.store, ctx.directory, user, data, _now_us())
+        except (BadRequest, rc.Forbidden) as e:
+            _raise_http(e)
+
+    @get("/patrols/bulletin", sync_to_thread=True, summary="Monthly patrol bulletin (?month=YYYY-MM)")
+    def patrol_bulletin(self, request: Request, ctx: NamedDependency[Any]) -> dict:
+        _user, scope = ctx.caller(request)
+        try:
+            return rc.bulletin(ctx.store, ctx.directory, scope, request.query_params.get("month") or "")
+        except BadRequest as e:
+            _raise_http(e)

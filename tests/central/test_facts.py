@@ -1,0 +1,216 @@
+"""Stored day facts (central.facts) stay exact: late events after a report was computed, clock
+corrections moving events to other days, duplicates, the migration over an old database, and
+generated records compared with the on-request path from the raw events — on SQLite and
+PostgreSQL (the `store` fixture)."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from datetime import date
+
+import msgspec
+import pytest
+
+from central import facts
+from central import reports as rp
+from central.store import CentralStore
+from sync import events as ev
+from sync import wire
+from tests.central.data import HallLog, at, ingest_all, ingest_late, three_halls
+
+TODAY = date(2026, 11, 6)
+NOV = ("2026-11-01", "2026-11-30")
+
+
+def _send(store, log: HallLog, lo: int = 1, hi: int = 10**6):
+    return store.ingest(log.hall, wire.events_topic(log.hall), log.payload(lo, hi), 1)
+
+
+def _dirty_in(store, lo: str, hi: str) -> list[tuple[str, str]]:
+    return [(h, d) for h, d in facts.dirty(store) if lo <= d <= hi]
+
+
+def test_facts_late_events_after_a_report_change_the_figures(store, directory):
+    logs = three_halls()
+    ingest_all(store, logs, late=False)
+    before = rp.service(store, directory, *NOV, today=TODAY)["total"]
+    assert (before["visits"], before["wait_p90"], before["cases"]) == (2, 300, 0)  # only h-b's day
+    assert _dirty_in(store, *NOV) == []  # the report refreshed every day it reads
+    ingest_late(store, logs)  # h-a's first day and all of h-c, after the report
+    assert {("h-a", "2026-11-02"), ("h-c", "2026-11-04")} <= set(_dirty_in(store, *NOV))
+    after = rp.service(store, directory, *NOV, today=TODAY)["total"]
+    # waits 120, 600, 240, 300, 1800 → p50 300, p90 1800; C1 on time, C9 overdue (see test_reports)
+    assert (after["visits"], after["completed"], after["wait_p50"], after["wait_p90"], after["cases"],
+            after["cases_on_time"], after["cases_overdue"]) == (5, 4, 300, 1800, 2, 1, 1)
+    sat = {r["hall"]: r for r in rp.satisfaction(store, directory, *NOV, by="hall")["rows"]}
+    assert (sat["h-a"]["ratings"], sat["h-a"]["good_rate"], sat["h-c"]["completed"], sat["h-c"]["unrated_rate"]) == (
+        2, 0.5, 1, 1.0)
+    att = {r["staff"]: r for r in rp.attendance(store, directory, "2026-11", "h-a", today=TODAY)["rows"]}
+    assert (att["s-li"]["present"], att["s-li"]["step_aways"], att["s-li"]["violations"]) == (4, 1, 1)
+
+
+def test_facts_case_finished_and_rating_arriving_later_reach_the_service_day(store, directory):
+    log = HallLog("h-a")
+    log.visit("T1", "2026-11-02", "academic", "09:00", "09:05", "09:06", "09:16", "W1", "s-li",
+              outcome="promised", case="C1", deadline="2026-11-04")
+    log.visit("T2", "2026-11-02", "academic", "10:00", "10:01", "10:02", "10:05", "W1", "s-li")
+    first = len(log.events)
+    log.add(ev.RatingGiven(window="W1", ticket="T2", level=4, staff="s-li", department="academic"),
+            at("2026-11-03", "10:05"))  # the next day: still within two days of the service day
+    log.add(ev.CaseFinished(case="C1", by="s-li"), at("2026-11-04", "15:00"))
+    _send(store, log, 1, first)
+    t = rp.service(store, directory, *NOV, today=TODAY)["total"]
+    assert (t["cases"], t["cases_on_time"], t["cases_overdue"]) == (1, 0, 1)
+    w1 = rp.satisfaction(store, directory, *NOV)["rows"][0]
+    assert (w1["completed"], w1["ratings"], w1["unrated_rate"]) == (2, 0, 1.0)
+    # each after the report, one at a time; neither event carries the service day
+    _send(store, log, first + 2, first + 2)
+    assert ("h-a", "2026-11-02") in _dirty_in(store, *NOV)
+    t = rp.service(store, directory, *NOV, today=TODAY)["total"]
+    assert (t["cases"], t["cases_on_time"], t["cases_overdue"], t["on_time_rate"]) == (1, 1, 0, 1.0)
+    _send(store, log, first + 1, first + 1)
+    assert ("h-a", "2026-11-02") in _dirty_in(store, *NOV)
+    w1 = rp.satisfaction(store, directory, *NOV)["rows"][0]
+    assert (w1["completed"], w1["ratings"], w1["level4"], w1["unrated_rate"]) == (2, 1, 1, 0.5)
+
+
+def _unverified(log: HallLog, body: ev.Body, ts: int) -> None:
+    seq = len(log.events) + 1
+    log.events.append(wire.WireEvent(seq=seq, id=f"u{seq}", kind=body.KIND, schema=ev.SCHEMA,
+                                     body=msgspec.json.encode(body), ts=ts, boot="b2", mono=seq, clock="unverified"))
+
+
+def test_facts_clock_correction_moves_events_to_another_day(store, directory):
+    log = HallLog("h-a")
+    offset = 3 * 86_400_000_000  # the hall's clock said Friday 10-30; it was Monday 11-02
+    _unverified(log, ev.WindowPaused(window="W1", staff="s-li"), at("2026-10-30", "10:00"))
+    _unverified(log, ev.StepAwayViolation(window="W1", staff="s-li", paused_at=at("2026-10-30", "10:00"),
+                                          limit_minutes=15), at("2026-10-30", "10:16"))
+    _unverified(log, ev.RatingGiven(window="W1", ticket="T7", level=1, staff="s-li", department="academic"),
+                at("2026-10-30", "10:30"))
+    _send(store, log)
+
+    def figures():
+        att = {m: {r["staff"]: r for r in rp.attendance(store, directory, m, "h-a", today=TODAY)["rows"]}["s-li"]
+               for m in ("2026-10", "2026-11")}
+        sat = {day: sum(r["ratings"] for r in rp.satisfaction(store, directory, day, day, "h-a")["rows"])
+               for day in ("2026-10-30", "2026-11-02")}
+        return ((att["2026-10"]["step_aways"], att["2026-10"]["violations"], att["2026-11"]["step_aways"],
+                 att["2026-11"]["violations"]), sat)
+
+    assert figures() == ((1, 1, 0, 0), {"2026-10-30": 1, "2026-11-02": 0})
+    log.add(ev.ClockCorrected(boot="b2", offset_us=offset), at("2026-11-02", "11:00"))
+    _send(store, log, len(log.events))
+    assert {("h-a", "2026-10-30"), ("h-a", "2026-11-02")} <= set(facts.dirty(store))
+    assert figures() == ((0, 0, 1, 1), {"2026-10-30": 0, "2026-11-02": 1})
+
+
+def test_facts_duplicates_do_not_double_count(store, directory):
+    logs = three_halls()
+    ingest_all(store, logs)
+    first = (rp.service(store, directory, *NOV, today=TODAY), rp.satisfaction(store, directory, *NOV),
+             rp.attendance(store, directory, "2026-11", today=TODAY),
+             rp.rankings(store, directory, "month:2026-11", "staff", today=TODAY))
+    for hall, log in logs.items():  # every batch again (a hall resending after a lost ack)
+        r = _send(store, log)
+        assert (r.stored, r.duplicates) == (0, len(log.events))
+    again = (rp.service(store, directory, *NOV, today=TODAY), rp.satisfaction(store, directory, *NOV),
+             rp.attendance(store, directory, "2026-11", today=TODAY),
+             rp.rankings(store, directory, "month:2026-11", "staff", today=TODAY))
+    assert again == first and first[0]["total"]["visits"] == 5
+
+
+FACT_TABLES = ["fact_dirty", "fact_tickets", "fact_case_tickets", "fact_visits", "fact_hist", "fact_hist_month",
+               "fact_ratings", "fact_cases", "fact_staff_days"]
+
+
+def test_facts_migration_over_an_old_database_marks_every_day_dirty(store, directory):
+    ingest_all(store, three_halls())
+    # make it the database of a central from before the facts: no fact tables, migration 4 not applied
+    for t in FACT_TABLES:
+        store.db.execute_sql(f"DROP TABLE {t}")
+    store.db.execute_sql("DELETE FROM schema_migrations WHERE version = 4")
+    store.close()
+    fresh = CentralStore(store.url)
+    fresh.open()
+    try:
+        marked = set(facts.dirty(fresh))
+        for hall, day in [("h-a", "2026-11-02"), ("h-a", "2026-11-05"), ("h-a", "2026-11-07"), ("h-b", "2026-11-03"),
+                          ("h-c", "2026-11-04")]:
+            assert (hall, day) in marked
+        t = rp.service(fresh, directory, *NOV, today=TODAY)["total"]
+        assert (t["visits"], t["completed"], t["wait_p90"], t["cases"], t["cases_on_time"]) == (5, 4, 1800, 2, 1)
+        # the ticket map was filled from the old events: a late rating finds its service day
+        log = HallLog("h-c")
+        log.add(ev.RatingGiven(window="W1", ticket="T9", level=5, staff="s-li", department="academic"),
+                at("2026-11-05", "09:00"))
+        _send(fresh, log)
+        assert ("h-c", "2026-11-04") in facts.dirty(fresh)
+    finally:
+        fresh.close()
+
+
+def test_facts_buckets_and_histogram_percentiles():
+    assert [facts.bucket(x) for x in (0, 59.9, 61, 299, 305, 599, 600, 629, 3599, 3600, 3899, 28_799, 30_000)] == [
+        0, 59, 60, 295, 305, 595, 600, 600, 3570, 3600, 3600, 28_500, 28_800]
+    h = Counter({120: 1, 240: 1, 300: 1, 600: 1, 1800: 1})
+    assert (facts.hist_percentile(h, 50), facts.hist_percentile(h, 90), facts.hist_percentile(h, 20)) == (
+        300.0, 1800.0, 120.0)
+    assert facts.hist_percentile(Counter(), 50) is None
+
+
+# ---------------------------------------------------------------- generated records vs the events
+
+
+@pytest.fixture
+def generated(tmp_path):
+    from central.config import load
+    from central.projections import Directory
+    from simulators import bench_central as bc
+
+    config = bc.write_config(tmp_path / "cfg", 3)
+    _cfg, entries = load(config)
+    d = Directory.of(entries)
+    made = bc.generate(d, date(2025, 1, 1), 75, seed=7, visits=30)
+    epochs = {h: e for h, (e, _es) in made.items()}
+    logs = {h: es for h, (_e, es) in made.items()}
+    late = ("hall-01", bc._at(date(2025, 2, 10), 0), bc._at(date(2025, 2, 17), 0))
+    return d, bc.batches(logs, epochs, late)
+
+
+def _all_reports(store, d) -> dict:
+    today = date(2025, 3, 20)
+    out = {}
+    for month in ("2025-01", "2025-02", "2025-03"):
+        out[f"attendance {month}"] = rp.attendance(store, d, month, today=today)
+    for by in rp.LEVELS:
+        out[f"satisfaction {by}"] = rp.satisfaction(store, d, "2025-01-01", "2025-03-16", by=by)
+    for s, e in (("2025-01-01", "2025-03-31"), ("2025-01-10", "2025-02-14"), ("2025-02-01", "2025-02-28")):
+        out[f"service {s}"] = rp.service(store, d, s, e, today=today)
+    for level in rp.RANK_KEYS:
+        out[f"rankings {level}"] = rp.rankings(store, d, "year:2025", level, today=today)
+    out["service finance"] = rp.service(store, d, "2025-01-01", "2025-03-31", scope=rp.Scope("department",
+                                                                                              "finance"), today=today)
+    out["rankings hall-02"] = rp.rankings(store, d, "month:2025-02", "staff", scope=rp.Scope("hall", hall="hall-02"),
+                                          today=today)
+    return out
+
+
+def test_facts_equal_the_on_request_path_for_generated_records(store, generated):
+    d, payloads = generated
+    cut = len(payloads) * 2 // 3
+    for hall, payload, _ts in payloads[:cut]:
+        store.ingest(hall, wire.events_topic(hall), payload, 1)
+    assert _all_reports(store, d) == _all_reports(facts.Raw(store), d)  # a report before the rest arrived
+    rest = payloads[cut:]
+    random.Random(3).shuffle(rest)  # the rest (with the week held back) in any order, some twice
+    for hall, payload, _ts in rest + rest[:5]:
+        store.ingest(hall, wire.events_topic(hall), payload, 2)
+    got, want = _all_reports(store, d), _all_reports(facts.Raw(store), d)
+    assert got.keys() == want.keys()
+    for name in want:
+        assert got[name] == want[name], name
+    t = got["service 2025-01-01"]["total"]
+    assert t["visits"] > 1000 and t["cases"] > 50 and t["wait_p90"] > t["wait_p50"] > 0
+    assert _dirty_in(store, "2025-01-01", "2025-03-31") == []
