@@ -4,6 +4,7 @@ dashboard (central.dashboard)."""
 from __future__ import annotations
 
 import base64
+from datetime import date
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
@@ -103,6 +104,32 @@ class ReportsApi(Controller):
         return _report(request, ctx, lambda q, scope: rp.rankings(
             ctx.store, ctx.directory, q.get("period"), q.get("level") or "window", ctx.weights, scope=scope))
 
+    @get("/cases", sync_to_thread=True, summary="Promised, joint and 容缺 cases: deadlines, state, hand-overs")
+    def cases(self, request: Request, ctx: NamedDependency[ReportContext]) -> Response:
+        from . import operations as op
+
+        return _report(request, ctx, lambda q, scope: op.cases(
+            ctx.store, ctx.directory, q.get("start"), q.get("end"), q.get("hall"), scope=scope,
+            state=q.get("state"), today=_today(q)))
+
+    @get("/operations", sync_to_thread=True, summary="Closing checks and device faults per hall and day")
+    def operations(self, request: Request, ctx: NamedDependency[ReportContext]) -> Response:
+        from . import operations as op
+
+        return _report(request, ctx, lambda q, scope: op.operations(
+            ctx.store, ctx.directory, q.get("start"), q.get("end"), q.get("hall"), scope=scope))
+
+
+def _today(q) -> date | None:
+    """`?today=YYYY-MM-DD` pins the day states are judged on (reprints, tests)."""
+    value = q.get("today")
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise BadRequest(f"today must be YYYY-MM-DD, got {value!r}") from None
+
 
 def http_handler(request: Request, exc: HTTPException) -> Response:
     body: dict = {"status_code": exc.status_code, "detail": exc.detail}
@@ -150,12 +177,13 @@ def create_app(store: CentralStore, service: CentralService | None, directory: D
     from .configedit_pages import ConfigApi, ConfigEditController
     from .records_pages import RecordsApi, RecordsPages
     from .awards_pages import AwardsApi, AwardsPages
+    from .operations_pages import OperationsPages
 
     ctx = ReportContext(store, directory or Directory.of([]), auth or Auth([]), weights or Weights())
     return Litestar(
         route_handlers=[CentralApi, ReportsApi, DashboardController, ConfigEditController, ConfigApi,
                         RecordsPages, RecordsApi,
-                        AwardsPages, AwardsApi,
+                        AwardsPages, AwardsApi, OperationsPages,
                         create_static_files_router(path="/static", directories=[STATIC], name="static")],
         dependencies={"store": Provide(lambda: store, sync_to_thread=False),
                       "service": Provide(lambda: service, sync_to_thread=False),

@@ -26,7 +26,7 @@ from sync.clock import SystemClock
 from sync.mqtt import parse_broker_url
 from sync.replicator import Replicator
 
-from . import views
+from . import closing, views
 from .hall import Catalog, Ctx, Hall
 from .store import StoredEvent
 
@@ -190,6 +190,10 @@ class HallSource:
     def status(self) -> dict:
         st = self.hall.call(_status)
         st["campus"] = self.hall.config.hall.campus
+        sensors = any(p.role in ("door", "power") for p in self.hall.config.devices.pins.values())
+        c = self.hall.call(lambda ctx: closing.state(ctx, sensors))
+        st["closing"] = {"service_date": c["service_date"], "status": c["status"], "label": c["status_label"],
+                         "alarms": c["alarms"], "failed": [f.get("label") or f["name"] for f in c["failed"]]}
         return st
 
     def apply_config(self, msg: wire.ConfigMessage) -> None:

@@ -330,6 +330,6 @@ class Replicator:
             acked_seq=self.source.acked(current), backlog=backlog,
             config_version=extra.get("config_version", 0), clock=extra.get("clock", {}),
             ts=self.source.now_micros(), campus=extra.get("campus", ""),
-            windows=extra.get("windows", []), queues=extra.get("queues", {}),
+            windows=extra.get("windows", []), queues=extra.get("queues", {}), closing=extra.get("closing", {}),
         )
         self.link.publish(wire.status_topic(self.hall), wire.encode(status), qos=1, retain=True)

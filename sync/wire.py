@@ -102,6 +102,7 @@ class Status(Struct, kw_only=True, forbid_unknown_fields=False):
     campus: str = ""
     windows: list = []  # brief window states for the live view
     queues: dict = {}  # department → waiting
+    closing: dict = {}  # today's closing check: service_date, status, label, alarms, failed (input labels)
 
 
 class ConfigMessage(Struct, kw_only=True, forbid_unknown_fields=False):

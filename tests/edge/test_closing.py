@@ -147,3 +147,18 @@ def test_closing_without_sensors_asks_for_a_manual_check(client, clock):
 def test_closing_state_with_sensors_is_pending_until_checked(device_client, hardware, clock):
     clock.set(at(16, 35))
     assert device_client.get("/api/closing").json()["status"] in ("due", "waiting")
+
+
+def test_closing_state_goes_into_the_status_central_shows(hardware, device_hall, clock, hall):
+    """The status the hall publishes (edge.syncing.HallSource.status) carries today's closing
+    check: alarming with the door named; a hall without door/power inputs says manual."""
+    from edge.syncing import HallSource
+
+    clock.set(at(16, 0))
+    hardware.sim_drive("door-main", "press")  # the main door is shut, the back door left open
+    clock.advance(seconds=1)
+    tick_at(hardware, clock, at(17, 30))
+    st = HallSource(device_hall).status()["closing"]
+    assert (st["service_date"], st["status"], st["alarms"]) == ("2026-11-23", "alarm", 1)
+    assert st["failed"] == ["后门"] and st["label"] == "报警中"
+    assert HallSource(hall).status()["closing"]["status"] == "manual"

@@ -1,0 +1,169 @@
+"""Case tracking (办件跟踪) and hall operations (闭厅与设备) at central, through the real HTTP
+app on SQLite and PostgreSQL, against figures worked out by hand from the events below.
+
+h-a (test hall: W1 s-li, W2 s-wang academic; W3 s-qian finance):
+- K1 11-02 promised C1 at W1, deadline 11-05, finished 11-04 → 按时办结
+- K2 11-02 joint C2 at W2 (academic), deadline 11-06; materials academic → finance 11-03,
+  finance → academic 11-05; finished 11-09 → 超期办结, 2 hand-overs
+- K3 11-03 容缺 C3 at W3 (finance), deadline 11-06, never finished → 已超期 on 11-10
+- K5 11-04 instant: no case
+- closing 11-02: fails (侧门 open), two alarms, then passes; 11-03 hall reader unplugged
+  10:00, back 10:05; 11-04 a GPIO fault that never recovers
+h-b: K4 11-04 promised C4 at W1, deadline 11-20 → 办理中 on 11-10
+"""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from litestar.testing import TestClient
+
+from central.app import create_app
+from central.auth import Auth
+from central.config import load
+from central.projections import Directory
+from sync import events as ev
+from sync import wire
+from tests.central.data import HallLog, at, write_config
+
+ADMIN = ("admin", "admin123")
+FINANCE = ("finance-head", "finance123")
+HB = ("hb-manager", "hall123")
+Q = "/api/reports/cases?start=2026-11-01&end=2026-11-30&today=2026-11-10"
+OPS = "/api/reports/operations?start=2026-11-01&end=2026-11-30"
+
+
+def logs() -> dict[str, HallLog]:
+    a, b = HallLog("h-a"), HallLog("h-b")
+    a.visit("K1", "2026-11-02", "academic", "09:00", "09:01", "09:02", "09:10", "W1", "s-li", "promised", "C1",
+            "2026-11-05")
+    a.visit("K2", "2026-11-02", "academic", "09:05", "09:11", "09:12", "09:30", "W2", "s-wang", "joint", "C2",
+            "2026-11-06")
+    a.add(ev.ClosingChecked(service_date="2026-11-02", ok=False, failed=[
+        ev.FailedInput(name="door-side", role="door", label="侧门", state="open")]), at("2026-11-02", "17:00"))
+    a.add(ev.ClosingAlarm(service_date="2026-11-02", failed=[
+        ev.FailedInput(name="door-side", role="door", label="侧门", state="open")], repeat=1), at("2026-11-02", "17:00"))
+    a.add(ev.ClosingAlarm(service_date="2026-11-02", failed=[
+        ev.FailedInput(name="door-side", role="door", label="侧门", state="open")], repeat=2), at("2026-11-02", "17:05"))
+    a.add(ev.ClosingChecked(service_date="2026-11-02", ok=True), at("2026-11-02", "17:07"))
+    a.add(ev.CaseHandoff(case="C2", from_department="academic", to_department="finance",
+                         materials=["成绩单", "申请表"], by="s-wang"), at("2026-11-03", "10:00"))
+    a.add(ev.DeviceFault(device="hall-reader", device_kind="reader", message="串口断开"), at("2026-11-03", "10:00"))
+    a.add(ev.DeviceRecovered(device="hall-reader", device_kind="reader", down_seconds=300), at("2026-11-03", "10:05"))
+    a.visit("K3", "2026-11-03", "finance", "11:00", "11:01", "11:02", "11:20", "W3", "s-qian", "gaps", "C3",
+            "2026-11-06")
+    a.add(ev.CaseFinished(case="C1", by="s-li"), at("2026-11-04", "15:00"))
+    a.visit("K5", "2026-11-04", "academic", "09:00", "09:01", "09:02", "09:05", "W1", "s-li")
+    a.add(ev.DeviceFault(device="lamp-w1", device_kind="gpio", message="GPIO 写入失败"), at("2026-11-04", "12:00"))
+    a.add(ev.CaseHandoff(case="C2", from_department="finance", to_department="academic", materials=["审核意见"],
+                         by="s-qian"), at("2026-11-05", "10:00"))
+    a.add(ev.CaseFinished(case="C2", by="s-wang"), at("2026-11-09", "10:00"))
+    b.visit("K4", "2026-11-04", "academic", "10:00", "10:01", "10:02", "10:20", "W1", "s-li", "promised", "C4",
+            "2026-11-20")
+    return {"h-a": a, "h-b": b}
+
+
+@pytest.fixture
+def api(store, tmp_path):
+    cfg, halls = load(write_config(tmp_path))
+    for hall, log in logs().items():
+        # h-a in two batches, the later one first (late events reach every figure)
+        n = len(log.events)
+        store.ingest(hall, wire.events_topic(hall), log.payload(n // 2 + 1, n), 1)
+        store.ingest(hall, wire.events_topic(hall), log.payload(1, n // 2), 2)
+    with TestClient(create_app(store, None, Directory.of(halls), Auth(cfg.users))) as c:
+        yield c
+
+
+def test_cases_states_deadlines_and_handoffs(api):
+    r = api.get(Q, auth=ADMIN)
+    assert r.status_code == 200, r.text
+    rows = {x["case"]: x for x in r.json()["rows"]}
+    assert {c: (x["hall"], x["ticket"], x["outcome"], x["department"], x["deadline"], x["finished"], x["state"])
+            for c, x in rows.items()} == {
+        "C1": ("h-a", "K1", "promised", "academic", "2026-11-05", "2026-11-04", "on_time"),
+        "C2": ("h-a", "K2", "joint", "academic", "2026-11-06", "2026-11-09", "late"),
+        "C3": ("h-a", "K3", "gaps", "finance", "2026-11-06", None, "overdue"),
+        "C4": ("h-b", "K4", "promised", "academic", "2026-11-20", None, "open"),
+    }
+    assert [(h["at"], h["from"], h["to"], h["materials"], h["by"]) for h in rows["C2"]["handoff_list"]] == [
+        ("2026-11-03", "academic", "finance", ["成绩单", "申请表"], "s-wang"),
+        ("2026-11-05", "finance", "academic", ["审核意见"], "s-qian")]
+    assert rows["C2"]["handoffs"] == 2 and "教务处→财务处：成绩单、申请表" in rows["C2"]["handoff_text"]
+    assert rows["C1"]["state_name"] == "按时办结" and rows["C3"]["state_name"] == "已超期"
+    assert r.json()["counts"] == {"on_time": 1, "late": 1, "overdue": 1, "open": 1}
+    # the state filter; on 11-21 C4 is overdue as well
+    assert [x["case"] for x in api.get(Q + "&state=overdue", auth=ADMIN).json()["rows"]] == ["C3"]
+    later = api.get(Q.replace("2026-11-10", "2026-11-21") + "&state=overdue", auth=ADMIN).json()["rows"]
+    assert [x["case"] for x in later] == ["C3", "C4"]
+
+
+def test_cases_role_limits(api):
+    # the finance head: C3 (accepted by finance) and C2 (finance took part in the joint case)
+    assert sorted(x["case"] for x in api.get(Q, auth=FINANCE).json()["rows"]) == ["C2", "C3"]
+    assert [x["case"] for x in api.get(Q, auth=HB).json()["rows"]] == ["C4"]
+    assert api.get(Q).status_code == 401
+
+
+def test_operations_closing_and_device_faults(api):
+    rows = api.get(OPS, auth=ADMIN).json()["rows"]
+    assert [(x["hall"], x["day"], x["closing_name"], x["failed"], x["alarms"], x["faults"], x["fault_text"])
+            for x in rows] == [
+        ("h-a", "2026-11-02", "通过", "", 2, 0, ""),
+        ("h-a", "2026-11-03", "无记录", "", 0, 1, "hall-reader：串口断开（已恢复）"),
+        ("h-a", "2026-11-04", "无记录", "", 0, 1, "lamp-w1：GPIO 写入失败（未恢复）"),
+    ]
+    assert api.get(OPS, auth=HB).json()["rows"] == []  # h-b has none
+    assert api.get(OPS, auth=FINANCE).json()["rows"] == []  # department heads: not their business
+
+
+@pytest.mark.parametrize("url", [
+    "/api/reports/cases?start=2026-11-30&end=2026-11-01",
+    "/api/reports/cases?start=2026-01-01&end=2026-11-30",  # over 92 days
+    "/api/reports/cases?start=2026-11-01&end=2026-11-30&state=lost",
+    "/api/reports/cases?start=2026-11-01&end=2026-11-30&today=soon",
+    "/api/reports/cases?start=2026-11-01&end=2026-11-30&hall=h-x",
+    "/api/reports/operations?start=x&end=y",
+])
+def test_bad_parameters_are_400(api, url):
+    r = api.get(url, auth=ADMIN)
+    assert r.status_code == 400 and r.json()["detail"]
+
+
+def test_pages_and_exports(api):
+    r = api.post("/login", data={"username": "admin", "password": "admin123"}, follow_redirects=False)
+    assert r.status_code in (302, 303)
+    page = api.get("/reports/cases?start=2026-11-01&end=2026-11-30&state=overdue")
+    assert page.status_code == 200 and "已超期" in page.text and "K3" in page.text and "K1" not in page.text
+    ops = api.get("/reports/operations?start=2026-11-01&end=2026-11-30")
+    assert ops.status_code == 200 and "串口断开" in ops.text
+    assert api.get("/reports/cases?start=2026-11-30&end=2026-11-01").status_code == 400
+    csv = api.get(Q + "&format=csv")
+    assert csv.status_code == 200 and "承诺期限" in csv.content.decode("utf-8-sig")
+    xlsx = api.get(Q + "&format=xlsx")
+    from openpyxl import load_workbook
+
+    ws = load_workbook(io.BytesIO(xlsx.content)).worksheets[0]
+    assert [c.value for c in ws[1]][:3] == ["大厅", "号码", "件号"] and ws.max_row == 5
+
+
+def test_live_view_shows_closing_paused_and_queues(api, store):
+    """The hall's status (wire.Status, as the replicator publishes it) on the live view: today's
+    closing check with its alarms and failing inputs, paused windows and any over the limit."""
+    st = wire.Status(v=wire.V, hall="h-a", state="online", epoch="e", last_seq=10, acked_seq=8, backlog=2,
+                     config_version=1, clock={}, ts=1, campus="east",
+                     windows=[{"id": "W1", "name": "1号窗口", "department": "academic", "state": "paused",
+                               "staff": "李明", "lamp": "blink", "over_limit": True, "paused_seconds": 1200,
+                               "ticket": None},
+                              {"id": "W2", "name": "2号窗口", "department": "academic", "state": "serving",
+                               "staff": "王芳", "lamp": "off", "over_limit": False, "paused_seconds": 0,
+                               "ticket": "J003"}],
+                     queues={"academic": 4},
+                     closing={"service_date": "2026-11-23", "status": "alarm", "label": "报警中", "alarms": 2,
+                              "failed": ["侧门"]})
+    store.hall_status("h-a", wire.encode(st), 5)
+    api.post("/login", data={"username": "admin", "password": "admin123"})
+    page = api.get("/live").text
+    assert "闭厅检查（2026-11-23）：报警中，报警 2 次：侧门 未关闭/未断电" in page
+    assert "暂停服务：1号窗口（超时离岗）" in page and "待上传 2 条" in page and "教务处 4 人" in page
