@@ -259,6 +259,19 @@ class ConfigEditController(Controller):
     def _deny(self, user, ctx, message: str = "您没有修改此项配置的权限。") -> Template:
         return self._render(user, ctx, "config_denied.html", status=403, title="无权限", message=message)
 
+    def _open(self, request: Request, ctx, service, hall: str, what: str):
+        """(user, editor) for a page of `hall` about `what`, or the answer instead: the login
+        page, 404 for an unknown hall, 403 when the role may not see it."""
+        user = self._user(request, ctx)
+        if user is None:
+            return Redirect(path="/login")
+        editor = self._editor(request, ctx, service)
+        if (missing := self._hall_or_404(editor, user, ctx, hall)) is not None:
+            return missing
+        if not may_view(user, what, hall):
+            return self._deny(user, ctx)
+        return user, editor
+
     def _hall_or_404(self, editor: ConfigEditor, user, ctx, hall: str):
         if hall not in editor.entries:
             return self._render(user, ctx, "config_denied.html", status=404, title="没有这个大厅",
@@ -284,14 +297,10 @@ class ConfigEditController(Controller):
     @get("/{hall:str}/items", sync_to_thread=True)
     def items(self, request: Request, hall: FromPath[str], ctx: NamedDependency[Any],
               service: NamedDependency[Any]) -> Any:
-        user = self._user(request, ctx)
-        if user is None:
-            return Redirect(path="/login")
-        editor = self._editor(request, ctx, service)
-        if (missing := self._hall_or_404(editor, user, ctx, hall)) is not None:
-            return missing
-        if not may_view(user, "items", hall):
-            return self._deny(user, ctx)
+        opened = self._open(request, ctx, service, hall, "items")
+        if not isinstance(opened, tuple):
+            return opened
+        user, editor = opened
         q = request.query_params
         return self._items_page(user, ctx, editor, hall, q.get("item"), q.get("new") == "1", None, None,
                                 saved=q.get("saved"))
@@ -330,14 +339,10 @@ class ConfigEditController(Controller):
     @post("/{hall:str}/items", sync_to_thread=True, status_code=200)
     def save_item(self, request: Request, hall: FromPath[str], ctx: NamedDependency[Any],
                   service: NamedDependency[Any], data: Form) -> Any:
-        user = self._user(request, ctx)
-        if user is None:
-            return Redirect(path="/login")
-        editor = self._editor(request, ctx, service)
-        if (missing := self._hall_or_404(editor, user, ctx, hall)) is not None:
-            return missing
-        if not may_view(user, "items", hall):
-            return self._deny(user, ctx)
+        opened = self._open(request, ctx, service, hall, "items")
+        if not isinstance(opened, tuple):
+            return opened
+        user, editor = opened
         item_id = _text(data, "item")
         new = _text(data, "new") == "1"
         # optional: the same edit in other halls whose catalog has this item (all or nothing)
@@ -359,14 +364,10 @@ class ConfigEditController(Controller):
     @get("/{hall:str}/staff", sync_to_thread=True)
     def staff(self, request: Request, hall: FromPath[str], ctx: NamedDependency[Any],
               service: NamedDependency[Any]) -> Any:
-        user = self._user(request, ctx)
-        if user is None:
-            return Redirect(path="/login")
-        editor = self._editor(request, ctx, service)
-        if (missing := self._hall_or_404(editor, user, ctx, hall)) is not None:
-            return missing
-        if not may_view(user, "staff", hall):
-            return self._deny(user, ctx)
+        opened = self._open(request, ctx, service, hall, "staff")
+        if not isinstance(opened, tuple):
+            return opened
+        user, editor = opened
         q = request.query_params
         return self._staff_page(user, ctx, editor, hall, q.get("staff"), q.get("new") == "1", None, None,
                                 saved=q.get("saved"))
@@ -396,14 +397,10 @@ class ConfigEditController(Controller):
     @post("/{hall:str}/staff", sync_to_thread=True, status_code=200)
     def save_staff(self, request: Request, hall: FromPath[str], ctx: NamedDependency[Any],
                    service: NamedDependency[Any], data: Form) -> Any:
-        user = self._user(request, ctx)
-        if user is None:
-            return Redirect(path="/login")
-        editor = self._editor(request, ctx, service)
-        if (missing := self._hall_or_404(editor, user, ctx, hall)) is not None:
-            return missing
-        if not may_view(user, "staff", hall):
-            return self._deny(user, ctx)
+        opened = self._open(request, ctx, service, hall, "staff")
+        if not isinstance(opened, tuple):
+            return opened
+        user, editor = opened
         staff_id = _text(data, "staff")
         new = _text(data, "new") == "1"
         try:
@@ -421,14 +418,10 @@ class ConfigEditController(Controller):
     @get("/{hall:str}/calendar", sync_to_thread=True)
     def calendar(self, request: Request, hall: FromPath[str], ctx: NamedDependency[Any],
                  service: NamedDependency[Any]) -> Any:
-        user = self._user(request, ctx)
-        if user is None:
-            return Redirect(path="/login")
-        editor = self._editor(request, ctx, service)
-        if (missing := self._hall_or_404(editor, user, ctx, hall)) is not None:
-            return missing
-        if not may_view(user, "calendar", hall):
-            return self._deny(user, ctx)
+        opened = self._open(request, ctx, service, hall, "calendar")
+        if not isinstance(opened, tuple):
+            return opened
+        user, editor = opened
         return self._calendar_page(user, ctx, editor, hall, None, None, saved=request.query_params.get("saved"))
 
     def _calendar_page(self, user, ctx, editor: ConfigEditor, hall: str, form: dict | None, error: str | None,
@@ -448,14 +441,10 @@ class ConfigEditController(Controller):
     @post("/{hall:str}/calendar", sync_to_thread=True, status_code=200)
     def save_calendar(self, request: Request, hall: FromPath[str], ctx: NamedDependency[Any],
                       service: NamedDependency[Any], data: Form) -> Any:
-        user = self._user(request, ctx)
-        if user is None:
-            return Redirect(path="/login")
-        editor = self._editor(request, ctx, service)
-        if (missing := self._hall_or_404(editor, user, ctx, hall)) is not None:
-            return missing
-        if not may_view(user, "calendar", hall):
-            return self._deny(user, ctx)
+        opened = self._open(request, ctx, service, hall, "calendar")
+        if not isinstance(opened, tuple):
+            return opened
+        user, editor = opened
         try:
             version, _ = editor.edit(hall, user.name, lambda b: _change_calendar(b, user, data), what="日历",
                                      summary=_calendar_summary, comment=_text(data, "comment"),
