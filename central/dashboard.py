@@ -90,7 +90,7 @@ def distribution_chart(rep: dict) -> dict:
     title = f"满意度分布（{rep['start']} 至 {rep['end']}）"
     if not (rep["ratings"] or rep["completed"]):
         return _chart(charts.bar_chart(title, [], []), rep)
-    title = (f"满意度分布（{rep['start']} 至 {rep['end']}；好评率 {_fmt(rep['good_rate'], 'good_rate')}，"
+    title = (f"满意度分布（{rep['start']} 至 {rep['end']}；主动评价好评率 {_fmt(rep['good_rate'], 'good_rate')}，"
              f"未评价率 {_fmt(rep['unrated_rate'], 'unrated_rate')}）")
     return _chart(charts.bar_chart(title, [r["label"] for r in rep["rows"]], [r["count"] for r in rep["rows"]],
                                    unit="条", bar_colors=DISTRIBUTION_COLORS), rep)
@@ -201,7 +201,7 @@ class DashboardController(Controller):
             halls.append({**h, "name": ctx.directory.hall_name(h["id"]),
                           "campus_name": ctx.directory.campus_name(h["id"]) or h["campus"],
                           "windows": windows, "queues": queues})
-        quarantined = len(ctx.store.quarantined(1000)) if scope.role == "admin" else None
+        quarantined = ctx.store.count_quarantined() if scope.role == "admin" else None
         return self._page(request, ctx, "live.html", title="实时大厅", halls=halls, quarantined=quarantined)
 
     @get("/reports/attendance", sync_to_thread=True)

@@ -28,6 +28,8 @@ import threading
 from collections import Counter, defaultdict
 from datetime import date, datetime, timedelta, timezone
 
+import msgspec
+
 from . import projections as pj
 from .projections import CASE_OUTCOMES, Directory
 
@@ -66,7 +68,34 @@ DDL = [
     "CREATE INDEX IF NOT EXISTS fact_staff_days_hall_day ON fact_staff_days (hall, day)",
     "CREATE INDEX IF NOT EXISTS fact_staff_days_day ON fact_staff_days (day)",
 ]
-DAY_TABLES = ("fact_visits", "fact_hist", "fact_ratings", "fact_cases", "fact_staff_days")
+ALL = "*"  # the department of a month row summed over every department
+# migration 7: hourly facts and the month roll-ups of the counts (docs/central.md, Storage)
+DDL_ROLLUPS = [
+    "CREATE TABLE IF NOT EXISTS fact_hours (hall TEXT NOT NULL, day TEXT NOT NULL, department TEXT NOT NULL,"
+    " hour INTEGER NOT NULL, visits INTEGER NOT NULL, called INTEGER NOT NULL, wait TEXT NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS fact_hours_hall_day ON fact_hours (hall, day)",
+    "CREATE INDEX IF NOT EXISTS fact_hours_day ON fact_hours (day)",
+    "CREATE TABLE IF NOT EXISTS fact_hours_month (hall TEXT NOT NULL, month TEXT NOT NULL, department TEXT NOT NULL,"
+    " hour INTEGER NOT NULL, visits INTEGER NOT NULL, called INTEGER NOT NULL, wait TEXT NOT NULL,"
+    " PRIMARY KEY (hall, month, department, hour))",
+    "CREATE INDEX IF NOT EXISTS fact_hours_month_month ON fact_hours_month (month, department)",
+    "CREATE TABLE IF NOT EXISTS fact_visits_month (hall TEXT NOT NULL, month TEXT NOT NULL, department TEXT NOT NULL,"
+    " win TEXT NOT NULL, staff TEXT NOT NULL, "
+    + ", ".join(f"{c} INTEGER NOT NULL" for c in VISIT_COUNTS) + ")",
+    "CREATE INDEX IF NOT EXISTS fact_visits_month_hall ON fact_visits_month (hall, month)",
+    "CREATE INDEX IF NOT EXISTS fact_visits_month_month ON fact_visits_month (month)",
+    "CREATE TABLE IF NOT EXISTS fact_ratings_month (hall TEXT NOT NULL, month TEXT NOT NULL, department TEXT NOT NULL,"
+    " win TEXT NOT NULL, staff TEXT NOT NULL, level INTEGER NOT NULL, n INTEGER NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS fact_ratings_month_hall ON fact_ratings_month (hall, month)",
+    "CREATE INDEX IF NOT EXISTS fact_ratings_month_month ON fact_ratings_month (month)",
+    "CREATE TABLE IF NOT EXISTS fact_staff_month (hall TEXT NOT NULL, month TEXT NOT NULL, staff TEXT NOT NULL,"
+    " days TEXT NOT NULL, late INTEGER NOT NULL, early INTEGER NOT NULL, step_aways INTEGER NOT NULL,"
+    " violations INTEGER NOT NULL, PRIMARY KEY (hall, month, staff))",
+    "CREATE INDEX IF NOT EXISTS fact_staff_month_month ON fact_staff_month (month)",
+    "CREATE INDEX IF NOT EXISTS fact_hist_month_month ON fact_hist_month (month, department)",
+]
+DAY_TABLES = ("fact_visits", "fact_hist", "fact_ratings", "fact_cases", "fact_staff_days", "fact_hours")
+MONTH_TABLES = ("fact_hist_month", "fact_hours_month", "fact_visits_month", "fact_ratings_month", "fact_staff_month")
 
 
 # ---------------------------------------------------------------- schema (migration 4)
@@ -84,6 +113,21 @@ def create_tables(store) -> None:
     store.db.execute_sql(
         f"INSERT INTO fact_case_tickets (hall, case_id, ticket) SELECT DISTINCT hall, {cf}, {tf} FROM events"
         f" WHERE kind = 'ticket.completed' AND {cf} IS NOT NULL AND {tf} IS NOT NULL ON CONFLICT DO NOTHING")
+    _mark_everything(store)
+
+
+def create_rollups(store) -> None:
+    """Migration 7: the hourly facts and the month roll-ups; every day of every hall that holds
+    events is marked dirty again, so the first report fills them."""
+    for sql in DDL_ROLLUPS:
+        store.db.execute_sql(sql)
+    _mark_everything(store)
+
+
+def _mark_everything(store) -> None:
+    """Mark dirty every day any stored event can belong to: from the day before a hall's first
+    event to the day after its last, and every service day named by an event."""
+    sf = store.json_field("service_date")
     marks = set()
     spans = store.db.execute_sql("SELECT hall, MIN(ts_true), MAX(ts_true) FROM events GROUP BY hall").fetchall()
     for hall, lo, hi in spans:
@@ -237,9 +281,13 @@ def _hist_of(values) -> Counter:
     return Counter(bucket(v) for v in values if v is not None)
 
 
+_HIST = msgspec.json.Decoder(dict[int, int])  # JSON object keys decode straight to int buckets
+
+
 def _merge_json(into: Counter, text: str) -> None:
-    for k, v in json.loads(text).items():
-        into[int(k)] += v
+    get = into.get
+    for k, v in _HIST.decode(text).items():
+        into[k] = get(k, 0) + v
 
 
 def _hist_json(h: Counter) -> str:
@@ -282,7 +330,13 @@ def compute(store, d: Directory, halls: list[str], start: date,
     rated = _rated_days(store, d, halls, start, end)
     counts: dict[tuple, list[int]] = defaultdict(lambda: [0] * len(VISIT_COUNTS))
     hists: dict[tuple, tuple[Counter, Counter]] = defaultdict(lambda: (Counter(), Counter()))
+    hours: dict[tuple, list] = defaultdict(lambda: [0, 0, Counter()])
     for v in vs:
+        hr = hours[(v.hall, v.day.isoformat(), v.department or "", issue_hour(d, v))]
+        hr[0] += 1
+        if (x := v.wait_seconds) is not None:
+            hr[1] += 1
+            hr[2][bucket(x)] += 1
         c = counts[(v.hall, v.day.isoformat(), *_visit_key(v))]
         c[0] += 1
         c[1] += v.completed is not None
@@ -300,6 +354,8 @@ def compute(store, d: Directory, halls: list[str], start: date,
         out[hall][day]["fact_visits"].append((hall, day, *key, *c))
     for (hall, day, dept), (w, s) in hists.items():
         out[hall][day]["fact_hist"].append((hall, day, dept, _hist_json(w), _hist_json(s)))
+    for (hall, day, dept, hour), (n, called, w) in hours.items():
+        out[hall][day]["fact_hours"].append((hall, day, dept, hour, n, called, _hist_json(w)))
     levels: Counter = Counter()
     for r in pj.ratings(store, d, start, end, halls):
         levels[(r.hall, r.day.isoformat(), r.department or "", r.window or "", r.staff or "", r.level)] += 1
@@ -323,7 +379,13 @@ COLUMNS = {
     "fact_ratings": ("hall", "day", "department", "win", "staff", "level", "n"),
     "fact_cases": ("hall", "day", "case_id", "department", "win", "staff", "deadline", "finished"),
     "fact_staff_days": ("hall", "day", "staff", "punched", "slots", "late", "early", "step_aways", "violations"),
+    "fact_hours": ("hall", "day", "department", "hour", "visits", "called", "wait"),
 }
+
+
+def issue_hour(d: Directory, v: pj.Visit) -> int:
+    """The hour of the hall's local day the visit's ticket was issued in."""
+    return datetime.fromtimestamp(v.issued / 1e6, d.tz(v.hall)).hour
 
 
 # ---------------------------------------------------------------- refresh
@@ -415,17 +477,54 @@ def _month_span(month: str) -> tuple[str, str]:
 
 
 def _rebuild_month(store, hall: str, month: str) -> None:
+    """The month rows of a hall from its day rows (inside the refresh transaction): histograms
+    and hourly figures per department and summed over all (department "*"), visit and rating
+    counts, staff totals with the punched days."""
     p = store.db.param
     lo, hi = _month_span(month)
+    args = [hall, lo, hi]
+    where = f" WHERE hall = {p} AND day >= {p} AND day <= {p}"
+    for table in MONTH_TABLES:
+        store.db.execute_sql(f"DELETE FROM {table} WHERE hall = {p} AND month = {p}", [hall, month])
     merged: dict[str, tuple[Counter, Counter]] = defaultdict(lambda: (Counter(), Counter()))
-    for dept, w, s in store.db.execute_sql(
-            f"SELECT department, wait, service FROM fact_hist WHERE hall = {p} AND day >= {p} AND day <= {p}",
-            [hall, lo, hi]).fetchall():
-        _merge_json(merged[dept][0], w)
-        _merge_json(merged[dept][1], s)
-    store.db.execute_sql(f"DELETE FROM fact_hist_month WHERE hall = {p} AND month = {p}", [hall, month])
+    for dept, w, s in store.db.execute_sql(f"SELECT department, wait, service FROM fact_hist{where}", args).fetchall():
+        for key in (dept, ALL):
+            _merge_json(merged[key][0], w)
+            _merge_json(merged[key][1], s)
     _insert(store, "fact_hist_month", ("hall", "month", "department", "wait", "service"),
             [(hall, month, dept, _hist_json(w), _hist_json(s)) for dept, (w, s) in sorted(merged.items())])
+    hours: dict[tuple[str, int], list] = defaultdict(lambda: [0, 0, Counter()])
+    for dept, hour, n, called, w in store.db.execute_sql(
+            f"SELECT department, hour, visits, called, wait FROM fact_hours{where}", args).fetchall():
+        for key in ((dept, int(hour)), (ALL, int(hour))):
+            hr = hours[key]
+            hr[0] += n
+            hr[1] += called
+            _merge_json(hr[2], w)
+    _insert(store, "fact_hours_month", ("hall", "month", "department", "hour", "visits", "called", "wait"),
+            [(hall, month, dept, hour, n, c, _hist_json(w)) for (dept, hour), (n, c, w) in sorted(hours.items())])
+    sums = ", ".join(f"SUM({c})" for c in VISIT_COUNTS)
+    store.db.execute_sql(
+        f"INSERT INTO fact_visits_month (hall, month, department, win, staff, {', '.join(VISIT_COUNTS)})"
+        f" SELECT hall, {p}, department, win, staff, {sums} FROM fact_visits{where} GROUP BY hall, department, win, staff",
+        [month, *args])
+    store.db.execute_sql(
+        "INSERT INTO fact_ratings_month (hall, month, department, win, staff, level, n)"
+        f" SELECT hall, {p}, department, win, staff, level, SUM(n) FROM fact_ratings{where}"
+        " GROUP BY hall, department, win, staff, level", [month, *args])
+    staff: dict[str, list] = {}
+    for st, day, punched, slots, late, early, steps, viol in store.db.execute_sql(
+            f"SELECT staff, day, punched, slots, late, early, step_aways, violations FROM fact_staff_days{where}",
+            args).fetchall():
+        t = staff.setdefault(st, [{}, 0, 0, 0, 0])
+        if punched:
+            t[0][day] = int(slots)
+        t[1] += late
+        t[2] += early
+        t[3] += steps
+        t[4] += viol
+    _insert(store, "fact_staff_month", ("hall", "month", "staff", "days", "late", "early", "step_aways", "violations"),
+            [(hall, month, st, json.dumps(dict(sorted(t[0].items()))), *t[1:]) for st, t in sorted(staff.items())])
 
 
 # ---------------------------------------------------------------- sources the reports read
@@ -456,27 +555,16 @@ class FactSource:
             return []
         return [tuple(r) for r in self.store.db.execute_sql(sql, args).fetchall()]
 
-    def visit_rows(self) -> list[tuple]:
-        """(hall, department, window, staff, visits, completed, no_show, transferred, unrated,
-        instant … refused) summed over the range."""
-        w, a = self._where()
-        sums = ", ".join(f"SUM({c})" for c in VISIT_COUNTS)
-        rows = self._rows(f"SELECT hall, department, win, staff, {sums} FROM fact_visits{w}"
-                          " GROUP BY hall, department, win, staff", a)
-        return [(h, dept, _none(win), _none(st), *(int(x) for x in c)) for h, dept, win, st, *c in rows]
-
-    def histograms(self) -> dict[tuple[str, str], tuple[Counter, Counter]]:
-        """(hall, department) → (wait histogram, service histogram) over the range: month
-        histograms for the whole months inside it, day histograms for the rest."""
-        out: dict[tuple[str, str], tuple[Counter, Counter]] = defaultdict(lambda: (Counter(), Counter()))
-        months, first = [], date(self.start.year, self.start.month, 1)
-        m = first
+    def _pieces(self) -> tuple[tuple[str, str] | None, list[tuple[date, date]]]:
+        """The range as its whole months (first and last "YYYY-MM", None when there is none)
+        and the day spans outside them."""
+        months, m = [], date(self.start.year, self.start.month, 1)
         while m <= self.end:
             nxt = date(m.year + (m.month == 12), m.month % 12 + 1, 1)
             if m >= self.start and nxt - timedelta(days=1) <= self.end:
                 months.append((m, nxt - timedelta(days=1)))
             m = nxt
-        spans: list[tuple[date, date]] = []  # day-level pieces outside the whole months
+        spans: list[tuple[date, date]] = []
         cur = self.start
         for ms, me in months:
             if cur < ms:
@@ -484,24 +572,76 @@ class FactSource:
             cur = me + timedelta(days=1)
         if cur <= self.end:
             spans.append((cur, self.end))
-        if months:
-            w, a = self._where(months[0][0], months[-1][0], "month")
-            a[0], a[1] = months[0][0].strftime("%Y-%m"), months[-1][0].strftime("%Y-%m")
-            for hall, dept, wt, sv in self._rows(f"SELECT hall, department, wait, service FROM fact_hist_month{w}", a):
-                _merge_json(out[(hall, dept)][0], wt)
-                _merge_json(out[(hall, dept)][1], sv)
+        whole = (months[0][0].strftime("%Y-%m"), months[-1][0].strftime("%Y-%m")) if months else None
+        return whole, spans
+
+    def _union(self, month_table: str, day_table: str, cols: str, month_filter: str = "", month_args: tuple = (),
+               day_filter: str = "", day_args: tuple = ()) -> tuple[str, list]:
+        """SELECT cols from the month roll-up for the whole months of the range and from the day
+        rows for the rest, as one UNION ALL, and its arguments."""
+        whole, spans = self._pieces()
+        parts, args = [], []
+        if whole:
+            w, a = self._where(col="month")
+            a[0], a[1] = whole
+            parts.append(f"SELECT {cols} FROM {month_table}{w}{month_filter}")
+            args += a + list(month_args)
         for s, e in spans:
             w, a = self._where(s, e)
-            for hall, dept, wt, sv in self._rows(f"SELECT hall, department, wait, service FROM fact_hist{w}", a):
-                _merge_json(out[(hall, dept)][0], wt)
-                _merge_json(out[(hall, dept)][1], sv)
+            parts.append(f"SELECT {cols} FROM {day_table}{w}{day_filter}")
+            args += a + list(day_args)
+        return " UNION ALL ".join(parts), args
+
+    def visit_rows(self) -> list[tuple]:
+        """(hall, department, window, staff, visits, completed, no_show, transferred, unrated,
+        instant … refused) summed over the range (month roll-ups for its whole months)."""
+        cols = ", ".join(("hall", "department", "win", "staff") + VISIT_COUNTS)
+        sub, a = self._union("fact_visits_month", "fact_visits", cols)
+        sums = ", ".join(f"SUM({c})" for c in VISIT_COUNTS)
+        rows = self._rows(f"SELECT hall, department, win, staff, {sums} FROM ({sub}) AS u"
+                          " GROUP BY hall, department, win, staff", a)
+        return [(h, dept, _none(win), _none(st), *(int(x) for x in c)) for h, dept, win, st, *c in rows]
+
+    def histograms(self, department: str | None = None) -> dict[tuple[str, str], tuple[Counter, Counter]]:
+        """(hall, department) → (wait histogram, service histogram) over the range: month
+        histograms for the whole months inside it, day histograms for the rest. With
+        `department` only that department's; otherwise per hall over every department, keyed
+        (hall, "*")."""
+        out: dict[tuple[str, str], tuple[Counter, Counter]] = defaultdict(lambda: (Counter(), Counter()))
+        p = self.store.db.param
+        dept = department if department is not None else ALL
+        one = department is not None
+        sub, a = self._union("fact_hist_month", "fact_hist", "hall, wait, service", f" AND department = {p}", (dept,),
+                             f" AND department = {p}" if one else "", (department,) if one else ())
+        for hall, wt, sv in self._rows(sub, a):
+            h = out[(hall, dept)]
+            _merge_json(h[0], wt)
+            _merge_json(h[1], sv)
         return out
+
+    def hour_rows(self, department: str | None = None) -> dict[int, tuple[int, int, Counter]]:
+        """Hour of issue → (tickets issued, of those called, wait histogram) over the range, of
+        one department or of all."""
+        p = self.store.db.param
+        one = department is not None
+        sub, a = self._union("fact_hours_month", "fact_hours", "hour, visits, called, wait", f" AND department = {p}",
+                             (department if one else ALL,), f" AND department = {p}" if one else "",
+                             (department,) if one else ())
+        out: dict[int, tuple[Counter, Counter]] = {}
+        for hour, n, called, w in self._rows(sub, a):
+            hr = out.get(int(hour))
+            if hr is None:
+                hr = out[int(hour)] = (Counter(), Counter())
+            hr[0]["n"] += int(n)
+            hr[0]["called"] += int(called)
+            _merge_json(hr[1], w)
+        return {h: (c["n"], c["called"], w) for h, (c, w) in sorted(out.items())}
 
     def rating_rows(self, excluded: set[tuple[str, str]] = frozenset()) -> list[tuple]:
         """(hall, department, window, staff, level, count) of ratings given in the range, less
         the ratings of the `excluded` (hall, ticket)s (appeals accepted)."""
-        w, a = self._where()
-        rows = self._rows(f"SELECT hall, department, win, staff, level, SUM(n) FROM fact_ratings{w}"
+        sub, a = self._union("fact_ratings_month", "fact_ratings", "hall, department, win, staff, level, n")
+        rows = self._rows(f"SELECT hall, department, win, staff, level, SUM(n) FROM ({sub}) AS u"
                           " GROUP BY hall, department, win, staff, level", a)
         c = Counter({(h, dept, _none(win), _none(st), int(lv)): int(n) for h, dept, win, st, lv, n in rows})
         for r in self._excluded_ratings(excluded):
@@ -560,11 +700,28 @@ class FactSource:
         return [(h, dept, _none(win), _none(st), *(int(x) for x in c)) for h, dept, win, st, *c in rows]
 
     def attendance(self, today: date) -> list[pj.StaffMonth]:
-        w, a = self._where()
         totals: dict[tuple[str, str], pj.StaffTotals] = {}
-        for hall, staff, day, punched, slots, late, early, steps, viol in self._rows(
-                "SELECT hall, staff, day, punched, slots, late, early, step_aways, violations"
-                f" FROM fact_staff_days{w}", a):
+        whole, spans = self._pieces()
+        if whole:
+            w, a = self._where(col="month")
+            a[0], a[1] = whole
+            for hall, staff, days, late, early, steps, viol in self._rows(
+                    f"SELECT hall, staff, days, late, early, step_aways, violations FROM fact_staff_month{w}", a):
+                t = totals.get((hall, staff))
+                if t is None:
+                    t = totals[(hall, staff)] = pj.StaffTotals()
+                for day, slots in json.loads(days).items():
+                    t.days[date.fromisoformat(day)] = slots
+                t.late += late
+                t.early += early
+                t.step_aways += steps
+                t.violations += viol
+        rows: list[tuple] = []
+        for s, e in spans:
+            w, a = self._where(s, e)
+            rows += self._rows("SELECT hall, staff, day, punched, slots, late, early, step_aways, violations"
+                               f" FROM fact_staff_days{w}", a)
+        for hall, staff, day, punched, slots, late, early, steps, viol in rows:
             t = totals.get((hall, staff))
             if t is None:
                 t = totals[(hall, staff)] = pj.StaffTotals()
@@ -576,7 +733,8 @@ class FactSource:
             t.violations += viol
         hall_ids = self.halls if self.halls is not None else list(self.d.halls)
         leave = pj.leave_days(self.store, self.d, self.start, self.end, self.halls)
-        return pj.fold_attendance(self.d, self.start, self.end, hall_ids, today, totals, leave)
+        return pj.fold_attendance(self.d, self.start, self.end, hall_ids, today, totals, leave,
+                                  pj.first_days(self.store, self.d, hall_ids))
 
 
 class EventSource:
@@ -605,10 +763,24 @@ class EventSource:
                 c[5 + OUTCOMES.index(v.outcome)] += 1
         return [(h, dept, _none(win), _none(st), *c) for (h, dept, win, st), c in counts.items()]
 
-    def histograms(self) -> dict[tuple[str, str], tuple[Counter, Counter]]:
+    def hour_rows(self, department: str | None = None) -> dict[int, tuple[int, int, Counter]]:
+        out: dict[int, list] = defaultdict(lambda: [0, 0, Counter()])
+        for v in self.visits():
+            if department is not None and (v.department or "") != department:
+                continue
+            hr = out[issue_hour(self.d, v)]
+            hr[0] += 1
+            if (x := v.wait_seconds) is not None:
+                hr[1] += 1
+                hr[2][bucket(x)] += 1
+        return {h: tuple(x) for h, x in sorted(out.items())}
+
+    def histograms(self, department: str | None = None) -> dict[tuple[str, str], tuple[Counter, Counter]]:
         out: dict[tuple[str, str], tuple[Counter, Counter]] = defaultdict(lambda: (Counter(), Counter()))
         for v in self.visits():
-            w, s = out[(v.hall, v.department or "")]
+            if department is not None and (v.department or "") != department:
+                continue
+            w, s = out[(v.hall, department if department is not None else ALL)]
             if (x := v.wait_seconds) is not None:
                 w[bucket(x)] += 1
             if (x := v.service_seconds) is not None:

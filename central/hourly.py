@@ -2,18 +2,19 @@
 waits by hour of day, the satisfaction distribution (five levels and unrated services),
 attendance incidents month by month over a year, and month figures per campus or hall.
 
-Everything is computed from the public functions of central.projections (`visits`, `ratings`,
-`rated_tickets`) and central.reports (`attendance`, `parse_range`, `percentile`, `rate`, the
-`Scope`), with the same definitions as the reports (docs/central.md, section Reports). Each
+The hourly figures are read from the stored hourly facts (central.facts, like the reports);
+the rest is computed from the public functions of central.projections and central.reports
+(`attendance`, `parse_range`, `percentile`, `rate`, the `Scope`), with the same definitions as the reports (docs/central.md, section Reports). Each
 function returns a report dict (`{"report", "columns", "rows", …}`) so the dashboard renders,
 and exports (CSV, XLSX), it like any other report.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from datetime import date, datetime
+from collections import Counter
+from datetime import date
 
+from . import facts
 from . import projections as pj
 from . import reports as rp
 from .projections import Directory
@@ -28,26 +29,21 @@ def _range(start, end) -> tuple[date, date]:
     return rp.parse_range(as_text[0], as_text[1])
 
 
-def _visits(store, d: Directory, s: date, e: date, hall: str | None, scope: Scope) -> list[pj.Visit]:
-    return [v for v in pj.visits(store, d, s, e, scope.halls(d, hall)) if scope.department_ok(v.department)]
-
-
 def wait_by_hour(store, directory: Directory, start, end, hall: str | None = None, scope: Scope = ADMIN) -> dict:
     """Per hour of the hall's local day in which tickets were issued (service days start..end):
-    tickets issued (取号数), of those called (已叫号), and the nearest-rank p50/p90 of their wait
-    (called − issued, seconds). Rows run without gaps from the first to the last busy hour."""
+    tickets issued (取号数), of those called (已叫号), and the p50/p90 of their wait (called −
+    issued) as in the service report: nearest rank over the wait histogram, the lower bound of
+    the bucket (central.facts.bucket). Read from the hourly facts (`facts.Raw(store)`: from the
+    events). Rows run without gaps from the first to the last busy hour."""
     s, e = _range(start, end)
-    per_hour: dict[int, list[pj.Visit]] = defaultdict(list)
-    for v in _visits(store, directory, s, e, hall, scope):
-        per_hour[datetime.fromtimestamp(v.issued / 1e6, directory.tz(v.hall)).hour].append(v)
+    src = facts.source(store, directory, s, e, scope.halls(directory, hall))
+    per_hour = src.hour_rows(scope.department if scope.role == "department" else None)
     rows = []
     if per_hour:
         for h in range(min(per_hour), max(per_hour) + 1):
-            vs = per_hour.get(h, [])
-            waits = [w for v in vs if (w := v.wait_seconds) is not None]
-            rows.append({"hour": h, "hour_label": f"{h:02d}:00–{h + 1:02d}:00", "visits": len(vs),
-                         "called": len(waits), "wait_p50": rp.percentile(waits, 50),
-                         "wait_p90": rp.percentile(waits, 90)})
+            n, called, waits = per_hour.get(h, (0, 0, Counter()))
+            rows.append({"hour": h, "hour_label": f"{h:02d}:00–{h + 1:02d}:00", "visits": n, "called": called,
+                         "wait_p50": facts.hist_percentile(waits, 50), "wait_p90": facts.hist_percentile(waits, 90)})
     return {"report": "wait_by_hour", "start": s.isoformat(), "end": e.isoformat(), "hall": hall,
             "columns": WAIT_BY_HOUR_COLUMNS, "rows": rows}
 
@@ -55,19 +51,10 @@ def wait_by_hour(store, directory: Directory, start, end, hall: str | None = Non
 DISTRIBUTION_COLUMNS = [("label", "评价"), ("count", "数量")]
 
 
-def unrated_count(row: dict) -> int:
-    """A satisfaction row's unrated completed services, recovered from its 未评价率 (4 decimals)
-    and 办结数: exact while the row has at most 10,000 completed services (two counts then
-    differ by at least 1/10,000 in rate)."""
-    if not row.get("completed") or row.get("unrated_rate") is None:
-        return 0
-    return round(row["unrated_rate"] * row["completed"])
-
-
 def _satisfaction_groups(store, d: Directory, s: date, e: date, hall: str | None, scope: Scope,
                          key) -> dict[str, dict]:
-    """reports.satisfaction by window (the smallest rows, so unrated counts are recovered
-    exactly), summed per key(row): level counts, ratings, completed, unrated."""
+    """reports.satisfaction by window, summed per key(row): level counts, ratings, completed,
+    unrated."""
     out: dict[str, dict] = {}
     for r in rp.satisfaction(store, d, s.isoformat(), e.isoformat(), hall, "window", scope=scope)["rows"]:
         g = out.setdefault(key(r), {"levels": [0] * 6, "ratings": 0, "completed": 0, "unrated": 0})
@@ -75,7 +62,7 @@ def _satisfaction_groups(store, d: Directory, s: date, e: date, hall: str | None
             g["levels"][i] += r[f"level{i}"]
         g["ratings"] += r["ratings"]
         g["completed"] += r["completed"]
-        g["unrated"] += unrated_count(r)
+        g["unrated"] += r["unrated"]
     return out
 
 

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+import peewee as pw
+
 from sync.calendar import HallCalendar
 
 from .config import HallEntry
@@ -344,11 +346,26 @@ def totals_of(days: dict[tuple[str, str, date], StaffDay]) -> dict[tuple[str, st
     return out
 
 
+def first_days(store, d: Directory, halls: list[str]) -> dict[str, date]:
+    """Each hall's first local day with any event at central: before it the hall did not run
+    onestop (or its records never came), so nobody can be counted absent there."""
+    out = {}
+    E = store.m.Event
+    for hall in halls:
+        ts = E.select(pw.fn.MIN(E.ts_true)).where(E.hall == hall).scalar()  # index (hall, ts_true)
+        if ts is not None:
+            out[hall] = d.local_date(hall, int(ts))
+    return out
+
+
 def fold_attendance(d: Directory, start: date, end: date, hall_ids: list[str], today: date,
                     totals: dict[tuple[str, str], StaffTotals],
-                    leave: dict[tuple[str, str], set[date]]) -> list[StaffMonth]:
+                    leave: dict[tuple[str, str], set[date]],
+                    since: dict[str, date] | None = None) -> list[StaffMonth]:
     """Staff totals of start..end into report rows: days absent and punch slots missed (open
-    days up to the day before `today`), leave days. A-role staff always get a row."""
+    days up to the day before `today`, from the hall's first day with records on when `since`
+    gives it; a hall with no records at all expects nothing), leave days. A-role staff always
+    get a row."""
     out: dict[tuple[str, str], StaffMonth] = {}
     for (hall, staff), t in totals.items():
         out[(hall, staff)] = StaffMonth(hall=hall, staff=staff, department=d.staff_department(hall, staff),
@@ -364,6 +381,8 @@ def fold_attendance(d: Directory, start: date, end: date, hall_ids: list[str], t
                 out[(hall, s.id)] = StaffMonth(hall=hall, staff=s.id, department=s.department)
         open_days: list[tuple[date, int]] = []
         day = start
+        if since is not None:
+            day = max(start, since.get(hall, end + timedelta(days=1)))
         while day <= end and day < today:
             if cal.is_open_day(day):
                 open_days.append((day, 2 if per_day == 2 else 2 * len(cal.periods_on(day))))
@@ -395,7 +414,8 @@ def attendance(store, d: Directory, start: date, end: date, halls: list[str] | N
     today = today or date.today()
     hall_ids = halls if halls is not None else list(d.halls)
     totals = totals_of(staff_days(store, d, start, end, halls))
-    return fold_attendance(d, start, end, hall_ids, today, totals, leave_days(store, d, start, end, halls))
+    return fold_attendance(d, start, end, hall_ids, today, totals, leave_days(store, d, start, end, halls),
+                           first_days(store, d, hall_ids))
 
 
 # ---------------------------------------------------------------- cases (承诺件)

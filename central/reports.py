@@ -169,8 +169,11 @@ LEVEL_NAMES = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意"
 
 def satisfaction(store, d: Directory, start: str | None, end: str | None, hall: str | None = None,
                  by: str = "window", scope: Scope = ADMIN) -> dict:
-    """好评率 = ratings of level 4–5 / ratings; 未评价率 = completed services (service day in
-    range) whose ticket got no rating from its service day to two days after / completed services."""
+    """主动评价好评率 (`good_rate`) = ratings of level 4–5 / ratings the visitors gave; 未评价率 =
+    completed services (service day in range) whose ticket got no rating from its service day to
+    two days after / completed services; 好评率 (`overall_good_rate`) counts every unrated
+    service as a default 满意 (默认好评, as the national 好差评 system does): (level 4–5 +
+    unrated) / (ratings + unrated)."""
     s, e = parse_range(start, end)
     if by not in LEVELS:
         raise BadRequest(f"by must be one of {', '.join(LEVELS)}, got {by!r}")
@@ -196,13 +199,15 @@ def satisfaction(store, d: Directory, start: str | None, end: str | None, hall: 
         row = dict(zip(keys, key))
         row.update({f"level{i}": lv[i] for i in range(5, 0, -1)})
         row.update({"ratings": n, "good_rate": rate(lv[4] + lv[5], n), "completed": g["completed"],
-                    "unrated_rate": rate(g["unrated"], g["completed"])})
+                    "unrated": g["unrated"], "unrated_rate": rate(g["unrated"], g["completed"]),
+                    "overall_good_rate": rate(lv[4] + lv[5] + g["unrated"], n + g["unrated"])})
         rows.append(_labels(d, row))
     label = {"hall": [("hall_name", "大厅")], "department": [("department_name", "部门")],
              "window": [("hall_name", "大厅"), ("window_name", "窗口")],
              "staff": [("hall_name", "大厅"), ("staff_name", "工作人员")]}[by]
     cols = label + [(f"level{i}", LEVEL_NAMES[i]) for i in range(5, 0, -1)] + [
-        ("ratings", "评价数"), ("good_rate", "好评率"), ("completed", "办结数"), ("unrated_rate", "未评价率")]
+        ("ratings", "评价数"), ("good_rate", "主动评价好评率"), ("completed", "办结数"), ("unrated", "未评价数"),
+        ("unrated_rate", "未评价率"), ("overall_good_rate", "好评率（含默认好评）")]
     return {"report": "satisfaction", "start": s.isoformat(), "end": e.isoformat(), "by": by, "columns": cols,
             "rows": rows}
 
@@ -243,10 +248,9 @@ def service(store, d: Directory, start: str | None, end: str | None, hall: str |
     for h, dept, _w, _s, *c in src.visit_rows():
         if scope.department_ok(dept):
             per[h]["counts"].update(dict(zip(facts.VISIT_COUNTS, c)))
-    for (h, dept), (wait, serv) in src.histograms().items():
-        if scope.department_ok(dept):
-            per[h]["wait"].update(wait)
-            per[h]["service"].update(serv)
+    for (h, _dept), (wait, serv) in src.histograms(scope.department if scope.role == "department" else None).items():
+        per[h]["wait"].update(wait)
+        per[h]["service"].update(serv)
     for h, dept, _w, _s, *c in src.case_rows(today):
         if scope.department_ok(dept):
             per[h]["cases"] = [x + y for x, y in zip(per[h]["cases"], c)]

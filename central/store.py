@@ -175,6 +175,23 @@ def _m5_config_revisions(store: "CentralStore") -> None:
 MIGRATIONS.append((5, "hall configuration revisions", _m5_config_revisions))
 
 
+def _m6_hall_counts(store: "CentralStore") -> None:
+    """Each hall's stored events counted once here, then kept at ingest (the live view)."""
+    store.db.execute_sql("CREATE TABLE IF NOT EXISTS hall_event_counts (hall TEXT PRIMARY KEY, events BIGINT NOT NULL)")
+    store.db.execute_sql("DELETE FROM hall_event_counts")
+    store.db.execute_sql("INSERT INTO hall_event_counts (hall, events) SELECT hall, COUNT(*) FROM events GROUP BY hall")
+
+
+MIGRATIONS.append((6, "per-hall event counts", _m6_hall_counts))
+
+
+def _m7_fact_rollups(store: "CentralStore") -> None:
+    facts.create_rollups(store)  # hourly facts and month roll-ups; every stored day dirty again
+
+
+MIGRATIONS.append((7, "hourly facts and month roll-ups", _m7_fact_rollups))
+
+
 @dataclass
 class IngestResult:
     """What one batch did. The caller asks `acks`/`conflicts` once per transaction."""
@@ -256,6 +273,7 @@ class CentralStore:
                 inserted = self._insert_events(rows)
                 result.stored = inserted
                 result.duplicates = len(rows) - inserted
+                removed = 0
                 if inserted < len(rows):
                     conflict = self._first_conflict(topic_hall, batch.epoch, rows)
                     if conflict is not None:
@@ -263,10 +281,11 @@ class CentralStore:
                         # events to a new epoch), and refuse that range of the epoch from now on
                         E, P = self.m.Event, self.m.Progress
                         ours = [r[3] for r in rows if r[2] >= conflict]
-                        E.delete().where((E.hall == topic_hall) & (E.epoch == batch.epoch)
-                                         & (E.seq >= conflict) & E.event_id.in_(ours)).execute()
+                        removed = E.delete().where((E.hall == topic_hall) & (E.epoch == batch.epoch)
+                                                   & (E.seq >= conflict) & E.event_id.in_(ours)).execute()
                         P.update(conflict=conflict).where((P.hall == topic_hall) & (P.epoch == batch.epoch)).execute()
                         result.stored -= sum(1 for r in rows if r[2] >= conflict)
+                self._count(topic_hall, inserted - removed)
                 # the (hall, day) facts these events change are dirty (central.facts)
                 facts.mark(self, topic_hall, [(r[4], [r[8]], b) for r, b in zip(rows, bodies)])
                 for r in rows:
@@ -283,6 +302,14 @@ class CentralStore:
             q = q.for_update()
         contiguous, conflict = q.tuples().get()
         return contiguous or 0, conflict
+
+    def _count(self, hall: str, delta: int) -> None:
+        """Keep `hall_event_counts` equal to the hall's rows in `events` (same transaction)."""
+        if not delta:
+            return
+        p = self.db.param
+        self.db.execute_sql(f"INSERT INTO hall_event_counts (hall, events) VALUES ({p}, {p}) ON CONFLICT (hall)"
+                            " DO UPDATE SET events = hall_event_counts.events + excluded.events", [hall, delta])
 
     def conflicts(self, hall: str) -> dict[str, int]:
         P = self.m.Progress
@@ -402,14 +429,24 @@ class CentralStore:
         H.insert(id=hall, campus=campus).on_conflict(conflict_target=[H.id], update={H.campus: campus}).execute()
 
     def halls(self) -> list[dict]:
-        H, E = self.m.Hall, self.m.Event
-        counts = dict(E.select(E.hall, pw.fn.COUNT(E.id)).group_by(E.hall).tuples())
+        H, P = self.m.Hall, self.m.Progress
+        counts = dict(self.db.execute_sql("SELECT hall, events FROM hall_event_counts").fetchall())  # kept at ingest
+        acked: dict[str, dict[str, int]] = {}
+        for hall, epoch, c in P.select(P.hall, P.epoch, P.contiguous).tuples():
+            acked.setdefault(hall, {})[epoch] = c
         out = []
         for h in H.select().order_by(H.id):
             out.append({"id": h.id, "campus": h.campus, "online": bool(h.online), "last_seen": h.last_seen,
-                        "acked": self.acks(h.id), "events": counts.get(h.id, 0),
+                        "acked": acked.get(h.id, {}), "events": int(counts.get(h.id, 0)),
                         "status": json.loads(h.status or "{}")})
         return out
+
+    def event_counts(self) -> dict[str, int]:
+        """hall → events stored (the counter kept at ingest)."""
+        return {h: int(n) for h, n in self.db.execute_sql("SELECT hall, events FROM hall_event_counts").fetchall()}
+
+    def count_quarantined(self) -> int:
+        return self.m.Quarantine.select().count()
 
     # ------------------------------------------------------------------ reading
 

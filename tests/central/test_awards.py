@@ -300,9 +300,11 @@ def test_api_roles_limit_rows_not_winners(client):
     q = "&today=2027-01-02"
     admin = client.get("/api/awards/redflag?semester=2026-1" + q, auth=("admin", "admin123"))
     assert admin.status_code == 200
-    # semester 2026-1 runs from September 2026: every A-role staff member absent on the open
-    # days before 2027-01-01, so nobody is eligible (max_incidents 1) — the rows are empty
-    assert admin.json()["rows"] == []
+    # semester 2026-1 runs from September 2026 to January 2027; the halls' records start on the
+    # day of the data, so nobody is absent before it: the same two windows as the five-star
+    # list below win (h-b W1 and W3 tie at 100, W1 first; h-a W1 has the upheld complaint)
+    assert [(x["place"], x["hall"], x["window"], x["score"]) for x in admin.json()["rows"]] == [
+        (1, "h-b", "W1", 100.0), (2, "h-b", "W3", 100.0)]
     year = client.get("/api/awards/year?year=2027" + q, auth=("admin", "admin123")).json()
     assert [(x["award"], x["hall"]) for x in year["rows"]][:2] == [("五星级服务窗口", "h-b"), ("五星级服务窗口", "h-b")]
     login(client, "finance-head", "finance123")

@@ -157,8 +157,9 @@ def test_hourly_attendance_by_month(store, directory):
     # November (open days up to 11-05): s-li late 11-03 + one missing out-punch; s-wang late and
     # early 11-02; s-qian and s-sun (stationed at W3, W4) never punched: absent 4 days each
     assert tuple(rows["2026-11"][k] for k in pick) == (4, 2, 1, 8, 1)
-    # October: nobody punched; open days = 22 weekdays − 5 in the 国庆 holiday + 1 调休 Saturday = 18
-    assert tuple(rows["2026-10"][k] for k in pick) == (4, 0, 0, 4 * 18, 0)
+    # October: before h-a's first records (2026-11-02) nobody can be absent (the hall did not
+    # run onestop yet), though October has 18 open days
+    assert tuple(rows["2026-10"][k] for k in pick) == (4, 0, 0, 0, 0)
     assert tuple(rows["2026-12"][k] for k in pick) == (4, 0, 0, 0, 0)  # after `today`: nothing due yet
     with pytest.raises(BadRequest):
         hourly.attendance_by_month(store, directory, "20x6")
@@ -184,11 +185,3 @@ def test_hourly_area_figures_by_campus_and_hall(store, directory):
         hourly.area_figures(store, directory, "2026-11-01", "2026-11-30", "hall", "north")
 
 
-def test_hourly_unrated_count_recovered_exactly_from_rate():
-    from central.reports import rate
-
-    for completed in (1, 3, 7, 999, 9_999, 10_000):
-        for unrated in range(completed + 1):
-            row = {"completed": completed, "unrated_rate": rate(unrated, completed)}
-            assert hourly.unrated_count(row) == unrated
-    assert hourly.unrated_count({"completed": 0, "unrated_rate": None}) == 0

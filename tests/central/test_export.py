@@ -55,12 +55,14 @@ def test_export_xlsx_satisfaction_figures_and_scope(client):  # noqa: F811
     rows = list(ws.iter_rows(values_only=True))
     head = rows[0]
     by = {(row[head.index("大厅")], row[head.index("窗口")]): row for row in rows[1:]}
+    good, overall = head.index("主动评价好评率"), head.index("好评率（含默认好评）")
     # h-a W2: one rating of level 2 → 好评率 0 %; one completed service, rated → 未评价率 0 %
     w2 = by[("甲大厅", "2号窗口")]
-    assert (w2[head.index("不满意")], w2[head.index("好评率")], w2[head.index("未评价率")]) == (1, 0, 0)
-    # h-c W1: T9 never rated → 好评率 empty, 未评价率 100 %
+    assert (w2[head.index("不满意")], w2[good], w2[head.index("未评价率")], w2[overall]) == (1, 0, 0, 0)
+    # h-c W1: T9 never rated → 主动评价好评率 empty, 未评价 1 (100 %), counted as a default 满意
     c1 = by[("丙大厅", "1号窗口")]
-    assert (c1[head.index("评价数")], c1[head.index("好评率")], c1[head.index("未评价率")]) == (0, None, 1)
+    assert (c1[head.index("评价数")], c1[good], c1[head.index("未评价数")], c1[head.index("未评价率")],
+            c1[overall]) == (0, None, 1, 1, 1)
     assert login(client, "finance-head", "finance123").status_code in (301, 302, 303)
     _wb, ws = sheet(client.get("/api/reports/satisfaction?start=2026-11-01&end=2026-11-30&format=xlsx").content)
     assert [row[:2] for row in ws.iter_rows(min_row=2, values_only=True)] == [("乙大厅", "3号窗口")]

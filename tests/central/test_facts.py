@@ -5,6 +5,7 @@ PostgreSQL (the `store` fixture)."""
 
 from __future__ import annotations
 
+import json
 import random
 from collections import Counter
 from datetime import date
@@ -12,7 +13,7 @@ from datetime import date
 import msgspec
 import pytest
 
-from central import facts
+from central import facts, hourly
 from central import reports as rp
 from central.store import CentralStore
 from sync import events as ev
@@ -194,6 +195,14 @@ def _all_reports(store, d) -> dict:
                                                                                               "finance"), today=today)
     out["rankings hall-02"] = rp.rankings(store, d, "month:2025-02", "staff", scope=rp.Scope("hall", hall="hall-02"),
                                           today=today)
+    # the hourly chart: whole months (month roll-ups), ends of months (day rows), one hall, one department
+    for s, e in (("2025-01-01", "2025-03-31"), ("2025-01-10", "2025-02-14"), ("2025-03-03", "2025-03-03")):
+        out[f"wait_by_hour {s} {e}"] = hourly.wait_by_hour(store, d, s, e)
+    out["wait_by_hour hall-03"] = hourly.wait_by_hour(store, d, "2025-01-01", "2025-02-28", "hall-03")
+    out["wait_by_hour finance"] = hourly.wait_by_hour(store, d, "2025-01-05", "2025-03-31",
+                                                      scope=rp.Scope("department", "finance"))
+    out["wait_by_hour hall-02 scope"] = hourly.wait_by_hour(store, d, "2025-02-01", "2025-03-31",
+                                                            scope=rp.Scope("hall", hall="hall-02"))
     return out
 
 
@@ -213,4 +222,110 @@ def test_facts_equal_the_on_request_path_for_generated_records(store, generated)
         assert got[name] == want[name], name
     t = got["service 2025-01-01"]["total"]
     assert t["visits"] > 1000 and t["cases"] > 50 and t["wait_p90"] > t["wait_p50"] > 0
+    hours = got["wait_by_hour 2025-01-01 2025-03-31"]["rows"]
+    assert sum(r["visits"] for r in hours) == t["visits"] and len(hours) > 5
+    assert 0 < sum(r["visits"] for r in got["wait_by_hour finance"]["rows"]) < t["visits"]
     assert _dirty_in(store, "2025-01-01", "2025-03-31") == []
+    # the whole months were read from the month roll-ups: every hall has rows for each of them
+    for table, col in (("fact_visits_month", "department"), ("fact_ratings_month", "department"),
+                       ("fact_hours_month", "department"), ("fact_hist_month", "department"),
+                       ("fact_staff_month", "staff")):
+        have = set(store.db.execute_sql(f"SELECT DISTINCT hall, month FROM {table}").fetchall())
+        assert {(h, m) for h in d.halls for m in ("2025-01", "2025-02", "2025-03")} <= have, table
+    assert store.event_counts() == dict(store.db.execute_sql("SELECT hall, COUNT(*) FROM events GROUP BY hall"))
+
+
+def test_facts_month_rollups_equal_their_days(store, generated):
+    """Each month row is the sum of its days' rows (visits, ratings, staff days, hourly counts);
+    the "*" rows sum the departments."""
+    d, payloads = generated
+    for hall, payload, _ts in payloads:
+        store.ingest(hall, wire.events_topic(hall), payload, 1)
+    rp.service(store, d, "2025-01-01", "2025-03-31")
+    q = store.db.execute_sql
+    cols = ", ".join(f"SUM({c})" for c in facts.VISIT_COUNTS)
+    for h in d.halls:
+        for m in ("2025-01", "2025-02"):
+            month = q(f"SELECT {cols} FROM fact_visits_month WHERE hall = {store.db.param} AND month = {store.db.param}",
+                      [h, m]).fetchone()
+            days = q(f"SELECT {cols} FROM fact_visits WHERE hall = {store.db.param} AND day LIKE {store.db.param}",
+                     [h, m + "-%"]).fetchone()
+            assert [int(x) for x in month] == [int(x) for x in days] and int(month[0]) > 0
+            per_dept = Counter()
+            for dept, hour, n in q(f"SELECT department, hour, visits FROM fact_hours_month WHERE hall = {store.db.param}"
+                                   f" AND month = {store.db.param}", [h, m]).fetchall():
+                per_dept[dept == facts.ALL] += n
+            assert per_dept[True] == per_dept[False] == int(month[0])
+            punched = sum(len(json.loads(x)) for (x,) in q(
+                f"SELECT days FROM fact_staff_month WHERE hall = {store.db.param} AND month = {store.db.param}",
+                [h, m]).fetchall())
+            assert punched == q(f"SELECT COUNT(*) FROM fact_staff_days WHERE hall = {store.db.param} AND day LIKE"
+                                f" {store.db.param} AND punched = 1", [h, m + "-%"]).fetchone()[0] > 0
+
+
+# ---------------------------------------------------------------- the per-hall event counter
+
+
+def _counts(store) -> dict[str, int]:
+    return {h: int(n) for h, n in store.db.execute_sql("SELECT hall, COUNT(*) FROM events GROUP BY hall").fetchall()}
+
+
+def test_hall_event_counter_follows_duplicates_and_conflicts(store):
+    log = HallLog("h-a")
+    for i in range(6):
+        log.visit(f"T{i}", "2026-11-02", "academic", f"09:0{i}")
+    assert _send(store, log, 1, 3).stored == 3
+    r = _send(store, log, 2, 6)  # 2, 3 again (a lost ack), 4–6 new
+    assert (r.stored, r.duplicates) == (3, 2)
+    assert store.event_counts() == _counts(store) == {"h-a": 6}
+    # the hall was restored from an old copy: seq 4 is another event now; seq 5 comes again as
+    # stored, 7 is new. Central keeps nothing of the batch from seq 4 on (the stored 5 goes too).
+    restored = wire.WireEvent(seq=4, id="other-4", kind=log.events[3].kind, schema=ev.SCHEMA,
+                              body=log.events[3].body, ts=log.events[3].ts, boot="b1", mono=1, clock="synced")
+    log.add(ev.TicketIssued(ticket="T7", number="T7", department="academic", service_date="2026-11-02"),
+            at("2026-11-02", "10:00"))
+    batch = wire.Batch(v=wire.V, hall="h-a", epoch=log.epoch, events=[restored, log.events[4], log.events[6]], sent=0)
+    store.ingest("h-a", wire.events_topic("h-a"), wire.encode(batch), 2)
+    assert store.conflicts("h-a") == {log.epoch: 4}
+    assert [k[2] for k in store.event_keys("h-a")] == [1, 2, 3, 4, 6]
+    assert store.event_counts() == _counts(store) == {"h-a": 5}
+    other = HallLog("h-b")
+    other.visit("T1", "2026-11-02", "finance", "10:00")
+    _send(store, other)
+    _send(store, log, 1, 8)  # 1–3 duplicates; from 4 on refused in this epoch
+    assert store.event_counts() == _counts(store) == {"h-a": 5, "h-b": 1}
+    store.ensure_hall("h-a", "east")
+    store.ensure_hall("h-c", "south")
+    assert [(h["id"], h["events"]) for h in store.halls()] == [("h-a", 5), ("h-c", 0)]
+
+
+def test_hall_event_counter_migration_counts_the_stored_events(store, directory):
+    ingest_all(store, three_halls())
+    want = _counts(store)
+    assert store.event_counts() == want and sum(want.values()) > 20
+    store.db.execute_sql("DROP TABLE hall_event_counts")
+    store.db.execute_sql("DELETE FROM schema_migrations WHERE version = 6")
+    store.close()
+    fresh = CentralStore(store.url)
+    fresh.open()
+    try:
+        assert fresh.event_counts() == want
+    finally:
+        fresh.close()
+
+
+def test_hourly_facts_take_percentiles_over_the_wait_histogram(store, directory):
+    log = HallLog("h-a")
+    # issued 09:10, wait 7 min = 420 s (a bucket bound); 09:20, wait 62 min = 3720 s (5-minute
+    # buckets from an hour on: bucket 3600); 11:20, wait 127 min = 7620 s (bucket 7500); 11:40, never called
+    log.visit("T1", "2026-11-02", "academic", "09:10", "09:17", window="W1", staff="s-li")
+    log.visit("T2", "2026-11-02", "academic", "09:20", "10:22", window="W1", staff="s-li")
+    log.visit("T3", "2026-11-03", "finance", "11:20", "13:27", window="W3", staff="s-qian")
+    log.visit("T4", "2026-11-03", "finance", "11:40")
+    _send(store, log)
+    rows = hourly.wait_by_hour(store, directory, *NOV)["rows"]
+    assert [(r["hour"], r["visits"], r["called"], r["wait_p50"], r["wait_p90"]) for r in rows] == [
+        (9, 2, 2, 420, 3600), (10, 0, 0, None, None), (11, 2, 1, 7500, 7500)]
+    fin = hourly.wait_by_hour(store, directory, "2026-11-03", "2026-11-03", scope=rp.Scope("department", "finance"))
+    assert [(r["hour"], r["visits"], r["called"]) for r in fin["rows"]] == [(11, 2, 1)]
+    assert rows == hourly.wait_by_hour(facts.Raw(store), directory, *NOV)["rows"]

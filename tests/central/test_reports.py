@@ -8,7 +8,8 @@ from datetime import date
 import pytest
 
 from central import reports as rp
-from tests.central.data import ingest_all, ingest_late, three_halls
+from sync import wire
+from tests.central.data import HallLog, ingest_all, ingest_late, three_halls
 
 TODAY = date(2026, 11, 6)  # open days counted: Mon 11-02 .. Thu 11-05
 
@@ -36,11 +37,28 @@ def test_attendance_month_per_staff(store, directory):
 def test_attendance_absent_days_for_stationed_staff(store, directory):
     ingest_all(store, three_halls())
     rows = _by(rp.attendance(store, directory, "2026-11", "h-b", today=TODAY)["rows"], "staff")
-    # s-qian punched in late on 11-03 only: 1 present, 1 missing out-slot, absent 02, 04, 05
+    # h-b's records start on 11-03 (its first event), so 11-02 is nobody's absence there.
+    # s-qian punched in late on 11-03 only: 1 present, 1 missing out-slot, absent 04, 05
     assert (rows[("s-qian",)]["present"], rows[("s-qian",)]["absent"], rows[("s-qian",)]["missing"],
-            rows[("s-qian",)]["late"]) == (1, 3, 1, 1)
-    # stationed staff without a punch: absent every open day; the B-role s-zhao is not listed
-    assert rows[("s-li",)]["absent"] == 4 and ("s-zhao",) not in rows
+            rows[("s-qian",)]["late"]) == (1, 2, 1, 1)
+    # stationed staff without a punch: absent every open day from 11-03; the B-role s-zhao is not listed
+    assert rows[("s-li",)]["absent"] == 3 and ("s-zhao",) not in rows
+
+
+def test_attendance_no_absence_before_a_halls_first_records(store, directory):
+    """A hall's days before its first event at central (not yet running onestop) count nobody
+    absent; a late batch with an earlier day moves that start back."""
+    logs = three_halls()
+    ingest_all(store, logs)
+    before = _by(rp.attendance(store, directory, "2026-11", "h-c", today=TODAY)["rows"], "staff")
+    # h-c's only records are of 11-04 (T9): open days 11-04, 11-05 count
+    assert before[("s-li",)]["absent"] == 2
+    late = HallLog("h-c")  # another epoch: a punch from 11-02 arriving late
+    late.punch("s-qian", "2026-11-02", "08:00", "in", "on_time", 0)
+    store.ingest("h-c", wire.events_topic("h-c"), late.payload(1, 1), 7)
+    after = _by(rp.attendance(store, directory, "2026-11", "h-c", today=TODAY)["rows"], "staff")
+    assert after[("s-li",)]["absent"] == 4  # 11-02 .. 11-05
+    assert (after[("s-qian",)]["present"], after[("s-qian",)]["missing"], after[("s-qian",)]["absent"]) == (1, 1, 3)
 
 
 def test_satisfaction_by_window_levels_good_and_unrated(store, directory):
