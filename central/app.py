@@ -112,6 +112,13 @@ class ReportsApi(Controller):
             ctx.store, ctx.directory, q.get("start"), q.get("end"), q.get("hall"), scope=scope,
             state=q.get("state"), today=_today(q)))
 
+    @get("/coverage", sync_to_thread=True, summary="A/B coverage per window: expected, A days, B days, uncovered")
+    def coverage(self, request: Request, ctx: NamedDependency[ReportContext]) -> Response:
+        from . import operations as op
+
+        return _report(request, ctx, lambda q, scope: op.coverage(
+            ctx.store, ctx.directory, q.get("start"), q.get("end"), q.get("hall"), scope=scope, today=_today(q)))
+
     @get("/operations", sync_to_thread=True, summary="Closing checks and device faults per hall and day")
     def operations(self, request: Request, ctx: NamedDependency[ReportContext]) -> Response:
         from . import operations as op

@@ -5,6 +5,9 @@
   was finished, its state on `today` (按时办结 / 超期办结 / 已超期 / 办理中), and for joint cases
   every hand-over of materials between departments (from, to, what, when, by whom) — the
   first-asked responsibility record [RULES: queue and handling].
+- `coverage`: A/B coverage (AB岗) per window: the open days it should have been staffed (fixed
+  windows every open day, periodic ones on their weekdays), the days its A-role staff member
+  signed on, the days only a B-role colleague did, and the days nobody did.
 - `operations`: per hall and service day, the closing check (闭厅检查: passed, failed inputs,
   alarms) and the device faults (reader unplugged, GPIO errors) with when they recovered.
 
@@ -15,7 +18,7 @@ Both read the events on request (their volume is small next to tickets); a range
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, timedelta
 
 from . import projections as pj
 from .projections import Directory
@@ -30,6 +33,11 @@ CASE_COLUMNS = [("hall_name", "大厅"), ("ticket", "号码"), ("case", "件号"
                 ("department_name", "部门"), ("window_name", "受理窗口"), ("staff_name", "受理人"),
                 ("day", "受理日"), ("deadline", "承诺期限"), ("finished", "办结日"), ("result_name", "结果"),
                 ("state_name", "状态"), ("handoffs", "流转次数"), ("handoff_text", "材料流转")]
+COVERAGE_COLUMNS = [("hall_name", "大厅"), ("window_name", "窗口"), ("department_name", "部门"),
+                    ("kind_name", "窗口类型"), ("expected", "应开窗天数"), ("a_days", "A角在岗天数"),
+                    ("b_days", "B角顶岗天数"), ("uncovered", "无人值守天数"), ("coverage_rate", "在岗率"),
+                    ("b_staff", "顶岗人员")]
+KIND_NAMES = {"fixed": "固定窗口", "periodic": "周期窗口", "flexible": "机动窗口"}
 OPERATION_COLUMNS = [("hall_name", "大厅"), ("day", "日期"), ("closing_name", "闭厅检查"), ("failed", "未通过项"),
                      ("alarms", "报警次数"), ("faults", "设备故障"), ("fault_text", "故障详情")]
 
@@ -157,4 +165,57 @@ def operations(store, d: Directory, start: str | None, end: str | None, hall: st
             f"{f['device']}：{f['message']}" + ("（已恢复）" if f["recovered"] else "（未恢复）") for f in r["fault_list"])
         out.append(_labels(d, r))
     return {"report": "operations", "start": s.isoformat(), "end": e.isoformat(), "columns": OPERATION_COLUMNS,
+            "rows": out}
+
+
+def coverage(store, d: Directory, start: str | None, end: str | None, hall: str | None = None,
+             scope: Scope = ADMIN, today: date | None = None) -> dict:
+    """A/B coverage per window over the open days start..end before `today`, from the hall's
+    first day with records on (see the module docstring). A day counts for A when a
+    `window.signed_on` with role A was recorded for the window that day, for B when only B
+    sign-ons were; `coverage_rate` = (A + B days) / expected days. Flexible windows are never
+    expected: their staffed days are listed for information."""
+    s, e = _range(start, end)
+    today = today or date.today()
+    halls = scope.halls(d, hall)
+    hall_ids = halls if halls is not None else list(d.halls)
+    since = pj.first_days(store, d, hall_ids)
+    signed: dict[tuple[str, str, date], set[str]] = {}
+    b_names: dict[tuple[str, str], set[str]] = {}
+    lo, _hi = pj.day_range_us(d, s, e)
+    for h, ts, b in _events(store, ["window.signed_on"], hall_ids, lo):
+        day = d.local_date(h, ts)
+        if not s <= day <= e:
+            continue
+        signed.setdefault((h, b["window"], day), set()).add(b.get("role", "A"))
+        if b.get("role") == "B":
+            b_names.setdefault((h, b["window"]), set()).add(d.staff_name(h, b["staff"]))
+    out = []
+    for h in sorted(hall_ids):
+        entry, cal = d.halls.get(h), d.calendars.get(h)
+        if entry is None or cal is None or h not in since:
+            continue  # a hall with no records at central yet has nothing to show
+        days = []
+        day = max(s, since.get(h, e + timedelta(days=1)))
+        while day <= e and day < today:
+            if cal.is_open_day(day):
+                days.append(day)
+            day += timedelta(days=1)
+        for w in entry.business.windows:
+            if not scope.department_ok(w.department):
+                continue
+            expected = [x for x in days if w.kind == "fixed" or (w.kind == "periodic" and x.isoweekday() in w.weekdays)]
+            roles = {x: signed.get((h, w.id, x), set()) for x in days}
+            a_days = sum(1 for x in expected if "A" in roles[x])
+            b_days = sum(1 for x in expected if roles[x] == {"B"})
+            if w.kind == "flexible":
+                a_days = sum(1 for x in days if "A" in roles[x])
+                b_days = sum(1 for x in days if roles[x] == {"B"})
+            out.append(_labels(d, {
+                "hall": h, "window": w.id, "department": w.department, "kind": w.kind,
+                "kind_name": KIND_NAMES[w.kind], "expected": len(expected), "a_days": a_days, "b_days": b_days,
+                "uncovered": len(expected) - sum(1 for x in expected if roles[x]),
+                "coverage_rate": round(sum(1 for x in expected if roles[x]) / len(expected), 4) if expected else None,
+                "b_staff": "、".join(sorted(b_names.get((h, w.id), set())))}))
+    return {"report": "coverage", "start": s.isoformat(), "end": e.isoformat(), "columns": COVERAGE_COLUMNS,
             "rows": out}

@@ -1,6 +1,7 @@
 """Dashboard pages of central.operations: 办件跟踪 (/reports/cases: promised, joint and 容缺
 cases with their deadlines and the hand-overs of joint cases) and 闭厅与设备
-(/reports/operations: closing checks and device faults per hall and day). The JSON, CSV and
+(/reports/operations: closing checks and device faults per hall and day) and 窗口值守
+(/reports/coverage: A/B coverage per window). The JSON, CSV and
 XLSX forms are /api/reports/cases and /api/reports/operations (central.app)."""
 
 from __future__ import annotations
@@ -57,4 +58,12 @@ class OperationsPages(Controller):
         start, end = _default_range(q)
         form = {"start": start, "end": end, "hall": q.get("hall") or ""}
         return self._render(request, ctx, "闭厅检查与设备故障", form, lambda scope: op.operations(
+            ctx.store, ctx.directory, start, end, form["hall"] or None, scope=scope))
+
+    @get("/coverage", sync_to_thread=True)
+    def coverage(self, request: Request, ctx: NamedDependency[Any]) -> Template | Redirect:
+        q = request.query_params
+        start, end = _default_range(q)
+        form = {"start": start, "end": end, "hall": q.get("hall") or ""}
+        return self._render(request, ctx, "窗口值守（A/B 角）", form, lambda scope: op.coverage(
             ctx.store, ctx.directory, start, end, form["hall"] or None, scope=scope))

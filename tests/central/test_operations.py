@@ -10,6 +10,8 @@ h-a (test hall: W1 s-li, W2 s-wang academic; W3 s-qian finance):
 - closing 11-02: fails (侧门 open), two alarms, then passes; 11-03 hall reader unplugged
   10:00, back 10:05; 11-04 a GPIO fault that never recovers
 h-b: K4 11-04 promised C4 at W1, deadline 11-20 → 办理中 on 11-10
+A/B coverage (h-a, open days 11-02 .. 11-06 before 11-07): W1 A on 02, 03, B (s-zhao 赵强) on
+04; W2 A on 02, 03 (B too on 03: A counts); W3 nobody; W4 periodic Tue/Thu: 03, 05 expected.
 """
 
 from __future__ import annotations
@@ -59,6 +61,10 @@ def logs() -> dict[str, HallLog]:
     a.add(ev.CaseHandoff(case="C2", from_department="finance", to_department="academic", materials=["审核意见"],
                          by="s-qian"), at("2026-11-05", "10:00"))
     a.add(ev.CaseFinished(case="C2", by="s-wang"), at("2026-11-09", "10:00"))
+    for day, window, staff, role in (("2026-11-02", "W1", "s-li", "A"), ("2026-11-03", "W1", "s-li", "A"),
+                                      ("2026-11-04", "W1", "s-zhao", "B"), ("2026-11-02", "W2", "s-wang", "A"),
+                                      ("2026-11-03", "W2", "s-zhao", "B"), ("2026-11-03", "W2", "s-wang", "A")):
+        a.add(ev.WindowSignedOn(window=window, staff=staff, role=role), at(day, "08:00"))
     b.visit("K4", "2026-11-04", "academic", "10:00", "10:01", "10:02", "10:20", "W1", "s-li", "promised", "C4",
             "2026-11-20")
     return {"h-a": a, "h-b": b}
@@ -167,3 +173,18 @@ def test_live_view_shows_closing_paused_and_queues(api, store):
     page = api.get("/live").text
     assert "闭厅检查（2026-11-23）：报警中，报警 2 次：侧门 未关闭/未断电" in page
     assert "暂停服务：1号窗口（超时离岗）" in page and "待上传 2 条" in page and "教务处 4 人" in page
+
+
+def test_ab_coverage_per_window(api):
+    r = api.get("/api/reports/coverage?start=2026-11-01&end=2026-11-30&hall=h-a&today=2026-11-07", auth=ADMIN)
+    assert r.status_code == 200, r.text
+    got = {x["window"]: (x["expected"], x["a_days"], x["b_days"], x["uncovered"], x["coverage_rate"], x["b_staff"])
+           for x in r.json()["rows"]}
+    assert got == {"W1": (5, 2, 1, 2, 0.6, "赵强"), "W2": (5, 2, 0, 3, 0.4, "赵强"), "W3": (5, 0, 0, 5, 0.0, ""),
+                   "W4": (2, 0, 0, 2, 0.0, ""), "W5": (0, 0, 0, 0, None, "")}
+    # h-b's records start on 11-04: three open days; the finance head sees W3 of both halls only
+    fin = api.get("/api/reports/coverage?start=2026-11-01&end=2026-11-30&today=2026-11-07", auth=FINANCE).json()
+    assert [(x["hall"], x["window"], x["expected"]) for x in fin["rows"]] == [("h-a", "W3", 5), ("h-b", "W3", 3)]
+    api.post("/login", data={"username": "admin", "password": "admin123"})
+    page = api.get("/reports/coverage?start=2026-11-01&end=2026-11-30&hall=h-a")
+    assert page.status_code == 200 and "B角顶岗天数" in page.text and "赵强" in page.text
