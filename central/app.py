@@ -4,10 +4,11 @@ dashboard (central.dashboard)."""
 from __future__ import annotations
 
 import base64
+from dataclasses import dataclass, field
 from datetime import date
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 from litestar import Controller, Litestar, Request, Response, get
 from litestar.di import NamedDependency, Provide
@@ -15,6 +16,8 @@ from litestar.exceptions import HTTPException, NotAuthorizedException, Validatio
 from litestar.openapi import OpenAPIConfig
 from litestar.params import FromQuery, QueryParameter
 from litestar.static_files import create_static_files_router
+
+from sync.clock import Clock, SystemClock
 
 from . import reports as rp
 from .auth import COOKIE, Auth, scope_of
@@ -25,6 +28,7 @@ from .service import CentralService
 from .store import CentralStore
 
 STATIC = Path(__file__).parent / "static"
+CENTRE_TZ = ZoneInfo("Asia/Shanghai")
 
 
 @dataclass
@@ -33,6 +37,14 @@ class ReportContext:
     directory: Directory
     auth: Auth
     weights: Weights
+    clock: Clock = field(default_factory=SystemClock)  # central's clock (simulated in the demo)
+
+    def now_us(self) -> int:
+        return self.clock.micros()
+
+    def today(self) -> date:
+        """Today at the centre (Asia/Shanghai), by the injected clock."""
+        return self.clock.now().astimezone(CENTRE_TZ).date()
 
     def caller(self, request: Request) -> tuple[User, Scope]:
         """The logged-in user (dashboard session cookie, or HTTP Basic for scripts) and scope."""
@@ -86,7 +98,8 @@ class ReportsApi(Controller):
     @get("/attendance", sync_to_thread=True, summary="Monthly attendance per staff member (?month=YYYY-MM)")
     def attendance(self, request: Request, ctx: NamedDependency[ReportContext]) -> Response:
         return _report(request, ctx, lambda q, scope: rp.attendance(
-            ctx.store, ctx.directory, q.get("month"), q.get("hall"), q.get("department"), scope=scope))
+            ctx.store, ctx.directory, q.get("month"), q.get("hall"), q.get("department"), scope=scope,
+            today=_today(q) or ctx.today()))
 
     @get("/satisfaction", sync_to_thread=True, summary="Ratings by level, 好评率, 未评价率 (?start=&end=&by=)")
     def satisfaction(self, request: Request, ctx: NamedDependency[ReportContext]) -> Response:
@@ -97,12 +110,14 @@ class ReportsApi(Controller):
     @get("/service", sync_to_thread=True, summary="Visits, wait and service time, outcomes, cases on time")
     def service(self, request: Request, ctx: NamedDependency[ReportContext]) -> Response:
         return _report(request, ctx, lambda q, scope: rp.service(
-            ctx.store, ctx.directory, q.get("start"), q.get("end"), q.get("hall"), scope=scope))
+            ctx.store, ctx.directory, q.get("start"), q.get("end"), q.get("hall"), scope=scope,
+            today=_today(q) or ctx.today()))
 
     @get("/rankings", sync_to_thread=True, summary="Ranked scores (?period=month:|semester:|year:&level=)")
     def rankings(self, request: Request, ctx: NamedDependency[ReportContext]) -> Response:
         return _report(request, ctx, lambda q, scope: rp.rankings(
-            ctx.store, ctx.directory, q.get("period"), q.get("level") or "window", ctx.weights, scope=scope))
+            ctx.store, ctx.directory, q.get("period"), q.get("level") or "window", ctx.weights, scope=scope,
+            today=_today(q) or ctx.today()))
 
     @get("/cases", sync_to_thread=True, summary="Promised, joint and 容缺 cases: deadlines, state, hand-overs")
     def cases(self, request: Request, ctx: NamedDependency[ReportContext]) -> Response:
@@ -110,14 +125,15 @@ class ReportsApi(Controller):
 
         return _report(request, ctx, lambda q, scope: op.cases(
             ctx.store, ctx.directory, q.get("start"), q.get("end"), q.get("hall"), scope=scope,
-            state=q.get("state"), today=_today(q)))
+            state=q.get("state"), today=_today(q) or ctx.today()))
 
     @get("/coverage", sync_to_thread=True, summary="A/B coverage per window: expected, A days, B days, uncovered")
     def coverage(self, request: Request, ctx: NamedDependency[ReportContext]) -> Response:
         from . import operations as op
 
         return _report(request, ctx, lambda q, scope: op.coverage(
-            ctx.store, ctx.directory, q.get("start"), q.get("end"), q.get("hall"), scope=scope, today=_today(q)))
+            ctx.store, ctx.directory, q.get("start"), q.get("end"), q.get("hall"), scope=scope,
+            today=_today(q) or ctx.today()))
 
     @get("/operations", sync_to_thread=True, summary="Closing checks and device faults per hall and day")
     def operations(self, request: Request, ctx: NamedDependency[ReportContext]) -> Response:
@@ -177,7 +193,7 @@ class CentralApi(Controller):
 
 
 def create_app(store: CentralStore, service: CentralService | None, directory: Directory | None = None,
-               auth: Auth | None = None, weights: Weights | None = None) -> Litestar:
+               auth: Auth | None = None, weights: Weights | None = None, clock: Clock | None = None) -> Litestar:
     """`directory` (the hall configurations) and `auth` (the `[[users]]`) enable the reports API
     and the dashboard; without them only the records API is served."""
     from .dashboard import DashboardController, template_config
@@ -186,7 +202,8 @@ def create_app(store: CentralStore, service: CentralService | None, directory: D
     from .awards_pages import AwardsApi, AwardsPages
     from .operations_pages import OperationsPages
 
-    ctx = ReportContext(store, directory or Directory.of([]), auth or Auth([]), weights or Weights())
+    ctx = ReportContext(store, directory or Directory.of([]), auth or Auth([]), weights or Weights(),
+                        clock or SystemClock())
     return Litestar(
         route_handlers=[CentralApi, ReportsApi, DashboardController, ConfigEditController, ConfigApi,
                         RecordsPages, RecordsApi,

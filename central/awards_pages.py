@@ -30,11 +30,12 @@ def awards_config(request: Request) -> Awards:
     return cfg if isinstance(cfg, Awards) else aw.DEFAULT
 
 
-def _today(request: Request) -> date:
-    """`today` for the attendance figures; tests and reprints may pin it with ?today=."""
+def _today(request: Request, ctx) -> date:
+    """`today` for the attendance figures (the app's clock); tests and reprints may pin it with
+    ?today=."""
     value = request.query_params.get("today")
     if not value:
-        return date.today()
+        return ctx.today()
     try:
         return date.fromisoformat(value)
     except ValueError:
@@ -56,7 +57,7 @@ def _json(report: dict) -> dict:
 
 def _make(kind: str, request: Request, ctx, scope) -> dict:
     q = request.query_params
-    cfg, today = awards_config(request), _today(request)
+    cfg, today = awards_config(request), _today(request, ctx)
     if kind == "bulletin":
         return aw.attendance_bulletin(ctx.store, ctx.directory, q.get("month"), scope, today=today)
     if kind == "redflag":
@@ -103,13 +104,12 @@ class AwardsApi(Controller):
         return self._answer("allowance", request, ctx)
 
 
-def _default_month() -> str:
-    last = date.today().replace(day=1) - timedelta(days=1)  # the bulletin publishes the past month
+def _default_month(today: date) -> str:
+    last = today.replace(day=1) - timedelta(days=1)  # the bulletin publishes the past month
     return f"{last:%Y-%m}"
 
 
-def _default_semester() -> str:
-    t = date.today()
+def _default_semester(t: date) -> str:
     if t.month >= 9:
         return f"{t.year}-1"
     return f"{t.year - 1}-1" if t.month == 1 else f"{t.year - 1}-2"
@@ -142,7 +142,7 @@ class AwardsPages(Controller):
         return Template(template_name=f"awards_{kind}.html", status_code=status, context={
             "user": s.user, "role_name": ROLE_NAMES[s.user.role], "fmt": _fmt, "when": _when,
             "directory": ctx.directory, "title": TITLES[kind], "report": report, "error": error, "form": form,
-            "csv_query": query + "&format=csv", "printed": date.today().isoformat(), "cfg": awards_config(request)})
+            "csv_query": query + "&format=csv", "printed": ctx.today().isoformat(), "cfg": awards_config(request)})
 
     @get("/", sync_to_thread=False)
     def index(self) -> Redirect:
@@ -150,23 +150,23 @@ class AwardsPages(Controller):
 
     @get("/bulletin", sync_to_thread=True)
     def bulletin(self, request: Request, ctx: NamedDependency[Any]) -> Template | Redirect | Response:
-        form = {"month": request.query_params.get("month") or _default_month()}
+        form = {"month": request.query_params.get("month") or _default_month(ctx.today())}
         return self._with(request, "bulletin", ctx, form)
 
     @get("/redflag", sync_to_thread=True)
     def redflag(self, request: Request, ctx: NamedDependency[Any]) -> Template | Redirect | Response:
         return self._with(request, "redflag", ctx,
-                          {"semester": request.query_params.get("semester") or _default_semester()})
+                          {"semester": request.query_params.get("semester") or _default_semester(ctx.today())})
 
     @get("/year", sync_to_thread=True)
     def year(self, request: Request, ctx: NamedDependency[Any]) -> Template | Redirect | Response:
         return self._with(request, "year", ctx,
-                          {"year": request.query_params.get("year") or str(date.today().year - 1)})
+                          {"year": request.query_params.get("year") or str(ctx.today().year - 1)})
 
     @get("/allowance", sync_to_thread=True)
     def allowance(self, request: Request, ctx: NamedDependency[Any]) -> Template | Redirect | Response:
         return self._with(request, "allowance", ctx,
-                          {"year": request.query_params.get("year") or str(date.today().year - 1)})
+                          {"year": request.query_params.get("year") or str(ctx.today().year - 1)})
 
     def _with(self, request: Request, kind: str, ctx, form: dict):
         return self._page(kind, _Defaults(request, form), ctx, form)

@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
 
     # per hall the newer of its file's configuration and the newest revision edited on the
     # dashboard (stored at central) goes into `halls`: that is what is published below
-    editor = ConfigEditor(store, halls)
+    editor = ConfigEditor(store, halls, clock=clock.micros)
     configs = {
         h.id: wire.ConfigMessage(v=wire.V, hall=h.id, version=h.business.version, business=h.business,
                                  ts=clock.micros())
@@ -105,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
         a = cfg.assessment
         directory = Directory.of(halls)
         app = create_app(store, service, directory, Auth(cfg.users, cfg.dashboard.session_minutes),
-                         Weights(a.satisfaction, a.attendance, a.on_time))
+                         Weights(a.satisfaction, a.attendance, a.on_time), clock=clock)
         editor.service, editor.directory = service, directory
         app.state.config_editor = editor  # dashboard edits (central.configedit_pages) go through it
         app.state.awards = cfg.awards  # central.awards_pages: [awards] rules

@@ -10,7 +10,6 @@ Logins (and failures and logouts) are written to the audit table.
 
 from __future__ import annotations
 
-import time
 from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -53,10 +52,6 @@ def _when(us: int | None) -> str:
     if not us:
         return "—"
     return datetime.fromtimestamp(us / 1e6, SH).strftime("%Y-%m-%d %H:%M:%S")
-
-
-def _now_us() -> int:
-    return time.time_ns() // 1000
 
 
 # ---------------------------------------------------------------- charts of the report pages
@@ -164,10 +159,10 @@ class DashboardController(Controller):
         user = ctx.auth.check(name, password)
         if user is None:
             ctx.store.audit(name or "?", "login_failed", f"from {request.client.host if request.client else '?'}",
-                            _now_us())
+                            ctx.now_us())
             return Template(template_name="login.html", context={"error": "用户名或密码错误"}, status_code=401)
         token = ctx.auth.login(user)
-        ctx.store.audit(user.name, "login", f"role {user.role}", _now_us())
+        ctx.store.audit(user.name, "login", f"role {user.role}", ctx.now_us())
         r = Redirect(path="/live")
         r.set_cookie(COOKIE, token, httponly=True, samesite="strict", path="/")
         return r
@@ -176,7 +171,7 @@ class DashboardController(Controller):
     def logout(self, request: Request, ctx: NamedDependency[Any]) -> Redirect:
         s = ctx.auth.logout(request.cookies.get(COOKIE))
         if s is not None:
-            ctx.store.audit(s.user.name, "logout", "", _now_us())
+            ctx.store.audit(s.user.name, "logout", "", ctx.now_us())
         r = Redirect(path="/login")
         r.delete_cookie(COOKIE, path="/")
         return r
@@ -207,18 +202,19 @@ class DashboardController(Controller):
     @get("/reports/attendance", sync_to_thread=True)
     def attendance(self, request: Request, ctx: NamedDependency[Any]) -> Template | Redirect:
         q = request.query_params
-        month = q.get("month") or date.today().strftime("%Y-%m")
+        month = q.get("month") or ctx.today().strftime("%Y-%m")
         form = {"month": month, "hall": q.get("hall") or "", "department": q.get("department") or ""}
         return self._report_page(request, ctx, "考勤月报", lambda scope: rp.attendance(
-            ctx.store, ctx.directory, month, form["hall"] or None, form["department"] or None, scope=scope), form,
+            ctx.store, ctx.directory, month, form["hall"] or None, form["department"] or None, scope=scope,
+            today=ctx.today()), form,
             lambda scope, _rep: [attendance_chart(hourly.attendance_by_month(
                 ctx.store, ctx.directory, month[:4], form["hall"] or None, form["department"] or None,
-                scope=scope))])
+                scope=scope, today=ctx.today()))])
 
     @get("/reports/satisfaction", sync_to_thread=True)
     def satisfaction(self, request: Request, ctx: NamedDependency[Any]) -> Template | Redirect:
         q = request.query_params
-        today = date.today()
+        today = ctx.today()
         form = {"start": q.get("start") or today.replace(day=1).isoformat(), "end": q.get("end") or today.isoformat(),
                 "hall": q.get("hall") or "", "by": q.get("by") or "window"}
         return self._report_page(request, ctx, "满意度（好差评）", lambda scope: rp.satisfaction(
@@ -229,20 +225,22 @@ class DashboardController(Controller):
     @get("/reports/service", sync_to_thread=True)
     def service(self, request: Request, ctx: NamedDependency[Any]) -> Template | Redirect:
         q = request.query_params
-        today = date.today()
+        today = ctx.today()
         form = {"start": q.get("start") or today.replace(day=1).isoformat(), "end": q.get("end") or today.isoformat(),
                 "hall": q.get("hall") or ""}
         return self._report_page(request, ctx, "办件统计", lambda scope: rp.service(
-            ctx.store, ctx.directory, form["start"], form["end"], form["hall"] or None, scope=scope), form,
+            ctx.store, ctx.directory, form["start"], form["end"], form["hall"] or None, scope=scope,
+            today=ctx.today()), form,
             lambda scope, _rep: wait_charts(hourly.wait_by_hour(
                 ctx.store, ctx.directory, form["start"], form["end"], form["hall"] or None, scope=scope)))
 
     @get("/reports/rankings", sync_to_thread=True)
     def rankings(self, request: Request, ctx: NamedDependency[Any]) -> Template | Redirect:
         q = request.query_params
-        form = {"period": q.get("period") or f"month:{date.today():%Y-%m}", "level": q.get("level") or "window"}
+        form = {"period": q.get("period") or f"month:{ctx.today():%Y-%m}", "level": q.get("level") or "window"}
         return self._report_page(request, ctx, "考核排名", lambda scope: rp.rankings(
-            ctx.store, ctx.directory, form["period"], form["level"], ctx.weights, scope=scope), form,
+            ctx.store, ctx.directory, form["period"], form["level"], ctx.weights, scope=scope,
+            today=ctx.today()), form,
             lambda _scope, rep: [ranking_chart(rep)])
 
     def _chart_reports(self, ctx, scope, month: str, hall: str | None, level: str) -> dict[str, dict]:
@@ -250,7 +248,8 @@ class DashboardController(Controller):
         start, end = rp.parse_month(month)
         if level not in rp.RANK_KEYS:
             raise rp.BadRequest(f"level must be one of {', '.join(rp.RANK_KEYS)}, got {level!r}")
-        ranks = rp.rankings(ctx.store, ctx.directory, f"month:{month}", level, ctx.weights, scope=scope)
+        ranks = rp.rankings(ctx.store, ctx.directory, f"month:{month}", level, ctx.weights, scope=scope,
+                            today=ctx.today())
         if hall:
             scope.halls(ctx.directory, hall)  # unknown hall: 400
             if level != "department":
@@ -260,7 +259,7 @@ class DashboardController(Controller):
             "satisfaction_distribution": hourly.satisfaction_distribution(ctx.store, ctx.directory, start, end,
                                                                           hall, scope=scope),
             "attendance_by_month": hourly.attendance_by_month(ctx.store, ctx.directory, month[:4], hall,
-                                                              scope=scope),
+                                                              scope=scope, today=ctx.today()),
             "rankings": ranks}
 
     @get("/reports/charts", sync_to_thread=True)
@@ -271,7 +270,7 @@ class DashboardController(Controller):
         if s is None:
             return Redirect(path="/login")
         q = request.query_params
-        form = {"month": q.get("month") or date.today().strftime("%Y-%m"), "hall": q.get("hall") or "",
+        form = {"month": q.get("month") or ctx.today().strftime("%Y-%m"), "hall": q.get("hall") or "",
                 "level": q.get("level") or "window"}
         drawn, error = [], None
         try:
@@ -299,7 +298,7 @@ class DashboardController(Controller):
             fmt = q.get("format") or "csv"
             if fmt not in ("csv", "xlsx"):
                 raise rp.BadRequest(f"format must be csv or xlsx, got {fmt!r}")
-            reps = self._chart_reports(ctx, scope_of(s.user), q.get("month") or date.today().strftime("%Y-%m"),
+            reps = self._chart_reports(ctx, scope_of(s.user), q.get("month") or ctx.today().strftime("%Y-%m"),
                                        q.get("hall") or None, q.get("level") or "window")
             if q.get("chart") not in reps:
                 raise rp.BadRequest(f"chart must be one of {', '.join(reps)}, got {q.get('chart')!r}")
@@ -324,7 +323,7 @@ class DashboardController(Controller):
         q = request.query_params
         d = ctx.directory
         scope = scope_of(s.user)
-        month = q.get("month") or date.today().strftime("%Y-%m")
+        month = q.get("month") or ctx.today().strftime("%Y-%m")
         campus, hall, window = q.get("campus") or None, q.get("hall") or None, q.get("window") or None
         if scope.role == "hall" and not (campus or hall):
             hall = scope.hall
@@ -392,7 +391,8 @@ class DashboardController(Controller):
         sat = rp.satisfaction(ctx.store, d, start.isoformat(), end.isoformat(), hall, "staff", scope=scope)["rows"]
         ids = {st.id for st in d.halls[hall].business.staff
                if (window in st.windows or window in st.backup_for) and scope.department_ok(st.department)}
-        att = {r["staff"]: r for r in rp.attendance(ctx.store, d, month, hall, scope=scope)["rows"]}
+        att = {r["staff"]: r for r in rp.attendance(ctx.store, d, month, hall, scope=scope,
+                                                    today=ctx.today())["rows"]}
         served = {v.staff for v in pj.visits(ctx.store, d, start, end, [hall])
                   if v.window == window and v.staff and scope.department_ok(v.department)}
         rows = []

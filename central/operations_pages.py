@@ -20,8 +20,7 @@ from .auth import COOKIE, ROLE_NAMES, scope_of
 from .dashboard import _fmt, _when
 
 
-def _default_range(q) -> tuple[str, str]:
-    today = date.today()
+def _default_range(q, today: date) -> tuple[str, str]:
     return q.get("start") or (today - timedelta(days=30)).isoformat(), q.get("end") or today.isoformat()
 
 
@@ -47,15 +46,16 @@ class OperationsPages(Controller):
     @get("/cases", sync_to_thread=True)
     def cases(self, request: Request, ctx: NamedDependency[Any]) -> Template | Redirect:
         q = request.query_params
-        start, end = _default_range(q)
+        start, end = _default_range(q, ctx.today())
         form = {"start": start, "end": end, "hall": q.get("hall") or "", "state": q.get("state") or ""}
         return self._render(request, ctx, "办件跟踪（承诺件、联办、容缺受理）", form, lambda scope: op.cases(
-            ctx.store, ctx.directory, start, end, form["hall"] or None, scope=scope, state=form["state"] or None))
+            ctx.store, ctx.directory, start, end, form["hall"] or None, scope=scope, state=form["state"] or None,
+            today=ctx.today()))
 
     @get("/operations", sync_to_thread=True)
     def operations(self, request: Request, ctx: NamedDependency[Any]) -> Template | Redirect:
         q = request.query_params
-        start, end = _default_range(q)
+        start, end = _default_range(q, ctx.today())
         form = {"start": start, "end": end, "hall": q.get("hall") or ""}
         return self._render(request, ctx, "闭厅检查与设备故障", form, lambda scope: op.operations(
             ctx.store, ctx.directory, start, end, form["hall"] or None, scope=scope))
@@ -63,7 +63,7 @@ class OperationsPages(Controller):
     @get("/coverage", sync_to_thread=True)
     def coverage(self, request: Request, ctx: NamedDependency[Any]) -> Template | Redirect:
         q = request.query_params
-        start, end = _default_range(q)
+        start, end = _default_range(q, ctx.today())
         form = {"start": start, "end": end, "hall": q.get("hall") or ""}
         return self._render(request, ctx, "窗口值守（A/B 角）", form, lambda scope: op.coverage(
-            ctx.store, ctx.directory, start, end, form["hall"] or None, scope=scope))
+            ctx.store, ctx.directory, start, end, form["hall"] or None, scope=scope, today=ctx.today()))

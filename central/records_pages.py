@@ -12,10 +12,8 @@ not see 404. The fix deadline of follow-ups uses `app.state.followup_fix_days` (
 
 from __future__ import annotations
 
-import time
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
@@ -29,18 +27,12 @@ from .auth import COOKIE, ROLE_NAMES, scope_of
 from .dashboard import _fmt, _when
 from .reports import BadRequest
 
-SH = ZoneInfo("Asia/Shanghai")
 
-
-def _now_us() -> int:
-    return time.time_ns() // 1000
-
-
-def _today(q) -> date:
-    """`?as_of=YYYY-MM-DD` (overdue as of that day) or today in Shanghai."""
+def _today(q, ctx) -> date:
+    """`?as_of=YYYY-MM-DD` (overdue as of that day) or today at the centre (the app's clock)."""
     v = q.get("as_of") or ""
     if not v:
-        return datetime.now(SH).date()
+        return ctx.today()
     try:
         return date.fromisoformat(v)
     except ValueError:
@@ -110,7 +102,7 @@ class RecordsPages(Controller):
         filters = {k: q.get(k) or "" for k in ("hall", "department", "state", "month", "as_of")}
         rows, list_error = [], None
         try:
-            rows = rc.list_complaints(ctx.store, ctx.directory, scope_of(s.user), _today(q), filters["hall"],
+            rows = rc.list_complaints(ctx.store, ctx.directory, scope_of(s.user), _today(q, ctx), filters["hall"],
                                       filters["department"], filters["state"], filters["month"])
         except BadRequest as e:
             list_error = str(e)
@@ -131,14 +123,14 @@ class RecordsPages(Controller):
         if s is None:
             return Redirect(path="/login")
         try:
-            c = rc.create_complaint(ctx.store, ctx.directory, s.user, _form(data), _now_us())
+            c = rc.create_complaint(ctx.store, ctx.directory, s.user, _form(data), ctx.now_us())
         except (BadRequest, rc.Forbidden) as e:
             return self._complaints(request, ctx, s, _status(e), str(e), _form(data))
         return Redirect(path=f"/complaints/{c['id']}", status_code=303)
 
     def _complaint(self, request: Request, ctx, s, cid: FromPath[int], status: int = 200, error: str | None = None):
         try:
-            c = rc.get_complaint(ctx.store, ctx.directory, scope_of(s.user), cid, _today(request.query_params))
+            c = rc.get_complaint(ctx.store, ctx.directory, scope_of(s.user), cid, _today(request.query_params, ctx))
         except (BadRequest, rc.NotFound) as e:
             return self._render(request, ctx, s, "complaint_detail.html", _status(e), title="投诉详情", c=None,
                                 error=str(e))
@@ -159,7 +151,7 @@ class RecordsPages(Controller):
         if s is None:
             return Redirect(path="/login")
         try:
-            rc.update_complaint(ctx.store, ctx.directory, s.user, scope_of(s.user), cid, _form(data), _now_us())
+            rc.update_complaint(ctx.store, ctx.directory, s.user, scope_of(s.user), cid, _form(data), ctx.now_us())
         except (BadRequest, rc.Forbidden, rc.NotFound) as e:
             return self._complaint(request, ctx, s, cid, _status(e), str(e))
         return Redirect(path=f"/complaints/{cid}", status_code=303)
@@ -171,7 +163,7 @@ class RecordsPages(Controller):
         filters = {k: q.get(k) or "" for k in ("hall", "month", "status", "as_of")}
         rows, list_error = [], None
         try:
-            rows = rc.list_followups(ctx.store, ctx.directory, scope_of(s.user), fix_days(request), _today(q),
+            rows = rc.list_followups(ctx.store, ctx.directory, scope_of(s.user), fix_days(request), _today(q, ctx),
                                      filters["hall"], filters["month"], filters["status"])
         except BadRequest as e:
             list_error = str(e)
@@ -193,7 +185,7 @@ class RecordsPages(Controller):
             return Redirect(path="/login")
         try:
             rc.update_followup(ctx.store, ctx.directory, s.user, scope_of(s.user), _form(data), fix_days(request),
-                               _now_us())
+                               ctx.now_us())
         except (BadRequest, rc.Forbidden, rc.NotFound) as e:
             return self._followups(request, ctx, s, _status(e), str(e))
         return Redirect(path="/followups", status_code=303)
@@ -211,7 +203,7 @@ class RecordsPages(Controller):
             list_error = str(e)
         return self._render(request, ctx, s, "patrols.html", status, title="巡查记录", rows=rows, filters=filters,
                             error=error or list_error, new=new or {},
-                            this_month=datetime.now(SH).strftime("%Y-%m"))
+                            this_month=ctx.today().strftime("%Y-%m"))
 
     @get("/patrols", sync_to_thread=True)
     def patrols(self, request: Request, ctx: NamedDependency[Any]) -> Template | Redirect:
@@ -227,7 +219,7 @@ class RecordsPages(Controller):
         if s is None:
             return Redirect(path="/login")
         try:
-            rc.create_patrol(ctx.store, ctx.directory, s.user, _form(data), _now_us())
+            rc.create_patrol(ctx.store, ctx.directory, s.user, _form(data), ctx.now_us())
         except (BadRequest, rc.Forbidden) as e:
             return self._patrols(request, ctx, s, _status(e), str(e), _form(data))
         return Redirect(path="/patrols", status_code=303)
@@ -237,7 +229,7 @@ class RecordsPages(Controller):
         s = self._session(request, ctx)
         if s is None:
             return Redirect(path="/login")
-        month = request.query_params.get("month") or datetime.now(SH).strftime("%Y-%m")
+        month = request.query_params.get("month") or ctx.today().strftime("%Y-%m")
         try:
             b = rc.bulletin(ctx.store, ctx.directory, scope_of(s.user), month)
         except BadRequest as e:
@@ -262,7 +254,7 @@ class RecordsApi(Controller):
         user, scope = ctx.caller(request)
         q = request.query_params
         try:
-            return rc.list_complaints(ctx.store, ctx.directory, scope, _today(q), q.get("hall") or "",
+            return rc.list_complaints(ctx.store, ctx.directory, scope, _today(q, ctx), q.get("hall") or "",
                                       q.get("department") or "", q.get("state") or "", q.get("month") or "")
         except BadRequest as e:
             _raise_http(e)
@@ -271,7 +263,7 @@ class RecordsApi(Controller):
     def complaint_create(self, request: Request, ctx: NamedDependency[Any], data: JSONBody[dict[str, Any]]) -> dict:
         user, _scope = ctx.caller(request)
         try:
-            return rc.create_complaint(ctx.store, ctx.directory, user, data, _now_us())
+            return rc.create_complaint(ctx.store, ctx.directory, user, data, ctx.now_us())
         except (BadRequest, rc.Forbidden) as e:
             _raise_http(e)
 
@@ -279,7 +271,7 @@ class RecordsApi(Controller):
     def complaint(self, request: Request, ctx: NamedDependency[Any], cid: FromPath[int]) -> dict:
         _user, scope = ctx.caller(request)
         try:
-            return rc.get_complaint(ctx.store, ctx.directory, scope, cid, _today(request.query_params))
+            return rc.get_complaint(ctx.store, ctx.directory, scope, cid, _today(request.query_params, ctx))
         except (BadRequest, rc.NotFound) as e:
             _raise_http(e)
 
@@ -288,7 +280,7 @@ class RecordsApi(Controller):
     def complaint_update(self, request: Request, ctx: NamedDependency[Any], cid: FromPath[int], data: JSONBody[dict[str, Any]]) -> dict:
         user, scope = ctx.caller(request)
         try:
-            return rc.update_complaint(ctx.store, ctx.directory, user, scope, cid, data, _now_us())
+            return rc.update_complaint(ctx.store, ctx.directory, user, scope, cid, data, ctx.now_us())
         except (BadRequest, rc.Forbidden, rc.NotFound) as e:
             _raise_http(e)
 
@@ -297,7 +289,7 @@ class RecordsApi(Controller):
         _user, scope = ctx.caller(request)
         q = request.query_params
         try:
-            return rc.list_followups(ctx.store, ctx.directory, scope, fix_days(request), _today(q),
+            return rc.list_followups(ctx.store, ctx.directory, scope, fix_days(request), _today(q, ctx),
                                      q.get("hall") or "", q.get("month") or "", q.get("status") or "")
         except BadRequest as e:
             _raise_http(e)
@@ -307,7 +299,7 @@ class RecordsApi(Controller):
     def followup_update(self, request: Request, ctx: NamedDependency[Any], data: JSONBody[dict[str, Any]]) -> dict:
         user, scope = ctx.caller(request)
         try:
-            return rc.update_followup(ctx.store, ctx.directory, user, scope, data, fix_days(request), _now_us())
+            return rc.update_followup(ctx.store, ctx.directory, user, scope, data, fix_days(request), ctx.now_us())
         except (BadRequest, rc.Forbidden, rc.NotFound) as e:
             _raise_http(e)
 
@@ -324,7 +316,7 @@ class RecordsApi(Controller):
     def patrol_create(self, request: Request, ctx: NamedDependency[Any], data: JSONBody[dict[str, Any]]) -> dict:
         user, _scope = ctx.caller(request)
         try:
-            return rc.create_patrol(ctx.store, ctx.directory, user, data, _now_us())
+            return rc.create_patrol(ctx.store, ctx.directory, user, data, ctx.now_us())
         except (BadRequest, rc.Forbidden) as e:
             _raise_http(e)
 

@@ -188,3 +188,25 @@ def test_ab_coverage_per_window(api):
     api.post("/login", data={"username": "admin", "password": "admin123"})
     page = api.get("/reports/coverage?start=2026-11-01&end=2026-11-30&hall=h-a")
     assert page.status_code == 200 and "B角顶岗天数" in page.text and "赵强" in page.text
+
+
+@pytest.mark.parametrize("now, c4", [("2026-11-10T09:00:00+08:00", "open"), ("2026-11-21T09:00:00+08:00", "overdue")])
+def test_the_dashboard_runs_on_the_injected_clock(store, tmp_path, now, c4):
+    """`today` of the reports and pages is the app's clock (simulated in the demo), not the
+    machine's date: C4 (deadline 11-20) is open on 11-10 and overdue on 11-21; the audit row of a
+    login carries the clock's time."""
+    from datetime import datetime
+
+    from sync.clock import ManualClock
+
+    cfg, halls = load(write_config(tmp_path))
+    log = logs()["h-b"]
+    store.ingest("h-b", wire.events_topic("h-b"), log.payload(1, 100), 1)
+    clock = ManualClock(datetime.fromisoformat(now))
+    with TestClient(create_app(store, None, Directory.of(halls), Auth(cfg.users), clock=clock)) as c:
+        rows = c.get("/api/reports/cases?start=2026-11-01&end=2026-11-30", auth=ADMIN).json()["rows"]
+        assert [(x["case"], x["state"]) for x in rows] == [("C4", c4)]
+        c.post("/login", data={"username": "admin", "password": "admin123"})
+        page = c.get("/reports/cases")  # the default range ends on the clock's today
+        assert f'value="{now[:10]}"' in page.text
+    assert store.audit_log(1)[0]["at"] == clock.micros()
