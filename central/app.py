@@ -46,6 +46,17 @@ class ReportContext:
         """Today at the centre (Asia/Shanghai), by the injected clock."""
         return self.clock.now().astimezone(CENTRE_TZ).date()
 
+    def today_of(self, q, key: str = "today") -> date:
+        """`?today=YYYY-MM-DD` (or `key`, e.g. the records pages' `as_of`) pins the day states are
+        judged on (reprints, tests); else today by the clock."""
+        value = q.get(key)
+        if not value:
+            return self.today()
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            raise BadRequest(f"{key} 格式应为 YYYY-MM-DD，收到 {value!r}") from None
+
     def caller(self, request: Request) -> tuple[User, Scope]:
         """The logged-in user (dashboard session cookie, or HTTP Basic for scripts) and scope."""
         s = self.auth.session(request.cookies.get(COOKIE))
@@ -99,7 +110,7 @@ class ReportsApi(Controller):
     def attendance(self, request: Request, ctx: NamedDependency[ReportContext]) -> Response:
         return _report(request, ctx, lambda q, scope: rp.attendance(
             ctx.store, ctx.directory, q.get("month"), q.get("hall"), q.get("department"), scope=scope,
-            today=_today(q) or ctx.today()))
+            today=ctx.today_of(q)))
 
     @get("/satisfaction", sync_to_thread=True, summary="Ratings by level, 好评率, 未评价率 (?start=&end=&by=)")
     def satisfaction(self, request: Request, ctx: NamedDependency[ReportContext]) -> Response:
@@ -111,13 +122,13 @@ class ReportsApi(Controller):
     def service(self, request: Request, ctx: NamedDependency[ReportContext]) -> Response:
         return _report(request, ctx, lambda q, scope: rp.service(
             ctx.store, ctx.directory, q.get("start"), q.get("end"), q.get("hall"), scope=scope,
-            today=_today(q) or ctx.today()))
+            today=ctx.today_of(q)))
 
     @get("/rankings", sync_to_thread=True, summary="Ranked scores (?period=month:|semester:|year:&level=)")
     def rankings(self, request: Request, ctx: NamedDependency[ReportContext]) -> Response:
         return _report(request, ctx, lambda q, scope: rp.rankings(
             ctx.store, ctx.directory, q.get("period"), q.get("level") or "window", ctx.weights, scope=scope,
-            today=_today(q) or ctx.today()))
+            today=ctx.today_of(q)))
 
     @get("/cases", sync_to_thread=True, summary="Promised, joint and 容缺 cases: deadlines, state, hand-overs")
     def cases(self, request: Request, ctx: NamedDependency[ReportContext]) -> Response:
@@ -125,7 +136,7 @@ class ReportsApi(Controller):
 
         return _report(request, ctx, lambda q, scope: op.cases(
             ctx.store, ctx.directory, q.get("start"), q.get("end"), q.get("hall"), scope=scope,
-            state=q.get("state"), today=_today(q) or ctx.today()))
+            state=q.get("state"), today=ctx.today_of(q)))
 
     @get("/coverage", sync_to_thread=True, summary="A/B coverage per window: expected, A days, B days, uncovered")
     def coverage(self, request: Request, ctx: NamedDependency[ReportContext]) -> Response:
@@ -133,7 +144,7 @@ class ReportsApi(Controller):
 
         return _report(request, ctx, lambda q, scope: op.coverage(
             ctx.store, ctx.directory, q.get("start"), q.get("end"), q.get("hall"), scope=scope,
-            today=_today(q) or ctx.today()))
+            today=ctx.today_of(q)))
 
     @get("/operations", sync_to_thread=True, summary="Closing checks and device faults per hall and day")
     def operations(self, request: Request, ctx: NamedDependency[ReportContext]) -> Response:
@@ -141,17 +152,6 @@ class ReportsApi(Controller):
 
         return _report(request, ctx, lambda q, scope: op.operations(
             ctx.store, ctx.directory, q.get("start"), q.get("end"), q.get("hall"), scope=scope))
-
-
-def _today(q) -> date | None:
-    """`?today=YYYY-MM-DD` pins the day states are judged on (reprints, tests)."""
-    value = q.get("today")
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise BadRequest(f"today must be YYYY-MM-DD, got {value!r}") from None
 
 
 def http_handler(request: Request, exc: HTTPException) -> Response:

@@ -1,41 +1,24 @@
-"""Dashboard logins: users from `[[users]]` of central.toml (PBKDF2-SHA256 hashes, the edge's
-scheme — the verify function is copied here because central does not import edge), server-side
-sessions in memory that expire after `session_minutes` without a request, and the scope each
-role may see (central admin: everything; department head: their department; hall manager:
-their hall)."""
+"""Dashboard logins: users from `[[users]]` of central.toml (PBKDF2-SHA256 hashes, the scheme
+of sync.passwords shared with the edge's PINs), server-side sessions in memory that expire
+after `session_minutes` without a request, and the scope each role may see (central admin:
+everything; department head: their department; hall manager: their hall)."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import secrets
 import threading
 import time
 from dataclasses import dataclass
 
+from sync.passwords import hash_secret, verify_secret
+
 from .config import User
 from .reports import Scope
 
+__all__ = ["COOKIE", "ROLE_NAMES", "Auth", "Session", "hash_secret", "scope_of", "verify_secret"]
+
 COOKIE = "onestop_central_session"
 ROLE_NAMES = {"admin": "中心管理员", "department": "部门负责人", "hall": "大厅管理员"}
-
-
-def verify_secret(stored: str, secret: str) -> bool:
-    """`pbkdf2_sha256$<iterations>$<salt hex>$<hash hex>` (edge.auth.hash_secret makes them)."""
-    try:
-        scheme, iterations, salt, digest = stored.split("$")
-        if scheme != "pbkdf2_sha256":
-            return False
-        got = hashlib.pbkdf2_hmac("sha256", secret.encode(), bytes.fromhex(salt), int(iterations))
-    except (ValueError, TypeError):
-        return False
-    return hmac.compare_digest(got.hex(), digest)
-
-
-def hash_secret(secret: str, iterations: int = 100_000) -> str:
-    salt = secrets.token_bytes(16)
-    digest = hashlib.pbkdf2_hmac("sha256", secret.encode(), salt, iterations)
-    return f"pbkdf2_sha256${iterations}${salt.hex()}${digest.hex()}"
 
 
 def scope_of(user: User) -> Scope:

@@ -30,18 +30,6 @@ def awards_config(request: Request) -> Awards:
     return cfg if isinstance(cfg, Awards) else aw.DEFAULT
 
 
-def _today(request: Request, ctx) -> date:
-    """`today` for the attendance figures (the app's clock); tests and reprints may pin it with
-    ?today=."""
-    value = request.query_params.get("today")
-    if not value:
-        return ctx.today()
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise rp.BadRequest(f"today must be YYYY-MM-DD, got {value!r}") from None
-
-
 def _csv(report: dict) -> Response:
     return Response(rp.to_csv(report), media_type="text/csv; charset=utf-8",
                     headers={"content-disposition": f'attachment; filename="{report["report"]}.csv"'})
@@ -57,7 +45,7 @@ def _json(report: dict) -> dict:
 
 def _make(kind: str, request: Request, ctx, scope) -> dict:
     q = request.query_params
-    cfg, today = awards_config(request), _today(request, ctx)
+    cfg, today = awards_config(request), ctx.today_of(request.query_params)
     if kind == "bulletin":
         return aw.attendance_bulletin(ctx.store, ctx.directory, q.get("month"), scope, today=today)
     if kind == "redflag":

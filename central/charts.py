@@ -62,6 +62,19 @@ def _check(values: Sequence[Number | None]) -> None:
             raise ValueError(f"a chart value must be a number >= 0, got {v!r}")
 
 
+def _check_series(labels: Sequence[str], series) -> None:
+    for _name, vals in series:
+        if len(vals) != len(labels):
+            raise ValueError("every series needs one value per label")
+        _check(vals)
+
+
+def _plot(width: int, height: int, n: int) -> tuple[float, float, float]:
+    """The plot area's height, the baseline's y and the width of one of `n` label slots."""
+    plot_h = height - MARGIN_TOP - MARGIN_BOTTOM
+    return plot_h, height - MARGIN_BOTTOM, (width - MARGIN_LEFT - MARGIN_RIGHT) / n
+
+
 def _open(kind: str, title: str, labels: Sequence[str], desc: str, width: int, height: int) -> list[str]:
     cid = _id(kind, title, labels)
     return [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart chart-{kind}" role="img" '
@@ -153,17 +166,11 @@ def grouped_bars(title: str, labels: Sequence[str], series: Sequence[tuple[str, 
                  height: int = 260, colors: Sequence[str] = PALETTE, kind: str = "grouped",
                  bar_colors: Sequence[str] | None = None) -> str:
     """Side-by-side bars, one per series, in each label's slot."""
-    for _name, vals in series:
-        if len(vals) != len(labels):
-            raise ValueError("every series needs one value per label")
-        _check(vals)
+    _check_series(labels, series)
     if not labels or not series:
         return _empty(kind, title, width, height)
     top = nice_max(max((v for _n, vals in series for v in vals if v is not None), default=0))
-    plot_w = width - MARGIN_LEFT - MARGIN_RIGHT
-    plot_h = height - MARGIN_TOP - MARGIN_BOTTOM
-    base = height - MARGIN_BOTTOM
-    slot = plot_w / len(labels)
+    plot_h, base, slot = _plot(width, height, len(labels))
     bar_w = slot * 0.75 / len(series)
     out = _open(kind, title, labels, _desc(labels, series, fmt, unit), width, height)
     _axis(out, top, width, height, fmt, unit, ticks(top, _integer(v for _n, vals in series for v in vals)))
@@ -195,18 +202,12 @@ def stacked_bars(title: str, labels: Sequence[str], series: Sequence[tuple[str, 
                  unit: str = "", fmt: Callable[[Number | None], str] = default_fmt, width: int = 640,
                  height: int = 260, colors: Sequence[str] = PALETTE) -> str:
     """One bar per label made of one segment per series (None counts as 0); the total on top."""
-    for _name, vals in series:
-        if len(vals) != len(labels):
-            raise ValueError("every series needs one value per label")
-        _check(vals)
+    _check_series(labels, series)
     if not labels or not series:
         return _empty("stacked", title, width, height)
     totals = [sum(vals[i] or 0 for _n, vals in series) for i in range(len(labels))]
     top = nice_max(max(totals))
-    plot_w = width - MARGIN_LEFT - MARGIN_RIGHT
-    plot_h = height - MARGIN_TOP - MARGIN_BOTTOM
-    base = height - MARGIN_BOTTOM
-    slot = plot_w / len(labels)
+    plot_h, base, slot = _plot(width, height, len(labels))
     bar_w = slot * 0.6
     out = _open("stacked", title, labels, _desc(labels, series, fmt, unit), width, height)
     _axis(out, top, width, height, fmt, unit, ticks(top, _integer(totals)))
@@ -232,17 +233,11 @@ def line_chart(title: str, labels: Sequence[str], series: Sequence[tuple[str, Se
                unit: str = "", fmt: Callable[[Number | None], str] = default_fmt, width: int = 640,
                height: int = 260, colors: Sequence[str] = PALETTE) -> str:
     """One line per series through the label slots' centres; a None breaks the line."""
-    for _name, vals in series:
-        if len(vals) != len(labels):
-            raise ValueError("every series needs one value per label")
-        _check(vals)
+    _check_series(labels, series)
     if not labels or not series or all(v is None for _n, vals in series for v in vals):
         return _empty("line", title, width, height)
     top = nice_max(max(v for _n, vals in series for v in vals if v is not None))
-    plot_w = width - MARGIN_LEFT - MARGIN_RIGHT
-    plot_h = height - MARGIN_TOP - MARGIN_BOTTOM
-    base = height - MARGIN_BOTTOM
-    slot = plot_w / len(labels)
+    plot_h, base, slot = _plot(width, height, len(labels))
     out = _open("line", title, labels, _desc(labels, series, fmt, unit), width, height)
     _axis(out, top, width, height, fmt, unit, ticks(top, _integer(v for _n, vals in series for v in vals)))
     for j, (name, vals) in enumerate(series):

@@ -12,7 +12,6 @@ not see 404. The fix deadline of follow-ups uses `app.state.followup_fix_days` (
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
@@ -26,17 +25,6 @@ from . import records as rc
 from .auth import COOKIE, ROLE_NAMES, scope_of
 from .dashboard import _fmt, _when
 from .reports import BadRequest
-
-
-def _today(q, ctx) -> date:
-    """`?as_of=YYYY-MM-DD` (overdue as of that day) or today at the centre (the app's clock)."""
-    v = q.get("as_of") or ""
-    if not v:
-        return ctx.today()
-    try:
-        return date.fromisoformat(v)
-    except ValueError:
-        raise BadRequest(f"as_of 格式应为 YYYY-MM-DD，收到 {v!r}") from None
 
 
 def fix_days(request: Request) -> int:
@@ -102,7 +90,7 @@ class RecordsPages(Controller):
         filters = {k: q.get(k) or "" for k in ("hall", "department", "state", "month", "as_of")}
         rows, list_error = [], None
         try:
-            rows = rc.list_complaints(ctx.store, ctx.directory, scope_of(s.user), _today(q, ctx), filters["hall"],
+            rows = rc.list_complaints(ctx.store, ctx.directory, scope_of(s.user), ctx.today_of(q, "as_of"), filters["hall"],
                                       filters["department"], filters["state"], filters["month"])
         except BadRequest as e:
             list_error = str(e)
@@ -130,7 +118,7 @@ class RecordsPages(Controller):
 
     def _complaint(self, request: Request, ctx, s, cid: FromPath[int], status: int = 200, error: str | None = None):
         try:
-            c = rc.get_complaint(ctx.store, ctx.directory, scope_of(s.user), cid, _today(request.query_params, ctx))
+            c = rc.get_complaint(ctx.store, ctx.directory, scope_of(s.user), cid, ctx.today_of(request.query_params, "as_of"))
         except (BadRequest, rc.NotFound) as e:
             return self._render(request, ctx, s, "complaint_detail.html", _status(e), title="投诉详情", c=None,
                                 error=str(e))
@@ -163,7 +151,7 @@ class RecordsPages(Controller):
         filters = {k: q.get(k) or "" for k in ("hall", "month", "status", "as_of")}
         rows, list_error = [], None
         try:
-            rows = rc.list_followups(ctx.store, ctx.directory, scope_of(s.user), fix_days(request), _today(q, ctx),
+            rows = rc.list_followups(ctx.store, ctx.directory, scope_of(s.user), fix_days(request), ctx.today_of(q, "as_of"),
                                      filters["hall"], filters["month"], filters["status"])
         except BadRequest as e:
             list_error = str(e)
@@ -254,7 +242,7 @@ class RecordsApi(Controller):
         user, scope = ctx.caller(request)
         q = request.query_params
         try:
-            return rc.list_complaints(ctx.store, ctx.directory, scope, _today(q, ctx), q.get("hall") or "",
+            return rc.list_complaints(ctx.store, ctx.directory, scope, ctx.today_of(q, "as_of"), q.get("hall") or "",
                                       q.get("department") or "", q.get("state") or "", q.get("month") or "")
         except BadRequest as e:
             _raise_http(e)
@@ -271,7 +259,7 @@ class RecordsApi(Controller):
     def complaint(self, request: Request, ctx: NamedDependency[Any], cid: FromPath[int]) -> dict:
         _user, scope = ctx.caller(request)
         try:
-            return rc.get_complaint(ctx.store, ctx.directory, scope, cid, _today(request.query_params, ctx))
+            return rc.get_complaint(ctx.store, ctx.directory, scope, cid, ctx.today_of(request.query_params, "as_of"))
         except (BadRequest, rc.NotFound) as e:
             _raise_http(e)
 
@@ -289,7 +277,7 @@ class RecordsApi(Controller):
         _user, scope = ctx.caller(request)
         q = request.query_params
         try:
-            return rc.list_followups(ctx.store, ctx.directory, scope, fix_days(request), _today(q, ctx),
+            return rc.list_followups(ctx.store, ctx.directory, scope, fix_days(request), ctx.today_of(q, "as_of"),
                                      q.get("hall") or "", q.get("month") or "", q.get("status") or "")
         except BadRequest as e:
             _raise_http(e)

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import random
 import shutil
 import socket
@@ -37,9 +36,10 @@ import msgspec
 from sync import events as ev
 from sync import wire
 
+from .bench_sync import fresh_pg_database
+
 ROOT = Path(__file__).resolve().parents[1]
 SH = ZoneInfo("Asia/Shanghai")
-PG_ADMIN = os.environ.get("ONESTOP_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/test")
 BATCH = 500  # events per wire batch
 GROUP = 64  # batches per ingest transaction (central.service's group commit)
 TARGET_MS = 300
@@ -366,27 +366,6 @@ def time_pages(base: str, pages: dict[str, str], runs: int) -> dict:
 # ---------------------------------------------------------------- the run
 
 
-def _pg_database():
-    try:
-        import psycopg2
-
-        admin = psycopg2.connect(PG_ADMIN, connect_timeout=3)
-    except Exception as e:  # noqa: BLE001
-        print(f"  PostgreSQL not reachable at {PG_ADMIN} ({str(e).strip().splitlines()[0]}): skipped", flush=True)
-        return None
-    admin.autocommit = True
-    name = f"onestop_bench_{uuid.uuid4().hex[:8]}"
-    with admin.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{name}"')
-
-    def drop() -> None:
-        with admin.cursor() as cur:
-            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
-
-    return f"{PG_ADMIN.rsplit('/', 1)[0]}/{name}", drop
-
-
 def run_one(label: str, url: str, payloads, config: Path, year: int, runs: int) -> dict:
     from central import facts
     from central.store import CentralStore
@@ -457,7 +436,7 @@ def run(halls: int = 30, days: int = 365, visits: int = 100, seed: int = 1, runs
             if sqlite:
                 targets.append(("sqlite", f"sqlite:///{tmp}/central.db", None))
             if postgres is not False:
-                pg = _pg_database()
+                pg = fresh_pg_database()
                 if pg:
                     targets.append(("postgresql", pg[0], pg[1]))
         for label, url, drop in targets:

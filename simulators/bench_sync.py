@@ -222,13 +222,15 @@ def _first_received(db_url: str) -> int | None:
         store.close()
 
 
-def _pg_database() -> tuple[str, callable] | None:
+def fresh_pg_database() -> tuple[str, callable] | None:
+    """A new PostgreSQL database for one bench run and the function that drops it; None (said
+    on stdout) when the server is not reachable. Shared by bench sync and bench central."""
     try:
         import psycopg2
 
         admin = psycopg2.connect(PG_ADMIN, connect_timeout=3)
     except Exception as e:  # noqa: BLE001
-        print(f"  PostgreSQL not reachable at {PG_ADMIN} ({str(e).strip().splitlines()[0]}): skipped")
+        print(f"  PostgreSQL not reachable at {PG_ADMIN} ({str(e).strip().splitlines()[0]}): skipped", flush=True)
         return None
     admin.autocommit = True
     name = f"onestop_bench_{uuid.uuid4().hex[:8]}"
@@ -260,7 +262,7 @@ def run(n: int = 100_000, postgres: bool = True, as_json: bool = False) -> dict:
         print(f"  central on SQLite:     {r['events_per_s']:>8,} events/s ({r['seconds']} s, "
               f"{r['ratio_to_raw']:.2f} of raw executemany)", flush=True)
         if postgres:
-            pg = _pg_database()
+            pg = fresh_pg_database()
             if pg:
                 url, drop = pg
                 try:
