@@ -17,7 +17,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.params import FromQuery, QueryParameter
 from litestar.static_files import create_static_files_router
 
-from sync.clock import Clock, SystemClock
+from sync.kernel.clock import Clock, SystemClock
 
 from . import reports as rp
 from .auth import COOKIE, Auth, scope_of

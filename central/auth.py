@@ -1,5 +1,5 @@
 """Dashboard logins: users from `[[users]]` of central.toml (PBKDF2-SHA256 hashes, the scheme
-of sync.passwords shared with the edge's PINs), server-side sessions in memory that expire
+of sync.kernel.passwords shared with the edge's PINs), server-side sessions in memory that expire
 after `session_minutes` without a request, and the scope each role may see (central admin:
 everything; department head: their department; hall manager: their hall)."""
 
@@ -10,7 +10,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from sync.passwords import hash_secret, verify_secret
+from sync.kernel.passwords import hash_secret, verify_secret
 
 from .config import User
 from .reports import Scope

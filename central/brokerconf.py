@@ -22,8 +22,8 @@ import secrets
 import sys
 from pathlib import Path
 
-from sync import wire
-from sync.configfile import ConfigError
+from sync.contract import wire
+from sync.kernel.configfile import ConfigError
 
 ITERATIONS = 101  # mosquitto_passwd's default
 

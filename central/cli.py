@@ -13,11 +13,11 @@ import os
 import sys
 from pathlib import Path
 
-from sync import wire
-from sync.clock import make_clock
-from sync.configfile import ConfigError
+from sync.contract import wire
+from sync.kernel.clock import make_clock
+from sync.kernel.configfile import ConfigError
 from sync.mqtt import parse_broker_url
-from sync.serve import serve
+from sync.kernel.serve import serve
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

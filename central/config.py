@@ -62,8 +62,8 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import Meta, Struct, field
 
-from sync.business import Business
-from sync.configfile import ConfigError, convert, load_hall_business, read_toml
+from sync.kernel.business import Business
+from sync.kernel.configfile import ConfigError, convert, load_hall_business, read_toml
 
 __all__ = ["CentralConfig", "ConfigError", "HallEntry", "User", "load"]
 

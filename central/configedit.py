@@ -2,7 +2,7 @@
 central's database, validated exactly as the edge validates what it receives, and pushed to the
 hall at once through the retained, versioned config downlink (`CentralService.publish_config`).
 
-- A revision is the whole `sync.business.Business` of one hall as JSON, with its version, who
+- A revision is the whole `sync.kernel.business.Business` of one hall as JSON, with its version, who
   made it, when, a comment and a summary of what changed (table `config_revisions`,
   migration 5). Versions of one hall are unique; an edit takes
   max(file version, newest stored revision, version the hall reports as applied) + 1, so the
@@ -10,8 +10,8 @@ hall at once through the retained, versioned config downlink (`CentralService.pu
 - At start central runs, per hall, the newest of its hall file's configuration and the newest
   stored revision (`ConfigEditor.__init__` puts it into the `HallEntry`, so the downlink, the
   directory and the reports all use it). A file bumped past the stored revisions wins.
-- Validation is the edge's: the message goes through `sync.wire` encode/decode of a
-  `ConfigMessage` (strict msgspec types) and `sync.business.check`; errors come back in Chinese
+- Validation is the edge's: the message goes through `sync.contract.wire` encode/decode of a
+  `ConfigMessage` (strict msgspec types) and `sync.kernel.business.check`; errors come back in Chinese
   naming the field.
 
 Only this module touches the `config_revisions` table (the peewee model is bound here to the
@@ -31,8 +31,8 @@ from typing import Any, Callable, Iterable
 import msgspec
 import peewee as pw
 
-from sync import business as biz
-from sync import wire
+from sync.kernel import business as biz
+from sync.contract import wire
 
 log = logging.getLogger("onestop.central.configedit")
 
@@ -45,7 +45,7 @@ def bind(db: pw.Database) -> type:
         id = pw.BigAutoField()
         hall = pw.TextField()
         version = pw.BigIntegerField()
-        business = pw.TextField()  # JSON of sync.business.Business
+        business = pw.TextField()  # JSON of sync.kernel.business.Business
         who = pw.TextField()
         at = pw.BigIntegerField()  # µs UTC
         comment = pw.TextField(default="")
@@ -356,7 +356,7 @@ class ConfigEditor:
     def _install(self, hall: str, b: biz.Business) -> None:
         self.entries[hall].business = b
         if self.directory is not None:
-            from sync.calendar import HallCalendar
+            from sync.kernel.calendar import HallCalendar
 
             self.directory.halls[hall] = self.entries[hall]
             self.directory.calendars[hall] = HallCalendar(b.calendar)

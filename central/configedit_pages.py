@@ -30,7 +30,7 @@ from litestar.exceptions import NotAuthorizedException
 from litestar.params import Body, FromPath
 from litestar.response import Redirect, Template
 
-from sync import business as biz
+from sync.kernel import business as biz
 
 from .auth import COOKIE, ROLE_NAMES
 from .configedit import ConfigEditor, EditError, diff, editor_for

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 import peewee as pw
 
-from sync.calendar import HallCalendar
+from sync.kernel.calendar import HallCalendar
 
 from .config import HallEntry
 

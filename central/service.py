@@ -12,8 +12,8 @@ import queue
 import threading
 from typing import Callable
 
-from sync import wire
-from sync.clock import Clock
+from sync.contract import wire
+from sync.kernel.clock import Clock
 from sync.mqtt import BrokerUrl, Link
 
 from .store import CentralStore, IngestResult

@@ -16,8 +16,8 @@ import msgspec
 import peewee as pw
 from playhouse.db_url import connect
 
-from sync import events as ev
-from sync import wire
+from sync.contract import events as ev
+from sync.contract import wire
 
 from . import facts
 

@@ -374,7 +374,7 @@ def _leaves(ctx: Ctx, state: str | None, staff: str | None) -> list[dict]:
 
 
 def _step_aways(ctx: Ctx, day: date | None) -> list[dict]:
-    from sync.clock import to_micros
+    from sync.kernel.clock import to_micros
     from datetime import datetime, time, timedelta
 
     d = day or ctx.today()

@@ -28,9 +28,9 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 
-from sync import events as ev
-from sync.business import Staff
-from sync.clock import from_micros, to_micros, uuid7
+from sync.contract import events as ev
+from sync.kernel.business import Staff
+from sync.kernel.clock import from_micros, to_micros, uuid7
 
 from .hall import Ctx
 from .store import LeaveView, PunchView

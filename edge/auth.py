@@ -1,5 +1,5 @@
-"""Staff PIN and manager password hashes (the shared scheme of sync.passwords)."""
+"""Staff PIN and manager password hashes (the shared scheme of sync.kernel.passwords)."""
 
-from sync.passwords import ITERATIONS, hash_secret, verify_secret
+from sync.kernel.passwords import ITERATIONS, hash_secret, verify_secret
 
 __all__ = ["ITERATIONS", "hash_secret", "verify_secret"]

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from sync import events as ev
-from sync.clock import uuid7
+from sync.contract import events as ev
+from sync.kernel.clock import uuid7
 
 from .hall import Ctx
 from .queue import _current, acting_window

@@ -9,7 +9,7 @@ import os
 import sys
 from pathlib import Path
 
-from sync.clock import make_clock
+from sync.kernel.clock import make_clock
 
 from .config import ConfigError, load
 
@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     host, port = (args.http or cfg.http.listen).rsplit(":", 1)
     data_dir = Path(args.data_dir or Path("var") / cfg.hall.id)
 
-    from sync.serve import serve
+    from sync.kernel.serve import serve
 
     from .app import create_app
     from .hall import Hall

@@ -19,8 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sync import events as ev
-from sync.clock import from_micros, to_micros
+from sync.contract import events as ev
+from sync.kernel.clock import from_micros, to_micros
 
 from .hall import Ctx
 

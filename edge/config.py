@@ -14,8 +14,8 @@ from typing import Annotated, Literal
 
 from msgspec import Meta, Struct, field
 
-from sync.business import Business, Id
-from sync.configfile import ConfigError, check_business, convert, read_toml, resolve_business
+from sync.kernel.business import Business, Id
+from sync.kernel.configfile import ConfigError, check_business, convert, read_toml, resolve_business
 
 __all__ = ["ConfigError", "EdgeConfig", "load"]
 
@@ -123,7 +123,7 @@ def _precheck_pins(raw: dict, path: Path) -> None:
     `$.devices.pins[...]`)."""
     import msgspec
 
-    from sync.configfile import field_message
+    from sync.kernel.configfile import field_message
 
     devices = raw.get("devices")
     pins = devices.get("pins") if isinstance(devices, dict) else None

@@ -19,9 +19,9 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Callable
 
-from sync.business import Business, Department, Item, Staff, Window
-from sync.calendar import HallCalendar
-from sync.clock import Clock
+from sync.kernel.business import Business, Department, Item, Staff, Window
+from sync.kernel.calendar import HallCalendar
+from sync.kernel.clock import Clock
 
 from .config import EdgeConfig
 from .store import StoredEvent, Store

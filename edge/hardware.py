@@ -30,8 +30,8 @@ from devices.badge import BadgeReader
 from devices.frames import line_frame, rdm6300_frame
 from devices.gpio import GpioBoard, PinDef, mock_factory
 from devices.ptyport import PtyPort
-from sync import events as ev
-from sync.clock import to_micros
+from sync.contract import events as ev
+from sync.kernel.clock import to_micros
 
 from . import attendance, presence, ratings
 from .closing import Sensor

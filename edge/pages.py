@@ -24,7 +24,7 @@ from litestar.exceptions import ValidationException
 from litestar.params import Body, FromPath
 from litestar.response import Redirect, Template
 
-from sync.business import Item
+from sync.kernel.business import Item
 
 from . import cases, presence, queue, views
 from .auth import verify_secret

@@ -9,8 +9,8 @@ broke the limit.
 
 from __future__ import annotations
 
-from sync import events as ev
-from sync.clock import to_micros
+from sync.contract import events as ev
+from sync.kernel.clock import to_micros
 
 from .auth import verify_secret
 from .hall import Ctx

@@ -13,8 +13,8 @@ from __future__ import annotations
 import math
 from datetime import date, timedelta
 
-from sync import events as ev
-from sync.clock import uuid7
+from sync.contract import events as ev
+from sync.kernel.clock import uuid7
 
 from .hall import Ctx
 from .store import TicketView, WindowView

@@ -10,9 +10,9 @@ Levels: 5 非常满意, 4 满意, 3 基本满意, 2 不满意, 1 非常不满意
 
 from __future__ import annotations
 
-from sync import events as ev
-from sync.business import RATING_LABELS
-from sync.clock import from_micros, to_micros, uuid7
+from sync.contract import events as ev
+from sync.kernel.business import RATING_LABELS
+from sync.kernel.clock import from_micros, to_micros, uuid7
 
 from .hall import Ctx
 from .store import FollowupView

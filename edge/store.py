@@ -19,8 +19,8 @@ from pathlib import Path
 import msgspec
 import peewee as pw
 
-from sync import events as ev
-from sync.clock import Clock, uuid7
+from sync.contract import events as ev
+from sync.kernel.clock import Clock, uuid7
 
 # ---------------------------------------------------------------------------- views
 

@@ -18,11 +18,11 @@ import threading
 
 import msgspec
 
-from sync import business as biz
-from sync import events as ev
-from sync import wire
-from sync.calendar import HallCalendar
-from sync.clock import SystemClock
+from sync.kernel import business as biz
+from sync.contract import events as ev
+from sync.contract import wire
+from sync.kernel.calendar import HallCalendar
+from sync.kernel.clock import SystemClock
 from sync.mqtt import parse_broker_url
 from sync.replicator import Replicator
 

@@ -4,7 +4,7 @@ consistent state."""
 
 from __future__ import annotations
 
-from sync.clock import from_micros, to_micros
+from sync.kernel.clock import from_micros, to_micros
 
 from .cases import is_overdue
 from .hall import Ctx

@@ -1,9 +1,9 @@
 """`onestop-sim bench central`: a year of records of 30 halls through central.
 
 1. Generate (deterministic seed) every hall's event log for DAYS days from the start of a year:
-   real sync.events bodies — tickets issued, called, started, completed with their outcomes,
+   real sync.contract.events bodies — tickets issued, called, started, completed with their outcomes,
    no-shows, transfers, ratings, cases finished days later, staff punches (late, early,
-   forgotten), leave, pauses and step-away violations, closing checks — in real sync.wire
+   forgotten), leave, pauses and step-away violations, closing checks — in real sync.contract.wire
    batches of up to 500 events, hall by hall in time order. One hall's second week of March is
    held back and sent last (a hall back after a week offline).
 2. Ingest them through `CentralStore.ingest` the way central.service does: group commit of up
@@ -33,8 +33,8 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 
-from sync import events as ev
-from sync import wire
+from sync.contract import events as ev
+from sync.contract import wire
 
 from .bench_sync import fresh_pg_database
 

@@ -44,8 +44,8 @@ def run_devices_bench(samples: int = 300, warmup: int = 20, data_dir: Path | Non
     from edge.hall import Hall
     from edge.hardware import Hardware
     from simulators.hallday import CARDS, first_open_monday, hall_file
-    from sync.calendar import HallCalendar
-    from sync.clock import ManualClock
+    from sync.kernel.calendar import HallCalendar
+    from sync.kernel.clock import ManualClock
 
     work = Path(data_dir or tempfile.mkdtemp(prefix="onestop-bench-devices-"))
     cfg = load(hall_file(work / "hall.toml"))

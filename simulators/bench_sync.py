@@ -59,8 +59,8 @@ def make_backlog(hall_file: Path, data_dir: Path, n: int) -> float:
     """Commit n real events (tickets over many days) into a fresh hall database. Seconds taken."""
     from edge.config import load
     from edge.hall import Hall
-    from sync import events as ev
-    from sync.clock import ManualClock
+    from sync.contract import events as ev
+    from sync.kernel.clock import ManualClock
 
     cfg = load(hall_file)
     clock = ManualClock(datetime(2026, 3, 2, 8, 0, tzinfo=timezone(timedelta(hours=8))))

@@ -36,7 +36,7 @@ from typing import Callable
 import httpx
 
 from edge.config import EdgeConfig
-from sync.calendar import HallCalendar
+from sync.kernel.calendar import HallCalendar
 
 PIN = "1234"
 HOURLY = {7: 0.2, 8: 1.3, 9: 1.7, 10: 1.4, 11: 0.9, 12: 0.3, 13: 0.6, 14: 1.0, 15: 0.9, 16: 0.6, 17: 0.2}

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Callable
 
 from edge.config import ConfigError, EdgeConfig, load
-from sync.calendar import HallCalendar
+from sync.kernel.calendar import HallCalendar
 
 from .campus import HallSim
 from .client import Client

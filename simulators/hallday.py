@@ -60,8 +60,8 @@ def run_hallday(day: date | None = None, data_dir: Path | None = None, verbose: 
     from edge.hardware import Hardware
     from simulators.badge import BadgeSimulator
     from simulators.gpio import GpioSimulator, HardwareDriver
-    from sync.calendar import HallCalendar
-    from sync.clock import ManualClock
+    from sync.kernel.calendar import HallCalendar
+    from sync.kernel.clock import ManualClock
 
     work = Path(data_dir or tempfile.mkdtemp(prefix="onestop-hallday-"))
     work.mkdir(parents=True, exist_ok=True)

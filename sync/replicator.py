@@ -23,7 +23,7 @@ import threading
 import time
 from typing import Protocol
 
-from . import wire
+from .contract import wire
 from .mqtt import BrokerUrl, Link
 
 log = logging.getLogger("onestop.sync.edge")

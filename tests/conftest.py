@@ -263,7 +263,7 @@ def config(hall_file: Path):
 
 @pytest.fixture
 def clock():
-    from sync.clock import ManualClock
+    from sync.kernel.clock import ManualClock
 
     return ManualClock(MONDAY_9)
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from central.config import load
 from central.projections import Directory
-from sync import events as ev
+from sync.contract import events as ev
 from tests.central.data import HALLS, USERS_TOML, HallLog, at
 from tests.conftest import HALL_TOML
 
@@ -76,7 +76,7 @@ def day_logs(day: str) -> dict[str, HallLog]:
 
 
 def ingest(store, logs: dict[str, HallLog]) -> None:
-    from sync import wire
+    from sync.contract import wire
 
     for i, (hall, log) in enumerate(logs.items(), 1):
         store.ingest(hall, wire.events_topic(hall), log.payload(1, 10**6), i)

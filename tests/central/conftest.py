@@ -1,5 +1,5 @@
 """Central report fixtures: a store (SQLite file or fresh PostgreSQL database) filled by real
-`CentralStore.ingest` of msgpack batches holding sync.events bodies, for three halls."""
+`CentralStore.ingest` of msgpack batches holding sync.contract.events bodies, for three halls."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""Test data for the central reports: three halls' event logs (real sync.events bodies in real
-sync.wire batches) and the hall configurations (the test hall of tests/conftest.py, renamed).
+"""Test data for the central reports: three halls' event logs (real sync.contract.events bodies in real
+sync.contract.wire batches) and the hall configurations (the test hall of tests/conftest.py, renamed).
 
 Halls: h-a and h-b and h-c, each with the test hall's windows and staff (W1 s-li, W2 s-wang
 academic; W3 s-qian finance; W4 s-sun security; s-zhao academic B-role).
@@ -16,8 +16,8 @@ import msgspec
 
 from central.config import load
 from central.projections import Directory
-from sync import events as ev
-from sync import wire
+from sync.contract import events as ev
+from sync.contract import wire
 from tests.conftest import HALL_TOML
 
 SH = ZoneInfo("Asia/Shanghai")

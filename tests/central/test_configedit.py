@@ -18,8 +18,8 @@ from central.auth import Auth, hash_secret
 from central.config import load
 from central.configedit import ConfigEditor, validate, EditError
 from central.projections import Directory
-from sync import business as biz
-from sync import wire
+from sync.kernel import business as biz
+from sync.contract import wire
 from tests.central.data import write_config
 from tests.sync.conftest import broker  # noqa: F401 - the real-broker fixture (mosquitto, amqtt)
 from tests.sync.harness import Central, Edge, wait_until, write_campus
@@ -391,7 +391,7 @@ def test_configedit_push_reaches_running_hall_and_survives_restart(tmp_path, bro
 
 
 def test_configedit_json_roundtrip_of_stored_revision(store, tmp_path):
-    """The stored JSON is the Business struct itself (readable with sync.business.decode)."""
+    """The stored JSON is the Business struct itself (readable with sync.kernel.business.decode)."""
     _cfg, halls = load(write_config(tmp_path))
     editor = ConfigEditor(store, halls)
     b = halls[2].business

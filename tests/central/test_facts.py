@@ -16,8 +16,8 @@ import pytest
 from central import facts, hourly
 from central import reports as rp
 from central.store import CentralStore
-from sync import events as ev
-from sync import wire
+from sync.contract import events as ev
+from sync.contract import wire
 from tests.central.data import HallLog, at, ingest_all, ingest_late, three_halls
 
 TODAY = date(2026, 11, 6)

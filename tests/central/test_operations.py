@@ -25,8 +25,8 @@ from central.app import create_app
 from central.auth import Auth
 from central.config import load
 from central.projections import Directory
-from sync import events as ev
-from sync import wire
+from sync.contract import events as ev
+from sync.contract import wire
 from tests.central.data import HallLog, at, write_config
 
 ADMIN = ("admin", "admin123")
@@ -197,7 +197,7 @@ def test_the_dashboard_runs_on_the_injected_clock(store, tmp_path, now, c4):
     login carries the clock's time."""
     from datetime import datetime
 
-    from sync.clock import ManualClock
+    from sync.kernel.clock import ManualClock
 
     cfg, halls = load(write_config(tmp_path))
     log = logs()["h-b"]

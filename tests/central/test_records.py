@@ -21,8 +21,8 @@ from central.app import create_app
 from central.auth import Auth
 from central.config import load
 from central.projections import Directory
-from sync import events as ev
-from sync import wire
+from sync.contract import events as ev
+from sync.contract import wire
 from tests.central.data import HallLog, at, ingest_all, three_halls, write_config
 
 ADMIN = ("admin", "admin123")

@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 
 from central import reports as rp
-from sync import wire
+from sync.contract import wire
 from tests.central.data import HallLog, ingest_all, ingest_late, three_halls
 
 TODAY = date(2026, 11, 6)  # open days counted: Mon 11-02 .. Thu 11-05

@@ -67,7 +67,7 @@ def server(config, tmp_path):
 
     from edge.app import create_app
     from edge.hall import Hall
-    from sync.clock import make_clock
+    from sync.kernel.clock import make_clock
 
     hall = Hall(config, tmp_path / "data", make_clock(CLOCK_START, None))
     hall.start()

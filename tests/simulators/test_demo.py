@@ -22,7 +22,7 @@ import pytest
 from edge.config import load
 from simulators.demo import demo_start, halls_dir, pick_hall
 from simulators.procs import free_port, port_in_use
-from sync.calendar import HallCalendar
+from sync.kernel.calendar import HallCalendar
 
 BIN = Path(sys.executable).parent
 REPO_CONFIG = Path(__file__).resolve().parents[2] / "config"

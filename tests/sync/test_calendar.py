@@ -1,4 +1,4 @@
-"""Tests for sync.calendar.HallCalendar (opening hours, open days, working-day arithmetic)."""
+"""Tests for sync.kernel.calendar.HallCalendar (opening hours, open days, working-day arithmetic)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from freezegun import freeze_time
 
-from sync.business import Calendar, Closure, Holiday, Period, Vacation, Workday
-from sync.calendar import HallCalendar
+from sync.kernel.business import Calendar, Closure, Holiday, Period, Vacation, Workday
+from sync.kernel.calendar import HallCalendar
 
 SH = ZoneInfo("Asia/Shanghai")
 UTC = timezone.utc

@@ -11,7 +11,7 @@ import paho.mqtt.client as paho
 import pytest
 
 from central.store import CentralStore
-from sync import wire
+from sync.contract import wire
 from tests.brokers import MosquittoBroker, make_test_ca
 from tests.sync.harness import ROOT, Central, Edge, Traffic, assert_converged, wait_until, write_campus
 

@@ -10,7 +10,7 @@ import time
 import paho.mqtt.client as paho
 import pytest
 
-from sync import wire
+from sync.contract import wire
 from tests.sync.harness import Central, Edge, Traffic, assert_converged, central_keys, wait_until, write_campus
 
 pytestmark = pytest.mark.slow

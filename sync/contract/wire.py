@@ -16,7 +16,7 @@ from __future__ import annotations
 import msgspec
 from msgspec import Struct
 
-from .business import Business
+from sync.kernel.business import Business
 
 V = 1
 ROOT = "onestop/v1"
@@ -58,7 +58,7 @@ class WireError(ValueError):
 
 
 class WireEvent(Struct, kw_only=True, forbid_unknown_fields=False):
-    """One event of a batch; `body` is the JSON of the kind's body struct (sync.events)."""
+    """One event of a batch; `body` is the JSON of the kind's body struct (sync.contract.events)."""
 
     seq: int
     id: str

@@ -1,4 +1,4 @@
-"""Opening hours and working days of a hall, computed from its `sync.business.Calendar`.
+"""Opening hours and working days of a hall, computed from its `sync.kernel.business.Calendar`.
 
 Pure logic: nothing here reads the clock. Callers pass timezone-aware datetimes (any zone); they
 are converted to the hall's zone (`Calendar.timezone`). Dates are the hall's local dates.
@@ -27,7 +27,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from sync.business import Calendar, Closure, Period
+from sync.kernel.business import Calendar, Closure, Period
 
 __all__ = ["HallCalendar"]
 
