@@ -67,6 +67,14 @@ def parser() -> argparse.ArgumentParser:
                    add_help=False)
     sub.add_parser("hallday", help="a scripted hall day on the simulated clock (see `onestop-sim hallday --help`)",
                    add_help=False)
+    r = sub.add_parser(
+        "rules", help="write docs/rules.md: each regulation article, the code that cites it, the tests naming it",
+        description="Build the rule index from the article citations ([J 26], [C 11(7)] ...) in edge/, "
+                    "central/, sync/, devices/ and tests/, and write it to docs/rules.md.")
+    r.add_argument("--check", action="store_true", help="only check that the file matches the code (exit 1 if not)")
+    r.add_argument("--out", type=Path, metavar="FILE", help="write here instead of docs/rules.md")
+    r.add_argument("--root", type=Path, default=Path(__file__).resolve().parent.parent, metavar="DIR",
+                   help="the source tree (default: this checkout)")
     b = sub.add_parser("bench", help="benchmarks", description="Benchmarks of the onestop nodes.")
     bsub = b.add_subparsers(dest="target", metavar="TARGET", required=True)
     e = bsub.add_parser(
@@ -134,6 +142,10 @@ def main(argv: list[str] | None = None) -> int:
         return hallday.main(argv[1:])
     p = parser()
     args = p.parse_args(argv)
+    if args.command == "rules":
+        from . import ruleindex
+
+        return ruleindex.main(args.root, args.out, args.check)
     if args.command == "demo":
         from . import demo
 
