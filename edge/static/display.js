@@ -32,7 +32,7 @@
     }
   };
 
-  // "2号窗口" before "10号窗口": digit runs compare as numbers, the rest by code point (as pages.py)
+  // "2号窗口" before "10号窗口": digit runs compare as numbers, the rest by code point (as edge/pages/board.py)
   var chunks = function (s) {
     return (s.match(/\d+|\D+/g) || []).map(function (p) { return /^\d/.test(p) ? [0, parseInt(p, 10), ""] : [1, 0, p]; });
   };

@@ -1,0 +1,31 @@
+"""The hall's pages: home, visitor kiosk, window consoles and their cases, display board, public
+guide, printable notices and the hall manager's page; one module per screen, what they share in
+`common`.
+
+Server-rendered Jinja templates (Simplified Chinese UI) with one local stylesheet and a few
+small local scripts: nothing is loaded from the internet. Every read and every command runs on
+the hall's writer thread through `Hall.run`, so a page sees one consistent state; the handlers
+here only translate HTTP to those calls. Forms post to a page route and redirect
+(POST/redirect/GET); a refusal of the domain (`Refused` and its subclasses) is stored as a
+one-shot flash message in the session and shown on the page the browser is sent back to.
+docs/pages.md describes every page.
+"""
+
+from __future__ import annotations
+
+from .board import BoardPage
+from .console import ConsolePages
+from .console_cases import ConsoleCasesPages
+from .guide import GuidePages
+from .home import HomePage
+from .kiosk import KioskPages
+from .manage import ManagePages
+from .notices import NoticePages
+from .sim import SimPage
+
+PAGES = [HomePage, KioskPages, ConsolePages, ConsoleCasesPages, BoardPage, GuidePages, NoticePages, ManagePages]
+
+
+def page_handlers(simulate: bool) -> list:
+    """The page controllers; with `simulate` also the device simulator at /sim."""
+    return [*PAGES, SimPage] if simulate else list(PAGES)

@@ -1,0 +1,41 @@
+"""The display board (叫号屏): windows in service with who serves there and what they call,
+the latest calls and the queues; display.js keeps it live from the event stream."""
+
+from __future__ import annotations
+
+import re
+
+from litestar import Request, get
+from litestar.di import NamedDependency
+from litestar.response import Template
+
+from .. import views
+from ..hall import Ctx, Hall
+from ..workflow import WINDOW
+from .common import PageController, hours, show, step_away_limit_seconds
+
+
+def natural(name: str) -> list:
+    """Sort key putting "2号窗口" before "10号窗口" (display.js sorts the same way)."""
+    return [(0, int(p), "") if p.isdigit() else (1, 0, p) for p in re.split(r"(\d+)", name) if p]
+
+
+def board_data(ctx: Ctx) -> dict:
+    board = views.display(ctx)
+    for w in board["windows"]:
+        w["state_label"] = WINDOW.labels.get(w["state"], w["state"])
+    return {
+        "board": board,
+        "shown": sorted((w for w in board["windows"] if w["staff"] or w["in_service"]),
+                        key=lambda w: natural(w["name"])),
+        "limit_seconds": step_away_limit_seconds(ctx),
+        "hours": hours(ctx),
+    }
+
+
+class BoardPage(PageController):
+    path = "/display"
+
+    @get("/")
+    async def display(self, request: Request, hall: NamedDependency[Hall]) -> Template:
+        return await show(request, hall, "display.html", board_data)

@@ -1,0 +1,300 @@
+"""The window consoles: the list of windows, signing on with staff id and PIN, and the console
+of a signed-on window (叫号, 重呼, 开始办理, 过号, 暂停/恢复, 转办, 办结 with its outcome, 签退)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from litestar import Request, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath
+from litestar.response import Redirect, Template
+
+from sync.kernel.business import Item
+
+from .. import cases, presence, queue, views
+from ..cases import OUTCOME_LABELS, OUTCOMES
+from ..hall import Ctx, Hall
+from ..workflow import WINDOW, Invalid, NotFound, Refused
+from .common import (MODE_LABELS, NOTICE_TITLES, Form, FormBody, PageController, as_list, back, flash, hours,
+                     labelled_windows, not_signed, promise, render, run_and_flash, session, sign_in, sign_out,
+                     staff_at, staff_name, step_away_limit_seconds)
+
+WRITTEN_NOTICE = ("notice", "gaps", "refused")
+
+
+class SignOnForm(Form):
+    staff: str = ""
+    pin: str = ""
+
+
+class PauseForm(Form):
+    reason: str = ""
+
+
+class TransferForm(Form):
+    target: str = ""  # "d:<department id>" or "i:<item id>"
+    note: str = ""
+
+
+class CompleteForm(Form):
+    outcome: str = ""
+    item: str = ""
+    missing_notice: list[str] | str = []  # "<item>:<material>" of the 一次性告知 list
+    missing_gaps: list[str] | str = []  # "<item>:<material>" of the 容缺 list
+    co_departments: list[str] | str = []
+    reason: str = ""
+    note: str = ""
+    supply_by: str = ""
+
+
+# ---------------------------------------------------------------------------- read models (writer thread)
+
+
+def console_list(ctx: Ctx) -> dict:
+    return {"windows": labelled_windows(ctx), "hours": hours(ctx)}
+
+
+def signon_options(ctx: Ctx, window_id: str) -> list[dict]:
+    out = []
+    for s in ctx.catalog.business.staff:
+        if window_id in s.windows:
+            out.append({"id": s.id, "name": s.name, "role": "A岗"})
+        elif window_id in s.backup_for:
+            out.append({"id": s.id, "name": s.name, "role": "B岗"})
+    return out
+
+
+def console_sig(w: dict, waiting: int) -> str:
+    """What the console shows that a `board` event may change (console.js builds the same)."""
+    t = w["ticket"]
+    return "|".join([w["state"], t["id"] if t else "", str(t["recalls"]) if t else "", w["paused_at"] or "",
+                     str(waiting)])
+
+
+def item_choice(ctx: Ctx, it: Item) -> dict:
+    p = promise(ctx, it)
+    return {
+        "item": it, "mode_label": MODE_LABELS.get(it.mode, it.mode), "deadline": p["deadline"],
+        "promise_label": p["label"], "gap_materials": [m for m in it.materials if m.gap_allowed],
+    }
+
+
+def console_data(ctx: Ctx, window_id: str, staff: str | None) -> dict:
+    w = queue.get_window(ctx, window_id)
+    brief = views.window_brief(ctx, w)
+    brief["state_label"] = WINDOW.labels.get(brief["state"], brief["state"])
+    cat = ctx.catalog
+    alerts = [a for a in views.alerts(ctx) if a["kind"] in ("device", "closing") or a.get("window") == window_id]
+    base: dict[str, Any] = {"window": brief, "hours": hours(ctx), "alerts": alerts}
+    if staff is None or w.staff != staff:
+        base.update(signed=False, options=signon_options(ctx, window_id),
+                    taken=staff_name(ctx, w.staff) if w.staff else None)
+        return base
+    sdate = ctx.service_date()
+    dept = cat.departments.get(w.department)
+    waiting = ctx.store.waiting(w.department, sdate)
+    done = [t for t in ctx.store.tickets_on(sdate) if t.window == window_id and t.state == "done"]
+    done.sort(key=lambda t: t.finished_at or 0, reverse=True)
+    t = ctx.store.ticket(w.ticket) if w.ticket else None
+    own_items = [i for i in cat.business.catalog.items if i.department == w.department]
+    current = next((i for i in own_items if t is not None and i.id == t.item), None)
+    present = {x.department for x in cat.business.windows}
+    gap_due = ctx.calendar.add_working_days(ctx.today(), cat.rules.gap_supply_days)
+    base.update(
+        signed=True,
+        dept=dept,
+        ticket=views.ticket_brief(ctx, t),
+        ticket_times={"issued": views.hhmm(ctx, t.issued_at), "called": views.hhmm(ctx, t.called_at),
+                      "started": views.hhmm(ctx, t.started_at)} if t else None,
+        queue=[{"number": x.number, "priority": x.priority, "issued": views.hhmm(ctx, x.issued_at),
+                "item": cat.items[x.item].name if x.item in cat.items else ""} for x in waiting],
+        done_count=len(done),
+        done=[{"number": x.number, "outcome": OUTCOME_LABELS.get(x.outcome or "", x.outcome or ""),
+               "finished": views.hhmm(ctx, x.finished_at), "case": x.case,
+               "notice": x.case if x.outcome in NOTICE_TITLES else None} for x in done[:8]],
+        items=[item_choice(ctx, i) for i in own_items],
+        current_item=current.id if current else None,
+        default_outcome=current.mode if current else "instant",
+        outcomes=[(o, OUTCOME_LABELS[o]) for o in OUTCOMES],
+        co_choices=[d for d in cat.business.catalog.departments if d.id != w.department],
+        transfer_departments=[d for d in cat.hall_departments() if d.id != w.department],
+        transfer_items=[i for i in cat.business.catalog.items if i.department != w.department
+                        and i.department in present],
+        dept_names={d.id: d.name for d in cat.business.catalog.departments},
+        rules=cat.rules,
+        limit_seconds=step_away_limit_seconds(ctx),
+        gap_due=gap_due.isoformat(),
+        today=ctx.service_date(),
+        open_cases=len(ctx.store.cases(state="open", department=w.department)),
+        sig=console_sig(brief, len(waiting)),
+    )
+    return base
+
+
+# ---------------------------------------------------------------------------- commands (writer thread)
+
+
+def sign_on(ctx: Ctx, window_id: str, staff_id: str, pin: str) -> str:
+    queue.get_window(ctx, window_id)
+    presence.check_pin(ctx, staff_id, pin)
+    presence.sign_on(ctx, window_id, staff_id, via="pin")
+    return staff_name(ctx, staff_id)
+
+
+def window_action(ctx: Ctx, action: str, window_id: str, staff: str, reason: str = "") -> str:
+    """Run one of the simple console buttons; returns the message to show."""
+    if action == "call":
+        t = queue.call_next(ctx, window_id, staff)
+        return f"已叫号：{t.number}"
+    if action == "recall":
+        t = queue.recall(ctx, window_id, staff)
+        return f"已重呼：{t.number}（第 {t.recalls} 次）"
+    if action == "start":
+        t = queue.start(ctx, window_id, staff)
+        return f"{t.number} 开始办理"
+    if action == "no-show":
+        t = queue.no_show(ctx, window_id, staff)
+        return f"{t.number} 已标记过号"
+    if action == "pause":
+        presence.pause(ctx, window_id, staff, reason)
+        return "已暂停服务（离岗计时开始）"
+    if action == "resume":
+        presence.resume(ctx, window_id, staff)
+        return "已恢复服务"
+    if action == "sign-off":
+        presence.sign_off(ctx, window_id, staff)
+        return "已签退"
+    raise NotFound("unknown-action", f"未知的操作 {action}")
+
+
+def dept_name(ctx: Ctx, dept_id: str) -> str:
+    d = ctx.catalog.departments.get(dept_id)
+    return d.name if d else dept_id
+
+
+def transfer(ctx: Ctx, window_id: str, staff: str, target: str, note: str) -> str:
+    kind, _, ident = target.partition(":")
+    if kind == "d" and ident:
+        t = queue.transfer(ctx, window_id, staff, department=ident, note=note)
+    elif kind == "i" and ident:
+        t = queue.transfer(ctx, window_id, staff, item=ident, note=note)
+    else:
+        raise Invalid("target-required", "请选择转办的部门或事项")
+    return f"{t.number} 已转至{dept_name(ctx, t.department)}，保留原排队时间"
+
+
+def complete(ctx: Ctx, window_id: str, staff: str, form: CompleteForm) -> tuple[str, str | None, str | None]:
+    if form.outcome not in OUTCOMES:
+        raise Invalid("outcome-required", "请选择办理结果")
+    item = form.item or None
+    if item is None:
+        w = queue.get_window(ctx, window_id)
+        t = ctx.store.ticket(w.ticket) if w.ticket else None
+        item = t.item if t else None
+    picked = as_list(form.missing_notice if form.outcome == "notice" else form.missing_gaps)
+    missing = [m.split(":", 1)[1] for m in picked if item and m.startswith(f"{item}:")]
+    supply_by = None
+    if form.outcome == "gaps" and form.supply_by.strip():
+        try:
+            supply_by = date.fromisoformat(form.supply_by.strip())
+        except ValueError:
+            raise Invalid("bad-date", "补交日期格式不正确") from None
+    t = cases.complete(
+        ctx, window_id, staff, form.outcome, item=item,
+        missing=missing if form.outcome in ("notice", "gaps") else None,
+        co_departments=as_list(form.co_departments) if form.outcome == "joint" else None,
+        reason=form.reason if form.outcome == "refused" else "", note=form.note, supply_by=supply_by,
+    )
+    return f"{t.number} 已办结：{OUTCOME_LABELS[form.outcome]}", t.case, form.outcome
+
+
+# ---------------------------------------------------------------------------- routes
+
+
+class ConsolePages(PageController):
+    path = "/console"
+
+    @get("/")
+    async def consoles(self, request: Request, hall: NamedDependency[Hall]) -> Template:
+        data = await hall.run(console_list)
+        return render(request, hall, "console_list.html", mine=session(request).get("window"), **data)
+
+    @get("/{window_id:str}")
+    async def console(self, request: Request, hall: NamedDependency[Hall], window_id: FromPath[str]) -> Template:
+        data = await hall.run(console_data, window_id, staff_at(request, window_id))
+        hw = request.app.state.get("hardware")
+        shown = None
+        if hw is not None:
+            for name, r in hw.reader_cfg.items():
+                if r.window == window_id and name in hw.last_read:
+                    shown = hw.last_read[name]
+        return render(request, hall, "console.html" if data["signed"] else "console_signon.html",
+                      reader_message=shown, **data)
+
+    @post("/{window_id:str}/sign-on")
+    async def console_sign_on(self, request: Request, hall: NamedDependency[Hall], window_id: FromPath[str],
+                              data: Annotated[SignOnForm, FormBody]) -> Redirect:
+        staff = data.staff.strip()
+        try:
+            name = await hall.run(sign_on, window_id, staff, data.pin)
+        except Refused as e:
+            flash(request, e.message)
+            return back(f"/console/{window_id}")
+        sign_in(request, staff=staff, window=window_id)
+        flash(request, f"{name}，签到成功", kind="ok")
+        return back(f"/console/{window_id}")
+
+    @post("/{window_id:str}/pause")
+    async def console_pause(self, request: Request, hall: NamedDependency[Hall], window_id: FromPath[str],
+                            data: Annotated[PauseForm, FormBody]) -> Redirect:
+        return await self._act(request, hall, window_id, "pause", data.reason)
+
+    @post("/{window_id:str}/transfer")
+    async def console_transfer(self, request: Request, hall: NamedDependency[Hall], window_id: FromPath[str],
+                               data: Annotated[TransferForm, FormBody]) -> Redirect:
+        staff = staff_at(request, window_id)
+        if staff is None:
+            return not_signed(request, window_id)
+        return await run_and_flash(request, hall, f"/console/{window_id}", transfer, window_id, staff, data.target,
+                                   data.note)
+
+    @post("/{window_id:str}/complete")
+    async def console_complete(self, request: Request, hall: NamedDependency[Hall], window_id: FromPath[str],
+                               data: Annotated[CompleteForm, FormBody]) -> Redirect:
+        staff = staff_at(request, window_id)
+        if staff is None:
+            return not_signed(request, window_id)
+        try:
+            msg, case_id, outcome = await hall.run(complete, window_id, staff, data)
+        except Refused as e:
+            flash(request, e.message)
+        else:
+            if case_id and outcome in WRITTEN_NOTICE:
+                flash(request, msg, kind="ok", link=f"/notices/{case_id}", link_text=f"打印{NOTICE_TITLES[outcome]}")
+            elif case_id:
+                flash(request, msg, kind="ok", link=f"/notices/{case_id}", link_text="打印受理回执")
+            else:
+                flash(request, msg, kind="ok")
+        return back(f"/console/{window_id}")
+
+    @post("/{window_id:str}/{action:str}")
+    async def console_action(self, request: Request, hall: NamedDependency[Hall], window_id: FromPath[str],
+                             action: FromPath[str]) -> Redirect:
+        """叫号 call, 重呼 recall, 开始办理 start, 过号 no-show, 恢复服务 resume, 签退 sign-off."""
+        return await self._act(request, hall, window_id, action)
+
+    async def _act(self, request: Request, hall: Hall, window_id: str, action: str, reason: str = "") -> Redirect:
+        staff = staff_at(request, window_id)
+        if staff is None:
+            return not_signed(request, window_id)
+        try:
+            msg = await hall.run(window_action, action, window_id, staff, reason)
+        except Refused as e:
+            flash(request, e.message)
+            return back(f"/console/{window_id}")
+        if action == "sign-off":
+            sign_out(request, "staff", "window")
+        flash(request, msg, kind="ok")
+        return back(f"/console/{window_id}")

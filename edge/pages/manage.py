@@ -1,0 +1,100 @@
+"""The hall manager's page: login, today's windows and queues, opening a flexible window or
+withdrawing a window for the rest of the day."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Request, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath
+from litestar.response import Redirect, Template
+
+from .. import presence, views
+from ..auth import verify_secret
+from ..hall import Ctx, Hall
+from ..workflow import Forbidden, NotFound, Refused
+from .common import (Form, FormBody, PageController, back, flash, hours, labelled_windows, manager, render,
+                     run_and_flash, session, sign_in, sign_out)
+
+
+class LoginForm(Form):
+    manager: str = ""
+    password: str = ""
+
+
+# ---------------------------------------------------------------------------- read model and commands (writer thread)
+
+
+def check_manager(ctx: Ctx, manager_id: str, password: str) -> str:
+    for m in ctx.catalog.business.managers:
+        if m.id == manager_id and verify_secret(m.password_hash, password):
+            return m.name
+    raise Forbidden("bad-credentials", "账号或密码不正确")
+
+
+def manage_data(ctx: Ctx) -> dict:
+    tickets = ctx.store.tickets_on(ctx.service_date())
+    return {
+        "windows": labelled_windows(ctx),
+        "queues": views.queue_summary(ctx),
+        "hours": hours(ctx),
+        "issued": len(tickets),
+        "done": sum(1 for t in tickets if t.state == "done"),
+        "no_show": sum(1 for t in tickets if t.state == "no_show"),
+        "open_cases": len(ctx.store.cases(state="open")),
+    }
+
+
+def window_command(ctx: Ctx, action: str, window_id: str, manager_id: str) -> str:
+    name = ctx.catalog.windows[window_id].name if window_id in ctx.catalog.windows else window_id
+    if action == "open":
+        presence.open_window(ctx, window_id, manager_id)
+        return f"{name} 已开放"
+    if action == "withdraw":
+        presence.withdraw_window(ctx, window_id, manager_id)
+        return f"{name} 已撤回（今日不再开放）"
+    raise NotFound("unknown-action", f"未知的操作 {action}")
+
+
+# ---------------------------------------------------------------------------- routes
+
+
+class ManagePages(PageController):
+    path = "/manage"
+
+    @get("/")
+    async def manage(self, request: Request, hall: NamedDependency[Hall]) -> Any:
+        if not manager(request):
+            return back("/manage/login")
+        data = await hall.run(manage_data)
+        return render(request, hall, "manage.html", manager_name=session(request).get("manager_name"), **data)
+
+    @get("/login")
+    async def manage_login_form(self, request: Request, hall: NamedDependency[Hall]) -> Template:
+        return render(request, hall, "manage_login.html")
+
+    @post("/login")
+    async def manage_login(self, request: Request, hall: NamedDependency[Hall],
+                           data: Annotated[LoginForm, FormBody]) -> Redirect:
+        manager_id = data.manager.strip()
+        try:
+            name = await hall.run(check_manager, manager_id, data.password)
+        except Refused as e:
+            flash(request, e.message)
+            return back("/manage/login")
+        sign_in(request, manager=manager_id, manager_name=name)
+        return back("/manage")
+
+    @post("/logout")
+    async def manage_logout(self, request: Request) -> Redirect:
+        sign_out(request, "manager", "manager_name")
+        return back("/manage/login")
+
+    @post("/windows/{window_id:str}/{action:str}")
+    async def manage_window(self, request: Request, hall: NamedDependency[Hall], window_id: FromPath[str],
+                            action: FromPath[str]) -> Redirect:
+        manager_id = manager(request)
+        if not manager_id:
+            return back("/manage/login")
+        return await run_and_flash(request, hall, "/manage", window_command, action, window_id, manager_id)

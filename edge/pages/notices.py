@@ -1,0 +1,46 @@
+"""Printable notices of a case: 一次性告知书, 容缺受理通知书, 不予受理通知书 and the receipts of
+promised and joint cases (print styles live in hall.css)."""
+
+from __future__ import annotations
+
+from litestar import Request, get
+from litestar.di import NamedDependency
+from litestar.params import FromPath
+from litestar.response import Template
+
+from .. import cases, views
+from ..hall import Ctx, Hall
+from .common import NOTICE_TITLES, PageController, date_label, show, staff_name
+
+
+def notice_data(ctx: Ctx, case_id: str) -> dict:
+    c = cases.get_case(ctx, case_id)
+    b = views.case_brief(ctx, c)
+    it = ctx.catalog.items.get(c.item)
+    mats = {m.id: m for m in it.materials} if it else {}
+    wcfg = ctx.catalog.windows.get(c.window)
+    dept = ctx.catalog.departments.get(c.department)
+    return {
+        "case": b,
+        "title": NOTICE_TITLES.get(c.outcome, "办件通知"),
+        "outcome": c.outcome,
+        "missing": [{"name": m["name"], "copies": mats[m["id"]].copies if m["id"] in mats else "",
+                     "note": mats[m["id"]].note if m["id"] in mats else "", "supplied": m["supplied"]}
+                    for m in b["missing"]],
+        "item": it,
+        "dept": dept,
+        "window_name": wcfg.name if wcfg else c.window,
+        "staff_name": staff_name(ctx, c.staff),
+        "date": date_label(b["opened_at"]),
+        "time": views.hhmm(ctx, c.opened_at),
+        "deadline": date_label(c.deadline),
+        "supply_by": date_label(c.supply_by),
+    }
+
+
+class NoticePages(PageController):
+    path = "/notices"
+
+    @get("/{case_id:str}")
+    async def notice(self, request: Request, hall: NamedDependency[Hall], case_id: FromPath[str]) -> Template:
+        return await show(request, hall, "notice.html", notice_data, case_id)

@@ -1,0 +1,49 @@
+"""Helpers of the page tests: sign on at a console, take a number through the API, read a window,
+the event kinds, the flash message and notice links of a page."""
+
+from __future__ import annotations
+
+import re
+
+from tests.conftest import PIN
+
+
+def sign_on(client, window: str = "W1", staff: str = "s-li"):
+    r = client.post(f"/console/{window}/sign-on", data={"staff": staff, "pin": PIN})
+    assert r.status_code == 200, r.text
+    assert "签到成功" in r.text
+    return r
+
+
+def issue(client, item: str | None = None, department: str | None = None) -> dict:
+    body = {"item": item} if item else {"department": department}
+    r = client.post("/api/tickets", json=body)
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def window(client, wid: str) -> dict:
+    return next(w for w in client.get("/api/windows").json() if w["id"] == wid)
+
+
+def kinds(client) -> list[str]:
+    return [e["kind"] for e in client.get("/api/events", params={"limit": 1000}).json()]
+
+
+def flash(html: str) -> str:
+    m = re.search(r'<div class="flash flash-(\w+)" role="alert">(.*?)</div>', html, re.S)
+    return f"{m.group(1)}: {m.group(2)}" if m else ""
+
+
+def call_and_complete(client, item: str, outcome: str, **fields) -> str:
+    """Issue a ticket for `item`, call it at W1 (signed on) and complete it; returns the page."""
+    issue(client, item)
+    r = client.post("/console/W1/call")
+    assert "已叫号" in r.text, flash(r.text)
+    return client.post("/console/W1/complete", data={"item": item, "outcome": outcome, **fields}).text
+
+
+def case_link(html: str) -> str:
+    m = re.search(r'href="(/notices/[0-9a-f-]+)"', html)
+    assert m, flash(html)
+    return m.group(1)

@@ -1,0 +1,151 @@
+"""The window consoles (edge/pages/console.py): sign-on and its refusals, the console buttons,
+transfer, pause timer, completing with an outcome, sign-off, the B role."""
+
+from __future__ import annotations
+
+import re
+
+from tests.conftest import PIN
+from tests.edge.pages.helpers import flash, issue, kinds, sign_on, window
+
+
+def test_pages_console_wrong_pin_shows_error(client):
+    r = client.post("/console/W1/sign-on", data={"staff": "s-li", "pin": "0000"})
+    assert r.status_code == 200 and str(r.url).endswith("/console/W1")
+    assert "工号或密码不正确" in flash(r.text)
+    assert 'name="pin"' in r.text  # still the sign-on form
+    assert window(client, "W1")["staff"] is None
+    assert "window.signed_on" not in kinds(client)
+    assert "亮身份" not in client.get("/console/W1").text
+
+
+def test_pages_console_sign_on_refusals(client):
+    r = client.post("/console/W1/sign-on", data={"staff": "s-qian", "pin": PIN})
+    assert "不是该窗口的A岗或B岗人员" in flash(r.text)
+    r = client.post("/console/W4/sign-on", data={"staff": "s-sun", "pin": PIN})
+    assert "该窗口今日不开放" in flash(r.text)
+    assert window(client, "W4")["staff"] is None
+
+
+def test_pages_console_actions_need_sign_on(client):
+    issue(client, "transcript")
+    r = client.post("/console/W1/call")
+    assert "请先在本窗口签到" in flash(r.text)
+    assert window(client, "W1")["state"] == "closed"
+    assert "ticket.called" not in kinds(client)
+
+
+def test_pages_console_call_start_complete(client):
+    sign_on(client)
+    html = client.get("/console/W1").text
+    assert "亮身份" in html and "李明" in html and "0000-1111-01" in html and "A岗" in html
+    assert "暂无办理中的号码" in html
+    assert "当前没有等候的号码" in flash(client.post("/console/W1/call").text)
+    issue(client, "transcript")
+    issue(client, "suspension")
+    r = client.post("/console/W1/call")
+    assert "已叫号：A001" in flash(r.text)
+    w = window(client, "W1")
+    assert w["state"] == "serving" and w["ticket"]["number"] == "A001" and w["ticket"]["state"] == "called"
+    assert 'id="current-number">A001<' in r.text
+    assert "A002" in r.text  # the waiting queue
+    assert "已重呼：A001（第 1 次）" in flash(client.post("/console/W1/recall").text)
+    assert "A001 开始办理" in flash(client.post("/console/W1/start").text)
+    assert window(client, "W1")["ticket"]["state"] == "serving"
+    r = client.post("/console/W1/complete", data={"item": "transcript", "outcome": "instant"})
+    assert "A001 已办结：即办件（当场办结）" in flash(r.text)
+    w = window(client, "W1")
+    assert w["state"] == "idle" and w["ticket"] is None
+    assert '<span id="done-count">1</span>' in r.text
+
+
+def test_pages_console_complete_refusals_are_shown(client):
+    sign_on(client)
+    issue(client, department="academic")
+    client.post("/console/W1/call")
+    r = client.post("/console/W1/complete", data={"outcome": "instant"})
+    assert "请选择本次办理的服务事项" in flash(r.text)
+    r = client.post("/console/W1/complete", data={"item": "transcript"})
+    assert "请选择办理结果" in flash(r.text)
+    r = client.post("/console/W1/complete", data={"item": "transcript", "outcome": "promised"})
+    assert "即办事项，没有承诺时限" in flash(r.text)
+    r = client.post("/console/W1/complete", data={"item": "suspension", "outcome": "notice"})
+    assert "请勾选所缺的全部材料" in flash(r.text)
+    r = client.post("/console/W1/complete", data={"item": "suspension", "outcome": "refused", "reason": " "})
+    assert "不予办理须写明理由" in flash(r.text)
+    assert window(client, "W1")["state"] == "serving"  # nothing changed
+
+
+def test_pages_console_no_show_needs_recalls(client):
+    sign_on(client)
+    issue(client, "transcript")
+    client.post("/console/W1/call")
+    assert "请先重呼" in flash(client.post("/console/W1/no-show").text)
+    client.post("/console/W1/recall")
+    r = client.post("/console/W1/recall")
+    assert "重呼（2）" in r.text
+    assert "A001 已标记过号" in flash(client.post("/console/W1/no-show").text)
+    assert window(client, "W1")["state"] == "idle"
+
+
+def test_pages_console_transfer(client):
+    sign_on(client)
+    issue(client, "transcript")
+    html = client.post("/console/W1/call").text
+    assert 'value="d:finance"' in html and 'value="i:reimburse"' in html
+    assert 'value="d:academic"' not in html
+    r = client.post("/console/W1/transfer", data={"target": "i:reimburse", "note": "报销事项"})
+    assert "A001 已转至财务处" in flash(r.text)
+    assert next(q for q in client.get("/api/queue").json() if q["department"] == "finance")["waiting"] == 1
+    assert "请选择转办的部门或事项" in flash(client.post("/console/W1/transfer", data={"target": ""}).text)
+
+
+def test_pages_console_pause_timer_and_resume(client, clock):
+    sign_on(client)
+    r = client.post("/console/W1/pause", data={"reason": "取材料"})
+    assert "已暂停服务" in flash(r.text)
+    assert window(client, "W1")["state"] == "paused"
+    assert 'id="pause-timer">00:00<' in r.text and "取材料" in r.text
+    clock.advance(minutes=16)
+    html = client.get("/console/W1").text
+    assert 'class="timer over" id="pause-timer">16:00<' in html
+    assert 'data-limit="900"' in html
+    board = client.get("/display").text
+    assert "暂停服务" in board and re.search(r'class="win paused over" data-window="W1"', board)
+    assert "离岗超时" in client.get("/console").text
+    assert "窗口暂停服务中" in flash(client.post("/console/W1/call").text)
+    assert "已恢复服务" in flash(client.post("/console/W1/resume").text)
+    assert window(client, "W1")["state"] == "idle"
+
+
+def test_pages_console_sign_off(client):
+    sign_on(client)
+    r = client.post("/console/W1/sign-off")
+    assert "已签退" in flash(r.text)
+    assert window(client, "W1")["staff"] is None
+    assert 'name="pin"' in r.text
+    assert "请先在本窗口签到" in flash(client.post("/console/W1/call").text)
+
+
+def test_pages_console_b_role(client):
+    sign_on(client, "W2", "s-zhao")
+    html = client.get("/console/W2").text
+    assert "赵强" in html and "B岗（顶岗）" in html and "学生助理" in html
+
+
+def test_pages_console_item_chooser_and_outcome_inputs(client):
+    sign_on(client)
+    issue(client, "graduation")
+    html = client.post("/console/W1/call").text
+    # the ticket's item is preselected, the outcome follows its mode, its co-departments are ticked
+    assert re.search(r'value="graduation"[^>]*data-mode="joint"[^>]*checked', html, re.S)
+    assert re.search(r'name="outcome" value="joint" required checked', html)
+    assert re.search(r'name="co_departments" value="finance" checked', html)
+    assert re.search(r'name="co_departments" value="security" checked', html)
+    # gaps: only gap_allowed materials are selectable
+    assert 'name="missing_gaps" value="suspension:medical"' in html
+    assert 'name="missing_gaps" value="suspension:application"' not in html
+    assert 'name="missing_notice" value="suspension:application"' in html
+    for label in ("即办件（当场办结）", "承诺件", "联办件", "一次性告知", "容缺受理", "不予办理"):
+        assert label in html
+    assert "2026-11-30" in html  # default supply-by: 5 working days
