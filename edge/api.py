@@ -15,7 +15,8 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.response import ServerSentEvent
 
 from . import attendance, cases, closing, presence, queue, ratings, views
-from .hall import Ctx, Hall
+from .context import Ctx
+from .hall import Hall
 from .live import Hub
 from .workflow import Forbidden, Invalid, NotFound, Refused
 

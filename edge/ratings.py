@@ -14,7 +14,7 @@ from sync.contract import events as ev
 from sync.kernel.business import RATING_LABELS
 from sync.kernel.clock import from_micros, to_micros, uuid7
 
-from .hall import Ctx
+from .context import Ctx
 from .store import FollowupView
 from .workflow import Invalid, NotFound, Refused
 

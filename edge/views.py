@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from sync.kernel.clock import from_micros, to_micros
 
+from . import stepaway
 from .cases import is_overdue
-from .hall import Ctx
-from .presence import paused_seconds
+from .closing import STATE_LABELS
+from .context import Ctx
 from .queue import estimate_wait, in_service
 from .store import CaseView, TicketView, WindowView
 from .workflow import TICKET
@@ -53,8 +54,8 @@ def window_brief(ctx: Ctx, w: WindowView) -> dict:
     cfg = ctx.catalog.windows.get(w.id)
     dept = ctx.catalog.departments.get(w.department)
     ticket = ctx.store.ticket(w.ticket) if w.ticket else None
-    paused = paused_seconds(ctx, w) if w.paused_at is not None else None
-    limit = ctx.catalog.rules.step_away_limit_minutes * 60
+    paused = stepaway.paused_seconds(ctx, w) if w.paused_at is not None else None
+    limit = stepaway.limit_seconds(ctx)
     away = ctx.store.open_step_away(w.id) if w.paused_at is not None else None
     violation = bool(away is not None and away.violation)
     return {
@@ -120,8 +121,6 @@ UNKNOWN_CARD_SHOWN_US = 120 * 1_000_000  # an unknown card shows on the board th
 def alerts(ctx: Ctx, ws: list[dict] | None = None) -> list[dict]:
     """What the board and the consoles warn about: device faults, step-away violations, the
     closing alarm, a card nobody holds read just now."""
-    from .closing import STATE_LABELS
-
     out: list[dict] = []
     for d in ctx.store.device_states():
         if d.state == "fault":
@@ -131,7 +130,7 @@ def alerts(ctx: Ctx, ws: list[dict] | None = None) -> list[dict]:
         if w["violation"]:
             who = w["staff"]["name"] if w["staff"] else ""
             out.append({"kind": "step_away", "window": w["id"],
-                        "text": f"{w['name']} {who} 离岗超过 {ctx.catalog.rules.step_away_limit_minutes} 分钟"})
+                        "text": f"{w['name']} {who} 离岗超过 {stepaway.limit_minutes(ctx)} 分钟"})
     day = ctx.store.closing_day(ctx.service_date())
     if day is not None and day.alarms and day.passed_at is None:
         failed = "、".join(f"{f.get('label') or f.get('name')}{STATE_LABELS.get(f.get('state', ''), '')}"

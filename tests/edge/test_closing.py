@@ -130,7 +130,7 @@ def test_closing_manual_check_over_http_records_who_asked(device_client, hardwar
 
 
 def test_closing_without_sensors_checks_nothing(hall, clock):
-    from edge.app import tick
+    from edge.housekeeping import tick
 
     clock.set(at(18, 0))
     assert hall.call(tick)["closing"]["state"] == "no-sensors"

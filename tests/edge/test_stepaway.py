@@ -6,7 +6,7 @@ from __future__ import annotations
 import msgspec
 
 from edge import presence
-from edge.app import tick
+from edge.housekeeping import tick
 
 
 def bodies(hall, kind: str) -> list[dict]:
