@@ -35,7 +35,7 @@ from sync.kernel.clock import from_micros, to_micros, uuid7
 from . import stepaway
 from .context import Ctx
 from .queue import in_service
-from .store import LeaveView, PunchView
+from .store.attendance import LeaveView, PunchView
 from .workflow import Forbidden, Invalid, NotFound, Refused
 
 KIND_LABELS = {"in": "上班", "out": "下班", "extra": "重复"}

@@ -21,7 +21,8 @@ from sync.kernel.clock import uuid7
 
 from .context import Ctx
 from .queue import current_ticket, acting_window
-from .store import CaseView, TicketView
+from .store.cases import CaseView
+from .store.queue import TicketView
 from .workflow import CASE, TICKET, Invalid, NotFound, Refused
 
 OUTCOMES = ("instant", "promised", "joint", "notice", "gaps", "refused")

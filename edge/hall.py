@@ -22,7 +22,8 @@ from sync.kernel.clock import Clock
 
 from .config import EdgeConfig
 from .context import Catalog, Ctx, load_persisted_business
-from .store import StoredEvent, Store
+from .store import Store
+from .store.log import StoredEvent
 
 log = logging.getLogger("onestop.edge")
 

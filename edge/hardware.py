@@ -38,7 +38,7 @@ from .closing import Sensor
 from .config import Devices
 from .context import Ctx
 from .hall import Hall
-from .store import StoredEvent
+from .store.log import StoredEvent
 
 log = logging.getLogger("onestop.edge.hardware")
 

@@ -16,7 +16,7 @@ from .auth import verify_secret
 from .context import Ctx
 from .queue import acting_window, get_window, in_service
 from .stepaway import limit_seconds, paused_seconds
-from .store import WindowView
+from .store.windows import WindowView
 from .workflow import WINDOW, Forbidden, NotFound, Refused
 
 

@@ -17,7 +17,8 @@ from sync.contract import events as ev
 from sync.kernel.clock import uuid7
 
 from .context import Ctx
-from .store import TicketView, WindowView
+from .store.queue import TicketView
+from .store.windows import WindowView
 from .workflow import TICKET, WINDOW, Forbidden, Invalid, NotFound, Refused
 
 

@@ -12,7 +12,7 @@ from sync.contract import events as ev
 from sync.kernel.clock import to_micros
 
 from .context import Ctx
-from .store import WindowView
+from .store.windows import WindowView
 
 
 def limit_minutes(ctx: Ctx) -> int:

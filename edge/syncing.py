@@ -25,7 +25,7 @@ from sync.replicator import Replicator
 from . import closing, views
 from .context import Ctx, apply_business
 from .hall import Hall
-from .store import StoredEvent
+from .store.log import StoredEvent
 
 log = logging.getLogger("onestop.edge.sync")
 

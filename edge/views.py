@@ -11,7 +11,9 @@ from .cases import is_overdue
 from .closing import STATE_LABELS
 from .context import Ctx
 from .queue import estimate_wait, in_service
-from .store import CaseView, TicketView, WindowView
+from .store.cases import CaseView
+from .store.queue import TicketView
+from .store.windows import WindowView
 from .workflow import TICKET
 
 
