@@ -114,6 +114,7 @@ def display(ctx: Ctx) -> dict:
         "recent": recent,
         "queues": queue_summary(ctx),
         "alerts": alerts(ctx, ws),
+        "step_away_limit_seconds": stepaway.limit_seconds(ctx),
     }
 
 
