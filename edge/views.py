@@ -4,6 +4,8 @@ consistent state."""
 
 from __future__ import annotations
 
+from datetime import date, datetime, time, timedelta
+
 from sync.kernel.clock import from_micros, to_micros
 
 from . import stepaway
@@ -168,6 +170,22 @@ def case_brief(ctx: Ctx, c: CaseView) -> dict:
             for h in ctx.store.handoffs(c.id)
         ],
     }
+
+
+def step_aways(ctx: Ctx, day: date | None) -> list[dict]:
+    """The step-aways of `day` (default: today), oldest first."""
+    d = day or ctx.today()
+    lo = datetime.combine(d, time(0), tzinfo=ctx.calendar.tz)
+    rows = ctx.store.step_aways(to_micros(lo), to_micros(lo + timedelta(days=1)))
+    return [{"window": a.window, "staff": a.staff, "start": iso(ctx, a.start), "end": iso(ctx, a.end),
+             "seconds": a.seconds, "over_limit": a.over_limit or a.violation, "violation": a.violation,
+             "via": a.via, "reason": a.reason} for a in rows]
+
+
+def devices(ctx: Ctx) -> list[dict]:
+    """Device health as the log recorded it (faults and recoveries)."""
+    return [{"name": d.name, "kind": d.kind, "state": d.state, "message": d.message, "since": iso(ctx, d.since),
+             "faults": d.faults} for d in ctx.store.device_states()]
 
 
 def health(ctx: Ctx) -> dict:

@@ -211,7 +211,7 @@ def run_hallday(day: date | None = None, data_dir: Path | None = None, verbose: 
         counts: dict[str, int] = {}
         for e in hall.store.events(0, 10_000):
             counts[e.kind] = counts.get(e.kind, 0) + 1
-        from edge.api import _step_aways
+        from edge.views import step_aways as _step_aways
 
         return {
             "day": day.isoformat(),

@@ -9,6 +9,7 @@ import msgspec
 
 from edge import cases, presence, queue
 from tests.conftest import SH
+from tests.edge.mockpins import mock_pin
 
 DOORS = ("door-main", "door-back")
 
@@ -108,7 +109,7 @@ def test_closing_open_numbers_do_not_hold_it_back_forever(hardware, device_hall,
 
 def test_closing_bouncing_door_contact_reads_its_settled_state(hardware, device_hall, clock):
     close_all(hardware, clock)
-    pin = hardware.board._devices["door-back"].pin
+    pin = mock_pin(hardware, "door-back")
     clock.set(at(16, 59))
     pin.drive_high()  # the door swings: the contact chatters and ends open
     pin.drive_low()
