@@ -131,7 +131,7 @@ def _bind(db: pw.Database, parts: list[Part]) -> tuple[SimpleNamespace, list[typ
 
 class LogStore:
     """Event log + projections. Not thread-safe by design: the hall's single writer thread
-    owns it (see edge.hall). The capabilities' query mixins and `parts` complete it
+    owns it (see edge.hall). The capabilities' query mixins and `PARTS` complete it
     (`edge.store.Store`)."""
 
     PARTS: list[Part] = []
