@@ -15,7 +15,8 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.response import ServerSentEvent
 
 from . import attendance, cases, closing, presence, queue, ratings, views
-from .hall import Ctx, Hall
+from .context import Ctx
+from .hall import Hall
 from .live import Hub
 from .workflow import Forbidden, Invalid, NotFound, Refused
 
@@ -373,23 +374,6 @@ def _leaves(ctx: Ctx, state: str | None, staff: str | None) -> list[dict]:
     return [attendance.leave_brief(ctx, lv) for lv in ctx.store.leaves(state=state, staff=staff)]
 
 
-def _step_aways(ctx: Ctx, day: date | None) -> list[dict]:
-    from sync.kernel.clock import to_micros
-    from datetime import datetime, time, timedelta
-
-    d = day or ctx.today()
-    lo = datetime.combine(d, time(0), tzinfo=ctx.calendar.tz)
-    rows = ctx.store.step_aways(to_micros(lo), to_micros(lo + timedelta(days=1)))
-    return [{"window": a.window, "staff": a.staff, "start": views.iso(ctx, a.start), "end": views.iso(ctx, a.end),
-             "seconds": a.seconds, "over_limit": a.over_limit or a.violation, "violation": a.violation,
-             "via": a.via, "reason": a.reason} for a in rows]
-
-
-def _devices(ctx: Ctx) -> list[dict]:
-    return [{"name": d.name, "kind": d.kind, "state": d.state, "message": d.message, "since": views.iso(ctx, d.since),
-             "faults": d.faults} for d in ctx.store.device_states()]
-
-
 class DevicesApi(Controller):
     path = "/api"
     tags = ["devices, attendance, ratings, closing"]
@@ -397,7 +381,7 @@ class DevicesApi(Controller):
     @get("/devices", summary="Device health: faults from the log, live state of readers and GPIO")
     async def devices(self, hall: NamedDependency[Hall], request: Request) -> dict:
         hw = request.app.state.get("hardware")
-        return {"recorded": await hall.run(_devices), "live": hw.health() if hw is not None else []}
+        return {"recorded": await hall.run(views.devices), "live": hw.health() if hw is not None else []}
 
     @get("/attendance", summary="A day's attendance per staff member and each window's coverage")
     async def attendance_day(self, hall: NamedDependency[Hall], day: Annotated[date | None, QueryParameter(name="date")] = None) -> dict:
@@ -434,7 +418,7 @@ class DevicesApi(Controller):
 
     @get("/step-aways", summary="A day's step-away intervals: start, end, whether they broke the limit")
     async def step_aways(self, hall: NamedDependency[Hall], day: Annotated[date | None, QueryParameter(name="date")] = None) -> list[dict]:
-        return await hall.run(_step_aways, day)
+        return await hall.run(views.step_aways, day)
 
     @get("/ratings", summary="Ratings per level, window and department over service dates")
     async def ratings_summary(self, hall: NamedDependency[Hall], start: FromQuery[date | None] = None,

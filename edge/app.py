@@ -17,10 +17,11 @@ from litestar.static_files import create_static_files_router
 from litestar.stores.file import FileStore
 from litestar.template.config import TemplateConfig
 
-from . import closing, presence, queue
-from .api import DevicesApi, HallApi
-from .hall import Ctx, Hall
+from .api import DevicesApi, HallApi, sim_handlers
+from .hall import Hall
+from .housekeeping import tick
 from .live import Hub
+from .pages import page_handlers
 from .workflow import Refused
 
 log = logging.getLogger("onestop.edge")
@@ -37,17 +38,6 @@ def http_handler(request: Request, exc: HTTPException) -> Response:
     if isinstance(exc, ValidationException) and exc.extra:
         body["extra"] = exc.extra
     return Response(body, status_code=exc.status_code, headers=getattr(exc, "headers", None))
-
-
-def tick(ctx: Ctx, sensors: list | None = None) -> dict:
-    """The hall's periodic checks, on the injected clock (one command on the writer thread):
-    expire yesterday's unfinished numbers, turn over-long step-aways into violations, and run the
-    closing check with the door/power readings `sensors` (`edge.closing.Sensor`, from
-    `edge.hardware.Hardware.sensors`; none: no closing check)."""
-    expired = queue.expire_stale(ctx)
-    violations = presence.check_step_aways(ctx)
-    closed = closing.check(ctx, list(sensors or []))
-    return {"expired": expired, "violations": violations, "closing": closed}
 
 
 def create_app(hall: Hall, *, simulate: bool = False, extra_handlers: list | None = None,
@@ -68,9 +58,6 @@ def create_app(hall: Hall, *, simulate: bool = False, extra_handlers: list | Non
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-
-    from .pages import page_handlers
-    from .api import sim_handlers
 
     handlers: list = [HallApi, DevicesApi, *page_handlers(simulate), *(sim_handlers() if simulate else []),
                       create_static_files_router(path="/static", directories=[HERE / "static"])]

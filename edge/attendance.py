@@ -32,8 +32,10 @@ from sync.contract import events as ev
 from sync.kernel.business import Staff
 from sync.kernel.clock import from_micros, to_micros, uuid7
 
-from .hall import Ctx
-from .store import LeaveView, PunchView
+from . import stepaway
+from .context import Ctx
+from .queue import in_service
+from .store.attendance import LeaveView, PunchView
 from .workflow import Forbidden, Invalid, NotFound, Refused
 
 KIND_LABELS = {"in": "上班", "out": "下班", "extra": "重复"}
@@ -385,15 +387,13 @@ def _minus(a: list[tuple[int, int]], b: list[tuple[int, int]]) -> list[tuple[int
 def window_coverage(ctx: Ctx, day: date, people: dict[str, dict]) -> list[dict]:
     """Per window in service on `day`: its A and B staff, who is expected (B while A is on leave
     or absent), and the share of its open time so far that it was staffed."""
-    from .queue import in_service
-
     now = to_micros(ctx.now())
     open_iv = [(to_micros(s), to_micros(e)) for s, e in ctx.calendar.periods_on(day)]
     open_so_far = _clip(open_iv, 0, now)
     if not open_iv:
         return []
     lo, hi = open_iv[0][0], open_iv[-1][1]
-    limit_us = ctx.catalog.rules.step_away_limit_minutes * 60 * 1_000_000
+    limit_us = stepaway.limit_seconds(ctx) * 1_000_000
     out = []
     for w in ctx.catalog.business.windows:
         if not in_service(ctx, w.id, day):

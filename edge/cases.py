@@ -19,9 +19,10 @@ from datetime import date
 from sync.contract import events as ev
 from sync.kernel.clock import uuid7
 
-from .hall import Ctx
-from .queue import _current, acting_window
-from .store import CaseView, TicketView
+from .context import Ctx
+from .queue import current_ticket, acting_window
+from .store.cases import CaseView
+from .store.queue import TicketView
 from .workflow import CASE, TICKET, Invalid, NotFound, Refused
 
 OUTCOMES = ("instant", "promised", "joint", "notice", "gaps", "refused")
@@ -49,7 +50,7 @@ def complete(
 ) -> TicketView:
     """End the current service at a window with one of the outcomes."""
     w = acting_window(ctx, window_id, staff)
-    t = _current(ctx, w)
+    t = current_ticket(ctx, w)
     if outcome not in OUTCOMES:
         raise Invalid("unknown-outcome", f"未知的办理结果 {outcome!r}，可选：{', '.join(OUTCOMES)}")
     item_id = item or t.item

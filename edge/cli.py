@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from .app import create_app
     from .hall import Hall
-    from .store import StoreError
+    from .store.log import StoreError
 
     hall = Hall(cfg, data_dir, clock)
     try:

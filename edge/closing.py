@@ -22,7 +22,7 @@ from datetime import timedelta
 from sync.contract import events as ev
 from sync.kernel.clock import from_micros, to_micros
 
-from .hall import Ctx
+from .context import Ctx
 
 
 @dataclass(frozen=True)

@@ -14,75 +14,21 @@ import concurrent.futures
 import logging
 import queue
 import threading
-from dataclasses import dataclass, field
-from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Callable
 
-from sync.kernel.business import Business, Department, Item, Staff, Window
 from sync.kernel.calendar import HallCalendar
 from sync.kernel.clock import Clock
 
 from .config import EdgeConfig
-from .store import StoredEvent, Store
+from .context import Catalog, Ctx, load_persisted_business
+from .store import Store
+from .store.log import StoredEvent
 
 log = logging.getLogger("onestop.edge")
 
 Listener = Callable[[list[StoredEvent]], None]
 _STOP = object()
-
-
-@dataclass
-class Catalog:
-    """Lookups over one version of the business configuration."""
-
-    business: Business
-    departments: dict[str, Department] = field(init=False)
-    items: dict[str, Item] = field(init=False)
-    windows: dict[str, Window] = field(init=False)
-    staff: dict[str, Staff] = field(init=False)
-    cards: dict[str, Staff] = field(init=False)
-
-    def __post_init__(self) -> None:
-        b = self.business
-        self.departments = {d.id: d for d in b.catalog.departments}
-        self.items = {i.id: i for i in b.catalog.items}
-        self.windows = {w.id: w for w in b.windows}
-        self.staff = {s.id: s for s in b.staff}
-        self.cards = {s.card.upper(): s for s in b.staff if s.card}
-
-    @property
-    def rules(self):
-        return self.business.rules
-
-    def hall_departments(self) -> list[Department]:
-        """Departments with at least one window in this hall, in catalog order."""
-        present = {w.department for w in self.business.windows}
-        return [d for d in self.business.catalog.departments if d.id in present]
-
-    def hall_items(self) -> list[Item]:
-        present = {w.department for w in self.business.windows}
-        return [i for i in self.business.catalog.items if i.department in present]
-
-
-@dataclass
-class Ctx:
-    """What a command sees: the store, the clock, the calendar and the configuration."""
-
-    store: Store
-    clock: Clock
-    calendar: HallCalendar
-    catalog: Catalog
-    hall_id: str
-
-    def now(self) -> datetime:
-        return self.clock.now()
-
-    def today(self) -> date:
-        return self.calendar.local_date(self.clock.now())
-
-    def service_date(self) -> str:
-        return self.today().isoformat()
 
 
 class Hall:
@@ -148,8 +94,6 @@ class Hall:
             self.store.open()
             with self.store.atomic():
                 self.store.ensure_windows({w.id: w.department for w in self.config.business.windows})
-                from .syncing import load_persisted_business
-
                 load_persisted_business(self.ctx)
         except BaseException as e:  # noqa: BLE001 - reported to start()
             ready.set_exception(e)

@@ -33,11 +33,12 @@ from devices.ptyport import PtyPort
 from sync.contract import events as ev
 from sync.kernel.clock import to_micros
 
-from . import attendance, presence, ratings
+from . import attendance, housekeeping, presence, ratings
 from .closing import Sensor
 from .config import Devices
-from .hall import Ctx, Hall
-from .store import StoredEvent
+from .context import Ctx
+from .hall import Hall
+from .store.log import StoredEvent
 
 log = logging.getLogger("onestop.edge.hardware")
 
@@ -281,9 +282,7 @@ class Hardware:
 
     def tick(self) -> Any:
         """Run the hall's periodic checks with the current readings (tests and tools)."""
-        from .app import tick
-
-        result = self.hall.call(tick, self.sensors())
+        result = self.hall.call(housekeeping.tick, self.sensors())
         self.hall.call(_noop)  # the lamps have followed the tick's events
         return result
 

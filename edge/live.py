@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 
-from .store import StoredEvent
+from .store.log import StoredEvent
 
 ANNOUNCED = ("ticket.called", "ticket.recalled")
 

@@ -10,12 +10,13 @@ broke the limit.
 from __future__ import annotations
 
 from sync.contract import events as ev
-from sync.kernel.clock import to_micros
 
+from . import attendance
 from .auth import verify_secret
-from .hall import Ctx
+from .context import Ctx
 from .queue import acting_window, get_window, in_service
-from .store import WindowView
+from .stepaway import limit_seconds, paused_seconds
+from .store.windows import WindowView
 from .workflow import WINDOW, Forbidden, NotFound, Refused
 
 
@@ -83,16 +84,9 @@ def resume(ctx: Ctx, window_id: str, staff_id: str, via: str = "console") -> Win
 
 def _resume(ctx: Ctx, w: WindowView, staff_id: str, via: str) -> None:
     seconds = paused_seconds(ctx, w)
-    limit = ctx.catalog.rules.step_away_limit_minutes * 60
-    ctx.store.append(
-        ev.WindowResumed(window=w.id, staff=staff_id, paused_seconds=seconds, over_limit=seconds > limit, via=via)
+    ctx.store.append(ev.WindowResumed(window=w.id, staff=staff_id, paused_seconds=seconds,
+                                      over_limit=seconds > limit_seconds(ctx), via=via)
     )
-
-
-def paused_seconds(ctx: Ctx, w: WindowView) -> int:
-    if w.paused_at is None:
-        return 0
-    return max(0, (to_micros(ctx.now()) - w.paused_at) // 1_000_000)
 
 
 def open_window(ctx: Ctx, window_id: str, manager: str) -> WindowView:
@@ -133,8 +127,6 @@ def badge_at_window(ctx: Ctx, window_id: str, reader: str, card: str) -> dict:
     back when paused, except that a second tap within `window_reader_sign_off_seconds` of a
     badge pause signs off. Never raises: the result carries the message for the reader's
     display. With `rules.attendance.window_reader_punches` the tap also counts as a punch."""
-    from . import attendance
-
     rules = ctx.catalog.rules.attendance
     card = card.strip().upper()
     s = attendance.staff_by_card(ctx, card)
@@ -167,20 +159,3 @@ def badge_at_window(ctx: Ctx, window_id: str, reader: str, card: str) -> dict:
     except Refused as e:
         res.update(ok=False, result="refused", code=e.code, message=f"{s.name}：{e.message}")
     return res
-
-
-def check_step_aways(ctx: Ctx) -> int:
-    """Tick: a pause that passed the limit becomes a violation (once per pause). Returns how many."""
-    limit = ctx.catalog.rules.step_away_limit_minutes
-    n = 0
-    for w in ctx.store.windows():
-        if w.paused_at is None or w.staff is None:
-            continue
-        if paused_seconds(ctx, w) <= limit * 60:
-            continue
-        away = ctx.store.open_step_away(w.id)
-        if away is not None and away.violation:
-            continue
-        ctx.store.append(ev.StepAwayViolation(window=w.id, staff=w.staff, paused_at=w.paused_at, limit_minutes=limit))
-        n += 1
-    return n

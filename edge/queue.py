@@ -16,8 +16,9 @@ from datetime import date, timedelta
 from sync.contract import events as ev
 from sync.kernel.clock import uuid7
 
-from .hall import Ctx
-from .store import TicketView, WindowView
+from .context import Ctx
+from .store.queue import TicketView
+from .store.windows import WindowView
 from .workflow import TICKET, WINDOW, Forbidden, Invalid, NotFound, Refused
 
 
@@ -135,7 +136,8 @@ def estimate_wait(ctx: Ctx, department: str, ahead: int, windows: list[WindowVie
 # ---------------------------------------------------------------- calling
 
 
-def _current(ctx: Ctx, w: WindowView) -> TicketView:
+def current_ticket(ctx: Ctx, w: WindowView) -> TicketView:
+    """The ticket the window is calling or serving now (refused when there is none)."""
     if w.ticket is None:
         raise Refused("no-current-ticket", "该窗口当前没有正在办理的号码")
     t = ctx.store.ticket(w.ticket)
@@ -160,7 +162,7 @@ def call_next(ctx: Ctx, window_id: str, staff: str) -> TicketView:
 
 def recall(ctx: Ctx, window_id: str, staff: str) -> TicketView:
     w = acting_window(ctx, window_id, staff)
-    t = _current(ctx, w)
+    t = current_ticket(ctx, w)
     if t.state != "called":
         raise Refused("already-started", "该号码已开始办理，无需重呼")
     TICKET.next(t.state, "recall", "号码")
@@ -170,7 +172,7 @@ def recall(ctx: Ctx, window_id: str, staff: str) -> TicketView:
 
 def start(ctx: Ctx, window_id: str, staff: str) -> TicketView:
     w = acting_window(ctx, window_id, staff)
-    t = _current(ctx, w)
+    t = current_ticket(ctx, w)
     TICKET.next(t.state, "start", "号码")
     ctx.store.append(ev.TicketStarted(ticket=t.id, window=window_id, staff=staff))
     return ctx.store.ticket(t.id)  # type: ignore[return-value]
@@ -178,7 +180,7 @@ def start(ctx: Ctx, window_id: str, staff: str) -> TicketView:
 
 def no_show(ctx: Ctx, window_id: str, staff: str) -> TicketView:
     w = acting_window(ctx, window_id, staff)
-    t = _current(ctx, w)
+    t = current_ticket(ctx, w)
     TICKET.next(t.state, "no_show", "号码")
     need = ctx.catalog.rules.no_show_after_recalls
     if t.recalls < need:
@@ -205,7 +207,7 @@ def transfer(ctx: Ctx, window_id: str, staff: str, department: str | None = None
              item: str | None = None, note: str = "") -> TicketView:
     """首问负责: send the visitor to the department that owns the matter, keeping their place."""
     w = acting_window(ctx, window_id, staff)
-    t = _current(ctx, w)
+    t = current_ticket(ctx, w)
     cat = ctx.catalog
     if item is not None:
         it = cat.items.get(item)

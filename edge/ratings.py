@@ -14,8 +14,8 @@ from sync.contract import events as ev
 from sync.kernel.business import RATING_LABELS
 from sync.kernel.clock import from_micros, to_micros, uuid7
 
-from .hall import Ctx
-from .store import FollowupView
+from .context import Ctx
+from .store.ratings import FollowupView
 from .workflow import Invalid, NotFound, Refused
 
 RESULT_LABELS = {"resolved": "已整改/已回访", "appeal_upheld": "申诉成立（误评）", "unreachable": "无法联系"}

@@ -6,9 +6,9 @@ and clock corrections from central's time beacon.
   hall's writer thread (`Hall.call`).
 - Epoch marks (last committed seq per epoch) and ack marks are kept in memory, seeded from the
   store and advanced by the hall's commit listener, so the replicator never scans the log.
-- A newer business configuration is checked, persisted and swapped in on the writer thread in
-  one transaction (a `config.applied` event); an older or equal version is refused; after a
-  cold start without central the hall runs on the newest version it persisted.
+- A newer business configuration is handed to the writer thread (`edge.context.apply_business`:
+  checked, persisted and swapped in in one transaction, a `config.applied` event); an older or
+  equal version is refused there.
 """
 
 from __future__ import annotations
@@ -16,72 +16,20 @@ from __future__ import annotations
 import logging
 import threading
 
-import msgspec
-
-from sync.kernel import business as biz
 from sync.contract import events as ev
 from sync.contract import wire
-from sync.kernel.calendar import HallCalendar
 from sync.kernel.clock import SystemClock
 from sync.mqtt import parse_broker_url
 from sync.replicator import Replicator
 
 from . import closing, views
-from .hall import Catalog, Ctx, Hall
-from .store import StoredEvent
+from .context import Ctx, apply_business
+from .hall import Hall
+from .store.log import StoredEvent
 
 log = logging.getLogger("onestop.edge.sync")
 
 CLOCK_TOLERANCE_US = 2_000_000  # a synced clock further off than this is corrected again
-
-
-# ---------------------------------------------------------------- business configuration
-
-
-def business_version(ctx: Ctx) -> int:
-    return ctx.catalog.business.version
-
-
-def _swap(ctx: Ctx, b: biz.Business) -> None:
-    ctx.catalog = Catalog(b)
-    ctx.calendar = HallCalendar(b.calendar)
-    ctx.store.ensure_windows({w.id: w.department for w in b.windows})
-
-
-def apply_business(ctx: Ctx, version: int, b: biz.Business) -> bool:
-    """Take a business configuration from central. Returns whether it took effect."""
-    current = ctx.catalog.business.version
-    if version <= current:
-        log.info("configuration version %d ignored: running %d", version, current)
-        return False
-    if b.version != version:
-        b = msgspec.structs.replace(b, version=version)
-    try:
-        biz.check(b)
-    except biz.BusinessError as e:
-        log.error("configuration version %d refused: %s", version, e)
-        return False
-    ctx.store.set_meta("business", biz.encode(b).decode())
-    _swap(ctx, b)
-    ctx.store.append(ev.ConfigApplied(version=version, previous=current))
-    log.info("configuration version %d applied (was %d)", version, current)
-    return True
-
-
-def load_persisted_business(ctx: Ctx) -> None:
-    """At start: run on the newest configuration this hall has, its file's or central's."""
-    stored = ctx.store.meta("business")
-    if not stored:
-        return
-    try:
-        b = biz.decode(stored.encode())
-        biz.check(b)
-    except (msgspec.ValidationError, msgspec.DecodeError, biz.BusinessError) as e:
-        log.error("persisted configuration unreadable, keeping the file's: %s", e)
-        return
-    if b.version > ctx.catalog.business.version:
-        _swap(ctx, b)
-        log.info("running configuration version %d received from central earlier", b.version)
 
 
 # ---------------------------------------------------------------- time

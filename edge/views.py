@@ -4,13 +4,18 @@ consistent state."""
 
 from __future__ import annotations
 
+from datetime import date, datetime, time, timedelta
+
 from sync.kernel.clock import from_micros, to_micros
 
+from . import stepaway
 from .cases import is_overdue
-from .hall import Ctx
-from .presence import paused_seconds
+from .closing import STATE_LABELS
+from .context import Ctx
 from .queue import estimate_wait, in_service
-from .store import CaseView, TicketView, WindowView
+from .store.cases import CaseView
+from .store.queue import TicketView
+from .store.windows import WindowView
 from .workflow import TICKET
 
 
@@ -53,8 +58,8 @@ def window_brief(ctx: Ctx, w: WindowView) -> dict:
     cfg = ctx.catalog.windows.get(w.id)
     dept = ctx.catalog.departments.get(w.department)
     ticket = ctx.store.ticket(w.ticket) if w.ticket else None
-    paused = paused_seconds(ctx, w) if w.paused_at is not None else None
-    limit = ctx.catalog.rules.step_away_limit_minutes * 60
+    paused = stepaway.paused_seconds(ctx, w) if w.paused_at is not None else None
+    limit = stepaway.limit_seconds(ctx)
     away = ctx.store.open_step_away(w.id) if w.paused_at is not None else None
     violation = bool(away is not None and away.violation)
     return {
@@ -111,6 +116,7 @@ def display(ctx: Ctx) -> dict:
         "recent": recent,
         "queues": queue_summary(ctx),
         "alerts": alerts(ctx, ws),
+        "step_away_limit_seconds": stepaway.limit_seconds(ctx),
     }
 
 
@@ -120,8 +126,6 @@ UNKNOWN_CARD_SHOWN_US = 120 * 1_000_000  # an unknown card shows on the board th
 def alerts(ctx: Ctx, ws: list[dict] | None = None) -> list[dict]:
     """What the board and the consoles warn about: device faults, step-away violations, the
     closing alarm, a card nobody holds read just now."""
-    from .closing import STATE_LABELS
-
     out: list[dict] = []
     for d in ctx.store.device_states():
         if d.state == "fault":
@@ -131,7 +135,7 @@ def alerts(ctx: Ctx, ws: list[dict] | None = None) -> list[dict]:
         if w["violation"]:
             who = w["staff"]["name"] if w["staff"] else ""
             out.append({"kind": "step_away", "window": w["id"],
-                        "text": f"{w['name']} {who} 离岗超过 {ctx.catalog.rules.step_away_limit_minutes} 分钟"})
+                        "text": f"{w['name']} {who} 离岗超过 {stepaway.limit_minutes(ctx)} 分钟"})
     day = ctx.store.closing_day(ctx.service_date())
     if day is not None and day.alarms and day.passed_at is None:
         failed = "、".join(f"{f.get('label') or f.get('name')}{STATE_LABELS.get(f.get('state', ''), '')}"
@@ -166,6 +170,22 @@ def case_brief(ctx: Ctx, c: CaseView) -> dict:
             for h in ctx.store.handoffs(c.id)
         ],
     }
+
+
+def step_aways(ctx: Ctx, day: date | None) -> list[dict]:
+    """The step-aways of `day` (default: today), oldest first."""
+    d = day or ctx.today()
+    lo = datetime.combine(d, time(0), tzinfo=ctx.calendar.tz)
+    rows = ctx.store.step_aways(to_micros(lo), to_micros(lo + timedelta(days=1)))
+    return [{"window": a.window, "staff": a.staff, "start": iso(ctx, a.start), "end": iso(ctx, a.end),
+             "seconds": a.seconds, "over_limit": a.over_limit or a.violation, "violation": a.violation,
+             "via": a.via, "reason": a.reason} for a in rows]
+
+
+def devices(ctx: Ctx) -> list[dict]:
+    """Device health as the log recorded it (faults and recoveries)."""
+    return [{"name": d.name, "kind": d.kind, "state": d.state, "message": d.message, "since": iso(ctx, d.since),
+             "faults": d.faults} for d in ctx.store.device_states()]
 
 
 def health(ctx: Ctx) -> dict:

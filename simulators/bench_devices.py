@@ -94,7 +94,7 @@ def run_devices_bench(samples: int = 300, warmup: int = 20, data_dir: Path | Non
         hw.drain()
 
         hall.call(presence.sign_on, "w01", "20050217")
-        pin = hw.board._devices["pause-w01"].pin
+        pin = hw.factory.pin(hw.cfg.pins["pause-w01"].pin)
         for i in range(samples + warmup):
             clock.advance(seconds=1)  # apart from the previous edge: not chatter
             lamp_changed.clear()

@@ -54,7 +54,7 @@ def first_open_monday(cal, start: date) -> date:
 
 
 def run_hallday(day: date | None = None, data_dir: Path | None = None, verbose: bool = False) -> dict:
-    from edge import attendance, cases, closing, presence, queue, ratings
+    from edge import attendance, cases, closing, presence, queue, ratings, views
     from edge.config import load
     from edge.hall import Hall
     from edge.hardware import Hardware
@@ -211,7 +211,6 @@ def run_hallday(day: date | None = None, data_dir: Path | None = None, verbose: 
         counts: dict[str, int] = {}
         for e in hall.store.events(0, 10_000):
             counts[e.kind] = counts.get(e.kind, 0) + 1
-        from edge.api import _step_aways
 
         return {
             "day": day.isoformat(),
@@ -220,7 +219,7 @@ def run_hallday(day: date | None = None, data_dir: Path | None = None, verbose: 
                            if p["staff"] in CARDS},
             "coverage": {w["window"]: w["coverage"] for w in report["windows"] if w["window"] in ("w01", "w02", "w03")},
             "b_expected": [w["window"] for w in report["windows"] if w["b_expected"]],
-            "step_aways": hall.call(_step_aways, day),
+            "step_aways": hall.call(views.step_aways, day),
             "ratings": summary_ratings,
             "followups": followups,
             "closing": closing_state,

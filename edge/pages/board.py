@@ -9,14 +9,15 @@ from litestar import Request, get
 from litestar.di import NamedDependency
 from litestar.response import Template
 
-from .. import views
-from ..hall import Ctx, Hall
+from .. import stepaway, views
+from ..context import Ctx
+from ..hall import Hall
 from ..workflow import WINDOW
-from .common import PageController, hours, show, step_away_limit_seconds
+from .common import PageController, hours, show
 
 
 def natural(name: str) -> list:
-    """Sort key putting "2号窗口" before "10号窗口" (display.js sorts the same way)."""
+    """Sort key putting "2号窗口" before "10号窗口" (only the server sorts; display.js swaps in what it renders)."""
     return [(0, int(p), "") if p.isdigit() else (1, 0, p) for p in re.split(r"(\d+)", name) if p]
 
 
@@ -28,7 +29,7 @@ def board_data(ctx: Ctx) -> dict:
         "board": board,
         "shown": sorted((w for w in board["windows"] if w["staff"] or w["in_service"]),
                         key=lambda w: natural(w["name"])),
-        "limit_seconds": step_away_limit_seconds(ctx),
+        "limit_seconds": stepaway.limit_seconds(ctx),
         "hours": hours(ctx),
     }
 

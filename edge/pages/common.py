@@ -17,7 +17,8 @@ from litestar.response import Redirect, Template
 from sync.kernel.business import Item
 
 from .. import views
-from ..hall import Ctx, Hall
+from ..context import Ctx
+from ..hall import Hall
 from ..workflow import WINDOW, NotFound, Refused
 
 WEEKDAYS = "一二三四五六日"
@@ -109,11 +110,6 @@ def labelled_windows(ctx: Ctx) -> list[dict]:
         w["state_label"] = WINDOW.labels.get(w["state"], w["state"])
         w["kind_label"] = KIND_LABELS.get(w["kind"], w["kind"])
     return ws
-
-
-def step_away_limit_seconds(ctx: Ctx) -> int:
-    """How long a paused window may stay away before it shows as over the limit."""
-    return ctx.catalog.rules.step_away_limit_minutes * 60
 
 
 # ============================================================================ session

@@ -13,13 +13,14 @@ from litestar.response import Redirect, Template
 
 from sync.kernel.business import Item
 
-from .. import cases, presence, queue, views
+from .. import cases, presence, queue, stepaway, views
 from ..cases import OUTCOME_LABELS, OUTCOMES
-from ..hall import Ctx, Hall
+from ..context import Ctx
+from ..hall import Hall
 from ..workflow import WINDOW, Invalid, NotFound, Refused
 from .common import (MODE_LABELS, NOTICE_TITLES, Form, FormBody, PageController, as_list, back, flash, hours,
                      labelled_windows, not_signed, promise, render, run_and_flash, session, sign_in, sign_out,
-                     staff_at, staff_name, step_away_limit_seconds)
+                     staff_at, staff_name)
 
 WRITTEN_NOTICE = ("notice", "gaps", "refused")
 
@@ -124,7 +125,7 @@ def console_data(ctx: Ctx, window_id: str, staff: str | None) -> dict:
                         and i.department in present],
         dept_names={d.id: d.name for d in cat.business.catalog.departments},
         rules=cat.rules,
-        limit_seconds=step_away_limit_seconds(ctx),
+        limit_seconds=stepaway.limit_seconds(ctx),
         gap_due=gap_due.isoformat(),
         today=ctx.service_date(),
         open_cases=len(ctx.store.cases(state="open", department=w.department)),

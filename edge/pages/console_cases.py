@@ -13,7 +13,8 @@ from litestar.response import Redirect
 
 from .. import cases, queue, views
 from ..cases import OUTCOME_LABELS
-from ..hall import Ctx, Hall
+from ..context import Ctx
+from ..hall import Hall
 from ..workflow import Forbidden, NotFound
 from .common import (NOTICE_TITLES, Form, FormBody, PageController, as_list, date_label, day_label, not_signed,
                      render, run_and_flash, staff_at)

@@ -8,7 +8,8 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.response import Template
 
-from ..hall import Ctx, Hall
+from ..context import Ctx
+from ..hall import Hall
 from .common import MODE_LABELS, PageController, get_item, promise, show
 
 

@@ -7,7 +7,8 @@ from litestar.di import NamedDependency
 from litestar.response import Template
 
 from .. import views
-from ..hall import Ctx, Hall
+from ..context import Ctx
+from ..hall import Hall
 from .common import PageController, hours, render
 
 

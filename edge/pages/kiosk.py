@@ -11,7 +11,8 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from .. import queue, views
-from ..hall import Ctx, Hall
+from ..context import Ctx
+from ..hall import Hall
 from ..workflow import TICKET, NotFound, Refused
 from .common import (MODE_LABELS, Form, FormBody, PageController, back, date_label, flash, get_item, hours,
                      promise, show)

@@ -12,7 +12,8 @@ from litestar.response import Redirect, Template
 
 from .. import presence, views
 from ..auth import verify_secret
-from ..hall import Ctx, Hall
+from ..context import Ctx
+from ..hall import Hall
 from ..workflow import Forbidden, NotFound, Refused
 from .common import (Form, FormBody, PageController, back, flash, hours, labelled_windows, manager, render,
                      run_and_flash, session, sign_in, sign_out)

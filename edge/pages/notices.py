@@ -9,7 +9,8 @@ from litestar.params import FromPath
 from litestar.response import Template
 
 from .. import cases, views
-from ..hall import Ctx, Hall
+from ..context import Ctx
+from ..hall import Hall
 from .common import NOTICE_TITLES, PageController, date_label, show, staff_name
 
 

@@ -7,7 +7,8 @@ from litestar import Controller, Request, get
 from litestar.di import NamedDependency
 from litestar.response import Template
 
-from ..hall import Ctx, Hall
+from ..context import Ctx
+from ..hall import Hall
 from .common import hours, render
 
 

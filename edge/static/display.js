@@ -3,7 +3,7 @@
 (function () {
   "use strict";
   var board = document.getElementById("board");
-  var limit = parseInt(board.dataset.limit, 10) || 900;
+  var limit = parseInt(board.dataset.limit, 10); // from the snapshot; each `board` event updates it
   var clock = document.getElementById("clock");
   var pausedAt = {}; // window id -> [paused seconds at snapshot, browser ms at snapshot]
   var calledUntil = {}; // window id -> browser ms until which its card is highlighted
@@ -32,79 +32,45 @@
     }
   };
 
-  // "2号窗口" before "10号窗口": digit runs compare as numbers, the rest by code point (as edge/pages/board.py)
-  var chunks = function (s) {
-    return (s.match(/\d+|\D+/g) || []).map(function (p) { return /^\d/.test(p) ? [0, parseInt(p, 10), ""] : [1, 0, p]; });
+  // The markup and its labels live in templates/display.html only: on a `board` event this
+  // takes the snapshot's time and step-away limit, fetches the board the server renders from
+  // the same snapshot, and swaps its live parts in (one fetch at a time; a newer event while
+  // one is running fetches once more afterwards).
+  var LIVE = ["alerts", "closed-note", "wins", "recent", "queues"];
+  var fetching = false, again = false;
+  var swap = function (doc) {
+    LIVE.forEach(function (id) {
+      var mine = document.getElementById(id), theirs = doc.getElementById(id);
+      if (!mine || !theirs) return;
+      mine.className = theirs.className;
+      mine.innerHTML = theirs.innerHTML;
+    });
+    adopt();
   };
-  var natural = function (a, b) {
-    var x = chunks(a), y = chunks(b);
-    for (var i = 0; i < Math.min(x.length, y.length); i++) {
-      for (var k = 0; k < 3; k++) {
-        if (x[i][k] < y[i][k]) return -1;
-        if (x[i][k] > y[i][k]) return 1;
-      }
-    }
-    return x.length - y.length;
+  // read the paused seconds off the cards; keep a just-called card highlighted
+  var adopt = function () {
+    pausedAt = {};
+    document.querySelectorAll(".win").forEach(function (c) {
+      if (c.dataset.paused !== undefined) pausedAt[c.dataset.window] = [parseInt(c.dataset.paused, 10), Date.now()];
+      if ((calledUntil[c.dataset.window] || 0) > Date.now()) c.classList.add("called");
+    });
   };
-
-  var el = function (tag, cls, text) {
-    var e = document.createElement(tag);
-    if (cls) e.className = cls;
-    if (text !== undefined) e.textContent = text;
-    return e;
+  var refresh = function () {
+    if (fetching) { again = true; return; }
+    fetching = true;
+    fetch(window.location.pathname + window.location.search, { credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
+      .then(function (html) { swap(new DOMParser().parseFromString(html, "text/html")); })
+      .catch(function () { /* keep the last board */ })
+      .then(function () {
+        fetching = false;
+        if (again) { again = false; refresh(); }
+      });
   };
-
-  var renderAlerts = function (list) {
-    var box = document.getElementById("alerts");
-    if (!box) return;
-    box.textContent = "";
-    (list || []).forEach(function (a) { box.appendChild(el("span", "alert alert-" + a.kind, a.text)); });
-    box.classList.toggle("hidden", !(list && list.length));
-  };
-
   var render = function (b) {
     base = Date.parse(b.now); t0 = Date.now();
-    renderAlerts(b.alerts);
-    document.getElementById("closed-note").classList.toggle("hidden", !!b.open);
-    var wins = document.getElementById("wins");
-    wins.textContent = "";
-    pausedAt = {};
-    var shown = b.windows.filter(function (w) { return w.staff || w.in_service; });
-    shown.sort(function (x, y) { return natural(x.name, y.name); });
-    wins.className = "wins" + (shown.length > 16 ? " lots" : shown.length > 9 ? " many" : "");
-    shown.forEach(function (w) {
-      var card = el("div", "win " + w.state + (w.over_limit ? " over" : "") +
-                    ((calledUntil[w.id] || 0) > Date.now() ? " called" : ""));
-      card.dataset.window = w.id;
-      card.appendChild(el("div", "wname", w.name));
-      card.appendChild(el("div", "wdept", w.department_name));
-      var num = w.violation ? "离岗超时" : w.state === "paused" ? "暂停服务" : w.ticket ? w.ticket.number : w.state === "idle" ? "等待叫号" : "未开放";
-      card.appendChild(el("div", "wnum", num));
-      card.appendChild(el("div", "wstaff", w.staff ? w.staff.name + (w.role === "B" ? "（B岗）" : "") : "\u00a0"));
-      if (w.state === "paused" && w.paused_seconds !== null) pausedAt[w.id] = [w.paused_seconds, Date.now()];
-      wins.appendChild(card);
-    });
-    var recent = document.getElementById("recent");
-    recent.textContent = "";
-    b.recent.slice(0, 8).forEach(function (r) {
-      var li = el("li");
-      li.appendChild(el("b", "", r.number));
-      li.appendChild(el("span", "", r.window_name));
-      li.appendChild(el("span", "", r.at));
-      recent.appendChild(li);
-    });
-    if (!b.recent.length) { var li = el("li"); li.appendChild(el("span", "", "暂无叫号")); recent.appendChild(li); }
-    var qs = document.getElementById("queues");
-    qs.textContent = "";
-    b.queues.forEach(function (q) {
-      var li = el("li");
-      li.appendChild(el("span", "", q.name));
-      var s = el("span");
-      s.appendChild(el("b", "", String(q.waiting)));
-      s.appendChild(document.createTextNode(" 人"));
-      li.appendChild(s);
-      qs.appendChild(li);
-    });
+    limit = b.step_away_limit_seconds;
+    refresh();
   };
 
   // ------------------------------------------------------------ call announcements
@@ -140,9 +106,7 @@
   // Browsers may block speech until someone touches the page once; the button does that.
   voiceBtn.addEventListener("click", function () { speak("语音播报已启用"); voiceBtn.classList.add("hidden"); });
 
-  document.querySelectorAll(".win[data-paused]").forEach(function (c) {
-    pausedAt[c.dataset.window] = [parseInt(c.dataset.paused, 10), Date.now()];
-  });
+  adopt();
   tick();
   setInterval(tick, 1000);
   if (!window.EventSource) return;

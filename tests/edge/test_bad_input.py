@@ -7,8 +7,6 @@ import sys
 
 import pytest
 
-from edge import views
-
 
 def log_length(client) -> int:
     return len(client.get("/api/events?limit=1000").json())
@@ -62,33 +60,6 @@ def test_bad_input_window_commands(client, signed_on):
         assert r.status_code == status, (path, r.text)
         assert r.json()["detail"]
     assert log_length(client) == before
-
-
-def test_bad_input_projections_are_derived_from_the_log(client, signed_on, hall):
-    """Replaying the log into empty projections gives exactly the same state."""
-    w = signed_on("W1", "s-li")
-    for item in ("transcript", "suspension", "graduation", "transcript"):
-        client.post("/api/tickets", json={"item": item})
-    w.post("/api/windows/W1/call")
-    w.post("/api/windows/W1/complete", json={"outcome": "instant"})
-    w.post("/api/windows/W1/call")
-    w.post("/api/windows/W1/complete", json={"outcome": "gaps", "missing": ["medical"]})
-    w.post("/api/windows/W1/call")
-    w.post("/api/windows/W1/complete", json={"outcome": "joint"})
-    case = client.get("/api/cases?state=open").json()[0]["id"]
-    w.post(f"/api/cases/{case}/handoffs", json={"from_department": "academic", "to_department": "finance",
-                                               "materials": ["离校单"]})
-    w.post("/api/windows/W1/call")
-    w.post("/api/windows/W1/pause")  # refused: serving
-    w.post("/api/windows/W1/recall")
-
-    def snapshot(ctx):
-        return (views.windows(ctx), [views.ticket_brief(ctx, t) for t in ctx.store.tickets_on(ctx.service_date())],
-                [views.case_brief(ctx, c) for c in ctx.store.cases()], ctx.store.last_number("academic", "2026-11-23"))
-
-    before = hall.call(snapshot)
-    hall.call(lambda ctx: ctx.store.rebuild())
-    assert hall.call(snapshot) == before
 
 
 def test_bad_input_config_error_stops_the_command(tmp_path, hall_file):

@@ -9,6 +9,7 @@ import msgspec
 
 from edge import cases, presence, queue
 from tests.conftest import SH
+from tests.edge.mockpins import mock_pin
 
 DOORS = ("door-main", "door-back")
 
@@ -108,7 +109,7 @@ def test_closing_open_numbers_do_not_hold_it_back_forever(hardware, device_hall,
 
 def test_closing_bouncing_door_contact_reads_its_settled_state(hardware, device_hall, clock):
     close_all(hardware, clock)
-    pin = hardware.board._devices["door-back"].pin
+    pin = mock_pin(hardware, "door-back")
     clock.set(at(16, 59))
     pin.drive_high()  # the door swings: the contact chatters and ends open
     pin.drive_low()
@@ -130,7 +131,7 @@ def test_closing_manual_check_over_http_records_who_asked(device_client, hardwar
 
 
 def test_closing_without_sensors_checks_nothing(hall, clock):
-    from edge.app import tick
+    from edge.housekeeping import tick
 
     clock.set(at(18, 0))
     assert hall.call(tick)["closing"]["state"] == "no-sensors"

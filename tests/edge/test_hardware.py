@@ -7,6 +7,7 @@ from __future__ import annotations
 import msgspec
 
 from tests.conftest import wait_until
+from tests.edge.mockpins import mock_pin
 
 LI = "0A00C3D2F1"  # 李明, A at W1
 
@@ -29,7 +30,7 @@ def tap(hw, reader: str, card: str, variant: str = "normal") -> None:
 
 
 def lamp(hw, window: str):
-    pin = hw.board._devices[hw.lamp_of[window]].pin
+    pin = mock_pin(hw, hw.lamp_of[window])
     return pin.state
 
 
@@ -131,7 +132,7 @@ def test_hardware_pause_button_lights_the_lamp_and_resumes(hardware, device_hall
 
 def test_hardware_bouncing_pause_button_toggles_once(hardware, device_hall):
     device_hall.call(lambda ctx: __import__("edge.presence").presence.sign_on(ctx, "W1", "s-li"))
-    pin = hardware.board._devices["pause-W1"].pin
+    pin = mock_pin(hardware, "pause-W1")
     for _ in range(4):  # chatter at one instant of the test clock
         pin.drive_low()
         pin.drive_high()
@@ -168,7 +169,7 @@ def test_hardware_lamp_state_is_restored_from_the_log_at_start(device_hall):
     device_hall.call(lambda ctx: presence.sign_on(ctx, "W1", "s-li"))
     device_hall.call(lambda ctx: presence.pause(ctx, "W1", "s-li"))
     with Hardware(device_hall, simulate=True) as hw:
-        assert hw.board._devices["lamp-W1"].pin.state is True
+        assert mock_pin(hw, "lamp-W1").state is True
 
 
 def test_hardware_unplugged_reader_is_a_fault_event_then_recovered(hardware, device_hall, device_client):
@@ -330,7 +331,7 @@ def test_hardware_projections_rebuild_from_the_log(hardware, device_hall, clock)
     """Punches, leave, sessions, step-aways, ratings, follow-ups, closing and device states are
     derived state: replaying the log gives them back."""
     from edge import attendance, cases, closing, presence, queue, ratings
-    from edge.api import _devices, _step_aways
+    from edge import views
 
     tap(hardware, "hall-reader", LI)
     tap(hardware, "hall-reader", "FFFFFFFFFF")
@@ -349,8 +350,8 @@ def test_hardware_projections_rebuild_from_the_log(hardware, device_hall, clock)
     device_hall.call(closing.check, hardware.sensors(), "manager", True)
 
     def snapshot(ctx):
-        return (attendance.day_report(ctx), _step_aways(ctx, None), ratings.summary(ctx),
-                [ratings.followup_brief(ctx, f) for f in ctx.store.followups()], closing.state(ctx), _devices(ctx),
+        return (attendance.day_report(ctx), views.step_aways(ctx, None), ratings.summary(ctx),
+                [ratings.followup_brief(ctx, f) for f in ctx.store.followups()], closing.state(ctx), views.devices(ctx),
                 [attendance.leave_brief(ctx, lv) for lv in ctx.store.leaves()],
                 ctx.store.sessions(0, 2**62))
 

@@ -10,6 +10,7 @@ import pytest
 
 from edge import ratings
 from edge.workflow import Invalid, Refused
+from tests.edge.mockpins import mock_pin
 
 
 def bodies(hall, kind: str) -> list[dict]:
@@ -73,7 +74,7 @@ def test_ratings_presses_with_nothing_to_rate_are_ignored(served, hardware, devi
 
 def test_ratings_bouncing_button_rates_once(served, hardware, device_hall, clock):
     served()
-    pin = hardware.board._devices["rate2-W1"].pin
+    pin = mock_pin(hardware, "rate2-W1")
     for _ in range(5):
         pin.drive_low()
         pin.drive_high()

@@ -6,7 +6,8 @@ from __future__ import annotations
 import msgspec
 
 from edge import presence
-from edge.app import tick
+from edge.housekeeping import tick
+from tests.edge.mockpins import mock_pin
 
 
 def bodies(hall, kind: str) -> list[dict]:
@@ -14,7 +15,7 @@ def bodies(hall, kind: str) -> list[dict]:
 
 
 def lamp_pin(hw, window: str):
-    return hw.board._devices[hw.lamp_of[window]].pin
+    return mock_pin(hw, hw.lamp_of[window])
 
 
 def test_stepaway_short_pause_is_no_violation(hall, clock):

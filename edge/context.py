@@ -1,0 +1,123 @@
+"""What every command sees (`Ctx`): the store, the clock, the calendar and the business
+configuration (`Catalog`), plus the configuration's life cycle on the hall: the newest version
+central pushed is checked, persisted in the store and swapped in (`apply_business`), and at
+start the hall runs on the newest version it persisted (`load_persisted_business`).
+
+Layer: above the store, below every capability (queue, cases, attendance, …).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+import msgspec
+
+from sync.contract import events as ev
+from sync.kernel import business as biz
+from sync.kernel.business import Business, Department, Item, Staff, Window
+from sync.kernel.calendar import HallCalendar
+from sync.kernel.clock import Clock
+
+from .store import Store
+
+log = logging.getLogger("onestop.edge.sync")
+
+
+@dataclass
+class Catalog:
+    """Lookups over one version of the business configuration."""
+
+    business: Business
+    departments: dict[str, Department] = field(init=False)
+    items: dict[str, Item] = field(init=False)
+    windows: dict[str, Window] = field(init=False)
+    staff: dict[str, Staff] = field(init=False)
+    cards: dict[str, Staff] = field(init=False)
+
+    def __post_init__(self) -> None:
+        b = self.business
+        self.departments = {d.id: d for d in b.catalog.departments}
+        self.items = {i.id: i for i in b.catalog.items}
+        self.windows = {w.id: w for w in b.windows}
+        self.staff = {s.id: s for s in b.staff}
+        self.cards = {s.card.upper(): s for s in b.staff if s.card}
+
+    @property
+    def rules(self):
+        return self.business.rules
+
+    def hall_departments(self) -> list[Department]:
+        """Departments with at least one window in this hall, in catalog order."""
+        present = {w.department for w in self.business.windows}
+        return [d for d in self.business.catalog.departments if d.id in present]
+
+    def hall_items(self) -> list[Item]:
+        present = {w.department for w in self.business.windows}
+        return [i for i in self.business.catalog.items if i.department in present]
+
+
+@dataclass
+class Ctx:
+    """What a command sees: the store, the clock, the calendar and the configuration."""
+
+    store: Store
+    clock: Clock
+    calendar: HallCalendar
+    catalog: Catalog
+    hall_id: str
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    def today(self) -> date:
+        return self.calendar.local_date(self.clock.now())
+
+    def service_date(self) -> str:
+        return self.today().isoformat()
+
+
+# ---------------------------------------------------------------- business configuration
+
+
+def swap_business(ctx: Ctx, b: biz.Business) -> None:
+    ctx.catalog = Catalog(b)
+    ctx.calendar = HallCalendar(b.calendar)
+    ctx.store.ensure_windows({w.id: w.department for w in b.windows})
+
+
+def apply_business(ctx: Ctx, version: int, b: biz.Business) -> bool:
+    """Take a business configuration from central. Returns whether it took effect."""
+    current = ctx.catalog.business.version
+    if version <= current:
+        log.info("configuration version %d ignored: running %d", version, current)
+        return False
+    if b.version != version:
+        b = msgspec.structs.replace(b, version=version)
+    try:
+        biz.check(b)
+    except biz.BusinessError as e:
+        log.error("configuration version %d refused: %s", version, e)
+        return False
+    ctx.store.set_meta("business", biz.encode(b).decode())
+    swap_business(ctx, b)
+    ctx.store.append(ev.ConfigApplied(version=version, previous=current))
+    log.info("configuration version %d applied (was %d)", version, current)
+    return True
+
+
+def load_persisted_business(ctx: Ctx) -> None:
+    """At start: run on the newest configuration this hall has, its file's or central's."""
+    stored = ctx.store.meta("business")
+    if not stored:
+        return
+    try:
+        b = biz.decode(stored.encode())
+        biz.check(b)
+    except (msgspec.ValidationError, msgspec.DecodeError, biz.BusinessError) as e:
+        log.error("persisted configuration unreadable, keeping the file's: %s", e)
+        return
+    if b.version > ctx.catalog.business.version:
+        swap_business(ctx, b)
+        log.info("running configuration version %d received from central earlier", b.version)

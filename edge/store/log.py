@@ -1,0 +1,348 @@
+"""The core of the hall's store: the event log, its epochs and marks, and the dispatch of each
+appended event to the projection rules of the capabilities (`edge.store.queue`, …).
+
+Only the `edge.store` package touches peewee. Everything the hall decides is appended here as
+an event and applied to the projection tables in the same transaction; `rebuild()` replays the
+log into fresh projections, which proves they are derived state. Durability: WAL with
+``synchronous=FULL``, so a commit that returned is on disk before the hall shows or publishes
+anything.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType, SimpleNamespace
+from typing import Any
+
+import msgspec
+import peewee as pw
+
+from sync.contract import events as ev
+from sync.kernel.clock import Clock, uuid7
+
+Rule = Callable[[Any, int, int, Any], None]  # (store, seq, ts, body): how one fact changes a projection
+
+
+class StoredEvent(msgspec.Struct, kw_only=True):
+    """An event as read back from the log (body decoded to plain JSON)."""
+
+    hall: str
+    epoch: str
+    seq: int
+    id: str
+    kind: str
+    schema: int
+    body: msgspec.Raw
+    ts: int
+    boot: str
+    mono: int
+    clock: str
+
+
+class StoreError(Exception):
+    pass
+
+
+# ---------------------------------------------------------------------------- helpers for the parts
+
+
+def row_view(cls, row, json_fields: Iterable[str] = ()):
+    """A msgspec view of a model row whose columns are the view's fields; `json_fields` are
+    stored as JSON text."""
+    values = {f: getattr(row, f) for f in cls.__struct_fields__}
+    for f in json_fields:
+        values[f] = json.loads(values[f])
+    return cls(**values)
+
+
+def dumps(value: Any) -> str:
+    """A JSON column's text (Chinese kept readable)."""
+    return json.dumps(msgspec.to_builtins(value), ensure_ascii=False)
+
+
+def update(model, key: Any, **fields: Any) -> None:
+    """Update the row of `model` whose primary key is `key`."""
+    model.update(**fields).where(model._meta.primary_key == key).execute()
+
+
+@dataclass
+class Part:
+    """What one capability adds to the store: its tables (`tables(Base)` returns the model
+    classes bound to one database) and its projection rules per event kind."""
+
+    tables: Callable[[type], list[type]]
+    rules: dict[str, Rule] = field(default_factory=dict)
+
+
+def part_of(module: ModuleType) -> Part:
+    return Part(module.tables, getattr(module, "RULES", {}))
+
+
+# ---------------------------------------------------------------------------- the log's own tables
+
+
+def log_tables(Base: type) -> list[type]:
+    class Meta(Base):
+        key = pw.TextField(primary_key=True)
+        value = pw.TextField()
+
+        class Meta:
+            table_name = "meta"
+
+    class EventRow(Base):
+        pos = pw.AutoField()  # local append order across epochs
+        epoch = pw.TextField()
+        seq = pw.IntegerField()
+        id = pw.TextField(unique=True)
+        kind = pw.TextField()
+        schema = pw.IntegerField()
+        body = pw.TextField()
+        ts = pw.BigIntegerField()
+        boot = pw.TextField()
+        mono = pw.BigIntegerField()
+        clock = pw.TextField()
+
+        class Meta:
+            table_name = "events"
+            indexes = ((("epoch", "seq"), True),)
+
+    return [Meta, EventRow]
+
+
+def _bind(db: pw.Database, parts: list[Part]) -> tuple[SimpleNamespace, list[type], list[type]]:
+    """Model classes bound to one database, so several halls can live in one process: a
+    namespace by class name, the log's tables and the projection tables."""
+
+    class Base(pw.Model):
+        class Meta:
+            database = db
+
+    log = log_tables(Base)
+    projections = [t for p in parts for t in p.tables(Base)]
+    return SimpleNamespace(**{t.__name__: t for t in log + projections}), log, projections
+
+
+# ---------------------------------------------------------------------------- the store core
+
+
+class LogStore:
+    """Event log + projections. Not thread-safe by design: the hall's single writer thread
+    owns it (see edge.hall). The capabilities' query mixins and `PARTS` complete it
+    (`edge.store.Store`)."""
+
+    PARTS: list[Part] = []
+
+    def __init__(self, path: Path, hall: str, clock: Clock) -> None:
+        self.path = Path(path)
+        self.hall = hall
+        self.clock = clock
+        self.db = pw.SqliteDatabase(
+            str(self.path),
+            pragmas={
+                "journal_mode": "wal",
+                "synchronous": 2,  # FULL: a returned commit survives a power cut
+                "foreign_keys": 1,
+                "busy_timeout": 5000,
+            },
+            check_same_thread=False,
+        )
+        self.m, self._log_tables, self._projection_tables = _bind(self.db, self.PARTS)
+        self._rules: dict[str, list[Rule]] = {}
+        for p in self.PARTS:
+            for kind, rule in p.rules.items():
+                self._rules.setdefault(kind, []).append(rule)
+        self.epoch = ""
+        self._next_seq = 1
+        self._pending: list[StoredEvent] = []
+
+    # -- lifecycle
+
+    def open(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.db.connect(reuse_if_open=True)
+        with self.db.atomic():
+            self.db.create_tables(self._log_tables + self._projection_tables, safe=True)
+            meta = {r.key: r.value for r in self.m.Meta.select()}
+            if "epoch" not in meta:
+                self.epoch = os.urandom(8).hex()
+                self.m.Meta.create(key="epoch", value=self.epoch)
+                self.m.Meta.create(key="hall", value=self.hall)
+                self.m.Meta.create(key="created", value=str(self.clock.micros()))
+            else:
+                self.epoch = meta["epoch"]
+                if meta.get("hall") != self.hall:
+                    raise StoreError(
+                        f"{self.path} belongs to hall {meta.get('hall')!r}, not {self.hall!r}"
+                    )
+        self._next_seq = self.last_seq_of(self.epoch) + 1
+
+    def close(self) -> None:
+        if not self.db.is_closed():
+            self.db.close()
+
+    def atomic(self):
+        return self.db.atomic()
+
+    def one(self, sql: str, args: tuple):
+        """One row of a plain SQL query. The queries on the ticket path run many times a second:
+        plain SQL on the cursor, since peewee rebuilding each statement costs more than SQLite
+        answering it."""
+        return self.db.execute_sql(sql, args).fetchone()
+
+    # -- marks and meta
+
+    @property
+    def acked_seq(self) -> int:
+        """Highest seq central has acknowledged for the current epoch (0 before any sync)."""
+        return self.acked(self.epoch)
+
+    def acked(self, epoch: str) -> int:
+        value = self.meta(f"acked:{epoch}")
+        return int(value) if value else 0
+
+    def save_acked(self, epoch: str, seq: int) -> None:
+        self.set_meta(f"acked:{epoch}", str(seq))
+
+    def meta(self, key: str) -> str | None:
+        row = self.m.Meta.get_or_none(self.m.Meta.key == key)
+        return row.value if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.m.Meta.insert(key=key, value=value).on_conflict_replace().execute()
+
+    # -- epochs
+
+    def epochs(self) -> list[tuple[str, int]]:
+        """Every epoch of this log with its last seq, oldest first."""
+        E = self.m.EventRow
+        q = E.select(E.epoch, pw.fn.MAX(E.seq), pw.fn.MIN(E.pos)).group_by(E.epoch).order_by(pw.fn.MIN(E.pos))
+        out = [(epoch, last) for epoch, last, _ in q.tuples()]
+        if self.epoch not in {e for e, _ in out}:
+            out.append((self.epoch, 0))
+        return out
+
+    def last_seq_of(self, epoch: str) -> int:
+        E = self.m.EventRow
+        return E.select(pw.fn.MAX(E.seq)).where(E.epoch == epoch).scalar() or 0
+
+    def renumber(self, epoch: str, from_seq: int) -> None:
+        """Move events `from_seq`… of `epoch` to the end of the log: into a new epoch if `epoch`
+        is the current one, else after the current epoch's last event. Ids, bodies and times
+        stay; only their place in the log changes. Call inside a transaction."""
+        if epoch == self.epoch:
+            self.rotate_epoch(move_from=from_seq)
+            return
+        E = self.m.EventRow
+        for r in list(E.select().where((E.epoch == epoch) & (E.seq >= from_seq)).order_by(E.seq)):
+            E.update(epoch=self.epoch, seq=self._next_seq).where(E.pos == r.pos).execute()
+            self._next_seq += 1
+
+    def rotate_epoch(self, move_from: int | None = None) -> str:
+        """Start a new epoch (this database is an old copy: central already holds later events of
+        the current epoch). Events of the old epoch from `move_from` on, which central holds
+        different events for, are moved to the new epoch in their order, keeping their ids,
+        bodies and times. Call inside a transaction. Returns the new epoch."""
+        E = self.m.EventRow
+        old = self.epoch
+        new = os.urandom(8).hex()
+        seq = 0
+        if move_from is not None:
+            rows = list(E.select().where((E.epoch == old) & (E.seq >= move_from)).order_by(E.seq))
+            for r in rows:
+                seq += 1
+                E.update(epoch=new, seq=seq).where(E.pos == r.pos).execute()
+        self.set_meta("epoch", new)
+        self.set_meta(f"epoch-from:{new}", old)
+        self.epoch = new
+        self._next_seq = seq + 1
+        return new
+
+    # -- appending
+
+    @property
+    def last_seq(self) -> int:
+        return self._next_seq - 1
+
+    def seq_mark(self) -> int:
+        """Where the log stands; `rollback_to` restores it if the transaction is abandoned."""
+        return self._next_seq
+
+    def rollback_to(self, mark: int) -> None:
+        self._next_seq = mark
+        self._pending = [e for e in self._pending if e.seq < mark]
+
+    def append(self, body: ev.Body) -> StoredEvent:
+        """Append one event and apply it to the projections (inside the caller's transaction)."""
+        raw = ev.encode_body(body)
+        e = StoredEvent(
+            hall=self.hall,
+            epoch=self.epoch,
+            seq=self._next_seq,
+            id=uuid7(self.clock),
+            kind=body.KIND,
+            schema=ev.SCHEMA,
+            body=msgspec.Raw(raw),
+            ts=self.clock.micros(),
+            boot=self.clock.boot,
+            mono=self.clock.monotonic(),
+            clock=self.clock.quality,
+        )
+        self.m.EventRow.insert(
+            epoch=e.epoch, seq=e.seq, id=e.id, kind=e.kind, schema=e.schema, body=raw.decode(),
+            ts=e.ts, boot=e.boot, mono=e.mono, clock=e.clock,
+        ).execute()
+        self._next_seq += 1
+        self._apply(e.seq, e.ts, body)
+        self._pending.append(e)
+        return e
+
+    def take_committed(self) -> list[StoredEvent]:
+        """Events appended since the last call (call after the commit succeeded)."""
+        out, self._pending = self._pending, []
+        return out
+
+    # -- reading the log
+
+    def events(self, after: int = 0, limit: int = 100, epoch: str | None = None) -> list[StoredEvent]:
+        """Committed events of an epoch (default: the current one) after `after`, in seq order.
+        Safe from any thread: peewee gives each thread its own connection, and WAL readers only
+        ever see committed transactions."""
+        ep = epoch or self.epoch
+        return [
+            StoredEvent(hall=self.hall, epoch=ep, seq=r[0], id=r[1], kind=r[2], schema=r[3],
+                        body=msgspec.Raw(r[4]), ts=r[5], boot=r[6], mono=r[7], clock=r[8])
+            for r in self.event_rows(ep, after, limit)
+        ]
+
+    def event_rows(self, epoch: str, after: int, limit: int) -> list[tuple]:
+        """Committed events as plain rows (seq, id, kind, schema, body bytes, ts, boot, mono,
+        clock) for replication: the raw cursor, since converting every field through the model
+        costs more than the read itself. Safe from any thread, like `events`."""
+        cur = self.db.execute_sql(
+            "SELECT seq, id, kind, schema, CAST(body AS BLOB), ts, boot, mono, clock FROM events"
+            " WHERE epoch = ? AND seq > ? ORDER BY seq LIMIT ?", (epoch, after, limit))
+        return cur.fetchall()
+
+    # -- projections
+
+    def _apply(self, seq: int, ts: int, body: ev.Body) -> None:
+        for rule in self._rules.get(body.KIND, ()):
+            rule(self, seq, ts, body)
+
+    def reseed(self) -> None:
+        """Put back the rows projections start from (after a rebuild emptied them). The parts'
+        mixins extend it."""
+
+    def rebuild(self) -> None:
+        """Drop the projections and replay the whole log into them."""
+        with self.db.atomic():
+            self.db.drop_tables(self._projection_tables)
+            self.db.create_tables(self._projection_tables)
+            self.reseed()
+            E = self.m.EventRow
+            for seq, kind, raw, ts in E.select(E.seq, E.kind, E.body, E.ts).order_by(E.pos).tuples():
+                self._apply(seq, ts, ev.decode_body(kind, raw.encode()))

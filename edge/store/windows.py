@@ -1,0 +1,154 @@
+"""Windows: who is signed on, the ticket called there, a pause, the manager's override. Views,
+table, projection rules (the window's side of ticket and window events), queries."""
+
+from __future__ import annotations
+
+import msgspec
+import peewee as pw
+
+from sync.contract import events as ev
+
+from .log import row_view, update
+
+
+class WindowView(msgspec.Struct, kw_only=True):
+    id: str
+    department: str
+    staff: str | None
+    role: str | None
+    ticket: str | None
+    paused_at: int | None
+    pause_reason: str
+    signed_on_at: int | None
+    manual: str | None  # None | "opened" | "withdrawn" (hall manager's override)
+
+    @property
+    def state(self) -> str:
+        if self.staff is None:
+            return "closed"
+        if self.paused_at is not None:
+            return "paused"
+        if self.ticket is not None:
+            return "serving"
+        return "idle"
+
+
+def tables(Base: type) -> list[type]:
+    class Window(Base):
+        id = pw.TextField(primary_key=True)
+        department = pw.TextField()
+        staff = pw.TextField(null=True)
+        role = pw.TextField(null=True)
+        ticket = pw.TextField(null=True)
+        paused_at = pw.BigIntegerField(null=True)
+        pause_reason = pw.TextField(default="")
+        signed_on_at = pw.BigIntegerField(null=True)
+        manual = pw.TextField(null=True)
+
+        class Meta:
+            table_name = "windows"
+
+    return [Window]
+
+
+# ---------------------------------------------------------------------------- projection rules
+
+
+def _set(s, window: str, **fields) -> None:
+    update(s.m.Window, window, **fields)
+
+
+def _called(s, seq: int, ts: int, b: ev.TicketCalled) -> None:
+    _set(s, b.window, ticket=b.ticket)
+
+
+def _ticket_left(s, seq: int, ts: int, b: ev.TicketCompleted | ev.TicketNoShow | ev.TicketTransferred) -> None:
+    _set(s, b.window, ticket=None)
+
+
+def _expired(s, seq: int, ts: int, b: ev.TicketExpired) -> None:
+    t = s.m.Ticket.get_by_id(b.ticket)
+    if t.window:
+        W = s.m.Window
+        W.update(ticket=None).where((W.id == t.window) & (W.ticket == b.ticket)).execute()
+
+
+def _signed_on(s, seq: int, ts: int, b: ev.WindowSignedOn) -> None:
+    _set(s, b.window, staff=b.staff, role=b.role, signed_on_at=ts, paused_at=None, pause_reason="")
+
+
+def _signed_off(s, seq: int, ts: int, b: ev.WindowSignedOff) -> None:
+    _set(s, b.window, staff=None, role=None, signed_on_at=None, paused_at=None, pause_reason="")
+
+
+def _paused(s, seq: int, ts: int, b: ev.WindowPaused) -> None:
+    _set(s, b.window, paused_at=ts, pause_reason=b.reason)
+
+
+def _resumed(s, seq: int, ts: int, b: ev.WindowResumed) -> None:
+    _set(s, b.window, paused_at=None, pause_reason="")
+
+
+def _opened(s, seq: int, ts: int, b: ev.WindowOpened) -> None:
+    _set(s, b.window, manual="opened")
+
+
+def _withdrawn(s, seq: int, ts: int, b: ev.WindowWithdrawn) -> None:
+    _set(s, b.window, manual="withdrawn")
+
+
+RULES = {
+    "ticket.called": _called,
+    "ticket.completed": _ticket_left,
+    "ticket.no_show": _ticket_left,
+    "ticket.transferred": _ticket_left,
+    "ticket.expired": _expired,
+    "window.signed_on": _signed_on,
+    "window.signed_off": _signed_off,
+    "window.paused": _paused,
+    "window.resumed": _resumed,
+    "window.opened": _opened,
+    "window.withdrawn": _withdrawn,
+}
+
+
+# ---------------------------------------------------------------------------- queries
+
+
+class WindowQueries:
+    m: object
+    db: pw.Database
+    _windows: dict[str, str] = {}
+
+    def ensure_windows(self, windows: dict[str, str]) -> None:
+        """Make sure every configured window (id → department) has a projection row."""
+        self._windows = dict(windows)
+        W = self.m.Window
+        existing = {w.id: w for w in W.select()}
+        for wid, dept in windows.items():
+            if wid not in existing:
+                W.insert(id=wid, department=dept).execute()
+            elif existing[wid].department != dept and existing[wid].staff is None:
+                W.update(department=dept).where(W.id == wid).execute()
+
+    def reseed(self) -> None:
+        super().reseed()  # type: ignore[misc]
+        self.ensure_windows(self._windows)
+
+    def window(self, window_id: str) -> WindowView | None:
+        row = self.m.Window.get_or_none(self.m.Window.id == window_id)
+        return row_view(WindowView, row) if row else None
+
+    def windows(self) -> list[WindowView]:
+        cur = self.db.execute_sql(
+            "SELECT id, department, staff, role, ticket, paused_at, pause_reason, signed_on_at, manual"
+            " FROM windows ORDER BY id")
+        return [
+            WindowView(id=r[0], department=r[1], staff=r[2], role=r[3], ticket=r[4], paused_at=r[5],
+                       pause_reason=r[6], signed_on_at=r[7], manual=r[8])
+            for r in cur.fetchall()
+        ]
+
+    def window_of_staff(self, staff: str) -> WindowView | None:
+        row = self.m.Window.get_or_none(self.m.Window.staff == staff)
+        return row_view(WindowView, row) if row else None
