@@ -10,7 +10,6 @@ re-based; clock jumps leave the log in order)."""
 from __future__ import annotations
 
 import shutil
-import time
 from datetime import datetime, timedelta, timezone
 
 import paho.mqtt.client as paho
@@ -66,6 +65,22 @@ def raw_client(url_port: int, protocol: int) -> paho.Client:
     c.connect("127.0.0.1", url_port)
     c.loop_start()
     return c
+
+
+def sniffer(url_port: int, protocol: int, topic: str) -> tuple[paho.Client, list[bytes]]:
+    """A raw client subscribed to `topic` (its SUBACK received) and every payload it gets there."""
+    captured: list[bytes] = []
+    subacks: list[object] = []
+    c = raw_client(url_port, protocol)
+    c.on_message = lambda cl, u, m: captured.append(m.payload)
+    c.on_subscribe = lambda cl, u, mid, codes, props: subacks.append(codes)
+    c.subscribe(topic, qos=1)
+    wait_until(lambda: subacks, 10, what=f"the SUBACK for {topic}")
+    return c, captured
+
+
+def last_seq_sent(payloads: list[bytes]) -> int:
+    return max((e.seq for p in payloads for e in wire.decode(p, wire.Batch).events), default=0)
 
 
 def test_replication_steady_state_and_status(campus, broker, central_db):
@@ -127,9 +142,13 @@ def test_replication_edge_killed(campus, broker, when):
     else:
         # central away: events are published but never acked
         c.central.stop()
+        sniff, sent = sniffer(broker.port, c.protocol, wire.events_topic(edge.hall))
         for _ in range(30):
             edge.take()
-        time.sleep(0.5)
+        last = edge.health()["last_seq"]
+        wait_until(lambda: last_seq_sent(list(sent)) >= last, 10, what="the events published")
+        sniff.loop_stop()
+        sniff.disconnect()
         edge.kill()
         c.central.start()
         edge.start()
@@ -156,11 +175,7 @@ def test_replication_network_cut_without_fin(campus, broker, proxy):
 
 def test_replication_duplicate_flood(campus, broker):
     c = campus()
-    captured: list[bytes] = []
-    sniffer = raw_client(broker.port, c.protocol)
-    sniffer.on_message = lambda cl, u, m: captured.append(m.payload)
-    sniffer.subscribe(wire.events_topic("hall-a"), qos=1)
-    time.sleep(0.3)
+    sniff, captured = sniffer(broker.port, c.protocol, wire.events_topic("hall-a"))
     for _ in range(20):
         c.edges[0].take()
     wait_until(lambda: len(captured) >= 1, 10, what="captured batches")
@@ -172,7 +187,7 @@ def test_replication_duplicate_flood(campus, broker):
     c.edges[0].take()
     wait_until(lambda: c.central.get("/api/health")["ingest"]["duplicates"] >= 20, 30, what="duplicates seen")
     assert_converged(c.db, c.edges)
-    for cl in (sniffer, flooder):
+    for cl in (sniff, flooder):
         cl.loop_stop()
         cl.disconnect()
 
