@@ -20,7 +20,8 @@ def board(clock):
         [PinDef("lamp", 17, "lamp"), PinDef("pause", "GPIO27", "pause_button"), PinDef("rate5", 5, "rating_button"),
          PinDef("door", 24, "door"), PinDef("light", 25, "power"), PinDef("sense", 16, "power", pull_up=False)],
         factory=mock_factory(), debounce=0.05, blink=0.01, ticks=lambda: clock.monotonic() / 1e9,
-        on_press=presses.append, on_input=lambda n, v: changes.append((n, v)), on_fault=lambda d, m: faults.append((d, m)),
+        on_press=presses.append, on_input=lambda n, v: changes.append((n, v)),
+        on_fault=lambda d, m: faults.append((d, m)),
     )
     b.open()
     b.presses_seen, b.changes, b.faults = presses, changes, faults  # type: ignore[attr-defined]
