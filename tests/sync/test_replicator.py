@@ -68,11 +68,12 @@ def raw_client(url_port: int, protocol: int) -> paho.Client:
 
 
 def sniffer(url_port: int, protocol: int, topic: str) -> tuple[paho.Client, list[bytes]]:
-    """A raw client subscribed to `topic` (its SUBACK received) and every payload it gets there."""
+    """A raw client subscribed to `topic` (its SUBACK received) and every payload it gets there
+    (amqtt also hands a new subscriber retained messages of other topics: those are left out)."""
     captured: list[bytes] = []
     subacks: list[object] = []
     c = raw_client(url_port, protocol)
-    c.on_message = lambda cl, u, m: captured.append(m.payload)
+    c.on_message = lambda cl, u, m: captured.append(m.payload) if m.topic == topic else None
     c.on_subscribe = lambda cl, u, mid, codes, props: subacks.append(codes)
     c.subscribe(topic, qos=1)
     wait_until(lambda: subacks, 10, what=f"the SUBACK for {topic}")
