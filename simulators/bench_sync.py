@@ -27,6 +27,9 @@ from pathlib import Path
 
 import httpx
 
+from sync.contract import events as ev
+from sync.kernel.clock import ManualClock
+
 ROOT = Path(__file__).resolve().parents[1]
 HALL = "bench-hall"
 PG_ADMIN = os.environ.get("ONESTOP_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/test")
@@ -59,8 +62,6 @@ def make_backlog(hall_file: Path, data_dir: Path, n: int) -> float:
     """Commit n real events (tickets over many days) into a fresh hall database. Seconds taken."""
     from edge.config import load
     from edge.hall import Hall
-    from sync.contract import events as ev
-    from sync.kernel.clock import ManualClock
 
     cfg = load(hall_file)
     clock = ManualClock(datetime(2026, 3, 2, 8, 0, tzinfo=timezone(timedelta(hours=8))))

@@ -31,12 +31,11 @@ from sync.kernel.calendar import HallCalendar
 
 from .campus import HallSim
 from .client import Client
+from .demopaths import DEMO_DATA, REPO_CONFIG
 from .outage import Outages, Proxy
 from .procs import (Child, EdgeProcess, ProcessError, central_command, describe_exit, free_port, port_in_use,
                     split_hostport, start_broker)
 
-REPO_CONFIG = Path(__file__).resolve().parent.parent / "config"
-DEMO_DATA = Path("var") / "demo"
 REPORT_EVERY = 5.0  # real seconds between two progress lines
 MIN_OPEN_LEFT = timedelta(minutes=30)  # start in a later period when fewer simulated minutes remain
 DEMO_PIN = "1234"  # every staff console PIN in config/halls (see the files' header)

@@ -27,6 +27,8 @@ import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from .demopaths import DEMO_DATA
+
 
 class Proxy:
     """A TCP forwarder 127.0.0.1:port → upstream that can be cut and healed."""
@@ -229,8 +231,6 @@ def format_duration(seconds: float) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .demo import DEMO_DATA
-
     p = argparse.ArgumentParser(
         prog="onestop-sim outage",
         description="Cut a hall of the running demo off the broker (its proxy refuses connections), "

@@ -1,5 +1,6 @@
 """The MQTT transport: the only module that imports paho.
 
+`BrokerUrl` is a `sync.transport.Endpoint` and the `Link` it opens a `sync.transport.Transport`.
 `Link` wraps one paho 2.x client. It connects in the background and reconnects with backoff,
 re-subscribes on every connect, and publishes only while connected: paho's own queue is memory
 only, so the replication protocol above keeps its own state and resends from its log instead.
@@ -12,12 +13,14 @@ import logging
 import ssl
 import threading
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable, Sequence
 from urllib.parse import unquote, urlsplit
 
 import paho.mqtt.client as paho
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
+
+from .transport import MessageHandler
 
 log = logging.getLogger("onestop.sync.mqtt")
 
@@ -33,6 +36,21 @@ class BrokerUrl:
     def __str__(self) -> str:  # never print the password
         user = f"{self.username}@" if self.username else ""
         return f"{'mqtts' if self.tls else 'mqtt'}://{user}{self.host}:{self.port}"
+
+    def open(
+        self,
+        client_id: str,
+        *,
+        subscriptions: Sequence[tuple[str, int]] = (),
+        on_message: MessageHandler | None = None,
+        on_connect: Callable[[], None] | None = None,
+        on_disconnect: Callable[[], None] | None = None,
+        will: tuple[str, bytes] | None = None,
+        **options: Any,
+    ) -> Link:
+        """The `Link` of `client_id` to this broker (`options`: those of `Link`, e.g. protocol)."""
+        return Link(self, client_id, subscriptions=subscriptions, on_message=on_message, on_connect=on_connect,
+                    on_disconnect=on_disconnect, will=will, **options)
 
 
 def parse_broker_url(url: str, username: str = "", password: str = "") -> BrokerUrl:
@@ -55,16 +73,13 @@ def parse_broker_url(url: str, username: str = "", password: str = "") -> Broker
     )
 
 
-MessageHandler = Callable[[str, bytes], None]
-
-
 class Link:
     def __init__(
         self,
         broker: BrokerUrl,
         client_id: str,
         *,
-        subscriptions: list[tuple[str, int]] = (),  # type: ignore[assignment]
+        subscriptions: Sequence[tuple[str, int]] = (),
         on_message: MessageHandler | None = None,
         on_connect: Callable[[], None] | None = None,
         on_disconnect: Callable[[], None] | None = None,

@@ -13,7 +13,8 @@ Protocol (DESIGN.md, Replication):
 - Retained `Status` on connect and every `status_interval`; the last will marks the hall
   `offline`. Retained `ConfigMessage` and the `TimeBeacon` are handed to the hall.
 
-Everything the hall owns is reached through `Source`; this module never imports `edge`.
+Everything the hall owns is reached through `Source`; this module never imports `edge`. The
+broker is reached through `sync.transport` (`sync.mqtt` for MQTT), so it never imports paho.
 """
 
 from __future__ import annotations
@@ -21,10 +22,10 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Protocol
+from typing import Any, Protocol
 
 from .contract import wire
-from .mqtt import BrokerUrl, Link
+from .transport import Endpoint, Transport
 
 log = logging.getLogger("onestop.sync.edge")
 
@@ -65,10 +66,13 @@ class Source(Protocol):
 
 
 class Replicator:
+    """Replicates `source` through a transport opened at `broker` (`sync.mqtt.BrokerUrl` for
+    MQTT); `transport_options` go to `broker.open` (for MQTT: protocol, ca_file)."""
+
     def __init__(
         self,
         hall: str,
-        broker: BrokerUrl,
+        broker: Endpoint,
         source: Source,
         *,
         batch_size: int = 1000,
@@ -76,9 +80,8 @@ class Replicator:
         ack_timeout: float = 10.0,
         status_interval: float = 15.0,
         live_batch: int = 100,
-        protocol: int = 5,
-        ca_file: str | None = None,
         client_id: str | None = None,
+        **transport_options: Any,
     ) -> None:
         self.hall = hall
         self.source = source
@@ -101,16 +104,14 @@ class Replicator:
         self._status_due = True
         self._thread: threading.Thread | None = None
         self.stats = {"batches": 0, "events_sent": 0, "resends": 0, "acks": 0, "renumbered": 0}
-        self.link = Link(
-            broker,
+        self.link: Transport = broker.open(
             client_id or f"onestop-edge-{hall}",
             subscriptions=[(wire.ack_topic(hall), 1), (wire.config_topic(hall), 1), (wire.TIME_TOPIC, 0)],
             on_message=self._on_message,
             on_connect=self._on_connect,
             on_disconnect=self._on_disconnect,
             will=(wire.status_topic(hall), wire.OFFLINE),
-            protocol=protocol,
-            ca_file=ca_file,
+            **transport_options,
         )
 
     # -- lifecycle

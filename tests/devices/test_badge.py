@@ -15,16 +15,6 @@ from tests.conftest import wait_until
 CARD = "0A00C3D2F1"
 
 
-class Ticks:
-    """Seconds for the reader's held-card detection, moved by the test."""
-
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
 def port(tmp_path):
     p = PtyPort(tmp_path / "ttyBADGE0")
@@ -60,18 +50,18 @@ def test_badge_reader_reads_a_card_from_the_pty(port, make_reader):
     assert r.health()["state"] == "ok" and r.cards == 1
 
 
-def test_badge_reader_counts_a_held_card_once(port, make_reader):
-    ticks = Ticks()
-    r, cards, _ = make_reader(ticks=ticks, hold_seconds=1.0)
+def test_badge_reader_counts_a_held_card_once(port, make_reader, clock):
+    # held-card detection on the manual clock's monotonic seconds (as edge.hardware wires it)
+    r, cards, _ = make_reader(ticks=lambda: clock.monotonic() / 1e9, hold_seconds=1.0)
     wait_until(lambda: r.state == "ok")
     port.write(rdm6300_frame(CARD) * 8)  # a card on the antenna: the module repeats the frame
     port.write(rdm6300_frame("0A00C3D2F2"))
     wait_until(lambda: r.frames == 9)
     assert cards == [CARD, "0A00C3D2F2"]
-    ticks.now += 0.3
+    clock.advance(seconds=0.3)
     port.write(rdm6300_frame("0A00C3D2F2") * 3)  # still held (frames keep coming)
     wait_until(lambda: r.frames == 12)
-    ticks.now += 2.0
+    clock.advance(seconds=2.0)
     port.write(rdm6300_frame(CARD))  # taken away and presented again
     wait_until(lambda: len(cards) == 3)
     assert cards == [CARD, "0A00C3D2F2", CARD]

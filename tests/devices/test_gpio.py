@@ -6,77 +6,72 @@ from __future__ import annotations
 import pytest
 
 from devices.gpio import GpioBoard, PinDef, mock_factory
-
-
-class Ticks:
-    def __init__(self) -> None:
-        self.now = 10.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.conftest import wait_until
 
 
 @pytest.fixture
-def board():
-    ticks = Ticks()
+def board(clock):
+    """The board's debounce runs on the manual clock's monotonic seconds, as edge.hardware
+    hands it the hall's clock; the test moves it with `clock.advance`."""
     presses: list[str] = []
     changes: list[tuple[str, bool]] = []
     faults: list[tuple[str, str]] = []
     b = GpioBoard(
         [PinDef("lamp", 17, "lamp"), PinDef("pause", "GPIO27", "pause_button"), PinDef("rate5", 5, "rating_button"),
          PinDef("door", 24, "door"), PinDef("light", 25, "power"), PinDef("sense", 16, "power", pull_up=False)],
-        factory=mock_factory(), debounce=0.05, blink=0.01, ticks=ticks, on_press=presses.append,
-        on_input=lambda n, v: changes.append((n, v)), on_fault=lambda d, m: faults.append((d, m)),
+        factory=mock_factory(), debounce=0.05, blink=0.01, ticks=lambda: clock.monotonic() / 1e9,
+        on_press=presses.append, on_input=lambda n, v: changes.append((n, v)),
+        on_fault=lambda d, m: faults.append((d, m)),
     )
     b.open()
-    b.ticks, b.presses_seen, b.changes, b.faults = ticks, presses, changes, faults  # type: ignore[attr-defined]
+    b.presses_seen, b.changes, b.faults = presses, changes, faults  # type: ignore[attr-defined]
     yield b
     b.close()
 
 
-def test_gpio_button_press_calls_back_once(board):
+def test_gpio_button_press_calls_back_once(board, clock):
+    pin = board.factory.pin(27)  # the MockPin of "GPIO27"
     board.drive("pause", "press")
-    board.ticks.now += 0.2
+    assert pin.state is False  # pressed: pulled LOW against the pull-up
+    clock.advance(seconds=0.2)
     board.drive("pause", "release")
     assert board.presses_seen == ["pause"]
-    assert board._devices["pause"].pin.state is False or True  # the MockPin is real
+    assert pin.state is True  # released: HIGH again
 
 
-def test_gpio_bouncing_button_counts_once(board):
-    pin = board._devices["pause"].pin
+def test_gpio_bouncing_button_counts_once(board, clock):
+    pin = board.factory.pin(27)
     # contact chatter within a millisecond: low high low high low
     for _ in range(3):
         pin.drive_low()
         pin.drive_high()
     pin.drive_low()
     assert board.presses_seen == ["pause"]
-    board.ticks.now += 0.3
+    clock.advance(seconds=0.3)
     pin.drive_high()  # released…
     pin.drive_low()  # …release chatter: not a press
     pin.drive_high()
     assert board.presses_seen == ["pause"]
-    board.ticks.now += 0.5
+    clock.advance(seconds=0.5)
     pin.drive_low()  # a real second press
     assert board.presses_seen == ["pause", "pause"]
 
 
-def test_gpio_short_tap_after_a_missed_release_still_counts(board):
+def test_gpio_short_tap_after_a_missed_release_still_counts(board, clock):
     board.drive("rate5", "press")
-    board.ticks.now += 0.01
+    clock.advance(seconds=0.01)
     board.drive("rate5", "release")  # released within the debounce time: ignored as chatter
-    board.ticks.now += 1.0
+    clock.advance(seconds=1.0)
     board.drive("rate5", "press")
     assert board.presses_seen == ["rate5", "rate5"]
 
 
 def test_gpio_lamp_on_blink_off_is_read_on_the_mock_pin(board):
-    pin = board._devices["lamp"].pin
+    pin = board.factory.pin(17)
     assert pin.state is False
     board.set_lamp("lamp", "on")
     assert pin.state is True and board.lamp("lamp") == "on"
     board.set_lamp("lamp", "blink")
-    from tests.conftest import wait_until
-
     seen = set()
     wait_until(lambda: seen.add(pin.state) or len(seen) == 2, what="the lamp blinking")
     board.set_lamp("lamp", "off")
@@ -85,17 +80,17 @@ def test_gpio_lamp_on_blink_off_is_read_on_the_mock_pin(board):
         board.set_lamp("lamp", "purple")
 
 
-def test_gpio_door_and_power_read_their_settled_level(board):
+def test_gpio_door_and_power_read_their_settled_level(board, clock):
     assert board.inputs() == {"door": False, "light": False, "sense": False}
     board.drive("door", "press")  # contact closes (LOW with the pull-up): door closed
     board.drive("door", "release")  # chatter
     board.drive("door", "press")
     assert board.read("door") is False  # not settled yet
-    board.ticks.now += 0.1
+    clock.advance(seconds=0.1)
     assert board.read("door") is True
     board.drive("sense", "high")  # pull-down input: HIGH is active (power on)
     board.drive("light", "low")
-    board.ticks.now += 0.1
+    clock.advance(seconds=0.1)
     assert board.inputs() == {"door": True, "light": True, "sense": True}
     assert ("door", True) in board.changes
 
@@ -126,6 +121,6 @@ def test_gpio_unusable_pin_is_a_fault_and_the_others_still_work():
         assert b.state == "fault" and "bad" in b.errors
         assert faults and faults[0][0] == "gpio"
         b.set_lamp("lamp", "on")
-        assert b._devices["lamp"].pin.state is True
+        assert b.factory.pin(17).state is True
     finally:
         b.close()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -12,6 +11,7 @@ import pytest
 
 from simulators.demo import Campus, DemoOptions
 from simulators.outage import main as outage_main, parse_duration
+from tests.sync.harness import wait_until
 
 from .test_campus import wait_converged
 
@@ -33,14 +33,6 @@ def test_outage_without_a_demo_says_so(tmp_path, capsys):
     assert "no running demo" in capsys.readouterr().err
 
 
-def _until(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while not (value := predicate()):
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.2)
-    return value
-
-
 @pytest.mark.slow
 def test_outage_cuts_a_hall_off_and_heals(tmp_path):
     data = tmp_path / "demo"
@@ -51,20 +43,23 @@ def test_outage_cuts_a_hall_off_and_heals(tmp_path):
         campus.run_people()
         hall = campus.halls[0]
         hid = hall.cfg.hall.id
-        _until(lambda: campus.central_halls().get(hid, {}).get("online"), 20, "the hall online at central")
+        wait_until(lambda: campus.central_halls().get(hid, {}).get("online"), 20, interval=0.2,
+                   what="the hall online at central")
 
         assert outage_main(["--hall", hid, "--for", "12s", "--data-dir", str(data)]) == 0
-        _until(lambda: not campus.central_halls()[hid]["online"], 10, "central to show the hall offline")
+        wait_until(lambda: not campus.central_halls()[hid]["online"], 10, interval=0.2,
+                   what="central to show the hall offline")
         # the hall keeps serving: numbers are taken and its backlog grows
         with httpx.Client(base_url=hall.edge.base_url, timeout=5) as c:
             for _ in range(3):
                 assert c.post("/api/tickets", json={"department": hall.cfg.business.windows[0].department}
                               ).status_code == 201
-            assert _until(lambda: c.get("/api/health").json()["sync"]["pending"], 5, "a backlog") > 0
+            assert wait_until(lambda: c.get("/api/health").json()["sync"]["pending"], 5, interval=0.2,
+                              what="a backlog") > 0
         assert campus.halls[1].cfg.hall.id and campus.central_halls()[campus.halls[1].cfg.hall.id]["online"]
 
         # healed after 12 s: online again, the backlog drains, central holds exactly the halls' logs
-        _until(lambda: campus.central_halls()[hid]["online"], 30, "the hall back online")
+        wait_until(lambda: campus.central_halls()[hid]["online"], 30, interval=0.2, what="the hall back online")
         campus.stop_event.set()  # people stop; the nodes keep running
         for h in campus.halls:
             h.thread.join(10)

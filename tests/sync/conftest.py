@@ -6,6 +6,8 @@
   subscriptions, TLS, persistence).
 - ``proxy``: a factory, ``proxy(broker)`` -> a started ``TcpProxy`` in front of it, closed at
   teardown.
+- ``peers``: a factory, ``peers(name, **options)`` -> a plain paho client (tests.sync.peers.Peer),
+  closed at teardown.
 
 Without the mosquitto binary the mosquitto cases are skipped, except under CI=true where they
 fail: ``make test`` installs it (.ci/system-deps).
@@ -17,6 +19,7 @@ import pytest
 
 from tests.brokers import AmqttBroker, Broker, MosquittoBroker, require_mosquitto
 from tests.netfaults import TcpProxy
+from tests.sync.peers import Peer
 
 
 def _start(request, broker: Broker):
@@ -61,6 +64,20 @@ def proxy():
             p = TcpProxy(target.host, target.port)
         made.append(p)
         return p.start()
+
+    yield make
+    for p in made:
+        p.close()
+
+
+@pytest.fixture
+def peers():
+    made: list[Peer] = []
+
+    def make(name: str, **kwargs) -> Peer:
+        p = Peer(name, **kwargs)
+        made.append(p)
+        return p
 
     yield make
     for p in made:

@@ -1,0 +1,80 @@
+"""tests/netfaults.py works: the TCP proxy in front of a real broker black-holes, stalls,
+refuses and resets as it says, proved with plain paho clients, so that the sync tests built on
+it can trust what a fault does."""
+
+from __future__ import annotations
+
+import time
+
+from tests.sync.peers import acked, roundtrip
+
+
+def test_infra_blackhole_drops_silently_and_heal_lets_a_new_connection_through(broker, proxy, peers):
+    sub = peers("sub").connect(broker.url)
+    sub.subscribe("t/#")
+    px = proxy(broker)
+    pub = peers("pub", keepalive=2).connect(px.url)
+    roundtrip(pub, sub, "t/x", b"before")
+    assert px.accepted == 1 and px.bytes_up > 0 and px.bytes_down > 0
+
+    px.blackhole()
+    lost = pub.publish("t/x", b"lost")
+    assert not acked(lost, 2.0), "a PUBACK crossed the blackhole"
+    # No FIN, no RST: the client still believes in its connection, the proxy still holds it.
+    assert pub.disconnects == 0 and px.active == 1
+    assert px.bytes_dropped > 0
+    assert b"lost" not in sub.payloads()
+
+    px.heal()
+    assert pub.wait(lambda: pub.disconnects >= 1, 8), "keepalive did not notice the dead connection"
+    assert pub.wait(lambda: pub.connects >= 2, 8), "no reconnection after heal"
+    roundtrip(pub, sub, "t/x", b"after")
+    assert px.accepted >= 2
+
+
+def test_infra_stall_delays_without_loss(mosquitto, proxy, peers):
+    sub = peers("sub").connect(mosquitto.url)
+    sub.subscribe("t/#")
+    px = proxy(mosquitto)
+    pub = peers("pub").connect(px.url)
+
+    px.stall()
+    info = pub.publish("t/x", b"delayed")
+    assert not acked(info, 0.5)
+    assert b"delayed" not in sub.payloads()
+
+    px.forward()
+    assert acked(info)
+    assert sub.received(b"delayed")
+    assert pub.connects == 1 and pub.disconnects == 0 and px.bytes_dropped == 0
+
+
+def test_infra_refuse_blocks_new_connections_only(mosquitto, proxy, peers):
+    sub = peers("sub").connect(mosquitto.url)
+    sub.subscribe("t/#")
+    px = proxy(mosquitto)
+    old = peers("old").connect(px.url)
+
+    px.refuse()
+    new = peers("new").start(px.url)
+    assert not new.wait(lambda: new.connects > 0, 1.5), "a new connection got through refuse()"
+    assert px.accepted >= 2 and new.refusals + new.disconnects >= 1
+    roundtrip(old, sub, "t/x", b"old connection still flows")
+
+    px.heal()
+    assert new.wait(lambda: new.connects == 1), "no connection after heal"
+    roundtrip(new, sub, "t/x", b"new connection flows")
+
+
+def test_infra_reset_all_disconnects_at_once(mosquitto, proxy, peers):
+    sub = peers("sub").connect(mosquitto.url)
+    sub.subscribe("t/#")
+    px = proxy(mosquitto)
+    pub = peers("pub", keepalive=60).connect(px.url)
+
+    started = time.monotonic()
+    assert px.reset_all() == 1
+    assert pub.wait(lambda: pub.disconnects >= 1, 2.0), "the reset did not reach the client"
+    assert time.monotonic() - started < 2.0  # not the 60 s keepalive
+    assert pub.wait(lambda: pub.connects >= 2)
+    roundtrip(pub, sub, "t/x", b"after reset")

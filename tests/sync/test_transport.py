@@ -1,0 +1,302 @@
+"""sync.transport: the replicator runs on any `Transport`, here an in-process fake (no paho).
+
+`LoopBroker` is an `Endpoint` whose links deliver through one dispatcher thread, with retained
+messages and last wills like a broker; `MemorySource` is a hall log in memory (a
+`sync.replicator.Source`). A fake central answers batches with acks, as central.service does."""
+
+from __future__ import annotations
+
+import queue
+import subprocess
+import sys
+import threading
+from typing import Any, Callable, Sequence
+
+import pytest
+
+from sync.contract import wire
+from sync.kernel.business import Business, Catalog
+from sync.mqtt import Link, parse_broker_url
+from sync.replicator import Replicator
+from sync.transport import Endpoint, MessageHandler, Transport
+from tests.sync.harness import ROOT, wait_until
+
+HALL = "h-loop"
+WAIT = 10.0
+
+
+def matches(pattern: str, topic: str) -> bool:
+    """MQTT topic filter matching (`+` one level, `#` the rest)."""
+    pat, top = pattern.split("/"), topic.split("/")
+    for i, p in enumerate(pat):
+        if p == "#":
+            return True
+        if i >= len(top) or (p != "+" and p != top[i]):
+            return False
+    return len(pat) == len(top)
+
+
+class LoopBroker:
+    """An in-process `Endpoint`: every link it opens shares its topics; one thread delivers."""
+
+    def __init__(self) -> None:
+        self.links: list[LoopLink] = []
+        self.retained: dict[str, bytes] = {}
+        self._lock = threading.Lock()
+        self._q: queue.Queue = queue.Queue()
+        threading.Thread(target=self._deliver, name="loop-broker", daemon=True).start()
+
+    def __str__(self) -> str:
+        return "loop://in-process"
+
+    def open(self, client_id: str, *, subscriptions: Sequence[tuple[str, int]] = (),
+             on_message: MessageHandler | None = None, on_connect: Callable[[], None] | None = None,
+             on_disconnect: Callable[[], None] | None = None, will: tuple[str, bytes] | None = None,
+             **options: Any) -> LoopLink:
+        link = LoopLink(self, client_id, list(subscriptions), on_message, on_connect, on_disconnect, will, options)
+        with self._lock:
+            self.links.append(link)
+        return link
+
+    def route(self, topic: str, payload: bytes, retain: bool) -> None:
+        with self._lock:
+            if retain:
+                self.retained[topic] = payload
+            for link in self.links:
+                if link.connected and any(matches(f, topic) for f, _qos in link.subscriptions):
+                    self._q.put((link, topic, payload))
+
+    def connect(self, link: LoopLink) -> None:
+        self._q.put((link, None, None))
+
+    def _deliver(self) -> None:
+        while True:
+            link, topic, payload = self._q.get()
+            if topic is None:  # a connect: the link's callback, then retained messages it subscribes to
+                if link.on_connect:
+                    link.on_connect()
+                with self._lock:
+                    kept = [(t, p) for t, p in self.retained.items()
+                            if any(matches(f, t) for f, _qos in link.subscriptions)]
+                for t, p in kept:
+                    link.on_message and link.on_message(t, p)
+            elif link.connected and link.on_message:
+                link.on_message(topic, payload)
+
+
+class LoopLink:
+    """A `Transport` of `LoopBroker`; `drop()` is a connection lost without a goodbye."""
+
+    def __init__(self, broker: LoopBroker, client_id: str, subscriptions, on_message, on_connect, on_disconnect,
+                 will, options) -> None:
+        self.broker = broker
+        self.client_id = client_id
+        self.subscriptions = subscriptions
+        self.on_message, self.on_connect, self.on_disconnect = on_message, on_connect, on_disconnect
+        self.will = will
+        self.options = options
+        self._connected = threading.Event()
+
+    @property
+    def connected(self) -> bool:
+        return self._connected.is_set()
+
+    def start(self) -> None:
+        self._connected.set()
+        self.broker.connect(self)
+
+    def stop(self, final: tuple[str, bytes] | None = None) -> None:
+        if final is not None and self.connected:
+            self.publish(final[0], final[1], retain=True)
+        self._connected.clear()
+
+    def drop(self) -> None:
+        self._connected.clear()
+        if self.on_disconnect:
+            self.on_disconnect()
+        if self.will:
+            self.broker.route(self.will[0], self.will[1], retain=True)
+
+    def publish(self, topic: str, payload: bytes, qos: int = 1, retain: bool = False) -> bool:
+        if not self.connected:
+            return False
+        self.broker.route(topic, payload, retain)
+        return True
+
+
+class MemorySource:
+    """A hall's log in memory, one epoch at a time; everything the replicator hands over is kept."""
+
+    def __init__(self, epoch: str = "e1") -> None:
+        self._lock = threading.Lock()
+        self.log: dict[str, list[wire.WireEvent]] = {epoch: []}
+        self.marks: dict[str, int] = {}
+        self.configs: list[wire.ConfigMessage] = []
+        self.beacons: list[wire.TimeBeacon] = []
+
+    def append(self, n: int) -> None:
+        with self._lock:
+            events = self.log[self.current_epoch()]
+            for _ in range(n):
+                seq = len(events) + 1
+                events.append(wire.WireEvent(seq=seq, id=f"ev-{seq}", kind="test", schema=1, body=b"{}",
+                                             ts=seq, boot="boot", mono=seq, clock="ok"))
+
+    def current_epoch(self) -> str:
+        return list(self.log)[-1]
+
+    def epochs(self) -> list[tuple[str, int]]:
+        with self._lock:
+            return [(ep, len(evs)) for ep, evs in self.log.items()]
+
+    def acked(self, epoch: str) -> int:
+        with self._lock:
+            return self.marks.get(epoch, 0)
+
+    def save_acked(self, epoch: str, seq: int) -> None:
+        with self._lock:
+            self.marks[epoch] = seq
+
+    def read(self, epoch: str, after: int, limit: int) -> list[wire.WireEvent]:
+        with self._lock:
+            return self.log[epoch][after:after + limit]
+
+    def renumber(self, epoch: str, from_seq: int) -> None:  # pragma: no cover - no stale copy here
+        raise AssertionError("unexpected renumber")
+
+    def retire_epoch(self, epoch: str) -> None:  # pragma: no cover - no stale copy here
+        raise AssertionError("unexpected retire")
+
+    def status(self) -> dict:
+        return {"config_version": 1, "campus": "loop"}
+
+    def apply_config(self, msg: wire.ConfigMessage) -> None:
+        self.configs.append(msg)
+
+    def time_beacon(self, beacon: wire.TimeBeacon) -> None:
+        self.beacons.append(beacon)
+
+    def now_micros(self) -> int:
+        return 1_700_000_000_000_000
+
+
+class FakeCentral:
+    """Stores batches and answers with the highest contiguous seq, retained, like central."""
+
+    def __init__(self, broker: LoopBroker) -> None:
+        self.seqs: dict[str, list[int]] = {}
+        self.answering = True
+        self.link = broker.open("central", subscriptions=[(wire.events_topic("+"), 1)], on_message=self._on_message)
+        self.link.start()
+
+    def _on_message(self, topic: str, payload: bytes) -> None:
+        batch = wire.decode(payload, wire.Batch)
+        got = self.seqs.setdefault(batch.epoch, [])
+        got.extend(e.seq for e in batch.events)
+        if not self.answering:
+            return
+        have, top = set(got), 0
+        while top + 1 in have:
+            top += 1
+        ack = wire.Ack(v=wire.V, hall=batch.hall, acks={batch.epoch: top}, upto={batch.epoch: batch.events[-1].seq})
+        self.link.publish(wire.ack_topic(batch.hall), wire.encode(ack), retain=True)
+
+
+@pytest.fixture
+def loop():
+    broker = LoopBroker()
+    central = FakeCentral(broker)
+    source = MemorySource()
+    made: list[Replicator] = []
+
+    def replicator(**options) -> Replicator:
+        rep = Replicator(HALL, broker, source, **{"batch_size": 10, "status_interval": 0.2, **options})
+        made.append(rep)
+        return rep
+
+    yield broker, central, source, replicator
+    for rep in made:
+        rep.stop()
+
+
+def test_transport_protocols_are_met_by_the_fake_and_by_mqtt():
+    broker = LoopBroker()
+    assert isinstance(broker, Endpoint) and isinstance(broker.open("x"), Transport)
+    url = parse_broker_url("mqtt://127.0.0.1:1")
+    assert isinstance(url, Endpoint)
+    link = url.open("x", protocol=4)
+    assert isinstance(link, Link) and isinstance(link, Transport) and link.protocol == 4
+
+
+def test_transport_the_replicator_imports_no_paho():
+    code = "import sys, sync.replicator, sync.transport; print(sorted(m for m in sys.modules if 'paho' in m))"
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_transport_replicator_sends_the_log_until_central_acks_it(loop):
+    broker, central, source, replicator = loop
+    source.append(25)
+    rep = replicator(client_id="edge-loop", ca_file="ignored")
+    assert rep.link.client_id == "edge-loop" and rep.link.options == {"ca_file": "ignored"}
+    assert str(rep.link.broker) == "loop://in-process"
+    rep.start()
+
+    wait_until(lambda: source.acked("e1") == 25, WAIT, what="the ack of all 25 events")
+    assert central.seqs["e1"][:25] == list(range(1, 26))
+    status = wait_until(lambda: broker.retained.get(wire.status_topic(HALL)), WAIT, what="a status")
+    st = wire.decode(status, wire.Status)
+    assert (st.hall, st.state, st.epoch, st.campus) == (HALL, "online", "e1", "loop")
+
+    source.append(5)
+    rep.notify()
+    wait_until(lambda: source.acked("e1") == 30, WAIT, what="the ack of the new events")
+    wait_until(lambda: wire.decode(broker.retained[wire.status_topic(HALL)], wire.Status).acked_seq == 30, WAIT,
+               what="a status with the new ack")
+
+    rep.stop()
+    assert broker.retained[wire.status_topic(HALL)] == wire.OFFLINE
+    assert not rep.connected
+
+
+def test_transport_lost_link_leaves_the_will_and_a_reconnect_resends_above_the_ack(loop):
+    broker, central, source, replicator = loop
+    rep = replicator(ack_timeout=60.0)
+    rep.start()
+    source.append(10)
+    rep.notify()
+    wait_until(lambda: source.acked("e1") == 10, WAIT, what="the first ack")
+
+    central.answering = False
+    source.append(10)
+    rep.notify()
+    wait_until(lambda: len(central.seqs["e1"]) >= 20, WAIT, what="the unanswered batch")
+    rep.link.drop()
+    assert broker.retained[wire.status_topic(HALL)] == wire.OFFLINE
+    assert source.acked("e1") == 10
+
+    central.answering = True
+    rep.link.start()  # the transport is back: everything above the ack goes again
+    wait_until(lambda: source.acked("e1") == 20, WAIT, what="the ack after the reconnect")
+    assert central.seqs["e1"].count(11) >= 2
+
+
+def test_transport_config_and_time_beacons_are_handed_to_the_source(loop):
+    broker, _central, source, replicator = loop
+    business = Business(version=3, catalog=Catalog(departments=[], items=[]), windows=[])
+    broker.route(wire.config_topic(HALL), wire.encode(wire.ConfigMessage(v=wire.V, hall=HALL, version=3,
+                                                                           business=business)), retain=True)
+    rep = replicator()
+    rep.start()
+    wait_until(lambda: source.configs, WAIT, what="the retained configuration")
+    assert source.configs[0].version == 3 and source.configs[0].business == business
+
+    broker.route(wire.TIME_TOPIC, wire.encode(wire.TimeBeacon(v=wire.V, ts=123)), retain=False)
+    broker.route(wire.TIME_TOPIC, b"not msgpack", retain=False)  # ignored, logged
+    # addressed to another hall on our topic: ignored
+    broker.route(wire.config_topic(HALL), wire.encode(wire.ConfigMessage(v=wire.V, hall="other", version=4,
+                                                                           business=business)), retain=True)
+    broker.route(wire.TIME_TOPIC, wire.encode(wire.TimeBeacon(v=wire.V, ts=456)), retain=False)
+    wait_until(lambda: len(source.beacons) == 2, WAIT, what="both time beacons")
+    assert [b.ts for b in source.beacons] == [123, 456]
+    assert [c.version for c in source.configs] == [3]
