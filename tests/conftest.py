@@ -354,19 +354,23 @@ def device_client(device_hall, hardware):
         yield c
 
 
-def wait_until(predicate, timeout: float = 5.0, what: str = "condition"):
-    """Poll `predicate` (device threads work asynchronously: a frame written into a pty is read
-    by the reader's thread) until it returns a truthy value; fails after `timeout` real seconds."""
+def wait_until(predicate, timeout: float = 5.0, what: str = "condition", interval: float = 0.1):
+    """Poll `predicate` until it returns a truthy value (returned); fail after `timeout` real
+    seconds. Device threads and other processes work asynchronously, so a test waits on the
+    condition it needs, never a fixed sleep. Polls every 2 ms at first, backing off to
+    `interval`, so a quick condition is seen at once and a slow one (HTTP polling) costs little."""
     import time
 
     deadline = time.monotonic() + timeout
+    pause = min(0.002, interval)
     while True:
         value = predicate()
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.002)
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+        time.sleep(pause)
+        pause = min(pause * 2, interval)
 
 
 def _ours(t: threading.Thread) -> bool:

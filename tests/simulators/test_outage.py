@@ -11,7 +11,7 @@ import pytest
 
 from simulators.demo import Campus, DemoOptions
 from simulators.outage import main as outage_main, parse_duration
-from tests.sync.harness import wait_until
+from tests.conftest import wait_until
 
 from .test_campus import wait_converged
 

@@ -15,21 +15,10 @@ import httpx
 
 from central.store import CentralStore
 from tests.brokers import free_port
-from tests.conftest import HALL_TOML
+from tests.conftest import HALL_TOML, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 CLOCK_START = "2026-11-23T09:00+08:00"
-
-
-def wait_until(predicate, timeout: float, interval: float = 0.05, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(interval)
 
 
 class Proc:
