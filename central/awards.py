@@ -6,7 +6,7 @@ member per year, paid by grade [J 33], results per home department [J 34]).
 
 Scores are the public output of `central.reports.rankings` (好评率, attendance, 按时办结率,
 weighted by `[assessment]`) minus `[awards] complaint_points` per upheld complaint and
-`patrol_points` per patrol finding (`central.records`), floored at 0. Winners are chosen over
+`patrol_points` per patrol finding (`central.supervision`), floored at 0. Winners are chosen over
 the whole centre (admin scope); the caller's scope only limits which rows they are shown.
 
 Ordering (ranks, winners, grades, who gets a leftover yuan), best first: adjusted score,

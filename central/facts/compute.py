@@ -31,6 +31,17 @@ def visit_key(v: pj.Visit) -> tuple:
     return (v.department or "", v.window or "", v.staff or "")
 
 
+def count_visit(c: list[int], v: pj.Visit, rated: dict[tuple, set[date]]) -> None:
+    """Add the visit to `c`, a row of counts in the order of VISIT_COUNTS."""
+    c[0] += 1
+    c[1] += v.completed is not None
+    c[2] += v.no_show
+    c[3] += v.transferred > 0
+    c[4] += unrated(v, rated)
+    if v.outcome in OUTCOMES:
+        c[5 + OUTCOMES.index(v.outcome)] += 1
+
+
 def compute(store, d: Directory, halls: list[str], start: date,
             end: date) -> dict[str, dict[str, dict[str, list[tuple]]]]:
     """The fact rows of each day start..end of these halls, from their events:
@@ -53,14 +64,7 @@ def compute(store, d: Directory, halls: list[str], start: date,
         if (x := v.wait_seconds) is not None:
             hr[1] += 1
             hr[2][bucket(x)] += 1
-        c = counts[(v.hall, v.day.isoformat(), *visit_key(v))]
-        c[0] += 1
-        c[1] += v.completed is not None
-        c[2] += v.no_show
-        c[3] += v.transferred > 0
-        c[4] += unrated(v, rated)
-        if v.outcome in OUTCOMES:
-            c[5 + OUTCOMES.index(v.outcome)] += 1
+        count_visit(counts[(v.hall, v.day.isoformat(), *visit_key(v))], v, rated)
         w, s = hists[(v.hall, v.day.isoformat(), v.department or "")]
         if (x := v.wait_seconds) is not None:
             w[bucket(x)] += 1

@@ -10,9 +10,9 @@ from datetime import date, timedelta
 
 from .. import projections as pj
 from ..projections import Directory
-from ..store.facttables import ALL, OUTCOMES, VISIT_COUNTS
+from ..store.facttables import ALL, VISIT_COUNTS
 from ..store.sql import chunks, placeholders
-from .compute import issue_hour, rated_days, unrated, visit_key
+from .compute import count_visit, issue_hour, rated_days, visit_key
 from .hist import bucket, merge_json
 from .refresh import refresh
 
@@ -240,14 +240,7 @@ class EventSource:
         counts: dict[tuple, list[int]] = defaultdict(lambda: [0] * len(VISIT_COUNTS))
         rated = rated_days(self.store, self.d, self.halls, self.start, self.end)
         for v in self.visits():
-            c = counts[(v.hall, *visit_key(v))]
-            c[0] += 1
-            c[1] += v.completed is not None
-            c[2] += v.no_show
-            c[3] += v.transferred > 0
-            c[4] += unrated(v, rated)
-            if v.outcome in OUTCOMES:
-                c[5 + OUTCOMES.index(v.outcome)] += 1
+            count_visit(counts[(v.hall, *visit_key(v))], v, rated)
         return [(h, dept, _none(win), _none(st), *c) for (h, dept, win, st), c in counts.items()]
 
     def hour_rows(self, department: str | None = None) -> dict[int, tuple[int, int, Counter]]:
