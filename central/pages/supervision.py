@@ -68,6 +68,18 @@ class RecordsPages(Controller):
         return Template(template_name=name, status_code=status, media_type=MediaType.HTML, context=page_context(
             s.user, ctx, **_choices(ctx.directory), **data))
 
+    def _post(self, request: Request, ctx, act, again, then):
+        """A form post: `act(session)` makes the change, then 303 to `then(result)`; a domain
+        error re-renders the page (`again(session, error)`) with its status, nothing saved."""
+        s = self._session(request, ctx)
+        if s is None:
+            return Redirect(path="/login")
+        try:
+            done = act(s)
+        except (BadRequest, Forbidden, NotFound) as e:
+            return again(s, e)
+        return Redirect(path=then(done), status_code=303)
+
     # ---- complaints
 
     def _complaints(self, request: Request, ctx, s, status: int = 200, error: str | None = None,
@@ -93,14 +105,10 @@ class RecordsPages(Controller):
     @post("/complaints", sync_to_thread=True, status_code=200)
     def complaint_create(self, request: Request, ctx: NamedDependency[Any],
                          data: Annotated[dict, Body(media_type=RequestEncodingType.URL_ENCODED)]) -> Any:
-        s = self._session(request, ctx)
-        if s is None:
-            return Redirect(path="/login")
-        try:
-            c = cp.create_complaint(ctx.store, ctx.directory, s.user, _form(data), ctx.now_us())
-        except (BadRequest, Forbidden) as e:
-            return self._complaints(request, ctx, s, status_of(e), str(e), _form(data))
-        return Redirect(path=f"/complaints/{c['id']}", status_code=303)
+        return self._post(request, ctx,
+                          lambda s: cp.create_complaint(ctx.store, ctx.directory, s.user, _form(data), ctx.now_us()),
+                          lambda s, e: self._complaints(request, ctx, s, status_of(e), str(e), _form(data)),
+                          lambda c: f"/complaints/{c['id']}")
 
     def _complaint(self, request: Request, ctx, s, cid: FromPath[int], status: int = 200, error: str | None = None):
         try:
@@ -121,14 +129,11 @@ class RecordsPages(Controller):
     @post("/complaints/{cid:int}", sync_to_thread=True, status_code=200)
     def complaint_update(self, request: Request, ctx: NamedDependency[Any], cid: FromPath[int],
                          data: Annotated[dict, Body(media_type=RequestEncodingType.URL_ENCODED)]) -> Any:
-        s = self._session(request, ctx)
-        if s is None:
-            return Redirect(path="/login")
-        try:
-            cp.update_complaint(ctx.store, ctx.directory, s.user, scope_of(s.user), cid, _form(data), ctx.now_us())
-        except (BadRequest, Forbidden, NotFound) as e:
-            return self._complaint(request, ctx, s, cid, status_of(e), str(e))
-        return Redirect(path=f"/complaints/{cid}", status_code=303)
+        return self._post(request, ctx,
+                          lambda s: cp.update_complaint(ctx.store, ctx.directory, s.user, scope_of(s.user), cid,
+                                                        _form(data), ctx.now_us()),
+                          lambda s, e: self._complaint(request, ctx, s, cid, status_of(e), str(e)),
+                          lambda _c: f"/complaints/{cid}")
 
     # ---- follow-ups
 
@@ -154,15 +159,11 @@ class RecordsPages(Controller):
     @post("/followups", sync_to_thread=True, status_code=200)
     def followup_update(self, request: Request, ctx: NamedDependency[Any],
                         data: Annotated[dict, Body(media_type=RequestEncodingType.URL_ENCODED)]) -> Any:
-        s = self._session(request, ctx)
-        if s is None:
-            return Redirect(path="/login")
-        try:
-            fu.update_followup(ctx.store, ctx.directory, s.user, scope_of(s.user), _form(data), fix_days(request),
-                               ctx.now_us())
-        except (BadRequest, Forbidden, NotFound) as e:
-            return self._followups(request, ctx, s, status_of(e), str(e))
-        return Redirect(path="/followups", status_code=303)
+        return self._post(request, ctx,
+                          lambda s: fu.update_followup(ctx.store, ctx.directory, s.user, scope_of(s.user), _form(data),
+                                                       fix_days(request), ctx.now_us()),
+                          lambda s, e: self._followups(request, ctx, s, status_of(e), str(e)),
+                          lambda _f: "/followups")
 
     # ---- patrols
 
@@ -189,14 +190,10 @@ class RecordsPages(Controller):
     @post("/patrols", sync_to_thread=True, status_code=200)
     def patrol_create(self, request: Request, ctx: NamedDependency[Any],
                       data: Annotated[dict, Body(media_type=RequestEncodingType.URL_ENCODED)]) -> Any:
-        s = self._session(request, ctx)
-        if s is None:
-            return Redirect(path="/login")
-        try:
-            pt.create_patrol(ctx.store, ctx.directory, s.user, _form(data), ctx.now_us())
-        except (BadRequest, Forbidden) as e:
-            return self._patrols(request, ctx, s, status_of(e), str(e), _form(data))
-        return Redirect(path="/patrols", status_code=303)
+        return self._post(request, ctx,
+                          lambda s: pt.create_patrol(ctx.store, ctx.directory, s.user, _form(data), ctx.now_us()),
+                          lambda s, e: self._patrols(request, ctx, s, status_of(e), str(e), _form(data)),
+                          lambda _p: "/patrols")
 
     @get("/patrols/bulletin", sync_to_thread=True)
     def patrol_bulletin(self, request: Request, ctx: NamedDependency[Any]) -> Template | Redirect:
