@@ -30,22 +30,22 @@ class OperationsPages(Controller):
         q = request.query_params
         start, end = _default_range(q, ctx.today())
         form = {"start": start, "end": end, "hall": q.get("hall") or "", "state": q.get("state") or ""}
-        return report_page(request, ctx, "办件跟踪（承诺件、联办、容缺受理）", form, lambda scope: op.cases(
+        return report_page(request, ctx, "办件跟踪（承诺件、联办、容缺受理）", lambda scope: op.cases(
             ctx.store, ctx.directory, start, end, form["hall"] or None, scope=scope, state=form["state"] or None,
-            today=ctx.today()))
+            today=ctx.today()), form)
 
     @get("/operations", sync_to_thread=True)
     def operations(self, request: Request, ctx: NamedDependency[Any]) -> Template | Redirect:
         q = request.query_params
         start, end = _default_range(q, ctx.today())
         form = {"start": start, "end": end, "hall": q.get("hall") or ""}
-        return report_page(request, ctx, "闭厅检查与设备故障", form, lambda scope: op.operations(
-            ctx.store, ctx.directory, start, end, form["hall"] or None, scope=scope))
+        return report_page(request, ctx, "闭厅检查与设备故障", lambda scope: op.operations(
+            ctx.store, ctx.directory, start, end, form["hall"] or None, scope=scope), form)
 
     @get("/coverage", sync_to_thread=True)
     def coverage(self, request: Request, ctx: NamedDependency[Any]) -> Template | Redirect:
         q = request.query_params
         start, end = _default_range(q, ctx.today())
         form = {"start": start, "end": end, "hall": q.get("hall") or ""}
-        return report_page(request, ctx, "窗口值守（A/B 角）", form, lambda scope: op.coverage(
-            ctx.store, ctx.directory, start, end, form["hall"] or None, scope=scope, today=ctx.today()))
+        return report_page(request, ctx, "窗口值守（A/B 角）", lambda scope: op.coverage(
+            ctx.store, ctx.directory, start, end, form["hall"] or None, scope=scope, today=ctx.today()), form)
