@@ -1,5 +1,5 @@
 """Central's web application: merged records API, reports API (`/api/reports/…`) and the
-dashboard (central.dashboard)."""
+dashboard (central.pages)."""
 
 from __future__ import annotations
 
@@ -19,11 +19,21 @@ from litestar.static_files import create_static_files_router
 
 from sync.kernel.clock import Clock, SystemClock
 
+from . import operations as op
 from . import reports as rp
 from .auth import COOKIE, Auth, scope_of
 from .config import User
+from .errors import BadRequest
+from .export import XLSX_TYPE, filename, to_xlsx
+from .pages.awards import AwardsApi, AwardsPages
+from .pages.common import template_config
+from .pages.config import ConfigApi, ConfigEditController
+from .pages.dashboard import DashboardController
+from .pages.operations import OperationsPages
+from .pages.supervision import RecordsApi, RecordsPages
 from .projections import Directory
-from .reports import BadRequest, Scope, Weights
+from .reports import Weights
+from .scope import Scope
 from .service import CentralService
 from .store import CentralStore
 
@@ -83,8 +93,6 @@ def _answer(report: dict, fmt: str | None) -> Response:
         return Response(rp.to_csv(report), media_type="text/csv; charset=utf-8",
                         headers={"content-disposition": f'attachment; filename="{name}"'})
     if fmt == "xlsx":
-        from .export import XLSX_TYPE, filename, to_xlsx
-
         return Response(to_xlsx(report), media_type=XLSX_TYPE,
                         headers={"content-disposition": f'attachment; filename="{filename(report, "xlsx")}"'})
     raise BadRequest(f"format must be json, csv or xlsx, got {fmt!r}")
@@ -132,24 +140,18 @@ class ReportsApi(Controller):
 
     @get("/cases", sync_to_thread=True, summary="Promised, joint and 容缺 cases: deadlines, state, hand-overs")
     def cases(self, request: Request, ctx: NamedDependency[ReportContext]) -> Response:
-        from . import operations as op
-
         return _report(request, ctx, lambda q, scope: op.cases(
             ctx.store, ctx.directory, q.get("start"), q.get("end"), q.get("hall"), scope=scope,
             state=q.get("state"), today=ctx.today_of(q)))
 
     @get("/coverage", sync_to_thread=True, summary="A/B coverage per window: expected, A days, B days, uncovered")
     def coverage(self, request: Request, ctx: NamedDependency[ReportContext]) -> Response:
-        from . import operations as op
-
         return _report(request, ctx, lambda q, scope: op.coverage(
             ctx.store, ctx.directory, q.get("start"), q.get("end"), q.get("hall"), scope=scope,
             today=ctx.today_of(q)))
 
     @get("/operations", sync_to_thread=True, summary="Closing checks and device faults per hall and day")
     def operations(self, request: Request, ctx: NamedDependency[ReportContext]) -> Response:
-        from . import operations as op
-
         return _report(request, ctx, lambda q, scope: op.operations(
             ctx.store, ctx.directory, q.get("start"), q.get("end"), q.get("hall"), scope=scope))
 
@@ -196,12 +198,6 @@ def create_app(store: CentralStore, service: CentralService | None, directory: D
                auth: Auth | None = None, weights: Weights | None = None, clock: Clock | None = None) -> Litestar:
     """`directory` (the hall configurations) and `auth` (the `[[users]]`) enable the reports API
     and the dashboard; without them only the records API is served."""
-    from .dashboard import DashboardController, template_config
-    from .configedit_pages import ConfigApi, ConfigEditController
-    from .records_pages import RecordsApi, RecordsPages
-    from .awards_pages import AwardsApi, AwardsPages
-    from .operations_pages import OperationsPages
-
     ctx = ReportContext(store, directory or Directory.of([]), auth or Auth([]), weights or Weights(),
                         clock or SystemClock())
     return Litestar(

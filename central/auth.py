@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from sync.kernel.passwords import hash_secret, verify_secret
 
 from .config import User
-from .reports import Scope
+from .scope import Scope
 
 __all__ = ["COOKIE", "ROLE_NAMES", "Auth", "Session", "hash_secret", "scope_of", "verify_secret"]
 

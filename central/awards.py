@@ -6,7 +6,7 @@ member per year, paid by grade [J 33], results per home department [J 34]).
 
 Scores are the public output of `central.reports.rankings` (好评率, attendance, 按时办结率,
 weighted by `[assessment]`) minus `[awards] complaint_points` per upheld complaint and
-`patrol_points` per patrol finding (`central.records`), floored at 0. Winners are chosen over
+`patrol_points` per patrol finding (`central.supervision`), floored at 0. Winners are chosen over
 the whole centre (admin scope); the caller's scope only limits which rows they are shown.
 
 Ordering (ranks, winners, grades, who gets a leftover yuan), best first: adjusted score,
@@ -31,7 +31,11 @@ from fractions import Fraction
 from . import reports as rp
 from .config import AwardRule, Awards
 from .projections import Directory
-from .reports import ADMIN, BadRequest, Scope, Weights
+from .errors import BadRequest
+from .reports import Weights
+from .scope import ADMIN, Scope, parse_month, parse_period
+from .supervision.complaints import upheld_complaints
+from .supervision.patrols import patrol_findings
 
 DEFAULT = Awards()
 
@@ -49,7 +53,7 @@ def parse_semester(value: str | None) -> tuple[date, date]:
     """YYYY-1 (Sep 1 YYYY – Jan 31 YYYY+1) or YYYY-2 (Feb 1 – Aug 31 YYYY+1), as the reports."""
     if not re.fullmatch(r"\d{4}-[12]", value or ""):
         raise BadRequest(f"semester must be YYYY-1 or YYYY-2, got {value!r}")
-    return rp.parse_period(f"semester:{value}")
+    return parse_period(f"semester:{value}")
 
 
 # ---------------------------------------------------------------- candidates
@@ -120,8 +124,6 @@ class Candidate:
 
 
 def _deductions(store, start: date, end: date) -> tuple[dict, dict]:
-    from .records import patrol_findings, upheld_complaints
-
     return upheld_complaints(store, start, end), patrol_findings(store, start, end)
 
 
@@ -133,7 +135,7 @@ def windows(store, d: Directory, period: str, weights: Weights = Weights(), toda
     """Every ranked window of the period (`reports.parse_period` syntax) with its deductions:
     the upheld complaints and patrol findings of the staff whose A-role (primary) windows
     include it."""
-    start, end = rp.parse_period(period)
+    start, end = parse_period(period)
     complaints, findings = _deductions(store, start, end)
     out = []
     for r in _ranking(store, d, period, "window", weights, today):
@@ -152,7 +154,7 @@ def people(store, d: Directory, period: str, weights: Weights = Weights(), today
            also: set[str] = frozenset()) -> dict[str, Candidate]:
     """Staff id → the person's merged figures over every hall (`also`: staff ids to include even
     without a ranking row)."""
-    start, end = rp.parse_period(period)
+    start, end = parse_period(period)
     complaints, findings = _deductions(store, start, end)
     rows: dict[str, list[dict]] = defaultdict(list)
     for r in _ranking(store, d, period, "staff", weights, today):
@@ -234,7 +236,7 @@ def attendance_bulletin(store, directory: Directory, month: str | None, scope: S
         g["rows"].append(r)
         for k in keys:
             g["totals"][k] += r[k] or 0
-    start, end = rp.parse_month(month)
+    start, end = parse_month(month)
     return {"report": "bulletin", "month": month, "start": start.isoformat(), "end": end.isoformat(),
             "columns": report["columns"], "rows": report["rows"],
             "groups": [groups[k] for k in sorted(groups)]}

@@ -107,9 +107,9 @@ def main(argv: list[str] | None = None) -> int:
         app = create_app(store, service, directory, Auth(cfg.users, cfg.dashboard.session_minutes),
                          Weights(a.satisfaction, a.attendance, a.on_time), clock=clock)
         editor.service, editor.directory = service, directory
-        app.state.config_editor = editor  # dashboard edits (central.configedit_pages) go through it
-        app.state.awards = cfg.awards  # central.awards_pages: [awards] rules
-        app.state.followup_fix_days = cfg.followups.fix_days  # central.records: [followups]
+        app.state.config_editor = editor  # dashboard edits (central.pages.config) go through it
+        app.state.awards = cfg.awards  # central.pages.awards: [awards] rules
+        app.state.followup_fix_days = cfg.followups.fix_days  # central.supervision.followups: [followups]
         if not serve(app, host, int(port)):
             print(f"onestop-central: could not serve on {host}:{port}", file=sys.stderr)
             return 1

@@ -24,7 +24,7 @@ satisfaction = 0.5
 attendance = 0.3
 on_time = 0.2
 
-[followups]                       # bad-rating follow-ups (central.records)
+[followups]                       # bad-rating follow-ups (central.supervision)
 fix_days = 5                      # open days of the hall's calendar from the rating to fix it
 
 [awards]                          # assessment outcomes (central.awards; docs/central.md)
@@ -151,7 +151,7 @@ class Awards(Strict, kw_only=True):
 
 
 class Followups(Strict, kw_only=True):
-    """`[followups]`: bad-rating follow-ups at central (central.records)."""
+    """`[followups]`: bad-rating follow-ups at central (central.supervision)."""
 
     fix_days: Annotated[int, Meta(ge=1, le=60)] = 5  # open days of the hall's calendar to fix a bad rating
 

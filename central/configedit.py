@@ -14,8 +14,8 @@ hall at once through the retained, versioned config downlink (`CentralService.pu
   `ConfigMessage` (strict msgspec types) and `sync.kernel.business.check`; errors come back in Chinese
   naming the field.
 
-Only this module touches the `config_revisions` table (the peewee model is bound here to the
-store's database).
+The `config_revisions` table and its queries are in central.store (`schema.bind_revision`,
+`revisions`).
 """
 
 from __future__ import annotations
@@ -29,39 +29,14 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
 import msgspec
-import peewee as pw
 
 from sync.kernel import business as biz
 from sync.contract import wire
+from sync.kernel.calendar import HallCalendar
+
+from .store import revisions
 
 log = logging.getLogger("onestop.central.configedit")
-
-
-# ---------------------------------------------------------------- storage
-
-
-def bind(db: pw.Database) -> type:
-    class Revision(pw.Model):
-        id = pw.BigAutoField()
-        hall = pw.TextField()
-        version = pw.BigIntegerField()
-        business = pw.TextField()  # JSON of sync.kernel.business.Business
-        who = pw.TextField()
-        at = pw.BigIntegerField()  # µs UTC
-        comment = pw.TextField(default="")
-        summary = pw.TextField(default="")
-
-        class Meta:
-            database = db
-            table_name = "config_revisions"
-            indexes = ((("hall", "version"), True),)
-
-    return Revision
-
-
-def create_tables(db: pw.Database) -> None:
-    """Migration 5 (central.store.MIGRATIONS)."""
-    db.create_tables([bind(db)], safe=True)
 
 
 # ---------------------------------------------------------------- validation (the edge's)
@@ -204,7 +179,6 @@ class ConfigEditor:
         self.service = service
         self.directory = directory
         self.clock = clock
-        self.Revision = bind(store.db)
         self.entries = {h.id: h for h in halls}
         self.file = {hid: h.business for hid, h in self.entries.items()}
         self._lock = threading.Lock()
@@ -219,8 +193,7 @@ class ConfigEditor:
 
     def latest(self, hall: str) -> biz.Business | None:
         """The newest stored revision of `hall` that still decodes and checks, or None."""
-        R = self.Revision
-        for row in R.select().where(R.hall == hall).order_by(R.version.desc()).limit(5):
+        for row in revisions.newest(self.store, hall, 5):
             try:
                 b = biz.decode(row.business.encode())
                 biz.check(b)
@@ -235,20 +208,13 @@ class ConfigEditor:
         return self.entries[hall].business
 
     def stored_version(self, hall: str) -> int | None:
-        R = self.Revision
-        return R.select(pw.fn.MAX(R.version)).where(R.hall == hall).scalar()
+        return revisions.max_version(self.store, hall)
 
     def revisions(self, hall: str | None = None, limit: int = 50) -> list[dict]:
-        R = self.Revision
-        q = R.select(R.id, R.hall, R.version, R.who, R.at, R.comment, R.summary)
-        if hall:
-            q = q.where(R.hall == hall)
-        return [{"id": r.id, "hall": r.hall, "version": r.version, "who": r.who, "at": r.at, "comment": r.comment,
-                 "summary": r.summary} for r in q.order_by(R.at.desc(), R.id.desc()).limit(limit)]
+        return revisions.listing(self.store, hall, limit)
 
     def revision(self, hall: str, version: int) -> biz.Business | None:
-        R = self.Revision
-        row = R.get_or_none((R.hall == hall) & (R.version == version))
+        row = revisions.get(self.store, hall, version)
         return biz.decode(row.business.encode()) if row else None
 
     def applied(self) -> dict[str, tuple[int | None, bool]]:
@@ -316,10 +282,10 @@ class ConfigEditor:
                         text = f"{what}：" + "；".join(lines)
                         detail = (f"大厅 {hall} 配置版本 {base.version} → {new.version}，{text}"
                                   + (f"（说明：{comment}）" if comment else ""))
-                        self.Revision.insert(hall=hall, version=new.version, business=biz.encode(new).decode(),
-                                             who=who, at=at, comment=comment[:500], summary=text[:2000]).execute()
+                        revisions.add(self.store, hall=hall, version=new.version, business=biz.encode(new).decode(),
+                                      who=who, at=at, comment=comment[:500], summary=text[:2000])
                         self.store.audit(who, "config_edit", detail, at)
-            except pw.IntegrityError:
+            except revisions.VersionTaken:
                 raise EditError("另一处修改同时保存了这个版本，请刷新页面后重试", 409) from None
             for hall, _base, new, lines in planned:
                 self._install(hall, new)
@@ -356,8 +322,6 @@ class ConfigEditor:
     def _install(self, hall: str, b: biz.Business) -> None:
         self.entries[hall].business = b
         if self.directory is not None:
-            from sync.kernel.calendar import HallCalendar
-
             self.directory.halls[hall] = self.entries[hall]
             self.directory.calendars[hall] = HallCalendar(b.calendar)
 

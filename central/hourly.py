@@ -4,7 +4,8 @@ attendance incidents month by month over a year, and month figures per campus or
 
 The hourly figures are read from the stored hourly facts (central.facts, like the reports);
 the rest is computed from the public functions of central.projections and central.reports
-(`attendance`, `parse_range`, `percentile`, `rate`, the `Scope`), with the same definitions as the reports (docs/central.md, section Reports). Each
+(`attendance`, `percentile`, `rate`) and central.scope (`parse_range`, the `Scope`), with the same
+definitions as the reports (docs/central.md, section Reports). Each
 function returns a report dict (`{"report", "columns", "rows", …}`) so the dashboard renders,
 and exports (CSV, XLSX), it like any other report.
 """
@@ -14,11 +15,13 @@ from __future__ import annotations
 from collections import Counter
 from datetime import date
 
-from . import facts
 from . import projections as pj
 from . import reports as rp
+from .errors import BadRequest
+from .facts.hist import hist_percentile
+from .facts.sources import source
 from .projections import Directory
-from .reports import ADMIN, BadRequest, Scope
+from .scope import ADMIN, Scope, parse_range
 
 WAIT_BY_HOUR_COLUMNS = [("hour_label", "时段"), ("visits", "取号数"), ("called", "已叫号"),
                         ("wait_p50", "等候P50(秒)"), ("wait_p90", "等候P90(秒)")]
@@ -26,24 +29,24 @@ WAIT_BY_HOUR_COLUMNS = [("hour_label", "时段"), ("visits", "取号数"), ("cal
 
 def _range(start, end) -> tuple[date, date]:
     as_text = [x.isoformat() if isinstance(x, date) else x for x in (start, end)]
-    return rp.parse_range(as_text[0], as_text[1])
+    return parse_range(as_text[0], as_text[1])
 
 
 def wait_by_hour(store, directory: Directory, start, end, hall: str | None = None, scope: Scope = ADMIN) -> dict:
     """Per hour of the hall's local day in which tickets were issued (service days start..end):
     tickets issued (取号数), of those called (已叫号), and the p50/p90 of their wait (called −
     issued) as in the service report: nearest rank over the wait histogram, the lower bound of
-    the bucket (central.facts.bucket). Read from the hourly facts (`facts.Raw(store)`: from the
+    the bucket (central.facts.hist.bucket). Read from the hourly facts (`facts.sources.Raw(store)`: from the
     events). Rows run without gaps from the first to the last busy hour."""
     s, e = _range(start, end)
-    src = facts.source(store, directory, s, e, scope.halls(directory, hall))
+    src = source(store, directory, s, e, scope.halls(directory, hall))
     per_hour = src.hour_rows(scope.department if scope.role == "department" else None)
     rows = []
     if per_hour:
         for h in range(min(per_hour), max(per_hour) + 1):
             n, called, waits = per_hour.get(h, (0, 0, Counter()))
             rows.append({"hour": h, "hour_label": f"{h:02d}:00–{h + 1:02d}:00", "visits": n, "called": called,
-                         "wait_p50": facts.hist_percentile(waits, 50), "wait_p90": facts.hist_percentile(waits, 90)})
+                         "wait_p50": hist_percentile(waits, 50), "wait_p90": hist_percentile(waits, 90)})
     return {"report": "wait_by_hour", "start": s.isoformat(), "end": e.isoformat(), "hall": hall,
             "columns": WAIT_BY_HOUR_COLUMNS, "rows": rows}
 

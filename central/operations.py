@@ -22,7 +22,9 @@ from datetime import date, timedelta
 
 from . import projections as pj
 from .projections import Directory
-from .reports import ADMIN, BadRequest, Scope, _labels, parse_range
+from .errors import BadRequest
+from .reports import labels
+from .scope import ADMIN, Scope, parse_range
 
 MAX_DAYS = 92
 STATE_NAMES = {"on_time": "按时办结", "late": "超期办结", "overdue": "已超期", "open": "办理中"}
@@ -111,7 +113,7 @@ def cases(store, d: Directory, start: str | None, end: str | None, hall: str | N
         r["handoff_text"] = "；".join(
             f"{x['at']} {d.department_name(x['from'])}→{d.department_name(x['to'])}：{'、'.join(x['materials'])}"
             for x in r["handoff_list"])
-        out.append(_labels(d, r))
+        out.append(labels(d, r))
     counts = {k: sum(1 for r in out if r["state"] == k) for k in STATE_NAMES}
     return {"report": "cases", "start": s.isoformat(), "end": e.isoformat(), "columns": CASE_COLUMNS,
             "rows": out, "counts": counts}
@@ -163,7 +165,7 @@ def operations(store, d: Directory, start: str | None, end: str | None, hall: st
         r["faults"] = len(r["fault_list"])
         r["fault_text"] = "；".join(
             f"{f['device']}：{f['message']}" + ("（已恢复）" if f["recovered"] else "（未恢复）") for f in r["fault_list"])
-        out.append(_labels(d, r))
+        out.append(labels(d, r))
     return {"report": "operations", "start": s.isoformat(), "end": e.isoformat(), "columns": OPERATION_COLUMNS,
             "rows": out}
 
@@ -211,7 +213,7 @@ def coverage(store, d: Directory, start: str | None, end: str | None, hall: str 
             if w.kind == "flexible":
                 a_days = sum(1 for x in days if "A" in roles[x])
                 b_days = sum(1 for x in days if roles[x] == {"B"})
-            out.append(_labels(d, {
+            out.append(labels(d, {
                 "hall": h, "window": w.id, "department": w.department, "kind": w.kind,
                 "kind_name": KIND_NAMES[w.kind], "expected": len(expected), "a_days": a_days, "b_days": b_days,
                 "uncovered": len(expected) - sum(1 for x in expected if roles[x]),

@@ -17,8 +17,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-import peewee as pw
-
 from sync.kernel.calendar import HallCalendar
 
 from .config import HallEntry
@@ -350,9 +348,8 @@ def first_days(store, d: Directory, halls: list[str]) -> dict[str, date]:
     """Each hall's first local day with any event at central: before it the hall did not run
     onestop (or its records never came), so nobody can be counted absent there."""
     out = {}
-    E = store.m.Event
     for hall in halls:
-        ts = E.select(pw.fn.MIN(E.ts_true)).where(E.hall == hall).scalar()  # index (hall, ts_true)
+        ts = store.first_event_ts(hall)
         if ts is not None:
             out[hall] = d.local_date(hall, int(ts))
     return out

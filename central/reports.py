@@ -7,7 +7,7 @@ department (in every hall), a hall manager their hall. The hall limit goes into 
 department limit filters rows by the department owning them.
 
 The figures come from the stored day facts (central.facts: dirty days are recomputed first,
-then the rows are summed); `facts.Raw(store)` in place of the store computes the same figures
+then the rows are summed); `facts.sources.Raw(store)` in place of the store computes the same figures
 from the events on request.
 """
 
@@ -16,39 +16,17 @@ from __future__ import annotations
 import csv
 import io
 import math
-import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
-from . import facts
-from . import projections as pj
+from .facts.hist import hist_percentile
+from .facts.sources import source
 from .projections import Directory
-
-
-class BadRequest(ValueError):
-    """A query parameter the caller must fix (HTTP 400)."""
-
-
-@dataclass(frozen=True)
-class Scope:
-    role: str = "admin"  # admin | department | hall
-    department: str | None = None
-    hall: str | None = None
-
-    def halls(self, d: Directory, wanted: str | None = None) -> list[str] | None:
-        """Hall ids to query (None = every hall)."""
-        if wanted is not None and wanted not in d.halls:
-            raise BadRequest(f"unknown hall {wanted!r}")
-        if self.role == "hall":
-            return [self.hall] if wanted in (None, self.hall) else []
-        return [wanted] if wanted else None
-
-    def department_ok(self, department: str | None) -> bool:
-        return self.role != "department" or department == self.department
-
-
-ADMIN = Scope()
+from .errors import BadRequest
+from .scope import ADMIN, Scope, parse_month, parse_period, parse_range
+from .store.facttables import VISIT_COUNTS
+from .supervision.followups import excluded_ratings
 
 
 @dataclass(frozen=True)
@@ -60,55 +38,7 @@ class Weights:
     on_time: float = 0.2
 
 
-# ---------------------------------------------------------------- parameters
-
-
-def parse_month(value: str | None) -> tuple[date, date]:
-    m = re.fullmatch(r"(\d{4})-(\d{2})", value or "")
-    if not m or not 1 <= int(m.group(2)) <= 12:
-        raise BadRequest(f"month must be YYYY-MM, got {value!r}")
-    start = date(int(m.group(1)), int(m.group(2)), 1)
-    nxt = date(start.year + (start.month == 12), start.month % 12 + 1, 1)
-    return start, nxt - timedelta(days=1)
-
-
-def parse_range(start: str | None, end: str | None) -> tuple[date, date]:
-    try:
-        s, e = date.fromisoformat(start or ""), date.fromisoformat(end or "")
-    except ValueError:
-        raise BadRequest(f"start and end must be dates YYYY-MM-DD, got {start!r} and {end!r}") from None
-    if e < s:
-        raise BadRequest("end is before start")
-    if (e - s).days > 400:
-        raise BadRequest("a range spans at most 400 days")
-    return s, e
-
-
-def parse_period(value: str | None) -> tuple[date, date]:
-    """month:YYYY-MM | semester:YYYY-1 (Sep 1 YYYY – Jan 31 YYYY+1) | semester:YYYY-2 (Feb 1 –
-    Aug 31 of YYYY+1; YYYY names the academic year's start) | year:YYYY."""
-    kind, _, arg = (value or "").partition(":")
-    if kind == "month":
-        return parse_month(arg)
-    if kind == "year" and re.fullmatch(r"\d{4}", arg):
-        return date(int(arg), 1, 1), date(int(arg), 12, 31)
-    m = re.fullmatch(r"(\d{4})-([12])", arg)
-    if kind == "semester" and m:
-        y = int(m.group(1))
-        if m.group(2) == "1":
-            return date(y, 9, 1), date(y + 1, 1, 31)
-        return date(y + 1, 2, 1), date(y + 1, 8, 31)
-    raise BadRequest(f"period must be month:YYYY-MM, semester:YYYY-1|YYYY-2 or year:YYYY, got {value!r}")
-
-
 # ---------------------------------------------------------------- helpers
-
-
-def _excluded(store) -> set[tuple[str, str]]:
-    """(hall, ticket) of ratings left out of 好评率: appeals (申诉) accepted (central.records)."""
-    from .records import excluded_ratings
-
-    return excluded_ratings(store)
 
 
 def rate(part: int, whole: int) -> float | None:
@@ -123,7 +53,7 @@ def percentile(values: list[float], p: float) -> float | None:
     return round(s[max(0, math.ceil(p / 100 * len(s)) - 1)], 1)
 
 
-def _labels(d: Directory, r: dict) -> dict:
+def labels(d: Directory, r: dict) -> dict:
     if "hall" in r:
         r["hall_name"] = d.hall_name(r["hall"])
         r["campus"] = d.campus_name(r["hall"])
@@ -150,10 +80,10 @@ def attendance(store, d: Directory, month: str | None, hall: str | None = None, 
     start, end = parse_month(month)
     rows = []
     halls = scope.halls(d, hall)
-    for r in facts.source(store, d, start, end, halls).attendance(today or date.today()):
+    for r in source(store, d, start, end, halls).attendance(today or date.today()):
         if not scope.department_ok(r.department) or (department and r.department != department):
             continue
-        rows.append(_labels(d, {"hall": r.hall, "department": r.department, "staff": r.staff, "present": r.present,
+        rows.append(labels(d, {"hall": r.hall, "department": r.department, "staff": r.staff, "present": r.present,
                                 "late": r.late, "early": r.early, "absent": r.absent, "missing": r.missing,
                                 "leave_days": r.leave_days, "step_aways": r.step_aways,
                                 "violations": r.violations}))
@@ -180,8 +110,8 @@ def satisfaction(store, d: Directory, start: str | None, end: str | None, hall: 
     halls = scope.halls(d, hall)
     keys = LEVELS[by]
     groups: dict[tuple, dict] = defaultdict(lambda: {"levels": [0] * 6, "completed": 0, "unrated": 0})
-    src = facts.source(store, d, s, e, halls)
-    for hall_, dept, window, staff, lv, n in src.rating_rows(_excluded(store)):
+    src = source(store, d, s, e, halls)
+    for hall_, dept, window, staff, lv, n in src.rating_rows(excluded_ratings(store)):
         if scope.department_ok(dept):
             values = {"hall": hall_, "department": dept, "window": window, "staff": staff}
             groups[tuple(values[k] for k in keys)]["levels"][lv] += n
@@ -201,7 +131,7 @@ def satisfaction(store, d: Directory, start: str | None, end: str | None, hall: 
         row.update({"ratings": n, "good_rate": rate(lv[4] + lv[5], n), "completed": g["completed"],
                     "unrated": g["unrated"], "unrated_rate": rate(g["unrated"], g["completed"]),
                     "overall_good_rate": rate(lv[4] + lv[5] + g["unrated"], n + g["unrated"])})
-        rows.append(_labels(d, row))
+        rows.append(labels(d, row))
     label = {"hall": [("hall_name", "大厅")], "department": [("department_name", "部门")],
              "window": [("hall_name", "大厅"), ("window_name", "窗口")],
              "staff": [("hall_name", "大厅"), ("staff_name", "工作人员")]}[by]
@@ -223,12 +153,12 @@ SERVICE_COLUMNS = [("hall_name", "大厅"), ("campus", "校区"), ("visits", "�
 
 
 def _service_row(counts: dict, waits, services, cases: list[int]) -> dict:
-    """counts: summed visit facts; waits/services: histograms (central.facts.bucket);
+    """counts: summed visit facts; waits/services: histograms (central.facts.hist.bucket);
     cases: [cases, on time, late, overdue]."""
     row = {k: counts.get(k, 0) for k in ("visits", "completed", "no_show", "transferred")}
-    row.update({"wait_p50": facts.hist_percentile(waits, 50), "wait_p90": facts.hist_percentile(waits, 90),
-                "service_p50": facts.hist_percentile(services, 50),
-                "service_p90": facts.hist_percentile(services, 90)})
+    row.update({"wait_p50": hist_percentile(waits, 50), "wait_p90": hist_percentile(waits, 90),
+                "service_p50": hist_percentile(services, 50),
+                "service_p90": hist_percentile(services, 90)})
     for o in ("instant", "promised", "joint", "notice", "gaps", "refused"):
         row[o] = counts.get(o, 0)
     row.update({"cases": cases[0], "cases_on_time": cases[1], "cases_late": cases[2], "cases_overdue": cases[3]})
@@ -242,12 +172,12 @@ def service(store, d: Directory, start: str | None, end: str | None, hall: str |
     (whole seconds under a minute, 5 s under 10 minutes, 30 s under an hour, 5 minutes beyond)."""
     s, e = parse_range(start, end)
     today = today or date.today()
-    src = facts.source(store, d, s, e, scope.halls(d, hall))
+    src = source(store, d, s, e, scope.halls(d, hall))
     per: dict[str, dict] = defaultdict(lambda: {"counts": Counter(), "wait": Counter(), "service": Counter(),
                                                 "cases": [0, 0, 0, 0]})
     for h, dept, _w, _s, *c in src.visit_rows():
         if scope.department_ok(dept):
-            per[h]["counts"].update(dict(zip(facts.VISIT_COUNTS, c)))
+            per[h]["counts"].update(dict(zip(VISIT_COUNTS, c)))
     for (h, _dept), (wait, serv) in src.histograms(scope.department if scope.role == "department" else None).items():
         per[h]["wait"].update(wait)
         per[h]["service"].update(serv)
@@ -258,7 +188,7 @@ def service(store, d: Directory, start: str | None, end: str | None, hall: str |
     tot = {"counts": Counter(), "wait": Counter(), "service": Counter(), "cases": [0, 0, 0, 0]}
     for h in sorted(h for h, p in per.items() if p["counts"]["visits"]):
         p = per[h]
-        rows.append(_labels(d, {"hall": h, **_service_row(p["counts"], p["wait"], p["service"], p["cases"])}))
+        rows.append(labels(d, {"hall": h, **_service_row(p["counts"], p["wait"], p["service"], p["cases"])}))
         for k in ("counts", "wait", "service"):
             tot[k].update(p[k])
         tot["cases"] = [x + y for x, y in zip(tot["cases"], p["cases"])]
@@ -293,8 +223,8 @@ def rankings(store, d: Directory, period: str | None, level: str = "window", wei
         k = tuple(values[x] for x in keys)
         return None if any(x is None or x == "" for x in k) else k
 
-    src = facts.source(store, d, s, e, halls)
-    for hall_, dept, window, staff, lv, n in src.rating_rows(_excluded(store)):
+    src = source(store, d, s, e, halls)
+    for hall_, dept, window, staff, lv, n in src.rating_rows(excluded_ratings(store)):
         if scope.department_ok(dept) and (k := key_of(hall_, window, staff, dept)):
             acc[k]["ratings"] += n
             acc[k]["good"] += n if lv >= 4 else 0
@@ -319,7 +249,7 @@ def rankings(store, d: Directory, period: str | None, level: str = "window", wei
         total_w = sum(w[p] for p, x in parts.items() if x is not None)
         score = None if not total_w else round(100 * sum(w[p] * x for p, x in parts.items() if x is not None)
                                                / total_w, 2)
-        rows.append(_labels(d, {**dict(zip(keys, k)), **parts, "ratings": a["ratings"], "incidents": a["incidents"],
+        rows.append(labels(d, {**dict(zip(keys, k)), **parts, "ratings": a["ratings"], "incidents": a["incidents"],
                                 "cases": a["due"], "score": score}))
     rows.sort(key=lambda r: (r["score"] is None, -(r["score"] or 0), tuple(str(r[x]) for x in keys)))
     for i, r in enumerate(rows, 1):

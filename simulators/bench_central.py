@@ -367,14 +367,14 @@ def time_pages(base: str, pages: dict[str, str], runs: int) -> dict:
 
 
 def run_one(label: str, url: str, payloads, config: Path, year: int, runs: int) -> dict:
-    from central import facts
+    from central.store import marks
     from central.store import CentralStore
 
     store = CentralStore(url)
     store.open()
     try:
         res = {"db": label, "ingest": ingest(store, payloads)}
-        res["dirty_days"] = len(facts.dirty(store))
+        res["dirty_days"] = len(marks.dirty(store))
         print(f"  {label:<10} ingest {res['ingest']['events']:>9,} events in {res['ingest']['seconds']:>7.1f} s: "
               f"{res['ingest']['events_per_s']:>7,} events/s ({res['ingest']['batches']} batches, "
               f"{res['dirty_days']} hall-days dirty)", flush=True)

@@ -12,8 +12,11 @@ import pytest
 from litestar.testing import TestClient
 
 from central import awards as aw
-from central import records as rc
 from central import reports as rp
+from central import scope as sc
+from central.errors import BadRequest
+from central.supervision import complaints as cp
+from central.supervision import patrols as pt
 from central.app import create_app
 from central.auth import Auth
 from central.config import AwardRule, Awards, ConfigError, Grade, User, load
@@ -40,15 +43,15 @@ def directory(tmp_path):
 
 
 def complaint(store, d, hall, staff, day, outcome):
-    c = rc.create_complaint(store, d, ADMIN_USER, {"hall": hall, "staff": staff, "received": f"{day} 10:00",
+    c = cp.create_complaint(store, d, ADMIN_USER, {"hall": hall, "staff": staff, "received": f"{day} 10:00",
                                                    "channel": "窗口", "complexity": "一般", "content": "态度生硬"},
                             at(day, "17:00"))
-    rc.update_complaint(store, d, ADMIN_USER, rp.ADMIN, c["id"], {"action": "reply", "reply": "已核实",
+    cp.update_complaint(store, d, ADMIN_USER, sc.ADMIN, c["id"], {"action": "reply", "reply": "已核实",
                                                                   "outcome": outcome}, at(day, "17:30"))
 
 
 def patrol(store, d, hall, staff, day):
-    rc.create_patrol(store, d, ADMIN_USER, {"hall": hall, "staff": staff, "day": day, "category": "纪律",
+    pt.create_patrol(store, d, ADMIN_USER, {"hall": hall, "staff": staff, "day": day, "category": "纪律",
                                             "kind": "现场巡查", "note": "玩手机"}, at(day, "17:00"))
 
 
@@ -254,7 +257,7 @@ def test_awards_config_is_validated(tmp_path):
 
 def test_bulletin_equals_the_attendance_report(store, directory):
     ad.ingest(store, ad.day_logs(SEMESTER_DAY))
-    b = aw.attendance_bulletin(store, directory, "2027-02", rp.ADMIN, today=SEMESTER_TODAY)
+    b = aw.attendance_bulletin(store, directory, "2027-02", sc.ADMIN, today=SEMESTER_TODAY)
     a = rp.attendance(store, directory, "2027-02", today=SEMESTER_TODAY)
     assert b["rows"] == a["rows"]
     rows = {(r["hall"], r["staff"]): r for r in b["rows"]}
@@ -267,13 +270,13 @@ def test_bulletin_equals_the_attendance_report(store, directory):
                           ("h-a", "security", ["a-sun"])]
     sec_b = next(g for g in b["groups"] if g["hall"] == "h-b" and g["department"] == "security")
     assert sec_b["totals"]["absent"] == 1 and sec_b["totals"]["present"] == 0
-    hb = aw.attendance_bulletin(store, directory, "2027-02", rp.Scope(role="hall", hall="h-b"), today=SEMESTER_TODAY)
+    hb = aw.attendance_bulletin(store, directory, "2027-02", sc.Scope(role="hall", hall="h-b"), today=SEMESTER_TODAY)
     assert {r["hall"] for r in hb["rows"]} == {"h-b"}
-    fin = aw.attendance_bulletin(store, directory, "2027-02", rp.Scope(role="department", department="finance"),
+    fin = aw.attendance_bulletin(store, directory, "2027-02", sc.Scope(role="department", department="finance"),
                                  today=SEMESTER_TODAY)
     assert {r["staff"] for r in fin["rows"]} == {"a-qian", "b-qian", "c-qian"}
-    with pytest.raises(rp.BadRequest):
-        aw.attendance_bulletin(store, directory, "2027-13", rp.ADMIN)
+    with pytest.raises(BadRequest):
+        aw.attendance_bulletin(store, directory, "2027-13", sc.ADMIN)
 
 
 # ---------------------------------------------------------------- over HTTP

@@ -12,7 +12,8 @@ from datetime import date
 import pytest
 
 from central import charts, hourly
-from central.reports import BadRequest, Scope
+from central.errors import BadRequest
+from central.scope import Scope
 from tests.central.data import ingest_all, three_halls
 
 SVG = "{http://www.w3.org/2000/svg}"

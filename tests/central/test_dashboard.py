@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
+from datetime import datetime, timezone
 
 import pytest
 from litestar.testing import TestClient
@@ -12,25 +13,17 @@ from litestar.testing import TestClient
 from central.app import create_app
 from central.auth import Auth
 from central.config import load
+from central.projections import Directory
+from sync.kernel.clock import ManualClock
 from tests.central.data import ingest_all, three_halls, write_config
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.t = 1000.0
-
-    def __call__(self) -> float:
-        return self.t
 
 
 @pytest.fixture
 def app_parts(store, tmp_path):
-    from central.projections import Directory
-
     cfg, halls = load(write_config(tmp_path))
     ingest_all(store, three_halls())
-    clock = FakeClock()
-    auth = Auth(cfg.users, session_minutes=30, clock=clock)
+    clock = ManualClock(datetime(2026, 11, 2, tzinfo=timezone.utc))
+    auth = Auth(cfg.users, session_minutes=30, clock=lambda: clock.monotonic() / 1e9)  # Auth counts seconds
     return store, Directory.of(halls), auth, clock
 
 
@@ -98,9 +91,9 @@ def test_dashboard_session_expires(app_parts):
     store, directory, auth, clock = app_parts
     with TestClient(create_app(store, None, directory, auth)) as c:
         login(c, "admin", "admin123")
-        clock.t += 29 * 60
+        clock.advance(minutes=29)
         assert c.get("/live", follow_redirects=False).status_code == 200  # sliding: renewed here
-        clock.t += 31 * 60
+        clock.advance(minutes=31)
         assert c.get("/live", follow_redirects=False).status_code in (301, 302, 303)
 
 

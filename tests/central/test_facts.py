@@ -13,7 +13,11 @@ from datetime import date
 import msgspec
 import pytest
 
-from central import facts, hourly
+from central import hourly
+from central.facts import hist
+from central.facts.sources import Raw
+from central.scope import Scope
+from central.store import facttables, marks
 from central import reports as rp
 from central.store import CentralStore
 from sync.contract import events as ev
@@ -29,7 +33,7 @@ def _send(store, log: HallLog, lo: int = 1, hi: int = 10**6):
 
 
 def _dirty_in(store, lo: str, hi: str) -> list[tuple[str, str]]:
-    return [(h, d) for h, d in facts.dirty(store) if lo <= d <= hi]
+    return [(h, d) for h, d in marks.dirty(store) if lo <= d <= hi]
 
 
 def test_facts_late_events_after_a_report_change_the_figures(store, directory):
@@ -103,7 +107,7 @@ def test_facts_clock_correction_moves_events_to_another_day(store, directory):
     assert figures() == ((1, 1, 0, 0), {"2026-10-30": 1, "2026-11-02": 0})
     log.add(ev.ClockCorrected(boot="b2", offset_us=offset), at("2026-11-02", "11:00"))
     _send(store, log, len(log.events))
-    assert {("h-a", "2026-10-30"), ("h-a", "2026-11-02")} <= set(facts.dirty(store))
+    assert {("h-a", "2026-10-30"), ("h-a", "2026-11-02")} <= set(marks.dirty(store))
     assert figures() == ((0, 0, 1, 1), {"2026-10-30": 0, "2026-11-02": 1})
 
 
@@ -136,7 +140,7 @@ def test_facts_migration_over_an_old_database_marks_every_day_dirty(store, direc
     fresh = CentralStore(store.url)
     fresh.open()
     try:
-        marked = set(facts.dirty(fresh))
+        marked = set(marks.dirty(fresh))
         for hall, day in [("h-a", "2026-11-02"), ("h-a", "2026-11-05"), ("h-a", "2026-11-07"), ("h-b", "2026-11-03"),
                           ("h-c", "2026-11-04")]:
             assert (hall, day) in marked
@@ -147,18 +151,18 @@ def test_facts_migration_over_an_old_database_marks_every_day_dirty(store, direc
         log.add(ev.RatingGiven(window="W1", ticket="T9", level=5, staff="s-li", department="academic"),
                 at("2026-11-05", "09:00"))
         _send(fresh, log)
-        assert ("h-c", "2026-11-04") in facts.dirty(fresh)
+        assert ("h-c", "2026-11-04") in marks.dirty(fresh)
     finally:
         fresh.close()
 
 
 def test_facts_buckets_and_histogram_percentiles():
-    assert [facts.bucket(x) for x in (0, 59.9, 61, 299, 305, 599, 600, 629, 3599, 3600, 3899, 28_799, 30_000)] == [
+    assert [hist.bucket(x) for x in (0, 59.9, 61, 299, 305, 599, 600, 629, 3599, 3600, 3899, 28_799, 30_000)] == [
         0, 59, 60, 295, 305, 595, 600, 600, 3570, 3600, 3600, 28_500, 28_800]
     h = Counter({120: 1, 240: 1, 300: 1, 600: 1, 1800: 1})
-    assert (facts.hist_percentile(h, 50), facts.hist_percentile(h, 90), facts.hist_percentile(h, 20)) == (
+    assert (hist.hist_percentile(h, 50), hist.hist_percentile(h, 90), hist.hist_percentile(h, 20)) == (
         300.0, 1800.0, 120.0)
-    assert facts.hist_percentile(Counter(), 50) is None
+    assert hist.hist_percentile(Counter(), 50) is None
 
 
 # ---------------------------------------------------------------- generated records vs the events
@@ -191,18 +195,18 @@ def _all_reports(store, d) -> dict:
         out[f"service {s}"] = rp.service(store, d, s, e, today=today)
     for level in rp.RANK_KEYS:
         out[f"rankings {level}"] = rp.rankings(store, d, "year:2025", level, today=today)
-    out["service finance"] = rp.service(store, d, "2025-01-01", "2025-03-31", scope=rp.Scope("department",
+    out["service finance"] = rp.service(store, d, "2025-01-01", "2025-03-31", scope=Scope("department",
                                                                                               "finance"), today=today)
-    out["rankings hall-02"] = rp.rankings(store, d, "month:2025-02", "staff", scope=rp.Scope("hall", hall="hall-02"),
+    out["rankings hall-02"] = rp.rankings(store, d, "month:2025-02", "staff", scope=Scope("hall", hall="hall-02"),
                                           today=today)
     # the hourly chart: whole months (month roll-ups), ends of months (day rows), one hall, one department
     for s, e in (("2025-01-01", "2025-03-31"), ("2025-01-10", "2025-02-14"), ("2025-03-03", "2025-03-03")):
         out[f"wait_by_hour {s} {e}"] = hourly.wait_by_hour(store, d, s, e)
     out["wait_by_hour hall-03"] = hourly.wait_by_hour(store, d, "2025-01-01", "2025-02-28", "hall-03")
     out["wait_by_hour finance"] = hourly.wait_by_hour(store, d, "2025-01-05", "2025-03-31",
-                                                      scope=rp.Scope("department", "finance"))
+                                                      scope=Scope("department", "finance"))
     out["wait_by_hour hall-02 scope"] = hourly.wait_by_hour(store, d, "2025-02-01", "2025-03-31",
-                                                            scope=rp.Scope("hall", hall="hall-02"))
+                                                            scope=Scope("hall", hall="hall-02"))
     return out
 
 
@@ -211,12 +215,12 @@ def test_facts_equal_the_on_request_path_for_generated_records(store, generated)
     cut = len(payloads) * 2 // 3
     for hall, payload, _ts in payloads[:cut]:
         store.ingest(hall, wire.events_topic(hall), payload, 1)
-    assert _all_reports(store, d) == _all_reports(facts.Raw(store), d)  # a report before the rest arrived
+    assert _all_reports(store, d) == _all_reports(Raw(store), d)  # a report before the rest arrived
     rest = payloads[cut:]
     random.Random(3).shuffle(rest)  # the rest (with the week held back) in any order, some twice
     for hall, payload, _ts in rest + rest[:5]:
         store.ingest(hall, wire.events_topic(hall), payload, 2)
-    got, want = _all_reports(store, d), _all_reports(facts.Raw(store), d)
+    got, want = _all_reports(store, d), _all_reports(Raw(store), d)
     assert got.keys() == want.keys()
     for name in want:
         assert got[name] == want[name], name
@@ -243,7 +247,7 @@ def test_facts_month_rollups_equal_their_days(store, generated):
         store.ingest(hall, wire.events_topic(hall), payload, 1)
     rp.service(store, d, "2025-01-01", "2025-03-31")
     q = store.db.execute_sql
-    cols = ", ".join(f"SUM({c})" for c in facts.VISIT_COUNTS)
+    cols = ", ".join(f"SUM({c})" for c in facttables.VISIT_COUNTS)
     for h in d.halls:
         for m in ("2025-01", "2025-02"):
             month = q(f"SELECT {cols} FROM fact_visits_month WHERE hall = {store.db.param} AND month = {store.db.param}",
@@ -254,7 +258,7 @@ def test_facts_month_rollups_equal_their_days(store, generated):
             per_dept = Counter()
             for dept, hour, n in q(f"SELECT department, hour, visits FROM fact_hours_month WHERE hall = {store.db.param}"
                                    f" AND month = {store.db.param}", [h, m]).fetchall():
-                per_dept[dept == facts.ALL] += n
+                per_dept[dept == facttables.ALL] += n
             assert per_dept[True] == per_dept[False] == int(month[0])
             punched = sum(len(json.loads(x)) for (x,) in q(
                 f"SELECT days FROM fact_staff_month WHERE hall = {store.db.param} AND month = {store.db.param}",
@@ -326,6 +330,6 @@ def test_hourly_facts_take_percentiles_over_the_wait_histogram(store, directory)
     rows = hourly.wait_by_hour(store, directory, *NOV)["rows"]
     assert [(r["hour"], r["visits"], r["called"], r["wait_p50"], r["wait_p90"]) for r in rows] == [
         (9, 2, 2, 420, 3600), (10, 0, 0, None, None), (11, 2, 1, 7500, 7500)]
-    fin = hourly.wait_by_hour(store, directory, "2026-11-03", "2026-11-03", scope=rp.Scope("department", "finance"))
+    fin = hourly.wait_by_hour(store, directory, "2026-11-03", "2026-11-03", scope=Scope("department", "finance"))
     assert [(r["hour"], r["visits"], r["called"]) for r in fin["rows"]] == [(11, 2, 1)]
-    assert rows == hourly.wait_by_hour(facts.Raw(store), directory, *NOV)["rows"]
+    assert rows == hourly.wait_by_hour(Raw(store), directory, *NOV)["rows"]

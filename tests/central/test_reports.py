@@ -8,6 +8,8 @@ from datetime import date
 import pytest
 
 from central import reports as rp
+from central.errors import BadRequest
+from central.scope import Scope, parse_period
 from sync.contract import wire
 from tests.central.data import HallLog, ingest_all, ingest_late, three_halls
 
@@ -128,7 +130,7 @@ def test_rankings_window_with_configured_weights(store, directory):
 
 def test_scope_department_head_sees_own_department(store, directory):
     ingest_all(store, three_halls())
-    scope = rp.Scope(role="department", department="finance")
+    scope = Scope(role="department", department="finance")
     sat = rp.satisfaction(store, directory, "2026-11-01", "2026-11-30", scope=scope)["rows"]
     assert [(r["hall"], r["window"]) for r in sat] == [("h-b", "W3")]
     att = rp.attendance(store, directory, "2026-11", scope=scope, today=TODAY)["rows"]
@@ -137,7 +139,7 @@ def test_scope_department_head_sees_own_department(store, directory):
 
 def test_scope_hall_manager_sees_own_hall(store, directory):
     ingest_all(store, three_halls())
-    scope = rp.Scope(role="hall", hall="h-b")
+    scope = Scope(role="hall", hall="h-b")
     rep = rp.service(store, directory, "2026-11-01", "2026-11-30", scope=scope, today=TODAY)
     assert [r["hall"] for r in rep["rows"][:-1]] == ["h-b"] and rep["total"]["visits"] == 2
     assert rp.service(store, directory, "2026-11-01", "2026-11-30", "h-a", scope=scope)["rows"] == []
@@ -152,14 +154,14 @@ def test_scope_hall_manager_sees_own_hall(store, directory):
     lambda s, d: rp.rankings(s, d, "year:2026", "galaxy"),
 ])
 def test_reports_bad_parameters_raise(call, store, directory):
-    with pytest.raises(rp.BadRequest):
+    with pytest.raises(BadRequest):
         call(store, directory)
 
 
 def test_parse_period_semesters():
-    assert rp.parse_period("semester:2026-1") == (date(2026, 9, 1), date(2027, 1, 31))
-    assert rp.parse_period("semester:2026-2") == (date(2027, 2, 1), date(2027, 8, 31))
-    assert rp.parse_period("year:2026") == (date(2026, 1, 1), date(2026, 12, 31))
+    assert parse_period("semester:2026-1") == (date(2026, 9, 1), date(2027, 1, 31))
+    assert parse_period("semester:2026-2") == (date(2027, 2, 1), date(2027, 8, 31))
+    assert parse_period("year:2026") == (date(2026, 1, 1), date(2026, 12, 31))
 
 
 def test_csv_has_bom_and_chinese_headers(store, directory):

@@ -19,10 +19,12 @@ from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException
 from litestar.response import Redirect, Template
 
-from . import awards as aw
-from . import reports as rp
-from .auth import COOKIE, ROLE_NAMES, scope_of
-from .config import Awards
+from .. import awards as aw
+from .. import reports as rp
+from ..auth import scope_of
+from ..config import Awards
+from ..errors import BadRequest
+from .common import page_context, session
 
 
 def awards_config(request: Request) -> Awards:
@@ -70,8 +72,8 @@ class AwardsApi(Controller):
             if fmt == "csv":
                 return _csv(report)
             if fmt not in (None, "", "json"):
-                raise rp.BadRequest(f"format must be json or csv, got {fmt!r}")
-        except rp.BadRequest as e:
+                raise BadRequest(f"format must be json or csv, got {fmt!r}")
+        except BadRequest as e:
             raise HTTPException(status_code=400, detail=str(e)) from None
         return Response(_json(report))
 
@@ -111,7 +113,7 @@ class AwardsPages(Controller):
     include_in_schema = False
 
     def _page(self, kind: str, request: Request, ctx, form: dict) -> Template | Redirect | Response:
-        s = ctx.auth.session(request.cookies.get(COOKIE))
+        s = session(request, ctx)
         if s is None:
             return Redirect(path="/login")
         report, error, status = None, None, 200
@@ -121,16 +123,13 @@ class AwardsPages(Controller):
             if fmt == "csv":
                 return _csv(report)
             if fmt not in (None, "", "html"):
-                raise rp.BadRequest(f"format must be html or csv, got {fmt!r}")
-        except rp.BadRequest as e:
+                raise BadRequest(f"format must be html or csv, got {fmt!r}")
+        except BadRequest as e:
             report, error, status = None, str(e), 400
-        from .dashboard import _fmt, _when
-
         query = "&".join(f"{k}={v}" for k, v in form.items() if v)
-        return Template(template_name=f"awards_{kind}.html", status_code=status, context={
-            "user": s.user, "role_name": ROLE_NAMES[s.user.role], "fmt": _fmt, "when": _when,
-            "directory": ctx.directory, "title": TITLES[kind], "report": report, "error": error, "form": form,
-            "csv_query": query + "&format=csv", "printed": ctx.today().isoformat(), "cfg": awards_config(request)})
+        return Template(template_name=f"awards_{kind}.html", status_code=status, context=page_context(
+            s.user, ctx, title=TITLES[kind], report=report, error=error, form=form, csv_query=query + "&format=csv",
+            printed=ctx.today().isoformat(), cfg=awards_config(request)))
 
     @get("/", sync_to_thread=False)
     def index(self) -> Redirect:

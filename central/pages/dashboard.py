@@ -10,49 +10,26 @@ Logins (and failures and logouts) are written to the audit table.
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from pathlib import Path
+from datetime import date
 from typing import Annotated, Any
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 from litestar import Controller, Request, Response, get, post
-from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
 from litestar.params import Body
 from litestar.response import Redirect, Template
-from litestar.template.config import TemplateConfig
 from markupsafe import Markup
 
-from . import charts
-from . import hourly
-from . import projections as pj
-from . import reports as rp
-from .auth import COOKIE, ROLE_NAMES, scope_of
-from .export import XLSX_TYPE, filename, is_rate, to_xlsx
-
-TEMPLATES = Path(__file__).parent / "templates"
-SH = ZoneInfo("Asia/Shanghai")
-
-
-def template_config() -> TemplateConfig:
-    return TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine)
-
-
-def _fmt(value: Any, key: str = "") -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, float) and is_rate(key):
-        return f"{value * 100:.1f}%"
-    return str(value)
-
-
-def _when(us: int | None) -> str:
-    if not us:
-        return "—"
-    return datetime.fromtimestamp(us / 1e6, SH).strftime("%Y-%m-%d %H:%M:%S")
-
+from .. import charts
+from .. import hourly
+from .. import projections as pj
+from .. import reports as rp
+from ..auth import COOKIE, ROLE_NAMES, scope_of
+from ..errors import BadRequest
+from ..export import XLSX_TYPE, filename, to_xlsx
+from ..scope import parse_month
+from .common import fmt, page_context, report_page, session
 
 # ---------------------------------------------------------------- charts of the report pages
 
@@ -85,8 +62,8 @@ def distribution_chart(rep: dict) -> dict:
     title = f"满意度分布（{rep['start']} 至 {rep['end']}）"
     if not (rep["ratings"] or rep["completed"]):
         return _chart(charts.bar_chart(title, [], []), rep)
-    title = (f"满意度分布（{rep['start']} 至 {rep['end']}；主动评价好评率 {_fmt(rep['good_rate'], 'good_rate')}，"
-             f"未评价率 {_fmt(rep['unrated_rate'], 'unrated_rate')}）")
+    title = (f"满意度分布（{rep['start']} 至 {rep['end']}；主动评价好评率 {fmt(rep['good_rate'], 'good_rate')}，"
+             f"未评价率 {fmt(rep['unrated_rate'], 'unrated_rate')}）")
     return _chart(charts.bar_chart(title, [r["label"] for r in rep["rows"]], [r["count"] for r in rep["rows"]],
                                    unit="条", bar_colors=DISTRIBUTION_COLORS), rep)
 
@@ -116,33 +93,10 @@ class DashboardController(Controller):
     include_in_schema = False
 
     def _page(self, request: Request, ctx, name: str, **data) -> Template | Redirect:
-        s = ctx.auth.session(request.cookies.get(COOKIE))
+        s = session(request, ctx)
         if s is None:
             return Redirect(path="/login")
-        return Template(template_name=name, context={
-            "user": s.user, "role_name": ROLE_NAMES[s.user.role], "fmt": _fmt, "when": _when,
-            "directory": ctx.directory, **data})
-
-    def _report_page(self, request: Request, ctx, title: str, make, form: dict, charts_of=None
-                     ) -> Template | Redirect:
-        """A report table with its charts (`charts_of(scope, report)`) and download links; a bad
-        parameter answers 400 with the message on the page."""
-        s = ctx.auth.session(request.cookies.get(COOKIE))
-        if s is None:
-            return Redirect(path="/login")
-        report, error, drawn = None, None, []
-        try:
-            scope = scope_of(s.user)
-            report = make(scope)
-            drawn = charts_of(scope, report) if charts_of else []
-        except rp.BadRequest as e:
-            report, error = None, str(e)
-        query = urlencode({k: v for k, v in form.items() if v})
-        page = self._page(request, ctx, "report.html", title=title, report=report, error=error, form=form,
-                          charts=drawn, export_query=query, csv_query=query + "&format=csv")
-        if error and isinstance(page, Template):
-            page.status_code = 400
-        return page
+        return Template(template_name=name, context=page_context(s.user, ctx, **data))
 
     @get("/", sync_to_thread=False)
     def index(self) -> Redirect:
@@ -178,7 +132,7 @@ class DashboardController(Controller):
 
     @get("/live", sync_to_thread=True)
     def live(self, request: Request, ctx: NamedDependency[Any]) -> Template | Redirect:
-        s = ctx.auth.session(request.cookies.get(COOKIE))
+        s = session(request, ctx)
         if s is None:
             return Redirect(path="/login")
         scope = scope_of(s.user)
@@ -204,7 +158,7 @@ class DashboardController(Controller):
         q = request.query_params
         month = q.get("month") or ctx.today().strftime("%Y-%m")
         form = {"month": month, "hall": q.get("hall") or "", "department": q.get("department") or ""}
-        return self._report_page(request, ctx, "考勤月报", lambda scope: rp.attendance(
+        return report_page(request, ctx, "考勤月报", lambda scope: rp.attendance(
             ctx.store, ctx.directory, month, form["hall"] or None, form["department"] or None, scope=scope,
             today=ctx.today()), form,
             lambda scope, _rep: [attendance_chart(hourly.attendance_by_month(
@@ -217,7 +171,7 @@ class DashboardController(Controller):
         today = ctx.today()
         form = {"start": q.get("start") or today.replace(day=1).isoformat(), "end": q.get("end") or today.isoformat(),
                 "hall": q.get("hall") or "", "by": q.get("by") or "window"}
-        return self._report_page(request, ctx, "满意度（好差评）", lambda scope: rp.satisfaction(
+        return report_page(request, ctx, "满意度（好差评）", lambda scope: rp.satisfaction(
             ctx.store, ctx.directory, form["start"], form["end"], form["hall"] or None, form["by"], scope=scope), form,
             lambda scope, _rep: [distribution_chart(hourly.satisfaction_distribution(
                 ctx.store, ctx.directory, form["start"], form["end"], form["hall"] or None, scope=scope))])
@@ -228,7 +182,7 @@ class DashboardController(Controller):
         today = ctx.today()
         form = {"start": q.get("start") or today.replace(day=1).isoformat(), "end": q.get("end") or today.isoformat(),
                 "hall": q.get("hall") or ""}
-        return self._report_page(request, ctx, "办件统计", lambda scope: rp.service(
+        return report_page(request, ctx, "办件统计", lambda scope: rp.service(
             ctx.store, ctx.directory, form["start"], form["end"], form["hall"] or None, scope=scope,
             today=ctx.today()), form,
             lambda scope, _rep: wait_charts(hourly.wait_by_hour(
@@ -238,16 +192,16 @@ class DashboardController(Controller):
     def rankings(self, request: Request, ctx: NamedDependency[Any]) -> Template | Redirect:
         q = request.query_params
         form = {"period": q.get("period") or f"month:{ctx.today():%Y-%m}", "level": q.get("level") or "window"}
-        return self._report_page(request, ctx, "考核排名", lambda scope: rp.rankings(
+        return report_page(request, ctx, "考核排名", lambda scope: rp.rankings(
             ctx.store, ctx.directory, form["period"], form["level"], ctx.weights, scope=scope,
             today=ctx.today()), form,
             lambda _scope, rep: [ranking_chart(rep)])
 
     def _chart_reports(self, ctx, scope, month: str, hall: str | None, level: str) -> dict[str, dict]:
         """The figures of the charts page for one month (attendance: the month's whole year)."""
-        start, end = rp.parse_month(month)
+        start, end = parse_month(month)
         if level not in rp.RANK_KEYS:
-            raise rp.BadRequest(f"level must be one of {', '.join(rp.RANK_KEYS)}, got {level!r}")
+            raise BadRequest(f"level must be one of {', '.join(rp.RANK_KEYS)}, got {level!r}")
         ranks = rp.rankings(ctx.store, ctx.directory, f"month:{month}", level, ctx.weights, scope=scope,
                             today=ctx.today())
         if hall:
@@ -266,7 +220,7 @@ class DashboardController(Controller):
     def charts_page(self, request: Request, ctx: NamedDependency[Any]) -> Template | Redirect:
         """Every chart of one month on one page: waits by hour, satisfaction distribution,
         attendance month by month over the year, rankings."""
-        s = ctx.auth.session(request.cookies.get(COOKIE))
+        s = session(request, ctx)
         if s is None:
             return Redirect(path="/login")
         q = request.query_params
@@ -278,7 +232,7 @@ class DashboardController(Controller):
             drawn = [*wait_charts(reps["wait_by_hour"]), distribution_chart(reps["satisfaction_distribution"]),
                      attendance_chart(reps["attendance_by_month"]), ranking_chart(reps["rankings"])]
             drawn[-1]["data"] = reps["rankings"]
-        except rp.BadRequest as e:
+        except BadRequest as e:
             error = str(e)
         page = self._page(request, ctx, "charts.html", title="统计图表", form=form, charts=drawn, error=error,
                           query=urlencode({k: v for k, v in form.items() if v}))
@@ -290,19 +244,19 @@ class DashboardController(Controller):
     def charts_data(self, request: Request, ctx: NamedDependency[Any]) -> Response | Redirect:
         """One chart's figures as CSV or XLSX (?chart=wait_by_hour|satisfaction_distribution|
         attendance_by_month|rankings&month=&hall=&level=&format=csv|xlsx)."""
-        s = ctx.auth.session(request.cookies.get(COOKIE))
+        s = session(request, ctx)
         if s is None:
             return Redirect(path="/login")
         q = request.query_params
         try:
             fmt = q.get("format") or "csv"
             if fmt not in ("csv", "xlsx"):
-                raise rp.BadRequest(f"format must be csv or xlsx, got {fmt!r}")
+                raise BadRequest(f"format must be csv or xlsx, got {fmt!r}")
             reps = self._chart_reports(ctx, scope_of(s.user), q.get("month") or ctx.today().strftime("%Y-%m"),
                                        q.get("hall") or None, q.get("level") or "window")
             if q.get("chart") not in reps:
-                raise rp.BadRequest(f"chart must be one of {', '.join(reps)}, got {q.get('chart')!r}")
-        except rp.BadRequest as e:
+                raise BadRequest(f"chart must be one of {', '.join(reps)}, got {q.get('chart')!r}")
+        except BadRequest as e:
             return Response({"status_code": 400, "detail": str(e)}, status_code=400)
         report = reps[q.get("chart")]
         if fmt == "xlsx":
@@ -317,7 +271,7 @@ class DashboardController(Controller):
         """Campus → its halls → a hall's windows → one window's staff, with the month's figures.
         A hall manager starts at (and stays in) their hall; a department head sees only their
         department's figures, windows and staff."""
-        s = ctx.auth.session(request.cookies.get(COOKIE))
+        s = session(request, ctx)
         if s is None:
             return Redirect(path="/login")
         q = request.query_params
@@ -329,17 +283,17 @@ class DashboardController(Controller):
             hall = scope.hall
         error, status, rows, level = None, 200, [], "campus"
         try:
-            start, end = rp.parse_month(month)
+            start, end = parse_month(month)
             if hall is not None and hall not in d.halls:
-                raise rp.BadRequest(f"unknown hall {hall!r}")
+                raise BadRequest(f"unknown hall {hall!r}")
             if window is not None and hall is None:
-                raise rp.BadRequest("window needs hall")
+                raise BadRequest("window needs hall")
             if window is not None and d.window(hall, window) is None:
-                raise rp.BadRequest(f"unknown window {window!r} of hall {hall!r}")
+                raise BadRequest(f"unknown window {window!r} of hall {hall!r}")
             if hall is not None:
                 campus = d.campus(hall)
             elif campus is not None and campus not in {d.campus(h) for h in d.halls}:
-                raise rp.BadRequest(f"unknown campus {campus!r}")
+                raise BadRequest(f"unknown campus {campus!r}")
             if scope.role == "hall" and ((hall and hall != scope.hall) or campus != d.campus(scope.hall)):
                 raise PermissionError("只能查看本大厅的数据")
             if window and not scope.department_ok(d.window(hall, window).department):
@@ -355,7 +309,7 @@ class DashboardController(Controller):
                 rows = hourly.area_figures(ctx.store, d, start, end, "hall", campus, scope=scope)["rows"]
             else:
                 rows = hourly.area_figures(ctx.store, d, start, end, "campus", scope=scope)["rows"]
-        except rp.BadRequest as e:
+        except BadRequest as e:
             error, status, rows = str(e), 400, []
         except PermissionError as e:
             error, status, rows = str(e), 403, []
@@ -407,7 +361,7 @@ class DashboardController(Controller):
 
     @get("/audit", sync_to_thread=True)
     def audit(self, request: Request, ctx: NamedDependency[Any]) -> Template | Redirect:
-        s = ctx.auth.session(request.cookies.get(COOKIE))
+        s = session(request, ctx)
         if s is None:
             return Redirect(path="/login")
         if s.user.role != "admin":

@@ -1,10 +1,12 @@
 """Central's merged store: every hall's events, quarantine, hall liveness, ack progress.
 
-Only this module touches peewee. SQLite (default) or PostgreSQL by URL. Inserts are
+Only this package touches peewee (tables in `schema`, raw-SQL fact tables in `facttables`,
+their dirty marks in `marks`, numbered migrations in `migrations`; the supervision records'
+and config revisions' queries in `records` and `revisions`). SQLite (default) or PostgreSQL by URL. Inserts are
 idempotent on (hall, epoch, seq); the contiguous prefix per (hall, epoch) is what central acks.
 On PostgreSQL the hall's progress row is locked for the ingest transaction, so several central
 workers on one shared subscription never ack what another has not committed.
-Schema changes are numbered migrations applied at start (`MIGRATIONS`).
+Schema changes are numbered migrations applied at start (`migrations.MIGRATIONS`).
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ from playhouse.db_url import connect
 from sync.contract import events as ev
 from sync.contract import wire
 
-from . import facts
+from . import marks
+from .migrations import MIGRATIONS
+from .schema import bind, bind_records, bind_revision
 
 
 def open_database(url: str) -> pw.Database:
@@ -32,164 +36,6 @@ def open_database(url: str) -> pw.Database:
     if url.startswith(("postgresql://", "postgres://")):
         return connect(url.replace("postgres://", "postgresql://", 1))
     raise ValueError(f"database URL must be sqlite:///PATH or postgresql://…, got {url!r}")
-
-
-@dataclass
-class Models:
-    Event: type
-    Quarantine: type
-    Hall: type
-    Progress: type
-    Correction: type
-    Migration: type
-    Audit: type  # migration 2; not part of `all()` (that list is migration 1's schema)
-
-    def all(self) -> list[type]:
-        return [self.Event, self.Quarantine, self.Hall, self.Progress, self.Correction, self.Migration]
-
-
-def _bind(db: pw.Database) -> Models:
-    class Base(pw.Model):
-        class Meta:
-            database = db
-
-    class Event(Base):
-        id = pw.BigAutoField()
-        hall = pw.TextField()
-        epoch = pw.TextField()
-        seq = pw.BigIntegerField()
-        event_id = pw.TextField()
-        kind = pw.TextField()
-        schema = pw.IntegerField()
-        body = pw.TextField()
-        ts = pw.BigIntegerField()  # as the hall's clock said
-        ts_true = pw.BigIntegerField()  # re-based when the hall's clock was corrected
-        boot = pw.TextField()
-        mono = pw.BigIntegerField()
-        clock = pw.TextField()
-        received = pw.BigIntegerField()
-
-        class Meta:
-            table_name = "events"
-            indexes = ((("hall", "epoch", "seq"), True), (("hall", "ts_true"), False), (("kind", "ts_true"), False))
-
-    class Quarantine(Base):
-        id = pw.BigAutoField()
-        hall = pw.TextField()
-        topic = pw.TextField()
-        epoch = pw.TextField(null=True)
-        seq = pw.BigIntegerField(null=True)
-        reason = pw.TextField()
-        payload = pw.BlobField()
-        received = pw.BigIntegerField()
-
-        class Meta:
-            table_name = "quarantine"
-            indexes = ((("hall", "epoch", "seq"), False),)
-
-    class Hall(Base):
-        id = pw.TextField(primary_key=True)
-        campus = pw.TextField(default="")
-        online = pw.BooleanField(default=False)
-        last_seen = pw.BigIntegerField(null=True)
-        status = pw.TextField(default="{}")
-
-        class Meta:
-            table_name = "halls"
-
-    class Progress(Base):
-        hall = pw.TextField()
-        epoch = pw.TextField()
-        contiguous = pw.BigIntegerField(default=0)
-        conflict = pw.BigIntegerField(null=True)
-
-        class Meta:
-            table_name = "progress"
-            primary_key = pw.CompositeKey("hall", "epoch")
-
-    class Correction(Base):
-        hall = pw.TextField()
-        boot = pw.TextField()
-        offset = pw.BigIntegerField()  # µs to add to `ts` of that boot's unverified events
-
-        class Meta:
-            table_name = "clock_corrections"
-            primary_key = pw.CompositeKey("hall", "boot")
-
-    class Migration(Base):
-        version = pw.IntegerField(primary_key=True)
-        name = pw.TextField()
-        applied = pw.BigIntegerField()
-
-        class Meta:
-            table_name = "schema_migrations"
-
-    class Audit(Base):
-        id = pw.BigAutoField()
-        at = pw.BigIntegerField()  # µs UTC
-        who = pw.TextField()
-        action = pw.TextField()  # login, login_failed, logout, …
-        detail = pw.TextField(default="")
-
-        class Meta:
-            table_name = "audit"
-            indexes = ((("at",), False),)
-
-    return Models(Event, Quarantine, Hall, Progress, Correction, Migration, Audit)
-
-
-def _m1_initial(store: "CentralStore") -> None:
-    store.db.create_tables(store.m.all(), safe=True)
-
-
-def _m2_audit(store: "CentralStore") -> None:
-    store.db.create_tables([store.m.Audit], safe=True)
-
-
-# (version, name, function) — append only; never edit an applied migration.
-MIGRATIONS = [(1, "initial schema", _m1_initial), (2, "dashboard audit log", _m2_audit)]
-
-
-def _m3_records(store: "CentralStore") -> None:
-    from .records import create_tables  # complaints, follow-ups, patrols live with central.records
-
-    create_tables(store)
-
-
-MIGRATIONS.append((3, "complaints, follow-ups, patrols", _m3_records))
-
-
-def _m4_facts(store: "CentralStore") -> None:
-    facts.create_tables(store)  # day facts for the reports; every stored day starts dirty
-
-
-MIGRATIONS.append((4, "report day facts", _m4_facts))
-
-
-def _m5_config_revisions(store: "CentralStore") -> None:
-    from .configedit import create_tables  # the revision model lives with the config editor
-
-    create_tables(store.db)
-
-
-MIGRATIONS.append((5, "hall configuration revisions", _m5_config_revisions))
-
-
-def _m6_hall_counts(store: "CentralStore") -> None:
-    """Each hall's stored events counted once here, then kept at ingest (the live view)."""
-    store.db.execute_sql("CREATE TABLE IF NOT EXISTS hall_event_counts (hall TEXT PRIMARY KEY, events BIGINT NOT NULL)")
-    store.db.execute_sql("DELETE FROM hall_event_counts")
-    store.db.execute_sql("INSERT INTO hall_event_counts (hall, events) SELECT hall, COUNT(*) FROM events GROUP BY hall")
-
-
-MIGRATIONS.append((6, "per-hall event counts", _m6_hall_counts))
-
-
-def _m7_fact_rollups(store: "CentralStore") -> None:
-    facts.create_rollups(store)  # hourly facts and month roll-ups; every stored day dirty again
-
-
-MIGRATIONS.append((7, "hourly facts and month roll-ups", _m7_fact_rollups))
 
 
 @dataclass
@@ -207,7 +53,9 @@ class CentralStore:
     def __init__(self, url: str) -> None:
         self.url = url
         self.db = open_database(url)
-        self.m = _bind(self.db)
+        self.m = bind(self.db)
+        self.records = bind_records(self.db)  # complaints, follow-ups, patrols (central.supervision)
+        self.Revision = bind_revision(self.db)  # hall configuration revisions (central.configedit)
         self.postgres = isinstance(self.db, pw.PostgresqlDatabase)
 
     def open(self) -> None:
@@ -286,8 +134,8 @@ class CentralStore:
                         P.update(conflict=conflict).where((P.hall == topic_hall) & (P.epoch == batch.epoch)).execute()
                         result.stored -= sum(1 for r in rows if r[2] >= conflict)
                 self._count(topic_hall, inserted - removed)
-                # the (hall, day) facts these events change are dirty (central.facts)
-                facts.mark(self, topic_hall, [(r[4], [r[8]], b) for r, b in zip(rows, bodies)])
+                # the (hall, day) facts these events change are dirty (central.store.marks)
+                marks.mark(self, topic_hall, [(r[4], [r[8]], b) for r, b in zip(rows, bodies)])
                 for r in rows:
                     if r[4] == "clock.corrected":
                         self._apply_correction(topic_hall, r[6])
@@ -397,7 +245,7 @@ class CentralStore:
         C, E = self.m.Correction, self.m.Event
         moved = E.select(E.kind, E.ts_true, E.ts, E.body).where(
             (E.hall == hall) & (E.boot == b.boot) & (E.clock == "unverified") & (E.ts_true != E.ts + b.offset_us))
-        facts.mark(self, hall, [(k, [old, ts + b.offset_us], json.loads(body)) for k, old, ts, body in moved.tuples()])
+        marks.mark(self, hall, [(k, [old, ts + b.offset_us], json.loads(body)) for k, old, ts, body in moved.tuples()])
         C.insert(hall=hall, boot=b.boot, offset=b.offset_us).on_conflict(
             conflict_target=[C.hall, C.boot], update={C.offset: b.offset_us}).execute()
         E.update(ts_true=E.ts + b.offset_us).where(
@@ -483,6 +331,11 @@ class CentralStore:
 
     def count_events(self) -> int:
         return self.m.Event.select().count()
+
+    def first_event_ts(self, hall: str) -> int | None:
+        """ts_true of the hall's first stored event (None: none yet)."""
+        E = self.m.Event
+        return E.select(pw.fn.MIN(E.ts_true)).where(E.hall == hall).scalar()  # index (hall, ts_true)
 
 
     # ------------------------------------------------------------------ reports (central.projections)

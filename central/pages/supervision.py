@@ -1,4 +1,4 @@
-"""Dashboard pages and JSON API for the supervision records (central.records): complaints
+"""Dashboard pages and JSON API for the supervision records (central.supervision): complaints
 (/complaints), bad-rating follow-ups (/followups), patrol findings (/patrols) and the monthly
 patrol bulletin (/patrols/bulletin?month=YYYY-MM).
 
@@ -14,35 +14,22 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
 from litestar.enums import MediaType, RequestEncodingType
-from litestar.exceptions import HTTPException
 from litestar.params import Body, FromPath, JSONBody
 from litestar.response import Redirect, Template
 
-from . import records as rc
-from .auth import COOKIE, ROLE_NAMES, scope_of
-from .dashboard import _fmt, _when
-from .reports import BadRequest
+from ..auth import scope_of
+from ..errors import BadRequest, Forbidden, NotFound
+from ..supervision import complaints as cp
+from ..supervision import followups as fu
+from ..supervision import patrols as pt
+from .common import page_context, raise_http, session, status_of
 
 
 def fix_days(request: Request) -> int:
-    return int(request.app.state.get("followup_fix_days") or rc.DEFAULT_FIX_DAYS)
-
-
-def _raise_http(e: Exception):
-    if isinstance(e, BadRequest):
-        raise HTTPException(status_code=400, detail=str(e)) from None
-    if isinstance(e, rc.Forbidden):
-        raise HTTPException(status_code=403, detail=str(e)) from None
-    if isinstance(e, rc.NotFound):
-        raise HTTPException(status_code=404, detail=str(e)) from None
-    raise e
-
-
-def _status(e: Exception) -> int:
-    return 403 if isinstance(e, rc.Forbidden) else 404 if isinstance(e, rc.NotFound) else 400
+    return int(request.app.state.get("followup_fix_days") or fu.DEFAULT_FIX_DAYS)
 
 
 def _choices(d) -> dict:
@@ -59,8 +46,8 @@ def _choices(d) -> dict:
         for dep in b.catalog.departments:
             deps.setdefault(dep.id, dep.name)
     return {"windows": windows, "staff_names": staff, "items": items, "departments": deps,
-            "channels": rc.CHANNELS, "complexities": rc.COMPLEXITY_DAYS, "outcomes": rc.OUTCOMES,
-            "verifications": rc.VERIFICATIONS, "categories": rc.PATROL_CATEGORIES, "kinds": rc.PATROL_KINDS}
+            "channels": cp.CHANNELS, "complexities": cp.COMPLEXITY_DAYS, "outcomes": cp.OUTCOMES,
+            "verifications": fu.VERIFICATIONS, "categories": pt.PATROL_CATEGORIES, "kinds": pt.PATROL_KINDS}
 
 
 def _form(data: dict) -> dict:
@@ -75,12 +62,23 @@ class RecordsPages(Controller):
     include_in_schema = False
 
     def _session(self, request: Request, ctx):
-        return ctx.auth.session(request.cookies.get(COOKIE))
+        return session(request, ctx)
 
     def _render(self, request: Request, ctx, s, name: str, status: int = 200, **data) -> Template:
-        return Template(template_name=name, status_code=status, media_type=MediaType.HTML, context={
-            "user": s.user, "role_name": ROLE_NAMES[s.user.role], "fmt": _fmt, "when": _when,
-            "directory": ctx.directory, **_choices(ctx.directory), **data})
+        return Template(template_name=name, status_code=status, media_type=MediaType.HTML, context=page_context(
+            s.user, ctx, **_choices(ctx.directory), **data))
+
+    def _post(self, request: Request, ctx, act, again, then):
+        """A form post: `act(session)` makes the change, then 303 to `then(result)`; a domain
+        error re-renders the page (`again(session, error)`) with its status, nothing saved."""
+        s = self._session(request, ctx)
+        if s is None:
+            return Redirect(path="/login")
+        try:
+            done = act(s)
+        except (BadRequest, Forbidden, NotFound) as e:
+            return again(s, e)
+        return Redirect(path=then(done), status_code=303)
 
     # ---- complaints
 
@@ -90,7 +88,7 @@ class RecordsPages(Controller):
         filters = {k: q.get(k) or "" for k in ("hall", "department", "state", "month", "as_of")}
         rows, list_error = [], None
         try:
-            rows = rc.list_complaints(ctx.store, ctx.directory, scope_of(s.user), ctx.today_of(q, "as_of"), filters["hall"],
+            rows = cp.list_complaints(ctx.store, ctx.directory, scope_of(s.user), ctx.today_of(q, "as_of"), filters["hall"],
                                       filters["department"], filters["state"], filters["month"])
         except BadRequest as e:
             list_error = str(e)
@@ -107,20 +105,16 @@ class RecordsPages(Controller):
     @post("/complaints", sync_to_thread=True, status_code=200)
     def complaint_create(self, request: Request, ctx: NamedDependency[Any],
                          data: Annotated[dict, Body(media_type=RequestEncodingType.URL_ENCODED)]) -> Any:
-        s = self._session(request, ctx)
-        if s is None:
-            return Redirect(path="/login")
-        try:
-            c = rc.create_complaint(ctx.store, ctx.directory, s.user, _form(data), ctx.now_us())
-        except (BadRequest, rc.Forbidden) as e:
-            return self._complaints(request, ctx, s, _status(e), str(e), _form(data))
-        return Redirect(path=f"/complaints/{c['id']}", status_code=303)
+        return self._post(request, ctx,
+                          lambda s: cp.create_complaint(ctx.store, ctx.directory, s.user, _form(data), ctx.now_us()),
+                          lambda s, e: self._complaints(request, ctx, s, status_of(e), str(e), _form(data)),
+                          lambda c: f"/complaints/{c['id']}")
 
     def _complaint(self, request: Request, ctx, s, cid: FromPath[int], status: int = 200, error: str | None = None):
         try:
-            c = rc.get_complaint(ctx.store, ctx.directory, scope_of(s.user), cid, ctx.today_of(request.query_params, "as_of"))
-        except (BadRequest, rc.NotFound) as e:
-            return self._render(request, ctx, s, "complaint_detail.html", _status(e), title="投诉详情", c=None,
+            c = cp.get_complaint(ctx.store, ctx.directory, scope_of(s.user), cid, ctx.today_of(request.query_params, "as_of"))
+        except (BadRequest, NotFound) as e:
+            return self._render(request, ctx, s, "complaint_detail.html", status_of(e), title="投诉详情", c=None,
                                 error=str(e))
         return self._render(request, ctx, s, "complaint_detail.html", status, title=f"投诉 #{c['id']}", c=c,
                             error=error)
@@ -135,14 +129,11 @@ class RecordsPages(Controller):
     @post("/complaints/{cid:int}", sync_to_thread=True, status_code=200)
     def complaint_update(self, request: Request, ctx: NamedDependency[Any], cid: FromPath[int],
                          data: Annotated[dict, Body(media_type=RequestEncodingType.URL_ENCODED)]) -> Any:
-        s = self._session(request, ctx)
-        if s is None:
-            return Redirect(path="/login")
-        try:
-            rc.update_complaint(ctx.store, ctx.directory, s.user, scope_of(s.user), cid, _form(data), ctx.now_us())
-        except (BadRequest, rc.Forbidden, rc.NotFound) as e:
-            return self._complaint(request, ctx, s, cid, _status(e), str(e))
-        return Redirect(path=f"/complaints/{cid}", status_code=303)
+        return self._post(request, ctx,
+                          lambda s: cp.update_complaint(ctx.store, ctx.directory, s.user, scope_of(s.user), cid,
+                                                        _form(data), ctx.now_us()),
+                          lambda s, e: self._complaint(request, ctx, s, cid, status_of(e), str(e)),
+                          lambda _c: f"/complaints/{cid}")
 
     # ---- follow-ups
 
@@ -151,7 +142,7 @@ class RecordsPages(Controller):
         filters = {k: q.get(k) or "" for k in ("hall", "month", "status", "as_of")}
         rows, list_error = [], None
         try:
-            rows = rc.list_followups(ctx.store, ctx.directory, scope_of(s.user), fix_days(request), ctx.today_of(q, "as_of"),
+            rows = fu.list_followups(ctx.store, ctx.directory, scope_of(s.user), fix_days(request), ctx.today_of(q, "as_of"),
                                      filters["hall"], filters["month"], filters["status"])
         except BadRequest as e:
             list_error = str(e)
@@ -168,15 +159,11 @@ class RecordsPages(Controller):
     @post("/followups", sync_to_thread=True, status_code=200)
     def followup_update(self, request: Request, ctx: NamedDependency[Any],
                         data: Annotated[dict, Body(media_type=RequestEncodingType.URL_ENCODED)]) -> Any:
-        s = self._session(request, ctx)
-        if s is None:
-            return Redirect(path="/login")
-        try:
-            rc.update_followup(ctx.store, ctx.directory, s.user, scope_of(s.user), _form(data), fix_days(request),
-                               ctx.now_us())
-        except (BadRequest, rc.Forbidden, rc.NotFound) as e:
-            return self._followups(request, ctx, s, _status(e), str(e))
-        return Redirect(path="/followups", status_code=303)
+        return self._post(request, ctx,
+                          lambda s: fu.update_followup(ctx.store, ctx.directory, s.user, scope_of(s.user), _form(data),
+                                                       fix_days(request), ctx.now_us()),
+                          lambda s, e: self._followups(request, ctx, s, status_of(e), str(e)),
+                          lambda _f: "/followups")
 
     # ---- patrols
 
@@ -186,7 +173,7 @@ class RecordsPages(Controller):
         filters = {"month": q.get("month") or "", "hall": q.get("hall") or ""}
         rows, list_error = [], None
         try:
-            rows = rc.list_patrols(ctx.store, ctx.directory, scope_of(s.user), filters["month"], filters["hall"])
+            rows = pt.list_patrols(ctx.store, ctx.directory, scope_of(s.user), filters["month"], filters["hall"])
         except BadRequest as e:
             list_error = str(e)
         return self._render(request, ctx, s, "patrols.html", status, title="巡查记录", rows=rows, filters=filters,
@@ -203,14 +190,10 @@ class RecordsPages(Controller):
     @post("/patrols", sync_to_thread=True, status_code=200)
     def patrol_create(self, request: Request, ctx: NamedDependency[Any],
                       data: Annotated[dict, Body(media_type=RequestEncodingType.URL_ENCODED)]) -> Any:
-        s = self._session(request, ctx)
-        if s is None:
-            return Redirect(path="/login")
-        try:
-            rc.create_patrol(ctx.store, ctx.directory, s.user, _form(data), ctx.now_us())
-        except (BadRequest, rc.Forbidden) as e:
-            return self._patrols(request, ctx, s, _status(e), str(e), _form(data))
-        return Redirect(path="/patrols", status_code=303)
+        return self._post(request, ctx,
+                          lambda s: pt.create_patrol(ctx.store, ctx.directory, s.user, _form(data), ctx.now_us()),
+                          lambda s, e: self._patrols(request, ctx, s, status_of(e), str(e), _form(data)),
+                          lambda _p: "/patrols")
 
     @get("/patrols/bulletin", sync_to_thread=True)
     def patrol_bulletin(self, request: Request, ctx: NamedDependency[Any]) -> Template | Redirect:
@@ -219,7 +202,7 @@ class RecordsPages(Controller):
             return Redirect(path="/login")
         month = request.query_params.get("month") or ctx.today().strftime("%Y-%m")
         try:
-            b = rc.bulletin(ctx.store, ctx.directory, scope_of(s.user), month)
+            b = pt.bulletin(ctx.store, ctx.directory, scope_of(s.user), month)
         except BadRequest as e:
             return self._render(request, ctx, s, "patrols_bulletin.html", 400, title="巡查通报", b=None,
                                 month=month, error=str(e))
@@ -242,76 +225,76 @@ class RecordsApi(Controller):
         user, scope = ctx.caller(request)
         q = request.query_params
         try:
-            return rc.list_complaints(ctx.store, ctx.directory, scope, ctx.today_of(q, "as_of"), q.get("hall") or "",
+            return cp.list_complaints(ctx.store, ctx.directory, scope, ctx.today_of(q, "as_of"), q.get("hall") or "",
                                       q.get("department") or "", q.get("state") or "", q.get("month") or "")
         except BadRequest as e:
-            _raise_http(e)
+            raise_http(e)
 
     @post("/complaints", sync_to_thread=True, status_code=201, summary="Record a complaint")
     def complaint_create(self, request: Request, ctx: NamedDependency[Any], data: JSONBody[dict[str, Any]]) -> dict:
         user, _scope = ctx.caller(request)
         try:
-            return rc.create_complaint(ctx.store, ctx.directory, user, data, ctx.now_us())
-        except (BadRequest, rc.Forbidden) as e:
-            _raise_http(e)
+            return cp.create_complaint(ctx.store, ctx.directory, user, data, ctx.now_us())
+        except (BadRequest, Forbidden) as e:
+            raise_http(e)
 
     @get("/complaints/{cid:int}", sync_to_thread=True, summary="One complaint (?as_of=)")
     def complaint(self, request: Request, ctx: NamedDependency[Any], cid: FromPath[int]) -> dict:
         _user, scope = ctx.caller(request)
         try:
-            return rc.get_complaint(ctx.store, ctx.directory, scope, cid, ctx.today_of(request.query_params, "as_of"))
-        except (BadRequest, rc.NotFound) as e:
-            _raise_http(e)
+            return cp.get_complaint(ctx.store, ctx.directory, scope, cid, ctx.today_of(request.query_params, "as_of"))
+        except (BadRequest, NotFound) as e:
+            raise_http(e)
 
     @post("/complaints/{cid:int}", sync_to_thread=True, status_code=200,
           summary="action=reply (reply, outcome) | reroute (department, reason) | close")
     def complaint_update(self, request: Request, ctx: NamedDependency[Any], cid: FromPath[int], data: JSONBody[dict[str, Any]]) -> dict:
         user, scope = ctx.caller(request)
         try:
-            return rc.update_complaint(ctx.store, ctx.directory, user, scope, cid, data, ctx.now_us())
-        except (BadRequest, rc.Forbidden, rc.NotFound) as e:
-            _raise_http(e)
+            return cp.update_complaint(ctx.store, ctx.directory, user, scope, cid, data, ctx.now_us())
+        except (BadRequest, Forbidden, NotFound) as e:
+            raise_http(e)
 
     @get("/followups", sync_to_thread=True, summary="Bad ratings with their follow-up (?hall=&month=&status=&as_of=)")
     def followups(self, request: Request, ctx: NamedDependency[Any]) -> list[dict]:
         _user, scope = ctx.caller(request)
         q = request.query_params
         try:
-            return rc.list_followups(ctx.store, ctx.directory, scope, fix_days(request), ctx.today_of(q, "as_of"),
+            return fu.list_followups(ctx.store, ctx.directory, scope, fix_days(request), ctx.today_of(q, "as_of"),
                                      q.get("hall") or "", q.get("month") or "", q.get("status") or "")
         except BadRequest as e:
-            _raise_http(e)
+            raise_http(e)
 
     @post("/followups", sync_to_thread=True, status_code=200,
           summary="hall, event_id, action=callback|verify|fix|appeal|decide and its fields")
     def followup_update(self, request: Request, ctx: NamedDependency[Any], data: JSONBody[dict[str, Any]]) -> dict:
         user, scope = ctx.caller(request)
         try:
-            return rc.update_followup(ctx.store, ctx.directory, user, scope, data, fix_days(request), ctx.now_us())
-        except (BadRequest, rc.Forbidden, rc.NotFound) as e:
-            _raise_http(e)
+            return fu.update_followup(ctx.store, ctx.directory, user, scope, data, fix_days(request), ctx.now_us())
+        except (BadRequest, Forbidden, NotFound) as e:
+            raise_http(e)
 
     @get("/patrols", sync_to_thread=True, summary="Patrol findings (?month=&hall=)")
     def patrols(self, request: Request, ctx: NamedDependency[Any]) -> list[dict]:
         _user, scope = ctx.caller(request)
         q = request.query_params
         try:
-            return rc.list_patrols(ctx.store, ctx.directory, scope, q.get("month") or "", q.get("hall") or "")
+            return pt.list_patrols(ctx.store, ctx.directory, scope, q.get("month") or "", q.get("hall") or "")
         except BadRequest as e:
-            _raise_http(e)
+            raise_http(e)
 
     @post("/patrols", sync_to_thread=True, status_code=201, summary="Record a patrol finding")
     def patrol_create(self, request: Request, ctx: NamedDependency[Any], data: JSONBody[dict[str, Any]]) -> dict:
         user, _scope = ctx.caller(request)
         try:
-            return rc.create_patrol(ctx.store, ctx.directory, user, data, ctx.now_us())
-        except (BadRequest, rc.Forbidden) as e:
-            _raise_http(e)
+            return pt.create_patrol(ctx.store, ctx.directory, user, data, ctx.now_us())
+        except (BadRequest, Forbidden) as e:
+            raise_http(e)
 
     @get("/patrols/bulletin", sync_to_thread=True, summary="Monthly patrol bulletin (?month=YYYY-MM)")
     def patrol_bulletin(self, request: Request, ctx: NamedDependency[Any]) -> dict:
         _user, scope = ctx.caller(request)
         try:
-            return rc.bulletin(ctx.store, ctx.directory, scope, request.query_params.get("month") or "")
+            return pt.bulletin(ctx.store, ctx.directory, scope, request.query_params.get("month") or "")
         except BadRequest as e:
-            _raise_http(e)
+            raise_http(e)

@@ -1,0 +1,307 @@
+"""The sources the reports read (central.facts): `FactSource` sums the stored facts (after
+`refresh`), `EventSource` computes the same figures from the events on request, `Raw(store)`
+selects the latter."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+from datetime import date, timedelta
+
+from .. import projections as pj
+from ..projections import Directory
+from ..store.facttables import ALL, VISIT_COUNTS
+from ..store.sql import chunks, placeholders
+from .compute import count_visit, issue_hour, rated_days, visit_key
+from .hist import bucket, merge_json
+from .refresh import refresh
+
+
+def _none(x: str):
+    return x or None
+
+
+class FactSource:
+    """Report inputs aggregated from the stored facts (after `refresh`)."""
+
+    def __init__(self, store, d: Directory, start: date, end: date, halls: list[str] | None) -> None:
+        self.store, self.d, self.start, self.end, self.halls = store, d, start, end, halls
+        refresh(store, d, start, end, halls)
+
+    def _where(self, start: date | None = None, end: date | None = None, col: str = "day") -> tuple[str, list]:
+        p = self.store.db.param
+        sql = f" WHERE {col} >= {p} AND {col} <= {p}"
+        args: list = [(start or self.start).isoformat(), (end or self.end).isoformat()]
+        if self.halls is not None:
+            sql += f" AND hall IN ({placeholders(self.store, self.halls)})"
+            args += list(self.halls)
+        return sql, args
+
+    def _rows(self, sql: str, args: list) -> list[tuple]:
+        if self.halls is not None and not self.halls:
+            return []
+        return [tuple(r) for r in self.store.db.execute_sql(sql, args).fetchall()]
+
+    def _pieces(self) -> tuple[tuple[str, str] | None, list[tuple[date, date]]]:
+        """The range as its whole months (first and last "YYYY-MM", None when there is none)
+        and the day spans outside them."""
+        months, m = [], date(self.start.year, self.start.month, 1)
+        while m <= self.end:
+            nxt = date(m.year + (m.month == 12), m.month % 12 + 1, 1)
+            if m >= self.start and nxt - timedelta(days=1) <= self.end:
+                months.append((m, nxt - timedelta(days=1)))
+            m = nxt
+        spans: list[tuple[date, date]] = []
+        cur = self.start
+        for ms, me in months:
+            if cur < ms:
+                spans.append((cur, ms - timedelta(days=1)))
+            cur = me + timedelta(days=1)
+        if cur <= self.end:
+            spans.append((cur, self.end))
+        whole = (months[0][0].strftime("%Y-%m"), months[-1][0].strftime("%Y-%m")) if months else None
+        return whole, spans
+
+    def _union(self, month_table: str, day_table: str, cols: str, month_filter: str = "", month_args: tuple = (),
+               day_filter: str = "", day_args: tuple = ()) -> tuple[str, list]:
+        """SELECT cols from the month roll-up for the whole months of the range and from the day
+        rows for the rest, as one UNION ALL, and its arguments."""
+        whole, spans = self._pieces()
+        parts, args = [], []
+        if whole:
+            w, a = self._where(col="month")
+            a[0], a[1] = whole
+            parts.append(f"SELECT {cols} FROM {month_table}{w}{month_filter}")
+            args += a + list(month_args)
+        for s, e in spans:
+            w, a = self._where(s, e)
+            parts.append(f"SELECT {cols} FROM {day_table}{w}{day_filter}")
+            args += a + list(day_args)
+        return " UNION ALL ".join(parts), args
+
+    def visit_rows(self) -> list[tuple]:
+        """(hall, department, window, staff, visits, completed, no_show, transferred, unrated,
+        instant … refused) summed over the range (month roll-ups for its whole months)."""
+        cols = ", ".join(("hall", "department", "win", "staff") + VISIT_COUNTS)
+        sub, a = self._union("fact_visits_month", "fact_visits", cols)
+        sums = ", ".join(f"SUM({c})" for c in VISIT_COUNTS)
+        rows = self._rows(f"SELECT hall, department, win, staff, {sums} FROM ({sub}) AS u"
+                          " GROUP BY hall, department, win, staff", a)
+        return [(h, dept, _none(win), _none(st), *(int(x) for x in c)) for h, dept, win, st, *c in rows]
+
+    def histograms(self, department: str | None = None) -> dict[tuple[str, str], tuple[Counter, Counter]]:
+        """(hall, department) → (wait histogram, service histogram) over the range: month
+        histograms for the whole months inside it, day histograms for the rest. With
+        `department` only that department's; otherwise per hall over every department, keyed
+        (hall, "*")."""
+        out: dict[tuple[str, str], tuple[Counter, Counter]] = defaultdict(lambda: (Counter(), Counter()))
+        p = self.store.db.param
+        dept = department if department is not None else ALL
+        one = department is not None
+        sub, a = self._union("fact_hist_month", "fact_hist", "hall, wait, service", f" AND department = {p}", (dept,),
+                             f" AND department = {p}" if one else "", (department,) if one else ())
+        for hall, wt, sv in self._rows(sub, a):
+            h = out[(hall, dept)]
+            merge_json(h[0], wt)
+            merge_json(h[1], sv)
+        return out
+
+    def hour_rows(self, department: str | None = None) -> dict[int, tuple[int, int, Counter]]:
+        """Hour of issue → (tickets issued, of those called, wait histogram) over the range, of
+        one department or of all."""
+        p = self.store.db.param
+        one = department is not None
+        sub, a = self._union("fact_hours_month", "fact_hours", "hour, visits, called, wait", f" AND department = {p}",
+                             (department if one else ALL,), f" AND department = {p}" if one else "",
+                             (department,) if one else ())
+        out: dict[int, tuple[Counter, Counter]] = {}
+        for hour, n, called, w in self._rows(sub, a):
+            hr = out.get(int(hour))
+            if hr is None:
+                hr = out[int(hour)] = (Counter(), Counter())
+            hr[0]["n"] += int(n)
+            hr[0]["called"] += int(called)
+            merge_json(hr[1], w)
+        return {h: (c["n"], c["called"], w) for h, (c, w) in sorted(out.items())}
+
+    def rating_rows(self, excluded: set[tuple[str, str]] = frozenset()) -> list[tuple]:
+        """(hall, department, window, staff, level, count) of ratings given in the range, less
+        the ratings of the `excluded` (hall, ticket)s (appeals accepted)."""
+        sub, a = self._union("fact_ratings_month", "fact_ratings", "hall, department, win, staff, level, n")
+        rows = self._rows(f"SELECT hall, department, win, staff, level, SUM(n) FROM ({sub}) AS u"
+                          " GROUP BY hall, department, win, staff, level", a)
+        c = Counter({(h, dept, _none(win), _none(st), int(lv)): int(n) for h, dept, win, st, lv, n in rows})
+        for r in self._excluded_ratings(excluded):
+            c[(r.hall, r.department or "", r.window or None, r.staff or None, r.level)] -= 1
+        return [(*k, n) for k, n in c.items() if n > 0]
+
+    def _excluded_ratings(self, excluded: set[tuple[str, str]]) -> list[pj.Rating]:
+        """The ratings (given in the range) of the excluded tickets, looked for from the day
+        before the ticket's service day (fact_tickets) to a week after (the edge takes a rating
+        only right after the service, on its day); a ticket central holds no issue of is looked
+        for in the whole range of its hall."""
+        out: list[pj.Rating] = []
+        wanted: dict[str, set[str]] = defaultdict(set)
+        for hall, ticket in excluded:
+            if self.halls is None or hall in self.halls:
+                wanted[hall].add(ticket)
+        for hall, tickets in wanted.items():
+            p = self.store.db.param
+            spans: set[tuple[date, date]] = set()
+            unmapped = set(tickets)
+            for part in chunks(sorted(tickets)):
+                for ticket, day in self.store.db.execute_sql(
+                        f"SELECT ticket, day FROM fact_tickets WHERE hall = {p} AND ticket IN ({placeholders(self.store, part)})",
+                        [hall, *part]).fetchall():
+                    try:
+                        first = date.fromisoformat(day)
+                    except ValueError:
+                        continue
+                    unmapped.discard(ticket)
+                    lo, hi = max(first - timedelta(days=1), self.start), min(first + timedelta(days=7), self.end)
+                    if lo <= hi:
+                        spans.add((lo, hi))
+            if unmapped:
+                spans = {(self.start, self.end)}
+            merged: list[list[date]] = []
+            for lo, hi in sorted(spans):
+                if merged and lo <= merged[-1][1] + timedelta(days=1):
+                    merged[-1][1] = max(merged[-1][1], hi)
+                else:
+                    merged.append([lo, hi])
+            for lo, hi in merged:
+                out.extend(r for r in pj.ratings(self.store, self.d, lo, hi, [hall]) if r.ticket in tickets)
+        return out
+
+    def case_rows(self, today: date) -> list[tuple]:
+        """(hall, department, window, staff, cases, on_time, late, overdue) of the cases opened
+        by visits of the range, their state on `today`."""
+        w, a = self._where()
+        p = self.store.db.param
+        rows = self._rows(
+            "SELECT hall, department, win, staff, COUNT(*),"
+            " SUM(CASE WHEN finished IS NOT NULL AND finished <= deadline THEN 1 ELSE 0 END),"
+            " SUM(CASE WHEN finished IS NOT NULL AND finished > deadline THEN 1 ELSE 0 END),"
+            f" SUM(CASE WHEN finished IS NULL AND deadline < {p} THEN 1 ELSE 0 END)"
+            f" FROM fact_cases{w} GROUP BY hall, department, win, staff", [today.isoformat(), *a])
+        return [(h, dept, _none(win), _none(st), *(int(x) for x in c)) for h, dept, win, st, *c in rows]
+
+    def attendance(self, today: date) -> list[pj.StaffMonth]:
+        totals: dict[tuple[str, str], pj.StaffTotals] = {}
+        whole, spans = self._pieces()
+        if whole:
+            w, a = self._where(col="month")
+            a[0], a[1] = whole
+            for hall, staff, days, late, early, steps, viol in self._rows(
+                    f"SELECT hall, staff, days, late, early, step_aways, violations FROM fact_staff_month{w}", a):
+                t = totals.get((hall, staff))
+                if t is None:
+                    t = totals[(hall, staff)] = pj.StaffTotals()
+                for day, slots in json.loads(days).items():
+                    t.days[date.fromisoformat(day)] = slots
+                t.late += late
+                t.early += early
+                t.step_aways += steps
+                t.violations += viol
+        rows: list[tuple] = []
+        for s, e in spans:
+            w, a = self._where(s, e)
+            rows += self._rows("SELECT hall, staff, day, punched, slots, late, early, step_aways, violations"
+                               f" FROM fact_staff_days{w}", a)
+        for hall, staff, day, punched, slots, late, early, steps, viol in rows:
+            t = totals.get((hall, staff))
+            if t is None:
+                t = totals[(hall, staff)] = pj.StaffTotals()
+            if punched:
+                t.days[date.fromisoformat(day)] = slots
+            t.late += late
+            t.early += early
+            t.step_aways += steps
+            t.violations += viol
+        hall_ids = self.halls if self.halls is not None else list(self.d.halls)
+        leave = pj.leave_days(self.store, self.d, self.start, self.end, self.halls)
+        return pj.fold_attendance(self.d, self.start, self.end, hall_ids, today, totals, leave,
+                                  pj.first_days(self.store, self.d, hall_ids))
+
+
+class EventSource:
+    """The same report inputs computed on request from the events (exact, slow at scale)."""
+
+    def __init__(self, store, d: Directory, start: date, end: date, halls: list[str] | None) -> None:
+        self.store, self.d, self.start, self.end, self.halls = store, d, start, end, halls
+        self._vs: list[pj.Visit] | None = None
+
+    def visits(self) -> list[pj.Visit]:
+        if self._vs is None:
+            self._vs = pj.visits(self.store, self.d, self.start, self.end, self.halls)
+        return self._vs
+
+    def visit_rows(self) -> list[tuple]:
+        counts: dict[tuple, list[int]] = defaultdict(lambda: [0] * len(VISIT_COUNTS))
+        rated = rated_days(self.store, self.d, self.halls, self.start, self.end)
+        for v in self.visits():
+            count_visit(counts[(v.hall, *visit_key(v))], v, rated)
+        return [(h, dept, _none(win), _none(st), *c) for (h, dept, win, st), c in counts.items()]
+
+    def hour_rows(self, department: str | None = None) -> dict[int, tuple[int, int, Counter]]:
+        out: dict[int, list] = defaultdict(lambda: [0, 0, Counter()])
+        for v in self.visits():
+            if department is not None and (v.department or "") != department:
+                continue
+            hr = out[issue_hour(self.d, v)]
+            hr[0] += 1
+            if (x := v.wait_seconds) is not None:
+                hr[1] += 1
+                hr[2][bucket(x)] += 1
+        return {h: tuple(x) for h, x in sorted(out.items())}
+
+    def histograms(self, department: str | None = None) -> dict[tuple[str, str], tuple[Counter, Counter]]:
+        out: dict[tuple[str, str], tuple[Counter, Counter]] = defaultdict(lambda: (Counter(), Counter()))
+        for v in self.visits():
+            if department is not None and (v.department or "") != department:
+                continue
+            w, s = out[(v.hall, department if department is not None else ALL)]
+            if (x := v.wait_seconds) is not None:
+                w[bucket(x)] += 1
+            if (x := v.service_seconds) is not None:
+                s[bucket(x)] += 1
+        return out
+
+    def rating_rows(self, excluded: set[tuple[str, str]] = frozenset()) -> list[tuple]:
+        c: Counter = Counter()
+        for r in pj.ratings(self.store, self.d, self.start, self.end, self.halls):
+            if (r.hall, r.ticket) in excluded:
+                continue
+            c[(r.hall, r.department or "", r.window or None, r.staff or None, r.level)] += 1
+        return [(*k, n) for k, n in c.items()]
+
+    def case_rows(self, today: date) -> list[tuple]:
+        acc: dict[tuple, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+        for c in pj.cases(self.store, self.d, self.visits()):
+            a = acc[(c.hall, c.department or "", c.window or None, c.staff or None)]
+            st = c.state(today)
+            a[0] += 1
+            a[1] += st == "on_time"
+            a[2] += st == "late"
+            a[3] += st == "overdue"
+        return [(*k, *a) for k, a in acc.items()]
+
+    def attendance(self, today: date) -> list[pj.StaffMonth]:
+        return pj.attendance(self.store, self.d, self.start, self.end, self.halls, today=today)
+
+
+class Raw:
+    """A store seen through the on-request path: reports given `Raw(store)` compute from the
+    events instead of the facts (the reference the fact tests compare against)."""
+
+    def __init__(self, store) -> None:
+        self.store = store
+
+    def __getattr__(self, name):
+        return getattr(self.store, name)
+
+
+def source(store, d: Directory, start: date, end: date, halls: list[str] | None):
+    if isinstance(store, Raw):
+        return EventSource(store.store, d, start, end, halls)
+    return FactSource(store, d, start, end, halls)

@@ -1,0 +1,149 @@
+"""Dirty marks of the day facts (docs/central.md, section Storage), kept by the store itself.
+
+- At ingest (`mark`, inside the ingest transaction) every (hall, local day) whose facts the
+  new events may change is marked dirty in `fact_dirty` with a fresh random token. Ticket
+  events reach the ticket's service day through `fact_tickets` (ticket → service_date, written
+  when `ticket.issued` is stored) and `fact_case_tickets` (case → ticket, from
+  `ticket.completed`); a clock correction marks the days its events leave and enter.
+- Migrations 4 and 7 create the fact tables (central.store.facttables) and mark every day any
+  stored event can belong to.
+
+central.facts recomputes the dirty days before a report reads them.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import date, datetime, timedelta, timezone
+
+from .facttables import DDL, DDL_ROLLUPS
+from .sql import chunks, insert_rows, placeholders
+
+
+# ---------------------------------------------------------------- schema (migrations 4 and 7)
+
+
+def create_tables(store) -> None:
+    """Migration 4: the fact tables, the ticket and case maps filled from the events already
+    stored, and every day of every hall that holds events marked dirty."""
+    for sql in DDL:
+        store.db.execute_sql(sql)
+    tf, sf, cf = store.json_field("ticket"), store.json_field("service_date"), store.json_field("case")
+    store.db.execute_sql(
+        f"INSERT INTO fact_tickets (hall, ticket, day) SELECT DISTINCT hall, {tf}, {sf} FROM events"
+        f" WHERE kind = 'ticket.issued' AND {tf} IS NOT NULL AND {sf} IS NOT NULL ON CONFLICT DO NOTHING")
+    store.db.execute_sql(
+        f"INSERT INTO fact_case_tickets (hall, case_id, ticket) SELECT DISTINCT hall, {cf}, {tf} FROM events"
+        f" WHERE kind = 'ticket.completed' AND {cf} IS NOT NULL AND {tf} IS NOT NULL ON CONFLICT DO NOTHING")
+    _mark_everything(store)
+
+
+def create_rollups(store) -> None:
+    """Migration 7: the hourly facts and the month roll-ups; every day of every hall that holds
+    events is marked dirty again, so the first report fills them."""
+    for sql in DDL_ROLLUPS:
+        store.db.execute_sql(sql)
+    _mark_everything(store)
+
+
+def _mark_everything(store) -> None:
+    """Mark dirty every day any stored event can belong to: from the day before a hall's first
+    event to the day after its last, and every service day named by an event."""
+    sf = store.json_field("service_date")
+    marks = set()
+    spans = store.db.execute_sql("SELECT hall, MIN(ts_true), MAX(ts_true) FROM events GROUP BY hall").fetchall()
+    for hall, lo, hi in spans:
+        day, last = _utc_date(lo) - timedelta(days=1), _utc_date(hi) + timedelta(days=1)
+        while day <= last:
+            marks.add((hall, day.isoformat()))
+            day += timedelta(days=1)
+    for hall, day in store.db.execute_sql(f"SELECT DISTINCT hall, {sf} FROM events WHERE {sf} IS NOT NULL").fetchall():
+        marks.add((hall, day))
+    _put_marks(store, marks)
+
+
+def _utc_date(ts: int) -> date:
+    return datetime.fromtimestamp(ts / 1e6, timezone.utc).date()
+
+# ---------------------------------------------------------------- marking (at ingest)
+
+
+def _get(body, name: str):
+    return body.get(name) if isinstance(body, dict) else getattr(body, name, None)
+
+
+def _local_days(store, hall: str, ts: int) -> list[str]:
+    """The hall's local date of `ts`; until central knows the hall's zone (the first report sets
+    `store.fact_zones`), every date that any zone could give (UTC date ± 1)."""
+    zone = (getattr(store, "fact_zones", None) or {}).get(hall)
+    if zone is not None:
+        return [datetime.fromtimestamp(ts / 1e6, zone).date().isoformat()]
+    u = _utc_date(ts)
+    return [(u + timedelta(days=k)).isoformat() for k in (-1, 0, 1)]
+
+def _put_marks(store, marks: set[tuple[str, str]]) -> None:
+    if not marks:
+        return
+    token = secrets.randbits(62) or 1
+    insert_rows(store, "fact_dirty", ("hall", "day", "token"), [(h, d, token) for h, d in sorted(marks)],
+            "ON CONFLICT (hall, day) DO UPDATE SET token = excluded.token")
+
+
+def ticket_days(store, hall: str, tickets: set[str]) -> set[str]:
+    out: set[str] = set()
+    for part in chunks(sorted(tickets)):
+        sql = f"SELECT DISTINCT day FROM fact_tickets WHERE hall = {store.db.param} AND ticket IN ({placeholders(store, part)})"
+        out.update(r[0] for r in store.db.execute_sql(sql, [hall, *part]).fetchall())
+    return out
+
+
+def case_days(store, hall: str, cases: set[str]) -> set[str]:
+    out: set[str] = set()
+    p = store.db.param
+    for part in chunks(sorted(cases)):
+        sql = (f"SELECT DISTINCT t.day FROM fact_case_tickets c JOIN fact_tickets t"
+               f" ON t.hall = c.hall AND t.ticket = c.ticket WHERE c.hall = {p} AND c.case_id IN ({placeholders(store, part)})")
+        out.update(r[0] for r in store.db.execute_sql(sql, [hall, *part]).fetchall())
+    return out
+
+
+def mark(store, hall: str, events: list[tuple[str, list[int], object]]) -> None:
+    """Inside the ingest (or correction) transaction: `events` are (kind, [ts_true…], body) —
+    several times when a correction moved the event. Marks the (hall, day) pairs whose facts
+    they may change and records ticket → service day and case → ticket."""
+    marks: set[tuple[str, str]] = set()
+    issued, cased = [], []
+    tickets: set[str] = set()
+    cases: set[str] = set()
+    for kind, stamps, body in events:
+        if kind == "ticket.issued":
+            day = _get(body, "service_date")
+            marks.add((hall, day))
+            issued.append((hall, _get(body, "ticket"), day))
+        elif kind.startswith("ticket."):
+            tickets.add(_get(body, "ticket"))
+            if kind == "ticket.completed" and _get(body, "case"):
+                cased.append((hall, _get(body, "case"), _get(body, "ticket")))
+        elif kind == "rating.given":
+            tickets.add(_get(body, "ticket"))
+            marks.update((hall, day) for ts in stamps for day in _local_days(store, hall, ts))
+        elif kind == "case.finished":
+            cases.add(_get(body, "case"))
+        elif kind == "attendance.punch":
+            marks.add((hall, _get(body, "service_date")))
+        elif kind in ("window.paused", "window.step_away_violation"):
+            marks.update((hall, day) for ts in stamps for day in _local_days(store, hall, ts))
+    insert_rows(store, "fact_tickets", ("hall", "ticket", "day"), sorted(set(issued)), "ON CONFLICT DO NOTHING")
+    insert_rows(store, "fact_case_tickets", ("hall", "case_id", "ticket"), sorted(set(cased)), "ON CONFLICT DO NOTHING")
+    # a ticket whose issue is not stored yet needs no mark: storing the issue marks its day
+    tickets.discard(None)
+    cases.discard(None)
+    marks.update((hall, day) for day in ticket_days(store, hall, tickets))
+    marks.update((hall, day) for day in case_days(store, hall, cases))
+    _put_marks(store, {(h, d) for h, d in marks if d})
+
+
+def dirty(store, halls: list[str] | None = None) -> list[tuple[str, str]]:
+    """(hall, day) of every dirty mark, sorted (for tests and the bench)."""
+    rows = store.db.execute_sql("SELECT hall, day FROM fact_dirty ORDER BY hall, day").fetchall()
+    return [tuple(r) for r in rows if halls is None or r[0] in halls]

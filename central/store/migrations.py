@@ -1,0 +1,48 @@
+"""Central's schema changes, numbered and applied at start (`CentralStore.open`)."""
+
+from __future__ import annotations
+
+from . import marks
+
+
+def _m1_initial(store) -> None:
+    store.db.create_tables(store.m.all(), safe=True)
+
+
+def _m2_audit(store) -> None:
+    store.db.create_tables([store.m.Audit], safe=True)
+
+
+def _m3_records(store) -> None:
+    store.db.create_tables(store.records.all(), safe=True)  # complaints, follow-ups, patrols
+
+
+def _m4_facts(store) -> None:
+    marks.create_tables(store)  # day facts for the reports; every stored day starts dirty
+
+
+def _m5_config_revisions(store) -> None:
+    store.db.create_tables([store.Revision], safe=True)  # the config editor's revisions
+
+
+def _m6_hall_counts(store) -> None:
+    """Each hall's stored events counted once here, then kept at ingest (the live view)."""
+    store.db.execute_sql("CREATE TABLE IF NOT EXISTS hall_event_counts (hall TEXT PRIMARY KEY, events BIGINT NOT NULL)")
+    store.db.execute_sql("DELETE FROM hall_event_counts")
+    store.db.execute_sql("INSERT INTO hall_event_counts (hall, events) SELECT hall, COUNT(*) FROM events GROUP BY hall")
+
+
+def _m7_fact_rollups(store) -> None:
+    marks.create_rollups(store)  # hourly facts and month roll-ups; every stored day dirty again
+
+
+# (version, name, function) — append only; never edit an applied migration.
+MIGRATIONS = [
+    (1, "initial schema", _m1_initial),
+    (2, "dashboard audit log", _m2_audit),
+    (3, "complaints, follow-ups, patrols", _m3_records),
+    (4, "report day facts", _m4_facts),
+    (5, "hall configuration revisions", _m5_config_revisions),
+    (6, "per-hall event counts", _m6_hall_counts),
+    (7, "hourly facts and month roll-ups", _m7_fact_rollups),
+]

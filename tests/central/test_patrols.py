@@ -1,0 +1,85 @@
+"""Patrol findings (central.supervision) through the real HTTP
+app: dashboard forms (logged in via POST /login) and the JSON API, on SQLite and PostgreSQL.
+
+Hand-computed figures (test hall calendar: weekends Sat/Sun, 国庆 2026-10-01..07 off, Saturday
+2026-10-10 a make-up working day):
+- complaint received 2026-11-02, 需调查 → due 2026-11-17 (15 days); 复杂 on 2026-11-03 → due
+  2026-12-03 (30 days); 一般 on 2026-11-04 → due the same day.
+- bad ratings: h-a T2 level 2 on Monday 2026-11-02 → fix by 5 open days → Tue 3, Wed 4, Thu 5,
+  Fri 6, Mon 9 → 2026-11-09; h-b X1 level 1 on Tuesday 2026-09-29 → Wed 9-30 (1), 10-01..07
+  holiday, Thu 10-08 (2), Fri 10-09 (3), Sat 10-10 make-up day (4), Mon 10-12 (5) → 2026-10-12;
+  h-b X3 level 2 on Friday 2026-11-06 → Mon 9, 10, 11, 12, Fri 13 → 2026-11-13.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from central.supervision import patrols as pt
+from tests.central.supervision_data import (ADMIN, FINANCE, HB, actions, api, app, client, count,  # noqa: F401 - fixtures
+                                            login, parts)
+
+# ---------------------------------------------------------------- patrols
+
+
+def test_patrol_bulletin_flags_two_findings(client, api, parts):
+    store = parts[0]
+    login(client, ADMIN)
+    findings = [("2026-11-03", "h-a", "W1", "s-li", "纪律", "现场巡查", "上班时间玩手机"),
+                ("2026-11-10", "h-a", "W1", "s-li", "态度", "电子监察", "对办事人语气生硬"),
+                ("2026-11-12", "h-a", "W2", "s-wang", "效率", "现场巡查", "窗口积压无人处理"),
+                ("2026-10-30", "h-a", "W1", "s-li", "纪律", "现场巡查", "离岗未挂牌"),  # October
+                ("2026-11-05", "h-c", "W1", "s-li", "其他", "现场巡查", "桌面杂乱")]  # another hall
+    for day, hall, window, staff, cat, kind, note in findings:
+        r = client.post("/patrols", data={"day": day, "hall": hall, "window": window, "staff": staff,
+                                          "category": cat, "kind": kind, "note": note, "inspector": "督查组"},
+                        follow_redirects=False)
+        assert r.status_code == 303, r.text
+    b = client.get("/api/patrols/bulletin?month=2026-11").json()
+    assert len(b["findings"]) == 4
+    assert {(r["hall"], r["staff"]): (r["findings"], r["notice"]) for r in b["staff"]} == {
+        ("h-a", "s-li"): (2, True), ("h-a", "s-wang"): (1, False), ("h-c", "s-li"): (1, False)}
+    assert [(r["hall"], r["staff"], r["department"]) for r in b["notices"]] == [("h-a", "s-li", "academic")]
+    page = client.get("/patrols/bulletin?month=2026-11")
+    assert page.status_code == 200
+    notices = page.text.split('class="report notices"')[1].split("</table>")[0]
+    assert "李明" in notices and "教务处" in notices
+    assert "王芳" not in notices
+    assert "书面通报派驻部门" in page.text
+    assert client.get("/patrols/bulletin?month=2026-13").status_code == 400
+    october = client.get("/api/patrols/bulletin?month=2026-10").json()
+    assert [(r["staff"], r["findings"], r["notice"]) for r in october["staff"]] == [("s-li", 1, False)]
+    from datetime import date
+
+    assert pt.patrol_findings(store, date(2026, 11, 1), date(2026, 11, 30)) == {
+        ("h-a", "s-li"): 2, ("h-a", "s-wang"): 1, ("h-c", "s-li"): 1}
+    assert actions(store) == [("admin", "patrol.create")] * 5
+    # roles: department heads see their department's findings and record none; hall managers their hall
+    assert api.get("/api/patrols?month=2026-11", auth=FINANCE).json() == []
+    assert api.post("/api/patrols", json={"day": "2026-11-03", "hall": "h-b", "staff": "s-qian",
+                                             "category": "纪律", "kind": "现场巡查", "note": "x"},
+                       auth=FINANCE).status_code == 403
+    assert api.post("/api/patrols", json={"day": "2026-11-03", "hall": "h-a", "staff": "s-li",
+                                             "category": "纪律", "kind": "现场巡查", "note": "x"},
+                       auth=HB).status_code == 403
+    r = api.post("/api/patrols", json={"day": "2026-11-03", "hall": "h-b", "staff": "s-qian",
+                                          "category": "纪律", "kind": "电子监察", "note": "迟到"}, auth=HB)
+    assert r.status_code == 201 and r.json()["department"] == "finance"
+    assert [p["staff"] for p in api.get("/api/patrols?month=2026-11", auth=FINANCE).json()] == ["s-qian"]
+    assert [p["hall"] for p in api.get("/api/patrols", auth=HB).json()] == ["h-b"]
+    assert count(store, "Patrol") == 6
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("category", "卫生", "问题类别"), ("kind", "暗访", "巡查方式"), ("day", "2026/11/03", "巡查日期"),
+    ("staff", "s-nobody", "没有工作人员"), ("note", "", "巡查发现"), ("day", "2099-01-01", "不能晚于今天")])
+def test_patrol_bad_input_400_nothing_stored(client, api, parts, field, value, message):
+    store = parts[0]
+    good = {"day": "2026-11-03", "hall": "h-a", "window": "W1", "staff": "s-li", "category": "纪律",
+            "kind": "现场巡查", "note": "上班时间玩手机"}
+    login(client, ADMIN)
+    r = client.post("/patrols", data=good | {field: value})
+    assert r.status_code == 400 and message in r.text and r.headers["content-type"].startswith("text/html")
+    r = client.post("/api/patrols", json=good | {field: value})
+    assert r.status_code == 400 and message in r.json()["detail"]
+    assert count(store, "Patrol") == 0 and actions(store) == []
