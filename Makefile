@@ -22,6 +22,7 @@ demo: setup
 	$(BIN)/onestop-sim demo
 
 test: setup system-deps
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/pytest
 
 clean:

@@ -298,8 +298,8 @@ def test_configedit_refresh_takes_another_workers_revision(store, tmp_path):
 
 
 def test_configedit_validate_is_the_edges_check(tmp_path):
-    """What central accepts the edge accepts (edge.syncing.apply_business) and the reverse."""
-    from edge.syncing import apply_business  # noqa: F401 - the edge's apply path: decode + biz.check
+    """What central accepts the edge accepts (edge.context.apply_business) and the reverse."""
+    from edge.context import apply_business  # noqa: F401 - the edge's apply path: decode + biz.check
 
     _cfg, halls = load(write_config(tmp_path))
     b = halls[0].business
