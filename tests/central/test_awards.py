@@ -63,6 +63,7 @@ def winners(report):
 
 
 def test_red_flag_goes_to_the_best_eligible_windows(store, directory):
+    """The mobile red flag (流动红旗) goes to the best windows each semester [J 32]."""
     ad.ingest(store, ad.day_logs(SEMESTER_DAY))
     r = aw.red_flags(store, directory, "2026-2", cfg=CFG, today=SEMESTER_TODAY)
     # by hand: h-a W1, h-b W1 and h-b W3 all score 100 (5 ratings, 好评率 1, on time) and tie on
@@ -116,6 +117,7 @@ def test_share_of_windows(store, directory):
 
 
 def test_yearly_awards(store, directory):
+    """Five-star window, service model and advanced individual each year [J 32]."""
     ad.ingest(store, ad.day_logs(YEAR_DAY))
     complaint(store, directory, "h-a", "a-li", YEAR_DAY, "部分属实")
     patrol(store, directory, "h-b", "b-li", YEAR_DAY)
@@ -174,6 +176,7 @@ def test_a_person_in_two_halls_appears_once(store, tmp_path):
 
 
 def test_allowance_follows_grades_and_sums_to_the_pool(store, directory):
+    """The allowance pool (4,800 per stationed person) is paid out by grade [J 33]."""
     ad.ingest(store, ad.day_logs(YEAR_DAY))
     complaint(store, directory, "h-a", "a-li", YEAR_DAY, "属实")
     patrol(store, directory, "h-b", "b-li", YEAR_DAY)
@@ -256,6 +259,7 @@ def test_awards_config_is_validated(tmp_path):
 
 
 def test_bulletin_equals_the_attendance_report(store, directory):
+    """Attendance is published every month and feeds assessment [U 25, B 32]."""
     ad.ingest(store, ad.day_logs(SEMESTER_DAY))
     b = aw.attendance_bulletin(store, directory, "2027-02", sc.ADMIN, today=SEMESTER_TODAY)
     a = rp.attendance(store, directory, "2027-02", today=SEMESTER_TODAY)

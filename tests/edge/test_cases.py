@@ -34,6 +34,7 @@ def complete(w, **body):
 
 
 def test_cases_instant_records_times(client, desk, clock):
+    """Instant handling (即办) is done on the spot [J 24, U 20, B 25, C 11]."""
     t = desk.serve("transcript")
     clock.advance(minutes=1)
     desk.post("/api/windows/W1/start")
@@ -50,6 +51,7 @@ def test_cases_instant_records_times(client, desk, clock):
 
 
 def test_cases_promised_deadline_in_working_days_and_overdue(client, desk, clock):
+    """Promised cases (承诺件) are due in working days; overdue is a breach [B 25, H 8]."""
     t = desk.serve("suspension")  # promise 3 working days
     r = complete(desk, outcome="promised")
     assert r.status_code == 200, r.text
@@ -80,6 +82,7 @@ def test_cases_promised_refused_for_instant_item(client, desk):
 
 
 def test_cases_joint_with_handoffs(client, desk, clock):
+    """Joint cases (联办) record every hand-over between windows [J 24, B 21]."""
     desk.serve("graduation")
     r = complete(desk, outcome="joint")
     assert r.status_code == 200, r.text
@@ -108,6 +111,7 @@ def test_cases_joint_with_handoffs(client, desk, clock):
 
 
 def test_cases_notice_lists_all_missing(client, desk):
+    """One-time notice (一次性告知): every missing material told at once, in writing [J 20, B 25, C 11]."""
     desk.serve("suspension")
     assert complete(desk, outcome="notice").json()["code"] == "missing-required"
     r = complete(desk, outcome="notice", missing=["application", "nope"])
@@ -121,6 +125,7 @@ def test_cases_notice_lists_all_missing(client, desk):
 
 
 def test_cases_gaps_only_allowed_materials_then_supply(client, desk):
+    """Accept with gaps (容缺受理) only for the listed materials [C 11]."""
     desk.serve("suspension")
     r = complete(desk, outcome="gaps", missing=["application"])
     assert r.status_code == 400 and r.json()["code"] == "gap-not-allowed"
@@ -139,6 +144,7 @@ def test_cases_gaps_only_allowed_materials_then_supply(client, desk):
 
 
 def test_cases_refused_needs_reason(client, desk):
+    """A refusal (不予办理) states its reason in a written notice [J 25, B 25]."""
     desk.serve("suspension")
     r = complete(desk, outcome="refused", reason=" ")
     assert r.status_code == 400 and r.json()["code"] == "reason-required"

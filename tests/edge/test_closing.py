@@ -34,6 +34,7 @@ def tick_at(hw, clock, when: datetime) -> dict:
 
 
 def test_closing_passes_once_everything_is_closed_after_the_service_ends(hardware, device_hall, clock):
+    """At the end of the day doors are shut and power is off [J 42, U 31, B 39]."""
     device_hall.call(presence.sign_on, "W1", "s-li")
     close_all(hardware, clock)
     assert tick_at(hardware, clock, at(16, 0))["status"] == "waiting"  # still open: no check
@@ -49,6 +50,7 @@ def test_closing_passes_once_everything_is_closed_after_the_service_ends(hardwar
 
 
 def test_closing_door_left_open_alarms_at_the_deadline_and_repeats_until_it_passes(hardware, device_hall, device_client, clock):
+    """A door left open at closing alarms until it is shut [J 42, U 31, B 39]."""
     hardware.sim_drive("door-main", "press")  # the back door stays open
     clock.advance(seconds=1)
     assert tick_at(hardware, clock, at(16, 45))["status"] == "due"  # 30 minutes to close up
@@ -78,6 +80,7 @@ def test_closing_door_left_open_alarms_at_the_deadline_and_repeats_until_it_pass
 
 
 def test_closing_power_left_on_is_named(hardware, device_hall, clock):
+    """Power left on at closing is named [J 42, U 31, B 39]."""
     close_all(hardware, clock)
     hardware.sim_drive("light-hall", "press")  # lights still on
     hardware.sim_drive("printers", "press")

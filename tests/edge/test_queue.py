@@ -41,6 +41,7 @@ def test_queue_numbers_restart_each_day(client, clock):
 
 
 def test_queue_calls_priority_first_then_arrival(client, signed_on, clock):
+    """Numbers are called in order, priority help first [J 22, C 11(5)]."""
     take(client, item="transcript")  # A001
     clock.advance(minutes=1)
     take(client, item="transcript")  # A002
@@ -58,6 +59,7 @@ def test_queue_calls_priority_first_then_arrival(client, signed_on, clock):
 
 
 def test_queue_window_calls_only_its_department(client, signed_on):
+    """A department's windows call its own numbers, in order [J 22]."""
     take(client, item="transcript")
     take(client, item="reimburse")
     fin = signed_on("W3", "s-qian")
@@ -133,6 +135,7 @@ def test_queue_recall_no_show_and_rejoin(client, signed_on, clock):
 
 
 def test_queue_transfer_keeps_place_in_time(client, signed_on, clock):
+    """First-asked responsibility: a transfer keeps the visitor's place [J 19, U 18, B 22, C 11(1), H 6]."""
     take(client, item="transcript")  # A001 at 09:00, really a finance matter
     clock.advance(minutes=10)
     take(client, item="reimburse")  # F001 at 09:10
@@ -152,6 +155,7 @@ def test_queue_transfer_keeps_place_in_time(client, signed_on, clock):
 
 
 def test_queue_transfer_to_own_or_absent_department_refused(client, signed_on):
+    """A transfer goes to a department that can serve the item [J 19, B 22]."""
     take(client, item="transcript")
     w = signed_on("W1", "s-li")
     w.post("/api/windows/W1/call")
@@ -174,6 +178,7 @@ def test_queue_estimated_wait_uses_open_windows(client, signed_on):
 
 
 def test_queue_issuing_follows_opening_hours(client, clock):
+    """Numbers are issued in opening hours only [J 26]."""
     clock.set(datetime(2026, 11, 23, 20, 0, tzinfo=SH))
     r = client.post("/api/tickets", json={"item": "transcript"})
     assert r.status_code == 409 and r.json()["code"] == "hall-closed"
@@ -189,6 +194,7 @@ def test_queue_issuing_follows_opening_hours(client, clock):
 
 
 def test_queue_numbers_taken_before_closing_are_served_after(client, signed_on, clock):
+    """Extended service: numbers taken before closing are served after it [U 21, B 28, C 11(6)]."""
     w = signed_on("W1", "s-li")
     clock.set(datetime(2026, 11, 23, 16, 29, tzinfo=SH))
     take(client, item="transcript")
@@ -199,6 +205,7 @@ def test_queue_numbers_taken_before_closing_are_served_after(client, signed_on, 
 
 
 def test_queue_periodic_and_flexible_windows(client, hall, clock):
+    """Periodic and flexible (tidal) windows open on their days only [B 7, B 10, J 9]."""
     # W4 (security) opens Tue/Thu only; Monday: no window for security today
     r = client.post("/api/tickets", json={"item": "hukou"})
     assert r.status_code == 409 and r.json()["code"] == "no-window-today"

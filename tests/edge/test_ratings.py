@@ -47,6 +47,7 @@ def test_ratings_button_rates_the_service_that_just_ended(served, hardware, devi
 
 
 def test_ratings_one_rating_per_service_later_presses_ignored(served, hardware, device_hall, clock):
+    """One rating per service (一次一评) [J 23, U 19, B 23, C 11(7)]."""
     served()
     press(hardware, clock, "rate4-W1")
     press(hardware, clock, "rate1-W1")
@@ -84,6 +85,7 @@ def test_ratings_bouncing_button_rates_once(served, hardware, device_hall, clock
 
 
 def test_ratings_no_visitor_identity_is_stored(served, hardware, device_hall, clock):
+    """Ratings are anonymous: no visitor identity [J 23, U 19, B 23, C 11(7)]."""
     served()
     press(hardware, clock, "rate5-W1")
     raw = [e for e in device_hall.store.events(0, 1000) if e.kind == "rating.given"][0]
@@ -92,6 +94,7 @@ def test_ratings_no_visitor_identity_is_stored(served, hardware, device_hall, cl
 
 @pytest.mark.parametrize("pin, level", [("rate2-W1", 2), ("rate1-W1", 1)])
 def test_ratings_bad_rating_opens_a_followup_due_in_working_days(served, hardware, device_hall, device_client, clock, pin, level):
+    """A bad rating is followed up within a deadline in working days [C 11(7)]."""
     served()
     press(hardware, clock, pin)
     f = bodies(device_hall, "rating.followup_opened")

@@ -19,6 +19,7 @@ def lamp_pin(hw, window: str):
 
 
 def test_stepaway_short_pause_is_no_violation(hall, clock):
+    """Stepping away within the limit, sign shown, is allowed [C 9(4)]."""
     hall.call(presence.sign_on, "W1", "s-li")
     hall.call(presence.pause, "W1", "s-li", "取材料")
     clock.advance(minutes=14, seconds=59)
@@ -30,6 +31,7 @@ def test_stepaway_short_pause_is_no_violation(hall, clock):
 
 
 def test_stepaway_past_the_limit_becomes_one_violation(hall, clock):
+    """Away past the limit counts as leaving the post without permission (擅自离岗) [C 9(4)]."""
     hall.call(presence.sign_on, "W1", "s-li")
     hall.call(presence.pause, "W1", "s-li")
     clock.advance(minutes=15)
@@ -45,6 +47,7 @@ def test_stepaway_past_the_limit_becomes_one_violation(hall, clock):
 
 
 def test_stepaway_limit_is_configurable(tmp_path, clock):
+    """The step-away limit (15 minutes by default) is configuration [C 9(4)]."""
     from edge.config import load
     from edge.hall import Hall
     from tests.conftest import HALL_TOML
