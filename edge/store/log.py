@@ -28,20 +28,8 @@ from sync.kernel.clock import Clock, uuid7
 Rule = Callable[[Any, int, int, Any], None]  # (store, seq, ts, body): how one fact changes a projection
 
 
-class StoredEvent(msgspec.Struct, kw_only=True):
-    """An event as read back from the log (body decoded to plain JSON)."""
-
-    hall: str
-    epoch: str
-    seq: int
-    id: str
-    kind: str
-    schema: int
-    body: msgspec.Raw
-    ts: int
-    boot: str
-    mono: int
-    clock: str
+class StoredEvent(ev.Event, kw_only=True):
+    """An event as read back from the log: the contract's `Event` (body as raw JSON)."""
 
 
 class StoreError(Exception):
