@@ -4,11 +4,10 @@ rules, queries."""
 from __future__ import annotations
 
 import msgspec
-import peewee as pw
 
 from sync.contract import events as ev
 
-from .log import row_view, update
+from .log import between, get_view, row_view, table, update, view_or_none
 
 
 class PunchView(msgspec.Struct, kw_only=True):
@@ -48,51 +47,13 @@ class LeaveView(msgspec.Struct, kw_only=True):
 
 
 def tables(Base: type) -> list[type]:
-    class Punch(Base):
-        seq = pw.AutoField()
-        staff = pw.TextField()
-        card = pw.TextField()
-        reader = pw.TextField()
-        at = pw.BigIntegerField()
-        service_date = pw.TextField()
-        kind = pw.TextField()
-        classification = pw.TextField()
-        slot = pw.IntegerField(null=True)
-
-        class Meta:
-            table_name = "punches"
-            indexes = ((("service_date", "staff"), False), (("staff", "at"), False))
-
-    class UnknownCard(Base):
-        id = pw.AutoField()
-        card = pw.TextField(index=True)
-        reader = pw.TextField()
-        at = pw.BigIntegerField()
-
-        class Meta:
-            table_name = "unknown_cards"
-
-    class Leave(Base):
-        id = pw.TextField(primary_key=True)
-        staff = pw.TextField(index=True)
-        kind = pw.TextField()
-        start = pw.TextField()
-        end = pw.TextField()
-        start_half = pw.TextField()
-        end_half = pw.TextField()
-        reason = pw.TextField(default="")
-        certificate = pw.BooleanField(default=False)
-        state = pw.TextField()
-        requested_at = pw.BigIntegerField()
-        requested_by = pw.TextField()
-        decided_by = pw.TextField(null=True)
-        decided_at = pw.BigIntegerField(null=True)
-        note = pw.TextField(default="")
-
-        class Meta:
-            table_name = "leaves"
-
-    return [Punch, UnknownCard, Leave]
+    return [
+        table(Base, "Punch", PunchView, "punches", key="seq", big={"at"},
+              indexes=((("service_date", "staff"), False), (("staff", "at"), False))),
+        table(Base, "UnknownCard", UnknownCardView, "unknown_cards", auto="id", big={"at"}, index={"card"}),
+        table(Base, "Leave", LeaveView, "leaves", key="id", big={"requested_at", "decided_at"}, index={"staff"},
+              defaults={"reason": "", "note": ""}),
+    ]
 
 
 # ---------------------------------------------------------------------------- projection rules
@@ -135,26 +96,17 @@ RULES = {
 # ---------------------------------------------------------------------------- queries
 
 
-def _between(q, column, start_date: str | None, end_date: str | None):
-    if start_date is not None:
-        q = q.where(column >= start_date)
-    if end_date is not None:
-        q = q.where(column <= end_date)
-    return q
-
-
 class AttendanceQueries:
     m: object
 
     def last_punch(self, staff: str) -> PunchView | None:
         P = self.m.Punch
-        row = P.select().where(P.staff == staff).order_by(P.at.desc(), P.seq.desc()).first()
-        return row_view(PunchView, row) if row else None
+        return view_or_none(PunchView, P.select().where(P.staff == staff).order_by(P.at.desc(), P.seq.desc()).first())
 
     def punches(self, service_date: str | None = None, staff: str | None = None,
                 start_date: str | None = None, end_date: str | None = None) -> list[PunchView]:
         P = self.m.Punch
-        q = _between(P.select(), P.service_date, start_date, end_date)
+        q = between(P.select(), P.service_date, start_date, end_date)
         if service_date is not None:
             q = q.where(P.service_date == service_date)
         if staff is not None:
@@ -163,8 +115,7 @@ class AttendanceQueries:
 
     def last_unknown_card(self, card: str) -> UnknownCardView | None:
         U = self.m.UnknownCard
-        row = U.select().where(U.card == card).order_by(U.id.desc()).first()
-        return row_view(UnknownCardView, row) if row else None
+        return view_or_none(UnknownCardView, U.select().where(U.card == card).order_by(U.id.desc()).first())
 
     def unknown_cards(self, since: int = 0, limit: int = 20) -> list[UnknownCardView]:
         U = self.m.UnknownCard
@@ -172,8 +123,7 @@ class AttendanceQueries:
         return [row_view(UnknownCardView, r) for r in q]
 
     def leave(self, leave_id: str) -> LeaveView | None:
-        row = self.m.Leave.get_or_none(self.m.Leave.id == leave_id)
-        return row_view(LeaveView, row) if row else None
+        return get_view(LeaveView, self.m.Leave, self.m.Leave.id == leave_id)
 
     def leaves(self, state: str | None = None, staff: str | None = None,
                overlapping: tuple[str, str] | None = None) -> list[LeaveView]:

@@ -6,11 +6,10 @@ from __future__ import annotations
 import json
 
 import msgspec
-import peewee as pw
 
 from sync.contract import events as ev
 
-from .log import dumps, row_view, update
+from .log import dumps, get_view, row_view, table, update
 
 OPEN_OUTCOMES = ("promised", "joint", "gaps")  # a case with these stays open until finished
 CASE_JSON = ("missing", "supplied", "co_departments")
@@ -50,46 +49,14 @@ class HandoffView(msgspec.Struct, kw_only=True):
 
 
 def tables(Base: type) -> list[type]:
-    class Case(Base):
-        id = pw.TextField(primary_key=True)
-        ticket = pw.TextField()
-        number = pw.TextField()
-        item = pw.TextField()
-        department = pw.TextField()
-        window = pw.TextField()
-        staff = pw.TextField()
-        outcome = pw.TextField()
-        state = pw.TextField()
-        opened_at = pw.BigIntegerField()
-        deadline = pw.TextField(null=True)
-        supply_by = pw.TextField(null=True)
-        missing = pw.TextField(default="[]")
-        supplied = pw.TextField(default="[]")
-        co_departments = pw.TextField(default="[]")
-        reason = pw.TextField(default="")
-        note = pw.TextField(default="")
-        finished_at = pw.BigIntegerField(null=True)
-        result = pw.TextField(null=True)
-
-        class Meta:
-            table_name = "cases"
-            indexes = ((("state", "deadline"), False),)
-
-    class Handoff(Base):
-        id = pw.AutoField()
-        seq = pw.IntegerField()  # the event's seq (within its epoch)
-        case = pw.TextField(index=True)
-        at = pw.BigIntegerField()
-        from_department = pw.TextField()
-        to_department = pw.TextField()
-        materials = pw.TextField()
-        by = pw.TextField()
-        note = pw.TextField(default="")
-
-        class Meta:
-            table_name = "handoffs"
-
-    return [Case, Handoff]
+    return [
+        table(Base, "Case", CaseView, "cases", key="id", big={"opened_at", "finished_at"},
+              defaults={"missing": "[]", "supplied": "[]", "co_departments": "[]", "reason": "", "note": ""},
+              indexes=((("state", "deadline"), False),)),
+        table(Base, "Handoff", HandoffView, "handoffs", auto="id", big={"at"}, index={"case"},
+              defaults={"note": ""},  # seq: the event's seq (within its epoch)
+              order=("seq", "case", "at", "from_department", "to_department", "materials", "by", "note")),
+    ]
 
 
 # ---------------------------------------------------------------------------- projection rules
@@ -142,8 +109,7 @@ class CaseQueries:
     m: object
 
     def case(self, case_id: str) -> CaseView | None:
-        row = self.m.Case.get_or_none(self.m.Case.id == case_id)
-        return row_view(CaseView, row, CASE_JSON) if row else None
+        return get_view(CaseView, self.m.Case, self.m.Case.id == case_id, CASE_JSON)
 
     def cases(self, state: str | None = None, department: str | None = None, limit: int = 200) -> list[CaseView]:
         C = self.m.Case

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import msgspec
-import peewee as pw
 
 from sync.contract import events as ev
 
-from .log import dumps, row_view, update
+from .log import dumps, get_view, table, update
 
 
 class ClosingView(msgspec.Struct, kw_only=True):
@@ -24,22 +23,9 @@ class ClosingView(msgspec.Struct, kw_only=True):
 
 
 def tables(Base: type) -> list[type]:
-    class ClosingDay(Base):
-        service_date = pw.TextField(primary_key=True)
-        checks = pw.IntegerField(default=0)
-        ok = pw.BooleanField(default=False)
-        failed = pw.TextField(default="[]")
-        passed_at = pw.BigIntegerField(null=True)
-        first_failed_at = pw.BigIntegerField(null=True)
-        alarms = pw.IntegerField(default=0)
-        last_alarm_at = pw.BigIntegerField(null=True)
-        by = pw.TextField(default="auto")
-        closer = pw.TextField(null=True)
-
-        class Meta:
-            table_name = "closing_days"
-
-    return [ClosingDay]
+    return [table(Base, "ClosingDay", ClosingView, "closing_days", key="service_date",
+                  big={"passed_at", "first_failed_at", "last_alarm_at"},
+                  defaults={"checks": 0, "failed": "[]", "alarms": 0, "by": "auto"})]
 
 
 # ---------------------------------------------------------------------------- projection rules
@@ -76,5 +62,4 @@ class ClosingQueries:
     m: object
 
     def closing_day(self, service_date: str) -> ClosingView | None:
-        row = self.m.ClosingDay.get_or_none(self.m.ClosingDay.service_date == service_date)
-        return row_view(ClosingView, row, ["failed"]) if row else None
+        return get_view(ClosingView, self.m.ClosingDay, self.m.ClosingDay.service_date == service_date, ["failed"])

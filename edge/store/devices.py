@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import msgspec
-import peewee as pw
 
 from sync.contract import events as ev
 
-from .log import row_view
+from .log import row_view, table
 
 
 class DeviceView(msgspec.Struct, kw_only=True):
@@ -20,18 +19,8 @@ class DeviceView(msgspec.Struct, kw_only=True):
 
 
 def tables(Base: type) -> list[type]:
-    class DeviceState(Base):
-        name = pw.TextField(primary_key=True)
-        kind = pw.TextField()
-        state = pw.TextField()
-        message = pw.TextField(default="")
-        since = pw.BigIntegerField()
-        faults = pw.IntegerField(default=0)
-
-        class Meta:
-            table_name = "device_states"
-
-    return [DeviceState]
+    return [table(Base, "DeviceState", DeviceView, "device_states", key="name", big={"since"},
+                  defaults={"message": "", "faults": 0})]
 
 
 def _fault(s, seq: int, ts: int, b: ev.DeviceFault) -> None:

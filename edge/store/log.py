@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterable
+import typing
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType, SimpleNamespace
+from types import ModuleType, SimpleNamespace, UnionType
 from typing import Any
 
 import msgspec
@@ -27,20 +28,8 @@ from sync.kernel.clock import Clock, uuid7
 Rule = Callable[[Any, int, int, Any], None]  # (store, seq, ts, body): how one fact changes a projection
 
 
-class StoredEvent(msgspec.Struct, kw_only=True):
-    """An event as read back from the log (body decoded to plain JSON)."""
-
-    hall: str
-    epoch: str
-    seq: int
-    id: str
-    kind: str
-    schema: int
-    body: msgspec.Raw
-    ts: int
-    boot: str
-    mono: int
-    clock: str
+class StoredEvent(ev.Event, kw_only=True):
+    """An event as read back from the log: the contract's `Event` (body as raw JSON)."""
 
 
 class StoreError(Exception):
@@ -59,6 +48,25 @@ def row_view(cls, row, json_fields: Iterable[str] = ()):
     return cls(**values)
 
 
+def view_or_none(cls, row, json_fields: Iterable[str] = ()):
+    """`row_view` of a row that may be missing (None stays None)."""
+    return None if row is None else row_view(cls, row, json_fields)
+
+
+def get_view(cls, model, where, json_fields: Iterable[str] = ()):
+    """The view of the one row of `model` matching `where`, or None."""
+    return view_or_none(cls, model.get_or_none(where), json_fields)
+
+
+def between(q, column, start: Any | None, end: Any | None):
+    """`q` narrowed to `start <= column <= end`; a missing bound is open."""
+    if start is not None:
+        q = q.where(column >= start)
+    if end is not None:
+        q = q.where(column <= end)
+    return q
+
+
 def dumps(value: Any) -> str:
     """A JSON column's text (Chinese kept readable)."""
     return json.dumps(msgspec.to_builtins(value), ensure_ascii=False)
@@ -67,6 +75,62 @@ def dumps(value: Any) -> str:
 def update(model, key: Any, **fields: Any) -> None:
     """Update the row of `model` whose primary key is `key`."""
     model.update(**fields).where(model._meta.primary_key == key).execute()
+
+
+def _column(hint: Any, big: bool) -> tuple[type[pw.Field], bool]:
+    """The peewee field class of a view field's type, and whether it may be NULL. Lists and dicts
+    are JSON text."""
+    null = False
+    if isinstance(hint, UnionType) or typing.get_origin(hint) is typing.Union:
+        args = [a for a in typing.get_args(hint) if a is not type(None)]
+        null = len(args) < len(typing.get_args(hint))
+        (hint,) = args
+    base = typing.get_origin(hint) or hint
+    if base is bool:
+        return pw.BooleanField, null
+    if base is int:
+        return (pw.BigIntegerField if big else pw.IntegerField), null
+    if base in (str, list, dict):
+        return pw.TextField, null
+    raise TypeError(f"no column type for {hint!r}")
+
+
+def table(Base: type, name: str, view: type, table_name: str, *, key: str | None = None,
+          auto: str | None = None, big: Iterable[str] = (), index: Iterable[str] = (),
+          unique: Iterable[str] = (), defaults: dict[str, Any] | None = None,
+          types: dict[str, type[pw.Field]] | None = None, skip: Iterable[str] = (),
+          order: Sequence[str] | None = None, indexes: tuple = ()) -> type:
+    """A model class `name` on `Base` whose columns are the fields of the msgspec struct `view`,
+    in its order (or `order`): `str` (and JSON `list`/`dict`) → TEXT, `int` → INTEGER (a
+    `BigIntegerField` for the µs times in `big`), `bool` → BOOLEAN defaulting to False,
+    `X | None` → NULL allowed. `key` is the primary key (an `AutoField` if it is an int),
+    `auto` an extra `AutoField` key first, `index` and `unique` the columns indexed alone,
+    `defaults` Python-side defaults, `types` field classes for view types with no column type
+    of their own, `skip` view fields not stored, `indexes` the composite indexes."""
+    big, index, unique, skip = set(big), set(index), set(unique), set(skip)
+    defaults, types = defaults or {}, types or {}
+    hints = typing.get_type_hints(view)
+    attrs: dict[str, Any] = {}
+    if auto is not None:
+        attrs[auto] = pw.AutoField()
+    for col in order or [f for f in view.__struct_fields__ if f not in skip]:
+        cls, null = (types[col], False) if col in types else _column(hints[col], col in big)
+        if col == key:
+            attrs[col] = pw.AutoField() if cls is pw.IntegerField else cls(primary_key=True)
+            continue
+        kw: dict[str, Any] = {"null": null} if null else {}
+        if cls is pw.BooleanField:
+            kw["default"] = False
+        if col in defaults:
+            kw["default"] = defaults[col]
+        if col in index:
+            kw["index"] = True
+        if col in unique:
+            kw["unique"] = True
+        attrs[col] = cls(**kw)
+    attrs["Meta"] = type("Meta", (), {"table_name": table_name, "indexes": indexes})
+    attrs["__module__"] = view.__module__
+    return type(name, (Base,), attrs)
 
 
 @dataclass
@@ -93,23 +157,10 @@ def log_tables(Base: type) -> list[type]:
         class Meta:
             table_name = "meta"
 
-    class EventRow(Base):
-        pos = pw.AutoField()  # local append order across epochs
-        epoch = pw.TextField()
-        seq = pw.IntegerField()
-        id = pw.TextField(unique=True)
-        kind = pw.TextField()
-        schema = pw.IntegerField()
-        body = pw.TextField()
-        ts = pw.BigIntegerField()
-        boot = pw.TextField()
-        mono = pw.BigIntegerField()
-        clock = pw.TextField()
-
-        class Meta:
-            table_name = "events"
-            indexes = ((("epoch", "seq"), True),)
-
+    EventRow = table(  # pos: local append order across epochs; the hall is the store's
+        Base, "EventRow", StoredEvent, "events", auto="pos", skip={"hall"}, big={"ts", "mono"},
+        unique={"id"}, types={"body": pw.TextField}, indexes=((("epoch", "seq"), True),),
+    )
     return [Meta, EventRow]
 
 

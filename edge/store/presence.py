@@ -4,11 +4,10 @@ Views, tables, projection rules (the staff's side of window events), queries."""
 from __future__ import annotations
 
 import msgspec
-import peewee as pw
 
 from sync.contract import events as ev
 
-from .log import row_view
+from .log import row_view, table, view_or_none
 
 
 class SessionView(msgspec.Struct, kw_only=True):
@@ -35,36 +34,12 @@ class StepAwayView(msgspec.Struct, kw_only=True):
 
 
 def tables(Base: type) -> list[type]:
-    class StaffSession(Base):
-        id = pw.AutoField()
-        window = pw.TextField()
-        staff = pw.TextField()
-        role = pw.TextField()
-        start = pw.BigIntegerField()
-        end = pw.BigIntegerField(null=True)
-        via = pw.TextField(default="pin")
-
-        class Meta:
-            table_name = "staff_sessions"
-            indexes = ((("window", "start"), False), (("staff", "end"), False))
-
-    class StepAway(Base):
-        id = pw.AutoField()
-        window = pw.TextField()
-        staff = pw.TextField()
-        start = pw.BigIntegerField()
-        end = pw.BigIntegerField(null=True)
-        seconds = pw.IntegerField(null=True)
-        over_limit = pw.BooleanField(default=False)
-        violation = pw.BooleanField(default=False)
-        via = pw.TextField(default="console")
-        reason = pw.TextField(default="")
-
-        class Meta:
-            table_name = "step_aways"
-            indexes = ((("window", "end"), False), (("start",), False))
-
-    return [StaffSession, StepAway]
+    return [
+        table(Base, "StaffSession", SessionView, "staff_sessions", auto="id", big={"start", "end"},
+              defaults={"via": "pin"}, indexes=((("window", "start"), False), (("staff", "end"), False))),
+        table(Base, "StepAway", StepAwayView, "step_aways", auto="id", big={"start", "end"},
+              defaults={"via": "console", "reason": ""}, indexes=((("window", "end"), False), (("start",), False))),
+    ]
 
 
 # ---------------------------------------------------------------------------- projection rules
@@ -132,11 +107,9 @@ class PresenceQueries:
 
     def open_step_away(self, window: str) -> StepAwayView | None:
         A = self.m.StepAway
-        row = A.select().where(_open_rows(A, window)).order_by(A.id.desc()).first()
-        return row_view(StepAwayView, row) if row else None
+        return view_or_none(StepAwayView, A.select().where(_open_rows(A, window)).order_by(A.id.desc()).first())
 
     def last_sign_off(self, start: int, end: int) -> SessionView | None:
         S = self.m.StaffSession
-        row = (S.select().where(S.end.is_null(False) & (S.end >= start) & (S.end < end))
-               .order_by(S.end.desc()).first())
-        return row_view(SessionView, row) if row else None
+        return view_or_none(SessionView, S.select().where(S.end.is_null(False) & (S.end >= start) & (S.end < end))
+                            .order_by(S.end.desc()).first())

@@ -7,7 +7,7 @@ import peewee as pw
 
 from sync.contract import events as ev
 
-from .log import row_view, update
+from .log import get_view, row_view, table, update, view_or_none
 
 OPEN_STATES = ("waiting", "called", "serving")
 
@@ -35,34 +35,16 @@ class TicketView(msgspec.Struct, kw_only=True):
 
 
 def tables(Base: type) -> list[type]:
-    class Ticket(Base):
-        id = pw.TextField(primary_key=True)
-        number = pw.TextField()
-        department = pw.TextField()
-        item = pw.TextField(null=True)
-        priority = pw.BooleanField(default=False)
-        state = pw.TextField()
-        service_date = pw.TextField()
-        issued_at = pw.BigIntegerField()
-        queue_key = pw.BigIntegerField()
-        window = pw.TextField(null=True)
-        staff = pw.TextField(null=True)
-        called_at = pw.BigIntegerField(null=True)
-        started_at = pw.BigIntegerField(null=True)
-        finished_at = pw.BigIntegerField(null=True)
-        recalls = pw.IntegerField(default=0)
-        rejoins = pw.IntegerField(default=0)
-        transfers = pw.IntegerField(default=0)
-        outcome = pw.TextField(null=True)
-        case = pw.TextField(null=True)
-
-        class Meta:
-            table_name = "tickets"
-            indexes = (
-                (("department", "state", "priority", "queue_key"), False),
-                (("department", "service_date", "state"), False),  # a day's figures per department
-                (("service_date",), False),
-            )
+    Ticket = table(
+        Base, "Ticket", TicketView, "tickets", key="id",
+        big={"issued_at", "queue_key", "called_at", "started_at", "finished_at"},
+        defaults={"recalls": 0, "rejoins": 0, "transfers": 0},
+        indexes=(
+            (("department", "state", "priority", "queue_key"), False),
+            (("department", "service_date", "state"), False),  # a day's figures per department
+            (("service_date",), False),
+        ),
+    )
 
     class Counter(Base):
         department = pw.TextField()
@@ -152,13 +134,11 @@ class QueueQueries:
     db: pw.Database
 
     def ticket(self, ticket_id: str) -> TicketView | None:
-        row = self.m.Ticket.get_or_none(self.m.Ticket.id == ticket_id)
-        return row_view(TicketView, row) if row else None
+        return get_view(TicketView, self.m.Ticket, self.m.Ticket.id == ticket_id)
 
     def ticket_by_number(self, number: str, service_date: str) -> TicketView | None:
         T = self.m.Ticket
-        row = T.get_or_none((T.number == number) & (T.service_date == service_date))
-        return row_view(TicketView, row) if row else None
+        return get_view(TicketView, T, (T.number == number) & (T.service_date == service_date))
 
     def waiting(self, department: str | None, service_date: str, limit: int | None = None) -> list[TicketView]:
         """Waiting tickets in calling order: priority first, then place in time."""
@@ -220,9 +200,9 @@ class QueueQueries:
     def last_done_at(self, window: str, service_date: str) -> TicketView | None:
         """The service that ended last at `window` on `service_date`."""
         T = self.m.Ticket
-        row = (T.select().where((T.window == window) & (T.service_date == service_date) & (T.state == "done"))
-               .order_by(T.finished_at.desc()).first())
-        return row_view(TicketView, row) if row else None
+        return view_or_none(TicketView, T.select().where(
+            (T.window == window) & (T.service_date == service_date) & (T.state == "done"))
+            .order_by(T.finished_at.desc()).first())
 
     def open_tickets(self, service_date: str) -> int:
         T = self.m.Ticket

@@ -4,11 +4,10 @@ queries."""
 from __future__ import annotations
 
 import msgspec
-import peewee as pw
 
 from sync.contract import events as ev
 
-from .log import row_view, update
+from .log import between, get_view, row_view, table, update
 
 
 class RatingView(msgspec.Struct, kw_only=True):
@@ -38,37 +37,11 @@ class FollowupView(msgspec.Struct, kw_only=True):
 
 
 def tables(Base: type) -> list[type]:
-    class Rating(Base):
-        ticket = pw.TextField(primary_key=True)
-        window = pw.TextField()
-        staff = pw.TextField(null=True)
-        department = pw.TextField(null=True)
-        level = pw.IntegerField()
-        at = pw.BigIntegerField()
-        service_date = pw.TextField(index=True)
-
-        class Meta:
-            table_name = "ratings"
-
-    class Followup(Base):
-        id = pw.TextField(primary_key=True)
-        ticket = pw.TextField()
-        window = pw.TextField()
-        staff = pw.TextField(null=True)
-        department = pw.TextField(null=True)
-        level = pw.IntegerField()
-        opened_at = pw.BigIntegerField()
-        due = pw.TextField()
-        state = pw.TextField()
-        closed_by = pw.TextField(null=True)
-        closed_at = pw.BigIntegerField(null=True)
-        result = pw.TextField(null=True)
-        note = pw.TextField(default="")
-
-        class Meta:
-            table_name = "followups"
-
-    return [Rating, Followup]
+    return [
+        table(Base, "Rating", RatingView, "ratings", key="ticket", big={"at"}, index={"service_date"}),
+        table(Base, "Followup", FollowupView, "followups", key="id", big={"opened_at", "closed_at"},
+              defaults={"note": ""}),
+    ]
 
 
 # ---------------------------------------------------------------------------- projection rules
@@ -103,24 +76,18 @@ class RatingQueries:
     m: object
 
     def rating(self, ticket: str) -> RatingView | None:
-        row = self.m.Rating.get_or_none(self.m.Rating.ticket == ticket)
-        return row_view(RatingView, row) if row else None
+        return get_view(RatingView, self.m.Rating, self.m.Rating.ticket == ticket)
 
     def ratings(self, service_date: str | None = None, start_date: str | None = None,
                 end_date: str | None = None) -> list[RatingView]:
         R = self.m.Rating
-        q = R.select()
+        q = between(R.select(), R.service_date, start_date, end_date)
         if service_date is not None:
             q = q.where(R.service_date == service_date)
-        if start_date is not None:
-            q = q.where(R.service_date >= start_date)
-        if end_date is not None:
-            q = q.where(R.service_date <= end_date)
         return [row_view(RatingView, r) for r in q.order_by(R.at)]
 
     def followup(self, followup_id: str) -> FollowupView | None:
-        row = self.m.Followup.get_or_none(self.m.Followup.id == followup_id)
-        return row_view(FollowupView, row) if row else None
+        return get_view(FollowupView, self.m.Followup, self.m.Followup.id == followup_id)
 
     def followups(self, state: str | None = None) -> list[FollowupView]:
         F = self.m.Followup

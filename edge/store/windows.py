@@ -8,7 +8,7 @@ import peewee as pw
 
 from sync.contract import events as ev
 
-from .log import row_view, update
+from .log import get_view, table, update
 
 
 class WindowView(msgspec.Struct, kw_only=True):
@@ -34,21 +34,8 @@ class WindowView(msgspec.Struct, kw_only=True):
 
 
 def tables(Base: type) -> list[type]:
-    class Window(Base):
-        id = pw.TextField(primary_key=True)
-        department = pw.TextField()
-        staff = pw.TextField(null=True)
-        role = pw.TextField(null=True)
-        ticket = pw.TextField(null=True)
-        paused_at = pw.BigIntegerField(null=True)
-        pause_reason = pw.TextField(default="")
-        signed_on_at = pw.BigIntegerField(null=True)
-        manual = pw.TextField(null=True)
-
-        class Meta:
-            table_name = "windows"
-
-    return [Window]
+    return [table(Base, "Window", WindowView, "windows", key="id", big={"paused_at", "signed_on_at"},
+                  defaults={"pause_reason": ""})]
 
 
 # ---------------------------------------------------------------------------- projection rules
@@ -136,8 +123,7 @@ class WindowQueries:
         self.ensure_windows(self._windows)
 
     def window(self, window_id: str) -> WindowView | None:
-        row = self.m.Window.get_or_none(self.m.Window.id == window_id)
-        return row_view(WindowView, row) if row else None
+        return get_view(WindowView, self.m.Window, self.m.Window.id == window_id)
 
     def windows(self) -> list[WindowView]:
         cur = self.db.execute_sql(
@@ -150,5 +136,4 @@ class WindowQueries:
         ]
 
     def window_of_staff(self, staff: str) -> WindowView | None:
-        row = self.m.Window.get_or_none(self.m.Window.staff == staff)
-        return row_view(WindowView, row) if row else None
+        return get_view(WindowView, self.m.Window, self.m.Window.staff == staff)

@@ -3,11 +3,21 @@ derived state (rebuilding them from the log gives the same state)."""
 
 from __future__ import annotations
 
+import typing
+
 import pytest
 
 from edge import views
 from edge.store import Store
-from edge.store.log import StoreError
+from edge.store.attendance import LeaveView, PunchView, UnknownCardView
+from edge.store.cases import CaseView, HandoffView
+from edge.store.closing import ClosingView
+from edge.store.devices import DeviceView
+from edge.store.log import StoredEvent, StoreError
+from edge.store.presence import SessionView, StepAwayView
+from edge.store.queue import TicketView
+from edge.store.ratings import FollowupView, RatingView
+from edge.store.windows import WindowView
 from sync.contract import events as ev
 from sync.kernel.clock import ManualClock
 from tests.conftest import MONDAY_9
@@ -127,3 +137,37 @@ def test_store_acked_marks_per_epoch(store):
     store.save_acked(store.epoch, 7)
     store.save_acked("older", 3)
     assert store.acked_seq == 7 and store.acked("older") == 3 and store.acked("unknown") == 0
+
+
+# Each table's columns are its view's fields (µs times as 64-bit integers); the keys and log
+# fields a view leaves out are named here.
+TABLE_VIEWS = {
+    "Ticket": (TicketView, ()), "Window": (WindowView, ()), "Case": (CaseView, ()),
+    "Handoff": (HandoffView, ("id",)), "Punch": (PunchView, ()), "UnknownCard": (UnknownCardView, ("id",)),
+    "Leave": (LeaveView, ()), "StaffSession": (SessionView, ("id",)), "StepAway": (StepAwayView, ("id",)),
+    "Rating": (RatingView, ()), "Followup": (FollowupView, ()), "ClosingDay": (ClosingView, ()),
+    "DeviceState": (DeviceView, ()), "EventRow": (StoredEvent, ("pos", "-hall")),
+}
+MICROS = {"at", "ts", "mono", "start", "end", "since", "queue_key"}
+
+
+def test_store_tables_are_their_view_structs(store):
+    assert set(vars(store.m)) == {*TABLE_VIEWS, "Meta", "Counter"}
+    for name, (view, more) in TABLE_VIEWS.items():
+        model = getattr(store.m, name)
+        hints = typing.get_type_hints(view)
+        wanted = {f for f in view.__struct_fields__} | {m for m in more if m[0] != "-"}
+        wanted -= {m[1:] for m in more if m[0] == "-"}
+        assert set(model._meta.fields) == wanted, name
+        for col, f in model._meta.fields.items():
+            if col not in hints:
+                assert type(f).__name__ == "AutoField", (name, col)
+                continue
+            assert f.null == (type(None) in typing.get_args(hints[col])), (name, col)
+            micros = int in (hints[col], *typing.get_args(hints[col])) and (col in MICROS or col.endswith("_at"))
+            assert (type(f).__name__ == "BigIntegerField") == micros, (name, col)
+    rows = store.db.execute_sql("SELECT name, sql FROM sqlite_master WHERE type = 'table'").fetchall()
+    ddl = dict(rows)
+    assert ddl["tickets"].startswith('CREATE TABLE "tickets" ("id" TEXT NOT NULL PRIMARY KEY, "number" TEXT NOT NULL')
+    assert '"handoffs" ("id" INTEGER NOT NULL PRIMARY KEY, "seq" INTEGER NOT NULL, "case" TEXT NOT NULL' in ddl["handoffs"]
+    assert ddl["events"].startswith('CREATE TABLE "events" ("pos" INTEGER NOT NULL PRIMARY KEY, "epoch" TEXT')
