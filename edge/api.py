@@ -14,7 +14,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.response import ServerSentEvent
 
-from . import attendance, cases, closing, presence, queue, ratings, views
+from . import attendance, cases, closing, presence, queue, ratings, views, windows
 from .context import Ctx
 from .hall import Hall
 from .live import Hub
@@ -176,7 +176,7 @@ def _window_cmd(fn):
 
 
 def _sign_on(ctx: Ctx, window_id: str, data: SignOn) -> dict:
-    queue.get_window(ctx, window_id)
+    windows.get_window(ctx, window_id)
     presence.check_pin(ctx, data.staff, data.pin)
     w = presence.sign_on(ctx, window_id, data.staff, via="pin")
     return views.window_brief(ctx, w)

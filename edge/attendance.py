@@ -34,7 +34,7 @@ from sync.kernel.clock import from_micros, to_micros, uuid7
 
 from . import stepaway
 from .context import Ctx
-from .queue import in_service
+from .windows import in_service
 from .store.attendance import LeaveView, PunchView
 from .workflow import Forbidden, Invalid, NotFound, Refused
 

@@ -20,7 +20,8 @@ from sync.contract import events as ev
 from sync.kernel.clock import uuid7
 
 from .context import Ctx
-from .queue import current_ticket, acting_window
+from .queue import current_ticket
+from .windows import acting_window
 from .store.cases import CaseView
 from .store.queue import TicketView
 from .workflow import CASE, TICKET, Invalid, NotFound, Refused

@@ -14,7 +14,7 @@ from sync.contract import events as ev
 from . import attendance
 from .auth import verify_secret
 from .context import Ctx
-from .queue import acting_window, get_window, in_service
+from .windows import acting_window, get_window, in_service
 from .stepaway import limit_seconds, paused_seconds
 from .store.windows import WindowView
 from .workflow import WINDOW, Forbidden, NotFound, Refused
@@ -87,26 +87,6 @@ def _resume(ctx: Ctx, w: WindowView, staff_id: str, via: str) -> None:
     ctx.store.append(ev.WindowResumed(window=w.id, staff=staff_id, paused_seconds=seconds,
                                       over_limit=seconds > limit_seconds(ctx), via=via)
     )
-
-
-def open_window(ctx: Ctx, window_id: str, manager: str) -> WindowView:
-    """The hall manager opens a window outside its schedule (flexible window at a peak)."""
-    w = get_window(ctx, window_id)
-    if w.manual == "opened":
-        return w
-    ctx.store.append(ev.WindowOpened(window=window_id, by=manager))
-    return ctx.store.window(window_id)  # type: ignore[return-value]
-
-
-def withdraw_window(ctx: Ctx, window_id: str, manager: str) -> WindowView:
-    """The hall manager takes a window out of service; it must have no staff signed on."""
-    w = get_window(ctx, window_id)
-    if w.staff is not None:
-        raise Refused("window-staffed", "该窗口仍有工作人员签到，请先签退")
-    if w.manual == "withdrawn":
-        return w
-    ctx.store.append(ev.WindowWithdrawn(window=window_id, by=manager))
-    return ctx.store.window(window_id)  # type: ignore[return-value]
 
 
 # ---------------------------------------------------------------- devices: pause button, window reader

@@ -11,7 +11,7 @@ place in time (首问负责).
 from __future__ import annotations
 
 import math
-from datetime import date, timedelta
+from datetime import timedelta
 
 from sync.contract import events as ev
 from sync.kernel.clock import uuid7
@@ -19,46 +19,8 @@ from sync.kernel.clock import uuid7
 from .context import Ctx
 from .store.queue import TicketView
 from .store.windows import WindowView
-from .workflow import TICKET, WINDOW, Forbidden, Invalid, NotFound, Refused
-
-
-# ---------------------------------------------------------------- windows in service
-
-
-def in_service(ctx: Ctx, window_id: str, day: date, row: WindowView | None = None) -> bool:
-    """Whether a window is meant to be open on `day` (before any staff signs on). `row`: its
-    projection, when the caller has read it already."""
-    w = ctx.catalog.windows[window_id]
-    row = row or ctx.store.window(window_id)
-    manual = row.manual if row else None
-    if manual == "withdrawn":
-        return False
-    if not ctx.calendar.is_open_day(day):
-        return False
-    if manual == "opened":
-        return True
-    if w.kind == "fixed":
-        return True
-    if w.kind == "periodic":
-        return day.isoweekday() in w.weekdays
-    return any(p.start <= day <= p.end for p in w.peaks)  # flexible: its peak periods
-
-
-def get_window(ctx: Ctx, window_id: str) -> WindowView:
-    w = ctx.store.window(window_id)
-    if w is None or window_id not in ctx.catalog.windows:
-        raise NotFound("unknown-window", f"没有编号为 {window_id} 的窗口")
-    return w
-
-
-def acting_window(ctx: Ctx, window_id: str, staff: str) -> WindowView:
-    """The window, checked to be worked by `staff` (who must be signed on there)."""
-    w = get_window(ctx, window_id)
-    if w.staff is None:
-        raise Refused("window-closed", "该窗口尚未签到开放")
-    if w.staff != staff:
-        raise Forbidden("not-your-window", "您未在该窗口签到")
-    return w
+from .windows import acting_window, in_service
+from .workflow import TICKET, WINDOW, Invalid, NotFound, Refused
 
 
 # ---------------------------------------------------------------- taking a number

@@ -12,7 +12,8 @@ from . import stepaway
 from .cases import is_overdue
 from .closing import STATE_LABELS
 from .context import Ctx
-from .queue import estimate_wait, in_service
+from .queue import estimate_wait
+from .windows import in_service
 from .store.cases import CaseView
 from .store.queue import TicketView
 from .store.windows import WindowView

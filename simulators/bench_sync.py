@@ -216,8 +216,6 @@ def _first_received(db_url: str) -> int | None:
     store.open()
     try:
         E = store.m.Event
-        import peewee as pw  # noqa: F401 - the store's own models do the query
-
         return E.select(E.received).order_by(E.received).limit(1).scalar()
     finally:
         store.close()

@@ -13,7 +13,7 @@ from litestar.response import Redirect, Template
 
 from sync.kernel.business import Item
 
-from .. import cases, presence, queue, stepaway, views
+from .. import cases, presence, queue, stepaway, views, windows
 from ..cases import OUTCOME_LABELS, OUTCOMES
 from ..context import Ctx
 from ..hall import Hall
@@ -83,7 +83,7 @@ def item_choice(ctx: Ctx, it: Item) -> dict:
 
 
 def console_data(ctx: Ctx, window_id: str, staff: str | None) -> dict:
-    w = queue.get_window(ctx, window_id)
+    w = windows.get_window(ctx, window_id)
     brief = views.window_brief(ctx, w)
     brief["state_label"] = WINDOW.labels.get(brief["state"], brief["state"])
     cat = ctx.catalog
@@ -138,7 +138,7 @@ def console_data(ctx: Ctx, window_id: str, staff: str | None) -> dict:
 
 
 def sign_on(ctx: Ctx, window_id: str, staff_id: str, pin: str) -> str:
-    queue.get_window(ctx, window_id)
+    windows.get_window(ctx, window_id)
     presence.check_pin(ctx, staff_id, pin)
     presence.sign_on(ctx, window_id, staff_id, via="pin")
     return staff_name(ctx, staff_id)
@@ -191,7 +191,7 @@ def complete(ctx: Ctx, window_id: str, staff: str, form: CompleteForm) -> tuple[
         raise Invalid("outcome-required", "请选择办理结果")
     item = form.item or None
     if item is None:
-        w = queue.get_window(ctx, window_id)
+        w = windows.get_window(ctx, window_id)
         t = ctx.store.ticket(w.ticket) if w.ticket else None
         item = t.item if t else None
     picked = as_list(form.missing_notice if form.outcome == "notice" else form.missing_gaps)

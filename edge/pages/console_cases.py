@@ -11,7 +11,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.response import Redirect
 
-from .. import cases, queue, views
+from .. import cases, views, windows
 from ..cases import OUTCOME_LABELS
 from ..context import Ctx
 from ..hall import Hall
@@ -47,7 +47,7 @@ def item_name(ctx: Ctx, item_id: str | None) -> str:
 
 
 def cases_data(ctx: Ctx, window_id: str, staff: str | None) -> dict:
-    w = queue.get_window(ctx, window_id)
+    w = windows.get_window(ctx, window_id)
     brief = views.window_brief(ctx, w)
     if staff is None or w.staff != staff:
         return {"window": brief, "signed": False}
@@ -78,7 +78,7 @@ def split_materials(text: str) -> list[str]:
 
 
 def case_action(ctx: Ctx, action: str, window_id: str, staff: str, case_id: str, form: Any) -> str:
-    w = queue.acting_window(ctx, window_id, staff)
+    w = windows.acting_window(ctx, window_id, staff)
     c = cases.get_case(ctx, case_id)
     if w.department != c.department and w.department not in c.co_departments:
         raise Forbidden("not-your-case", "该办件不属于本窗口部门")

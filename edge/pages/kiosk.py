@@ -10,7 +10,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from .. import queue, views
+from .. import queue, views, windows
 from ..context import Ctx
 from ..hall import Hall
 from ..workflow import TICKET, NotFound, Refused
@@ -33,7 +33,7 @@ class RejoinForm(Form):
 
 def open_today(ctx: Ctx, dept_id: str) -> bool:
     today = ctx.today()
-    return any(queue.in_service(ctx, w.id, today) for w in ctx.catalog.business.windows if w.department == dept_id)
+    return any(windows.in_service(ctx, w.id, today) for w in ctx.catalog.business.windows if w.department == dept_id)
 
 
 def kiosk_data(ctx: Ctx) -> dict:

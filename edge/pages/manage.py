@@ -10,7 +10,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from .. import presence, views
+from .. import views, windows
 from ..auth import verify_secret
 from ..context import Ctx
 from ..hall import Hall
@@ -50,10 +50,10 @@ def manage_data(ctx: Ctx) -> dict:
 def window_command(ctx: Ctx, action: str, window_id: str, manager_id: str) -> str:
     name = ctx.catalog.windows[window_id].name if window_id in ctx.catalog.windows else window_id
     if action == "open":
-        presence.open_window(ctx, window_id, manager_id)
+        windows.open_window(ctx, window_id, manager_id)
         return f"{name} 已开放"
     if action == "withdraw":
-        presence.withdraw_window(ctx, window_id, manager_id)
+        windows.withdraw_window(ctx, window_id, manager_id)
         return f"{name} 已撤回（今日不再开放）"
     raise NotFound("unknown-action", f"未知的操作 {action}")
 

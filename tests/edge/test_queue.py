@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from edge import presence, queue
+from edge import presence, queue, windows
 from tests.conftest import SH
 
 
@@ -216,7 +216,7 @@ def test_queue_periodic_and_flexible_windows(client, hall, clock):
     # W5 is flexible: outside its peak only when the hall manager opens it
     r = client.post("/api/windows/W5/sign-on", json={"staff": "s-zhao", "pin": "1234"})
     assert r.json()["code"] == "window-not-in-service"
-    hall.call(presence.open_window, "W5", "manager")
+    hall.call(windows.open_window, "W5", "manager")
     r = client.post("/api/windows/W5/sign-on", json={"staff": "s-zhao", "pin": "1234"})
     assert r.status_code == 200 and r.json()["role"] == "B"
 
