@@ -8,16 +8,15 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
 from pathlib import Path
 
 from sync.contract import wire
 from sync.kernel.clock import make_clock
-from sync.kernel.configfile import ConfigError
 from sync.mqtt import parse_broker_url
 from sync.kernel.serve import serve
+from sync.kernel.startup import load_or_report, start_logging
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -47,19 +46,19 @@ def main(argv: list[str] | None = None) -> int:
 
         return broker_config(argv[1:])
     args = parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    start_logging(args.log_level)
     from . import config as central_config
 
-    try:
+    def load():
         cfg, halls = central_config.load(args.config)
         clock = make_clock(args.clock_start, args.clock_speed, quality="synced")
-        broker = parse_broker_url(args.broker or cfg.broker.url, cfg.broker.username, cfg.broker.password)
-    except ConfigError as e:
-        print(f"onestop-central: {e}", file=sys.stderr)
+        return cfg, halls, clock, parse_broker_url(args.broker or cfg.broker.url, cfg.broker.username,
+                                                   cfg.broker.password)
+
+    loaded = load_or_report("onestop-central", load)
+    if loaded is None:
         return 2
-    except ValueError as e:
-        print(f"onestop-central: {e}", file=sys.stderr)
-        return 2
+    cfg, halls, clock, broker = loaded
     db_url = args.db or cfg.db.url
     if db_url.startswith("sqlite:///"):
         Path(db_url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)

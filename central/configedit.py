@@ -182,12 +182,17 @@ class ConfigEditor:
         self.entries = {h.id: h for h in halls}
         self.file = {hid: h.business for hid, h in self.entries.items()}
         self._lock = threading.Lock()
-        for hid, entry in self.entries.items():
-            stored = self.latest(hid)
-            if stored is not None and stored.version > entry.business.version:
-                log.info("hall %s runs stored configuration version %d (file has %d)", hid, stored.version,
-                         entry.business.version)
-                self._install(hid, stored)
+        for hid in self.entries:
+            self._install_newer(hid, "hall %s runs stored configuration version %d (file has %d)")
+
+    def _install_newer(self, hall: str, message: str) -> None:
+        """Install the newest stored revision of `hall` if it is newer than the one running, and
+        log `message` (with the hall, the stored version and the running version)."""
+        stored = self.latest(hall)
+        running = self.entries[hall].business.version
+        if stored is not None and stored.version > running:
+            log.info(message, hall, stored.version, running)
+            self._install(hall, stored)
 
     # -- reading
 
@@ -301,12 +306,8 @@ class ConfigEditor:
         version over a newer one as the retained message."""
         out = {}
         with self._lock:
-            for hid, entry in self.entries.items():
-                stored = self.latest(hid)
-                if stored is not None and stored.version > entry.business.version:
-                    log.info("hall %s: stored configuration version %d replaces %d", hid, stored.version,
-                             entry.business.version)
-                    self._install(hid, stored)
+            for hid in self.entries:
+                self._install_newer(hid, "hall %s: stored configuration version %d replaces %d")
                 b = self.entries[hid].business
                 out[hid] = wire.ConfigMessage(v=wire.V, hall=hid, version=b.version, business=b, ts=self.clock())
         return out

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import logging
 import os
 import sys
 from pathlib import Path
 
 from sync.kernel.clock import make_clock
+from sync.kernel.startup import load_or_report, start_logging
 
-from .config import ConfigError, load
+from .config import load
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -56,16 +56,13 @@ def main(argv: list[str] | None = None) -> int:
         secret = sys.stdin.readline().rstrip("\n") if not sys.stdin.isatty() else getpass.getpass("secret: ")
         print(hash_secret(secret))
         return 0
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    try:
-        cfg = load(args.config)
-        clock = make_clock(args.clock_start, args.clock_speed, skew_seconds=args.clock_skew)
-    except ConfigError as e:
-        print(f"onestop-edge: {e}", file=sys.stderr)
+    start_logging(args.log_level)
+    loaded = load_or_report("onestop-edge", lambda: (
+        load(args.config), make_clock(args.clock_start, args.clock_speed, skew_seconds=args.clock_skew)),
+        bad_value="bad clock option: ")
+    if loaded is None:
         return 2
-    except ValueError as e:
-        print(f"onestop-edge: bad clock option: {e}", file=sys.stderr)
-        return 2
+    cfg, clock = loaded
     host, port = (args.http or cfg.http.listen).rsplit(":", 1)
     data_dir = Path(args.data_dir or Path("var") / cfg.hall.id)
 

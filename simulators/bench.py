@@ -101,17 +101,16 @@ def _send(c: Client, req: Request, expect: int) -> bool:
     return status == expect
 
 
-def open_loop(make: Callable[[int], Request], expect: int, rate: float, seconds: float, port: int,
-              workers: int = LATENCY_WORKERS) -> tuple[list[float], int]:
-    """Send round(rate × seconds) requests, request i due at t0 + i/rate. Returns the latencies
-    (seconds, from the due time to the full response) and the number of failed requests."""
-    n = round(rate * seconds)
-    latencies: list[float] = []
+def _drive(make: Callable[[int], Request], expect: int, n: int, port: int, workers: int, give_up: float,
+           due: Callable[[int], float]) -> tuple[list[float], int]:
+    """Send requests 0 … n-1 over `workers` connections, each worker taking the next request as
+    soon as its previous one is answered, request i not before `due(i)`; none after `give_up`.
+    Returns the seconds from `due(i)` to the full response of each successful request and the
+    number of failed requests."""
+    times: list[float] = []
     errors = 0
     lock = threading.Lock()
     counter = itertools.count()
-    t0 = time.perf_counter() + 0.05
-    give_up = t0 + seconds + PHASE_GRACE
 
     def worker() -> None:
         nonlocal errors
@@ -121,19 +120,29 @@ def open_loop(make: Callable[[int], Request], expect: int, rate: float, seconds:
                     i = next(counter)
                 if i >= n or time.perf_counter() > give_up:
                     return
-                due = t0 + i / rate
-                wait = due - time.perf_counter()
+                when = due(i)
+                wait = when - time.perf_counter()
                 if wait > 0:
                     time.sleep(wait)
                 ok = _send(c, make(i), expect)
-                took = time.perf_counter() - due
+                took = time.perf_counter() - when
                 with lock:
                     if ok:
-                        latencies.append(took)
+                        times.append(took)
                     else:
                         errors += 1
 
     _run_threads(worker, workers)
+    return times, errors
+
+
+def open_loop(make: Callable[[int], Request], expect: int, rate: float, seconds: float, port: int,
+              workers: int = LATENCY_WORKERS) -> tuple[list[float], int]:
+    """Send round(rate × seconds) requests, request i due at t0 + i/rate. Returns the latencies
+    (seconds, from the due time to the full response) and the number of failed requests."""
+    n = round(rate * seconds)
+    t0 = time.perf_counter() + 0.05
+    latencies, errors = _drive(make, expect, n, port, workers, t0 + seconds + PHASE_GRACE, lambda i: t0 + i / rate)
     return latencies, errors + max(0, n - len(latencies) - errors)
 
 
@@ -142,29 +151,8 @@ def closed_loop(make: Callable[[int], Request], expect: int, count: int, concurr
     """Send `count` requests over `concurrency` connections, each as soon as the previous one
     on its connection is answered. Returns (completion times of the successful requests, in
     seconds from the start, ascending; number failed; elapsed seconds)."""
-    finished: list[float] = []
-    errors = 0
-    lock = threading.Lock()
-    counter = itertools.count()
     start = time.perf_counter()
-    give_up = start + limit_seconds
-
-    def worker() -> None:
-        nonlocal errors
-        with Client(HOST, port, timeout=REQUEST_TIMEOUT) as c:
-            while True:
-                with lock:
-                    i = next(counter)
-                if i >= count or time.perf_counter() > give_up:
-                    return
-                ok = _send(c, make(i), expect)
-                with lock:
-                    if ok:
-                        finished.append(time.perf_counter() - start)
-                    else:
-                        errors += 1
-
-    _run_threads(worker, concurrency)
+    finished, errors = _drive(make, expect, count, port, concurrency, start + limit_seconds, lambda i: start)
     finished.sort()
     return finished, errors, time.perf_counter() - start
 

@@ -78,6 +78,23 @@ def proc_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
 
 
+def stop_process(proc: subprocess.Popen | None, timeout: float = STOP_TIMEOUT) -> tuple[int | None, bool]:
+    """SIGTERM, wait up to `timeout` s, then SIGKILL. Returns (exit code, killed)."""
+    if proc is None:
+        return None, False
+    if proc.poll() is None:
+        try:
+            proc.send_signal(signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        try:
+            return proc.wait(timeout), False
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            return proc.wait(5), True
+    return proc.returncode, False
+
+
 def _child_setup() -> None:  # pragma: no cover - runs in the child between fork and exec
     if sys.platform.startswith("linux"):
         import ctypes
@@ -174,19 +191,7 @@ class EdgeProcess:
 
     def stop(self, timeout: float = STOP_TIMEOUT) -> tuple[int | None, bool]:
         """SIGTERM, wait up to `timeout` s, then SIGKILL. Returns (exit code, killed)."""
-        if self.proc is None:
-            return None, False
-        if self.proc.poll() is None:
-            try:
-                self.proc.send_signal(signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-            try:
-                return self.proc.wait(timeout), False
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                return self.proc.wait(5), True
-        return self.proc.returncode, False
+        return stop_process(self.proc, timeout)
 
     def __enter__(self) -> "EdgeProcess":
         self.start()
@@ -287,19 +292,7 @@ class Child:
                 time.sleep(0.1)
 
     def stop(self, timeout: float = STOP_TIMEOUT) -> tuple[int | None, bool]:
-        if self.proc is None:
-            return None, False
-        if self.proc.poll() is None:
-            try:
-                self.proc.send_signal(signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-            try:
-                return self.proc.wait(timeout), False
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                return self.proc.wait(5), True
-        return self.proc.returncode, False
+        return stop_process(self.proc, timeout)
 
 
 def start_broker(work: Path, port: int | None = None, prefer: str = "mosquitto") -> tuple[Child, int, int]:

@@ -37,20 +37,10 @@ class BrokerUrl:
         user = f"{self.username}@" if self.username else ""
         return f"{'mqtts' if self.tls else 'mqtt'}://{user}{self.host}:{self.port}"
 
-    def open(
-        self,
-        client_id: str,
-        *,
-        subscriptions: Sequence[tuple[str, int]] = (),
-        on_message: MessageHandler | None = None,
-        on_connect: Callable[[], None] | None = None,
-        on_disconnect: Callable[[], None] | None = None,
-        will: tuple[str, bytes] | None = None,
-        **options: Any,
-    ) -> Link:
-        """The `Link` of `client_id` to this broker (`options`: those of `Link`, e.g. protocol)."""
-        return Link(self, client_id, subscriptions=subscriptions, on_message=on_message, on_connect=on_connect,
-                    on_disconnect=on_disconnect, will=will, **options)
+    def open(self, client_id: str, **options: Any) -> Link:
+        """The `Link` of `client_id` to this broker (sync.transport.Endpoint): `options` are the
+        keyword arguments of `Link` (subscriptions, on_message, …, protocol, ca_file)."""
+        return Link(self, client_id, **options)
 
 
 def parse_broker_url(url: str, username: str = "", password: str = "") -> BrokerUrl:

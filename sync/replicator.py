@@ -30,6 +30,15 @@ from .transport import Endpoint, Transport
 log = logging.getLogger("onestop.sync.edge")
 
 
+def _decoded(payload: bytes, kind: type, what: str) -> Any:
+    """`payload` decoded as `kind`, or None (logged as an ignored `what`) when it does not decode."""
+    try:
+        return wire.decode(payload, kind)
+    except wire.WireError as e:
+        log.warning("ignored %s: %s", what, e)
+        return None
+
+
 class Source(Protocol):
     """What the replicator needs from the hall. Every method is thread-safe."""
 
@@ -149,30 +158,25 @@ class Replicator:
 
     def _on_message(self, topic: str, payload: bytes) -> None:
         if topic == wire.TIME_TOPIC:
-            try:
-                self.source.time_beacon(wire.decode(payload, wire.TimeBeacon))
-            except wire.WireError as e:
-                log.warning("ignored time beacon: %s", e)
+            beacon = _decoded(payload, wire.TimeBeacon, "time beacon")
+            if beacon is not None:
+                self.source.time_beacon(beacon)
             return
         parts = wire.split_hall_topic(topic)
         if parts is None or parts[0] != self.hall:
             return
         leaf = parts[1]
         if leaf == "ack":
-            try:
-                ack = wire.decode(payload, wire.Ack)
-            except wire.WireError as e:
-                log.warning("ignored ack: %s", e)
+            ack = _decoded(payload, wire.Ack, "ack")
+            if ack is None:
                 return
             with self._lock:
                 self._heard.append(ack)
                 self.stats["acks"] += 1
             self._wake.set()
         elif leaf == "config":
-            try:
-                msg = wire.decode(payload, wire.ConfigMessage)
-            except wire.WireError as e:
-                log.warning("ignored configuration: %s", e)
+            msg = _decoded(payload, wire.ConfigMessage, "configuration")
+            if msg is None:
                 return
             if msg.hall != self.hall:
                 log.warning("ignored configuration addressed to %s", msg.hall)

@@ -247,6 +247,17 @@ computers = { pin = 21, role = "power", label = "窗口电脑" }
 MONDAY_9 = datetime(2026, 11, 23, 9, 0, tzinfo=SH)
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def central_db(request, tmp_path):
+    """Central's database URL (tests/central, tests/sync): a SQLite file, or a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/central.db"
+    else:
+        from tests.pg import fresh_database
+
+        yield from fresh_database()
+
+
 @pytest.fixture
 def hall_file(tmp_path: Path) -> Path:
     p = tmp_path / "test-hall.toml"

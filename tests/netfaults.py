@@ -59,6 +59,13 @@ def _close_rst(sock: socket.socket | None) -> None:
     sock.close()
 
 
+def _mask(eof: bool, inbound, outbound, pass_eof: bool) -> int:
+    """What to wait for on one socket of a pair: reading while it has not ended and the buffer it
+    fills (`inbound`) has room; writing while `outbound` holds data for it or the other side's
+    end is still to be passed on (`pass_eof`)."""
+    return (_R if not eof and len(inbound) < _BUF_LIMIT else 0) | (_W if outbound or pass_eof else 0)
+
+
 class _Pair:
     """One client connection and its upstream connection."""
 
@@ -300,23 +307,13 @@ class TcpProxy:
             self._interest(pair.client, 0)
             self._interest(pair.upstream, 0)
             return
-        cmask = 0
-        if not pair.client_eof and len(pair.c2s) < _BUF_LIMIT:
-            cmask |= _R
-        if pair.s2c or (pair.up_eof and not pair.client_shut):
-            cmask |= _W
-        self._interest(pair.client, cmask)
+        self._interest(pair.client, _mask(pair.client_eof, pair.c2s, pair.s2c, pair.up_eof and not pair.client_shut))
         if pair.upstream is None:
             return
         if pair.connecting:
             self._interest(pair.upstream, _W)
             return
-        umask = 0
-        if not pair.up_eof and len(pair.s2c) < _BUF_LIMIT:
-            umask |= _R
-        if pair.c2s or (pair.client_eof and not pair.up_shut):
-            umask |= _W
-        self._interest(pair.upstream, umask)
+        self._interest(pair.upstream, _mask(pair.up_eof, pair.s2c, pair.c2s, pair.client_eof and not pair.up_shut))
 
     # -- connections ------------------------------------------------------------------------
     def _accept(self) -> None:

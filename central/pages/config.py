@@ -69,6 +69,14 @@ class ConfigEditController(Controller):
             return self._deny(user, ctx)
         return user, editor
 
+    def _show(self, request: Request, ctx, service, hall: str, what: str, page):
+        """A GET page of `hall` about `what`: `page(user, editor, query parameters)`, or what
+        `_open` answers instead."""
+        opened = self._open(request, ctx, service, hall, what)
+        if not isinstance(opened, tuple):
+            return opened
+        return page(*opened, request.query_params)
+
     def _save(self, user, ctx, edit, again, path: str):
         """Run `edit()` (the new version, None when nothing changed) and redirect to
         `path` + `saved=VERSION`; an `EditError` re-renders the form (`again(error)`), or the
@@ -106,13 +114,8 @@ class ConfigEditController(Controller):
     @get("/{hall:str}/items", sync_to_thread=True)
     def items(self, request: Request, hall: FromPath[str], ctx: NamedDependency[Any],
               service: NamedDependency[Any]) -> Any:
-        opened = self._open(request, ctx, service, hall, "items")
-        if not isinstance(opened, tuple):
-            return opened
-        user, editor = opened
-        q = request.query_params
-        return self._items_page(user, ctx, editor, hall, q.get("item"), q.get("new") == "1", None, None,
-                                saved=q.get("saved"))
+        return self._show(request, ctx, service, hall, "items", lambda user, editor, q: self._items_page(
+            user, ctx, editor, hall, q.get("item"), q.get("new") == "1", None, None, saved=q.get("saved")))
 
     def _items_page(self, user, ctx, editor: ConfigEditor, hall: str, item_id: str | None, new: bool,
                     form: dict | None, error: str | None, status: int = 200, saved: str | None = None) -> Template:
@@ -173,13 +176,8 @@ class ConfigEditController(Controller):
     @get("/{hall:str}/staff", sync_to_thread=True)
     def staff(self, request: Request, hall: FromPath[str], ctx: NamedDependency[Any],
               service: NamedDependency[Any]) -> Any:
-        opened = self._open(request, ctx, service, hall, "staff")
-        if not isinstance(opened, tuple):
-            return opened
-        user, editor = opened
-        q = request.query_params
-        return self._staff_page(user, ctx, editor, hall, q.get("staff"), q.get("new") == "1", None, None,
-                                saved=q.get("saved"))
+        return self._show(request, ctx, service, hall, "staff", lambda user, editor, q: self._staff_page(
+            user, ctx, editor, hall, q.get("staff"), q.get("new") == "1", None, None, saved=q.get("saved")))
 
     def _staff_page(self, user, ctx, editor: ConfigEditor, hall: str, staff_id: str | None, new: bool,
                     form: dict | None, error: str | None, status: int = 200, saved: str | None = None) -> Template:
@@ -224,11 +222,8 @@ class ConfigEditController(Controller):
     @get("/{hall:str}/calendar", sync_to_thread=True)
     def calendar(self, request: Request, hall: FromPath[str], ctx: NamedDependency[Any],
                  service: NamedDependency[Any]) -> Any:
-        opened = self._open(request, ctx, service, hall, "calendar")
-        if not isinstance(opened, tuple):
-            return opened
-        user, editor = opened
-        return self._calendar_page(user, ctx, editor, hall, None, None, saved=request.query_params.get("saved"))
+        return self._show(request, ctx, service, hall, "calendar", lambda user, editor, q: self._calendar_page(
+            user, ctx, editor, hall, None, None, saved=q.get("saved")))
 
     def _calendar_page(self, user, ctx, editor: ConfigEditor, hall: str, form: dict | None, error: str | None,
                        status: int = 200, saved: str | None = None) -> Template:

@@ -17,8 +17,11 @@ from .. import operations as op
 from .common import report_page
 
 
-def _default_range(q, today: date) -> tuple[str, str]:
-    return q.get("start") or (today - timedelta(days=30)).isoformat(), q.get("end") or today.isoformat()
+def _range_form(q, today: date, *more: str) -> dict:
+    """The form of a report over days: start (default 30 days ago), end (default today), hall
+    and the `more` fields, from the query parameters `q`."""
+    return {"start": q.get("start") or (today - timedelta(days=30)).isoformat(),
+            "end": q.get("end") or today.isoformat(), "hall": q.get("hall") or "", **{k: q.get(k) or "" for k in more}}
 
 
 class OperationsPages(Controller):
@@ -27,25 +30,20 @@ class OperationsPages(Controller):
 
     @get("/cases", sync_to_thread=True)
     def cases(self, request: Request, ctx: NamedDependency[Any]) -> Template | Redirect:
-        q = request.query_params
-        start, end = _default_range(q, ctx.today())
-        form = {"start": start, "end": end, "hall": q.get("hall") or "", "state": q.get("state") or ""}
+        form = _range_form(request.query_params, ctx.today(), "state")
         return report_page(request, ctx, "办件跟踪（承诺件、联办、容缺受理）", lambda scope: op.cases(
-            ctx.store, ctx.directory, start, end, form["hall"] or None, scope=scope, state=form["state"] or None,
-            today=ctx.today()), form)
+            ctx.store, ctx.directory, form["start"], form["end"], form["hall"] or None, scope=scope,
+            state=form["state"] or None, today=ctx.today()), form)
 
     @get("/operations", sync_to_thread=True)
     def operations(self, request: Request, ctx: NamedDependency[Any]) -> Template | Redirect:
-        q = request.query_params
-        start, end = _default_range(q, ctx.today())
-        form = {"start": start, "end": end, "hall": q.get("hall") or ""}
+        form = _range_form(request.query_params, ctx.today())
         return report_page(request, ctx, "闭厅检查与设备故障", lambda scope: op.operations(
-            ctx.store, ctx.directory, start, end, form["hall"] or None, scope=scope), form)
+            ctx.store, ctx.directory, form["start"], form["end"], form["hall"] or None, scope=scope), form)
 
     @get("/coverage", sync_to_thread=True)
     def coverage(self, request: Request, ctx: NamedDependency[Any]) -> Template | Redirect:
-        q = request.query_params
-        start, end = _default_range(q, ctx.today())
-        form = {"start": start, "end": end, "hall": q.get("hall") or ""}
+        form = _range_form(request.query_params, ctx.today())
         return report_page(request, ctx, "窗口值守（A/B 角）", lambda scope: op.coverage(
-            ctx.store, ctx.directory, start, end, form["hall"] or None, scope=scope, today=ctx.today()), form)
+            ctx.store, ctx.directory, form["start"], form["end"], form["hall"] or None, scope=scope,
+            today=ctx.today()), form)

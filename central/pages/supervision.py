@@ -71,14 +71,21 @@ class RecordsPages(Controller):
     def _post(self, request: Request, ctx, act, again, then):
         """A form post: `act(session)` makes the change, then 303 to `then(result)`; a domain
         error re-renders the page (`again(session, error)`) with its status, nothing saved."""
+        def post(s):
+            try:
+                done = act(s)
+            except (BadRequest, Forbidden, NotFound) as e:
+                return again(s, e)
+            return Redirect(path=then(done), status_code=303)
+
+        return self._signed_in(request, ctx, post)
+
+    def _signed_in(self, request: Request, ctx, show):
+        """`show(session)` for a logged-in user; anyone else goes to the login page."""
         s = self._session(request, ctx)
         if s is None:
             return Redirect(path="/login")
-        try:
-            done = act(s)
-        except (BadRequest, Forbidden, NotFound) as e:
-            return again(s, e)
-        return Redirect(path=then(done), status_code=303)
+        return show(s)
 
     # ---- complaints
 
@@ -97,10 +104,7 @@ class RecordsPages(Controller):
 
     @get("/complaints", sync_to_thread=True)
     def complaints(self, request: Request, ctx: NamedDependency[Any]) -> Template | Redirect:
-        s = self._session(request, ctx)
-        if s is None:
-            return Redirect(path="/login")
-        return self._complaints(request, ctx, s)
+        return self._signed_in(request, ctx, lambda s: self._complaints(request, ctx, s))
 
     @post("/complaints", sync_to_thread=True, status_code=200)
     def complaint_create(self, request: Request, ctx: NamedDependency[Any],
@@ -121,10 +125,7 @@ class RecordsPages(Controller):
 
     @get("/complaints/{cid:int}", sync_to_thread=True)
     def complaint(self, request: Request, ctx: NamedDependency[Any], cid: FromPath[int]) -> Template | Redirect:
-        s = self._session(request, ctx)
-        if s is None:
-            return Redirect(path="/login")
-        return self._complaint(request, ctx, s, cid)
+        return self._signed_in(request, ctx, lambda s: self._complaint(request, ctx, s, cid))
 
     @post("/complaints/{cid:int}", sync_to_thread=True, status_code=200)
     def complaint_update(self, request: Request, ctx: NamedDependency[Any], cid: FromPath[int],
@@ -151,10 +152,7 @@ class RecordsPages(Controller):
 
     @get("/followups", sync_to_thread=True)
     def followups(self, request: Request, ctx: NamedDependency[Any]) -> Template | Redirect:
-        s = self._session(request, ctx)
-        if s is None:
-            return Redirect(path="/login")
-        return self._followups(request, ctx, s)
+        return self._signed_in(request, ctx, lambda s: self._followups(request, ctx, s))
 
     @post("/followups", sync_to_thread=True, status_code=200)
     def followup_update(self, request: Request, ctx: NamedDependency[Any],
@@ -182,10 +180,7 @@ class RecordsPages(Controller):
 
     @get("/patrols", sync_to_thread=True)
     def patrols(self, request: Request, ctx: NamedDependency[Any]) -> Template | Redirect:
-        s = self._session(request, ctx)
-        if s is None:
-            return Redirect(path="/login")
-        return self._patrols(request, ctx, s)
+        return self._signed_in(request, ctx, lambda s: self._patrols(request, ctx, s))
 
     @post("/patrols", sync_to_thread=True, status_code=200)
     def patrol_create(self, request: Request, ctx: NamedDependency[Any],

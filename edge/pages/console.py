@@ -144,20 +144,20 @@ def sign_on(ctx: Ctx, window_id: str, staff_id: str, pin: str) -> str:
     return staff_name(ctx, staff_id)
 
 
+# console button → (queue command on the window's current ticket, message about that ticket `t`)
+_TICKET_ACTIONS = {
+    "call": (queue.call_next, "已叫号：{t.number}"),
+    "recall": (queue.recall, "已重呼：{t.number}（第 {t.recalls} 次）"),
+    "start": (queue.start, "{t.number} 开始办理"),
+    "no-show": (queue.no_show, "{t.number} 已标记过号"),
+}
+
+
 def window_action(ctx: Ctx, action: str, window_id: str, staff: str, reason: str = "") -> str:
     """Run one of the simple console buttons; returns the message to show."""
-    if action == "call":
-        t = queue.call_next(ctx, window_id, staff)
-        return f"已叫号：{t.number}"
-    if action == "recall":
-        t = queue.recall(ctx, window_id, staff)
-        return f"已重呼：{t.number}（第 {t.recalls} 次）"
-    if action == "start":
-        t = queue.start(ctx, window_id, staff)
-        return f"{t.number} 开始办理"
-    if action == "no-show":
-        t = queue.no_show(ctx, window_id, staff)
-        return f"{t.number} 已标记过号"
+    if action in _TICKET_ACTIONS:
+        command, message = _TICKET_ACTIONS[action]
+        return message.format(t=command(ctx, window_id, staff))
     if action == "pause":
         presence.pause(ctx, window_id, staff, reason)
         return "已暂停服务（离岗计时开始）"

@@ -22,8 +22,8 @@ from pathlib import Path
 from central.config import load
 from central.projections import Directory
 from sync.contract import events as ev
-from tests.central.data import HALLS, USERS_TOML, HallLog, at
-from tests.conftest import HALL_TOML
+from tests.central import data
+from tests.central.data import HALLS, HallLog, at
 
 PREFIX = {"h-a": "a", "h-b": "b", "h-c": "c"}
 RATINGS = {("h-a", "W1", "a-li"): [5, 5, 5, 5, 5], ("h-a", "W2", "a-wang"): [5, 5, 5, 5, 1],
@@ -36,18 +36,7 @@ DEPARTMENT = {"li": "academic", "wang": "academic", "qian": "finance", "sun": "s
 
 
 def write_config(tmp: Path) -> Path:
-    hall_dir = tmp / "cfg" / "halls"
-    hall_dir.mkdir(parents=True, exist_ok=True)
-    for hid, (name, campus, campus_name) in HALLS.items():
-        text = HALL_TOML.replace('id = "test-hall"', f'id = "{hid}"', 1)
-        text = text.replace('name = "测试校区学生事务大厅"', f'name = "{name}"', 1)
-        text = text.replace('campus = "test"', f'campus = "{campus}"', 1)
-        text = text.replace('campus_name = "测试校区"', f'campus_name = "{campus_name}"', 1)
-        text = text.replace('id = "s-', f'id = "{PREFIX[hid]}-')
-        (hall_dir / f"{hid}.toml").write_text(text, encoding="utf-8")
-    central = tmp / "cfg" / "central.toml"
-    central.write_text(USERS_TOML, encoding="utf-8")
-    return central
+    return data.write_config(tmp, PREFIX)
 
 
 def build_directory(tmp: Path) -> Directory:

@@ -8,17 +8,6 @@ import pytest
 from tests.central.data import build_directory
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def central_db(request, tmp_path):
-    """Central's database URL: a SQLite file, or a fresh PostgreSQL database."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path}/central.db"
-    else:
-        from tests.pg import fresh_database
-
-        yield from fresh_database()
-
-
 @pytest.fixture
 def store(central_db):
     from central.store import CentralStore

@@ -24,7 +24,9 @@ SH = ZoneInfo("Asia/Shanghai")
 HALLS = {"h-a": ("甲大厅", "east", "东校区"), "h-b": ("乙大厅", "west", "西校区"), "h-c": ("丙大厅", "south", "南校区")}
 
 
-def write_config(tmp: Path) -> Path:
+def write_config(tmp: Path, staff_prefix: dict[str, str] | None = None) -> Path:
+    """The three test halls' files and central.toml under `tmp`/cfg; with `staff_prefix`
+    (hall → prefix) the staff ids "s-…" of each hall become "<prefix>-…"."""
     hall_dir = tmp / "cfg" / "halls"
     hall_dir.mkdir(parents=True, exist_ok=True)
     for hid, (name, campus, campus_name) in HALLS.items():
@@ -32,6 +34,8 @@ def write_config(tmp: Path) -> Path:
         text = text.replace('name = "测试校区学生事务大厅"', f'name = "{name}"', 1)
         text = text.replace('campus = "test"', f'campus = "{campus}"', 1)
         text = text.replace('campus_name = "测试校区"', f'campus_name = "{campus_name}"', 1)
+        if staff_prefix:
+            text = text.replace('id = "s-', f'id = "{staff_prefix[hid]}-')
         (hall_dir / f"{hid}.toml").write_text(text, encoding="utf-8")
     central = tmp / "cfg" / "central.toml"
     central.write_text(USERS_TOML, encoding="utf-8")

@@ -1,15 +1,4 @@
-"""Patrol findings (central.supervision) through the real HTTP
-app: dashboard forms (logged in via POST /login) and the JSON API, on SQLite and PostgreSQL.
-
-Hand-computed figures (test hall calendar: weekends Sat/Sun, 国庆 2026-10-01..07 off, Saturday
-2026-10-10 a make-up working day):
-- complaint received 2026-11-02, 需调查 → due 2026-11-17 (15 days); 复杂 on 2026-11-03 → due
-  2026-12-03 (30 days); 一般 on 2026-11-04 → due the same day.
-- bad ratings: h-a T2 level 2 on Monday 2026-11-02 → fix by 5 open days → Tue 3, Wed 4, Thu 5,
-  Fri 6, Mon 9 → 2026-11-09; h-b X1 level 1 on Tuesday 2026-09-29 → Wed 9-30 (1), 10-01..07
-  holiday, Thu 10-08 (2), Fri 10-09 (3), Sat 10-10 make-up day (4), Mon 10-12 (5) → 2026-10-12;
-  h-b X3 level 2 on Friday 2026-11-06 → Mon 9, 10, 11, 12, Fri 13 → 2026-11-13.
-"""
+"""Patrol findings (central.supervision) through the real HTTP app and JSON API; figures in supervision_data."""
 
 from __future__ import annotations
 

@@ -67,21 +67,25 @@ def person(report: dict, staff: str) -> dict:
     return next(p for p in report["staff"] if p["staff"] == staff)
 
 
+def punch_in_out(hall, clock, first, last, report_at) -> tuple[dict, dict, dict]:
+    """s-li punches at `first` and `last`; (in punch, out punch, s-li's day report at `report_at`)."""
+    came = punch(hall, clock, first)
+    out = punch(hall, clock, last)
+    clock.set(report_at)
+    return came, out, person(hall.call(attendance.day_report, MONDAY), "s-li")
+
+
 def test_attendance_on_time_in_and_out_is_normal(hall, clock):
-    assert punch(hall, clock, at(7, 52))["classification"] == "on_time"
-    out = punch(hall, clock, at(16, 31))
+    came, out, me = punch_in_out(hall, clock, at(7, 52), at(16, 31), at(20, 0))
+    assert came["classification"] == "on_time"
     assert (out["kind"], out["classification"]) == ("out", "on_time")
-    clock.set(at(20, 0))
-    me = person(hall.call(attendance.day_report, MONDAY), "s-li")
     assert me["status"] == "normal" and [s["state"] for s in me["slots"]] == ["ok", "ok"]
 
 
 def test_attendance_late_clock_in_and_early_clock_out(hall, clock):
-    assert punch(hall, clock, at(8, 7))["classification"] == "late"
-    out = punch(hall, clock, at(16, 0))
+    came, out, me = punch_in_out(hall, clock, at(8, 7), at(16, 0), at(23, 0))
+    assert came["classification"] == "late"
     assert (out["kind"], out["classification"]) == ("out", "early")
-    clock.set(at(23, 0))
-    me = person(hall.call(attendance.day_report, MONDAY), "s-li")
     assert me["flags"] == ["late", "early_leave"] and me["status"] == "late"
 
 

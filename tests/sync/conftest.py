@@ -82,14 +82,3 @@ def peers():
     yield make
     for p in made:
         p.close()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def central_db(request, tmp_path):
-    """Central's database URL: a SQLite file, or a fresh PostgreSQL database."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path}/central.db"
-    else:
-        from tests.pg import fresh_database
-
-        yield from fresh_database()

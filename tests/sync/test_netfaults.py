@@ -9,11 +9,17 @@ import time
 from tests.sync.peers import acked, roundtrip
 
 
-def test_infra_blackhole_drops_silently_and_heal_lets_a_new_connection_through(broker, proxy, peers):
+def behind_proxy(broker, proxy, peers, name: str, **kwargs):
+    """A subscriber to t/# straight on `broker`, a proxy in front of it, and a client `name`
+    connected through the proxy: (subscriber, proxy, client)."""
     sub = peers("sub").connect(broker.url)
     sub.subscribe("t/#")
     px = proxy(broker)
-    pub = peers("pub", keepalive=2).connect(px.url)
+    return sub, px, peers(name, **kwargs).connect(px.url)
+
+
+def test_infra_blackhole_drops_silently_and_heal_lets_a_new_connection_through(broker, proxy, peers):
+    sub, px, pub = behind_proxy(broker, proxy, peers, "pub", keepalive=2)
     roundtrip(pub, sub, "t/x", b"before")
     assert px.accepted == 1 and px.bytes_up > 0 and px.bytes_down > 0
 
@@ -33,10 +39,7 @@ def test_infra_blackhole_drops_silently_and_heal_lets_a_new_connection_through(b
 
 
 def test_infra_stall_delays_without_loss(mosquitto, proxy, peers):
-    sub = peers("sub").connect(mosquitto.url)
-    sub.subscribe("t/#")
-    px = proxy(mosquitto)
-    pub = peers("pub").connect(px.url)
+    sub, px, pub = behind_proxy(mosquitto, proxy, peers, "pub")
 
     px.stall()
     info = pub.publish("t/x", b"delayed")
@@ -50,10 +53,7 @@ def test_infra_stall_delays_without_loss(mosquitto, proxy, peers):
 
 
 def test_infra_refuse_blocks_new_connections_only(mosquitto, proxy, peers):
-    sub = peers("sub").connect(mosquitto.url)
-    sub.subscribe("t/#")
-    px = proxy(mosquitto)
-    old = peers("old").connect(px.url)
+    sub, px, old = behind_proxy(mosquitto, proxy, peers, "old")
 
     px.refuse()
     new = peers("new").start(px.url)
@@ -67,10 +67,7 @@ def test_infra_refuse_blocks_new_connections_only(mosquitto, proxy, peers):
 
 
 def test_infra_reset_all_disconnects_at_once(mosquitto, proxy, peers):
-    sub = peers("sub").connect(mosquitto.url)
-    sub.subscribe("t/#")
-    px = proxy(mosquitto)
-    pub = peers("pub", keepalive=60).connect(px.url)
+    sub, px, pub = behind_proxy(mosquitto, proxy, peers, "pub", keepalive=60)
 
     started = time.monotonic()
     assert px.reset_all() == 1
