@@ -62,7 +62,7 @@ def winners(report):
 # ---------------------------------------------------------------- red flags
 
 
-def test_red_flag_goes_to_the_best_eligible_windows(store, directory):
+def test_awards_red_flag_goes_to_the_best_eligible_windows(store, directory):
     """The mobile red flag (流动红旗) goes to the best windows each semester [J 32]."""
     ad.ingest(store, ad.day_logs(SEMESTER_DAY))
     r = aw.red_flags(store, directory, "2026-2", cfg=CFG, today=SEMESTER_TODAY)
@@ -82,7 +82,7 @@ def test_red_flag_goes_to_the_best_eligible_windows(store, directory):
     assert cands[("h-b", "W4")]["incidents"] == 1
 
 
-def test_upheld_complaint_makes_a_window_ineligible_and_patrols_deduct(store, directory):
+def test_awards_upheld_complaint_makes_a_window_ineligible_and_patrols_deduct(store, directory):
     ad.ingest(store, ad.day_logs(SEMESTER_DAY))
     complaint(store, directory, "h-a", "a-li", SEMESTER_DAY, "属实")
     complaint(store, directory, "h-b", "b-qian", SEMESTER_DAY, "不属实")  # not upheld: no effect
@@ -105,7 +105,7 @@ def test_upheld_complaint_makes_a_window_ineligible_and_patrols_deduct(store, di
     assert all(c["complaints"] == 0 for c in r["candidates"])
 
 
-def test_share_of_windows(store, directory):
+def test_awards_share_of_windows(store, directory):
     ad.ingest(store, ad.day_logs(SEMESTER_DAY))
     cfg = Awards(red_flag=AwardRule(count=99, share=0.25, min_ratings=0, min_good_rate=0, max_incidents=9))
     r = aw.red_flags(store, directory, "2026-2", cfg=cfg, today=SEMESTER_TODAY)
@@ -116,7 +116,7 @@ def test_share_of_windows(store, directory):
 # ---------------------------------------------------------------- yearly awards
 
 
-def test_yearly_awards(store, directory):
+def test_awards_yearly_awards(store, directory):
     """Five-star window, service model and advanced individual each year [J 32]."""
     ad.ingest(store, ad.day_logs(YEAR_DAY))
     complaint(store, directory, "h-a", "a-li", YEAR_DAY, "部分属实")
@@ -148,7 +148,7 @@ def _fields(cfg: Awards) -> dict:
     return {f: getattr(cfg, f) for f in cfg.__struct_fields__}
 
 
-def test_a_person_in_two_halls_appears_once(store, tmp_path):
+def test_awards_a_person_in_two_halls_appears_once(store, tmp_path):
     """The plain test data (tests/central/data.py) stations s-li, s-wang, s-qian and s-sun in
     every hall: four people, one allowance each, listed once with every hall."""
     from tests.central.data import build_directory, ingest_all, three_halls
@@ -175,7 +175,7 @@ def test_a_person_in_two_halls_appears_once(store, tmp_path):
 # ---------------------------------------------------------------- the allowance
 
 
-def test_allowance_follows_grades_and_sums_to_the_pool(store, directory):
+def test_awards_allowance_follows_grades_and_sums_to_the_pool(store, directory):
     """The allowance pool (4,800 per stationed person) is paid out by grade [J 33]."""
     ad.ingest(store, ad.day_logs(YEAR_DAY))
     complaint(store, directory, "h-a", "a-li", YEAR_DAY, "属实")
@@ -206,7 +206,7 @@ def test_allowance_follows_grades_and_sums_to_the_pool(store, directory):
     assert [x["department"] for x in r["rows"]] == sorted(x["department"] for x in r["rows"])
 
 
-def test_grade_boundaries():
+def test_awards_grade_boundaries():
     def cands(scores):
         return [aw.Candidate(kind="staff", hall="h", ident=f"s{i:02d}", department="d", halls=["h"], raw_score=s)
                 for i, s in enumerate(scores)]
@@ -258,7 +258,7 @@ def test_awards_config_is_validated(tmp_path):
 # ---------------------------------------------------------------- the bulletin
 
 
-def test_bulletin_equals_the_attendance_report(store, directory):
+def test_awards_bulletin_equals_the_attendance_report(store, directory):
     """Attendance is published every month and feeds assessment [U 25, B 32]."""
     ad.ingest(store, ad.day_logs(SEMESTER_DAY))
     b = aw.attendance_bulletin(store, directory, "2027-02", sc.ADMIN, today=SEMESTER_TODAY)
@@ -302,7 +302,7 @@ def login(c, name, password):
     assert r.status_code in (301, 302, 303)
 
 
-def test_api_roles_limit_rows_not_winners(client):
+def test_awards_api_roles_limit_rows_not_winners(client):
     assert client.get("/api/awards/redflag?semester=2026-1").status_code == 401
     q = "&today=2027-01-02"
     admin = client.get("/api/awards/redflag?semester=2026-1" + q, auth=("admin", "admin123"))
@@ -338,12 +338,12 @@ def test_api_roles_limit_rows_not_winners(client):
                                  "/api/awards/year?year=27", "/api/awards/allowance?year=abcd",
                                  "/api/awards/bulletin?month=2027-13", "/api/awards/year?year=2027&format=xml",
                                  "/api/awards/year?year=2027&today=yesterday"])
-def test_api_bad_parameters_are_400(client, url):
+def test_awards_api_bad_parameters_are_400(client, url):
     r = client.get(url, auth=("admin", "admin123"))
     assert r.status_code == 400 and r.json()["detail"]
 
 
-def test_pages_print_and_csv(client):
+def test_awards_print_and_csv(client):
     assert client.get("/awards/allowance?year=2027", follow_redirects=False).status_code in (302, 303, 307)
     login(client, "admin", "admin123")
     page = client.get("/awards/allowance?year=2027&today=2027-01-02")

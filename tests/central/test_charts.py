@@ -120,7 +120,7 @@ def test_charts_bad_values_refused():
 # ---------------------------------------------------------------- the figures behind the charts
 
 
-def test_hourly_wait_by_hour(store, directory):
+def test_charts_hourly_wait_by_hour(store, directory):
     ingest_all(store, three_halls())
     rows = hourly.wait_by_hour(store, directory, "2026-11-01", "2026-11-30")["rows"]
     # issued 09:00 (wait 120), 09:01 (600) at h-a; 10:00 (240), 10:01 (300, no-show) at h-b;
@@ -138,7 +138,7 @@ def test_hourly_wait_by_hour(store, directory):
         hourly.wait_by_hour(store, directory, "2026-11-30", "2026-11-01")
 
 
-def test_hourly_satisfaction_distribution(store, directory):
+def test_charts_hourly_satisfaction_distribution(store, directory):
     ingest_all(store, three_halls())
     rep = hourly.satisfaction_distribution(store, directory, "2026-11-01", "2026-11-30")
     # ratings 5 (h-a T1), 2 (h-a T2), 4 (h-b T1); completed h-a T1, T2, h-b T1, h-c T9 (never rated)
@@ -150,7 +150,7 @@ def test_hourly_satisfaction_distribution(store, directory):
     assert [r["count"] for r in hb["rows"]] == [0, 1, 0, 0, 0, 0] and hb["completed"] == 1
 
 
-def test_hourly_attendance_by_month(store, directory):
+def test_charts_hourly_attendance_by_month(store, directory):
     ingest_all(store, three_halls())
     rows = {r["month"]: r for r in hourly.attendance_by_month(store, directory, 2026, "h-a", today=TODAY)["rows"]}
     assert list(rows) == [f"2026-{m:02d}" for m in range(1, 13)]
@@ -166,7 +166,7 @@ def test_hourly_attendance_by_month(store, directory):
         hourly.attendance_by_month(store, directory, "20x6")
 
 
-def test_hourly_area_figures_by_campus_and_hall(store, directory):
+def test_charts_hourly_area_figures_by_campus_and_hall(store, directory):
     ingest_all(store, three_halls())
     rows = hourly.area_figures(store, directory, "2026-11-01", "2026-11-30")["rows"]
     got = {r["campus"]: (r["campus_name"], r["halls"], r["visits"], r["completed"], r["wait_p50"], r["wait_p90"],

@@ -87,7 +87,7 @@ def test_complaints_route_due_reply_overdue(client, api, parts):
         ("admin", "complaint.close")]
 
 
-def test_hall_manager_limits(client, api, parts):
+def test_complaints_hall_manager_limits(client, api, parts):
     store = parts[0]
     login(client, HB)
     r = client.post("/complaints", data={"received": "2026-11-02T10:30", "channel": "电话", "hall": "h-a",
@@ -123,7 +123,7 @@ def test_hall_manager_limits(client, api, parts):
     ("hall", "h-x", "没有编号为"),
     ("content", "  ", "投诉内容"),
 ])
-def test_complaint_bad_input_400_nothing_stored(client, api, parts, field, value, message):
+def test_complaints_bad_input_400_nothing_stored(client, api, parts, field, value, message):
     store = parts[0]
     good = {"received": "2026-11-02T10:30", "channel": "电话", "hall": "h-a", "staff": "s-qian",
             "complexity": "需调查", "content": "窗口态度生硬"}
@@ -137,7 +137,7 @@ def test_complaint_bad_input_400_nothing_stored(client, api, parts, field, value
     assert actions(store) == []
 
 
-def test_complaint_needs_a_department(client, api, parts):
+def test_complaints_needs_a_department(client, api, parts):
     login(client, ADMIN)
     r = client.post("/api/complaints", json={"received": "2026-11-02", "channel": "网上", "hall": "h-a",
                                              "complexity": "一般", "content": "无法办理"})
@@ -154,7 +154,7 @@ def test_complaint_needs_a_department(client, api, parts):
 
 
 
-def test_pages_need_login_and_nav(client):
+def test_complaints_need_login_and_nav(client):
     r = client.get("/complaints", follow_redirects=False)
     assert r.status_code in (301, 302, 303) and r.headers["location"] == "/login"
     assert client.get("/api/patrols").status_code == 401

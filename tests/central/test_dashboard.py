@@ -38,11 +38,11 @@ def login(c: TestClient, name: str, password: str):
     return c.post("/login", data={"username": name, "password": password}, follow_redirects=False)
 
 
-def test_reports_api_requires_login(client):
+def test_dashboard_reports_api_requires_login(client):
     assert client.get("/api/reports/attendance?month=2026-11").status_code == 401
 
 
-def test_reports_api_department_head_sees_only_department(client):
+def test_dashboard_reports_api_department_head_sees_only_department(client):
     assert login(client, "finance-head", "finance123").status_code in (301, 302, 303)
     r = client.get("/api/reports/satisfaction?start=2026-11-01&end=2026-11-30")
     assert r.status_code == 200
@@ -51,7 +51,7 @@ def test_reports_api_department_head_sees_only_department(client):
     assert r.json()["rows"] and {x["department"] for x in r.json()["rows"]} == {"finance"}
 
 
-def test_reports_api_admin_sees_every_hall_via_basic_auth(client):
+def test_dashboard_reports_api_admin_sees_every_hall_via_basic_auth(client):
     r = client.get("/api/reports/service?start=2026-11-01&end=2026-11-30", auth=("admin", "admin123"))
     assert r.status_code == 200
     assert [x["hall"] for x in r.json()["rows"][:-1]] == ["h-a", "h-b", "h-c"]
@@ -63,12 +63,12 @@ def test_reports_api_admin_sees_every_hall_via_basic_auth(client):
                                  "/api/reports/satisfaction?start=2026-11-01",
                                  "/api/reports/rankings?period=year:2026&level=moon",
                                  "/api/reports/service?start=2026-11-01&end=2026-11-02&format=xls"])
-def test_reports_api_bad_parameters_400(client, url):
+def test_dashboard_reports_api_bad_parameters_400(client, url):
     r = client.get(url, auth=("admin", "admin123"))
     assert r.status_code == 400 and r.json()["detail"]
 
 
-def test_reports_api_csv_with_bom(client):
+def test_dashboard_reports_api_csv_with_bom(client):
     r = client.get("/api/reports/rankings?period=month:2026-11&level=hall&format=csv", auth=("admin", "admin123"))
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
     assert r.content.startswith(b"\xef\xbb\xbf") and "名次,大厅,得分" in r.content.decode("utf-8-sig")

@@ -274,7 +274,7 @@ def _counts(store) -> dict[str, int]:
     return {h: int(n) for h, n in store.db.execute_sql("SELECT hall, COUNT(*) FROM events GROUP BY hall").fetchall()}
 
 
-def test_hall_event_counter_follows_duplicates_and_conflicts(store):
+def test_facts_hall_event_counter_follows_duplicates_and_conflicts(store):
     log = HallLog("h-a")
     for i in range(6):
         log.visit(f"T{i}", "2026-11-02", "academic", f"09:0{i}")
@@ -303,7 +303,7 @@ def test_hall_event_counter_follows_duplicates_and_conflicts(store):
     assert [(h["id"], h["events"]) for h in store.halls()] == [("h-a", 5), ("h-c", 0)]
 
 
-def test_hall_event_counter_migration_counts_the_stored_events(store, directory):
+def test_facts_hall_event_counter_migration_counts_the_stored_events(store, directory):
     ingest_all(store, three_halls())
     want = _counts(store)
     assert store.event_counts() == want and sum(want.values()) > 20
@@ -318,7 +318,7 @@ def test_hall_event_counter_migration_counts_the_stored_events(store, directory)
         fresh.close()
 
 
-def test_hourly_facts_take_percentiles_over_the_wait_histogram(store, directory):
+def test_facts_hourly_facts_take_percentiles_over_the_wait_histogram(store, directory):
     log = HallLog("h-a")
     # issued 09:10, wait 7 min = 420 s (a bucket bound); 09:20, wait 62 min = 3720 s (5-minute
     # buckets from an hour on: bucket 3600); 11:20, wait 127 min = 7620 s (bucket 7500); 11:40, never called

@@ -75,7 +75,7 @@ def test_followups_from_bad_ratings(client, api, parts):
     assert actions(store) == [("admin", "followup.callback"), ("admin", "followup.verify"), ("admin", "followup.fix")]
 
 
-def test_followup_appeal_excludes_rating_from_good_rate(client, api, parts):
+def test_followups_appeal_excludes_rating_from_good_rate(client, api, parts):
     store, _d, _auth, logs, extra = parts
     bad = bad_events(logs, extra)
     hall, eid = bad["X3"]
@@ -112,7 +112,7 @@ def test_followup_appeal_excludes_rating_from_good_rate(client, api, parts):
                               ("finance-head", "followup.appeal"), ("admin", "followup.decide")]
 
 
-def test_followup_fix_days_from_config(parts, tmp_path):
+def test_followups_fix_days_from_config(parts, tmp_path):
     store, directory, auth, _logs, _extra = parts
     conf = write_config(tmp_path / "three")
     conf.write_text(conf.read_text(encoding="utf-8") + "\n[followups]\nfix_days = 3\n", encoding="utf-8")

@@ -82,7 +82,7 @@ def api(store, tmp_path):
         yield c
 
 
-def test_cases_states_deadlines_and_handoffs(api):
+def test_operations_cases_states_deadlines_and_handoffs(api):
     r = api.get(Q, auth=ADMIN)
     assert r.status_code == 200, r.text
     rows = {x["case"]: x for x in r.json()["rows"]}
@@ -105,7 +105,7 @@ def test_cases_states_deadlines_and_handoffs(api):
     assert [x["case"] for x in later] == ["C3", "C4"]
 
 
-def test_cases_role_limits(api):
+def test_operations_cases_role_limits(api):
     # the finance head: C3 (accepted by finance) and C2 (finance took part in the joint case)
     assert sorted(x["case"] for x in api.get(Q, auth=FINANCE).json()["rows"]) == ["C2", "C3"]
     assert [x["case"] for x in api.get(Q, auth=HB).json()["rows"]] == ["C4"]
@@ -132,12 +132,12 @@ def test_operations_closing_and_device_faults(api):
     "/api/reports/cases?start=2026-11-01&end=2026-11-30&hall=h-x",
     "/api/reports/operations?start=x&end=y",
 ])
-def test_bad_parameters_are_400(api, url):
+def test_operations_bad_parameters_are_400(api, url):
     r = api.get(url, auth=ADMIN)
     assert r.status_code == 400 and r.json()["detail"]
 
 
-def test_pages_and_exports(api):
+def test_operations_and_exports(api):
     r = api.post("/login", data={"username": "admin", "password": "admin123"}, follow_redirects=False)
     assert r.status_code in (302, 303)
     page = api.get("/reports/cases?start=2026-11-01&end=2026-11-30&state=overdue")
@@ -154,7 +154,7 @@ def test_pages_and_exports(api):
     assert [c.value for c in ws[1]][:3] == ["大厅", "号码", "件号"] and ws.max_row == 5
 
 
-def test_live_view_shows_closing_paused_and_queues(api, store):
+def test_operations_live_view_shows_closing_paused_and_queues(api, store):
     """The hall's status (wire.Status, as the replicator publishes it) on the live view: today's
     closing check with its alarms and failing inputs, paused windows and any over the limit."""
     st = wire.Status(v=wire.V, hall="h-a", state="online", epoch="e", last_seq=10, acked_seq=8, backlog=2,
@@ -175,7 +175,7 @@ def test_live_view_shows_closing_paused_and_queues(api, store):
     assert "暂停服务：1号窗口（超时离岗）" in page and "待上传 2 条" in page and "教务处 4 人" in page
 
 
-def test_ab_coverage_per_window(api):
+def test_operations_ab_coverage_per_window(api):
     r = api.get("/api/reports/coverage?start=2026-11-01&end=2026-11-30&hall=h-a&today=2026-11-07", auth=ADMIN)
     assert r.status_code == 200, r.text
     got = {x["window"]: (x["expected"], x["a_days"], x["b_days"], x["uncovered"], x["coverage_rate"], x["b_staff"])
@@ -191,7 +191,7 @@ def test_ab_coverage_per_window(api):
 
 
 @pytest.mark.parametrize("now, c4", [("2026-11-10T09:00:00+08:00", "open"), ("2026-11-21T09:00:00+08:00", "overdue")])
-def test_the_dashboard_runs_on_the_injected_clock(store, tmp_path, now, c4):
+def test_operations_the_dashboard_runs_on_the_injected_clock(store, tmp_path, now, c4):
     """`today` of the reports and pages is the app's clock (simulated in the demo), not the
     machine's date: C4 (deadline 11-20) is open on 11-10 and overdue on 11-21; the audit row of a
     login carries the clock's time."""

@@ -11,7 +11,7 @@ from tests.central.supervision_data import (ADMIN, FINANCE, HB, actions, api, ap
 # ---------------------------------------------------------------- patrols
 
 
-def test_patrol_bulletin_flags_two_findings(client, api, parts):
+def test_patrols_bulletin_flags_two_findings(client, api, parts):
     store = parts[0]
     login(client, ADMIN)
     findings = [("2026-11-03", "h-a", "W1", "s-li", "纪律", "现场巡查", "上班时间玩手机"),
@@ -62,7 +62,7 @@ def test_patrol_bulletin_flags_two_findings(client, api, parts):
 @pytest.mark.parametrize("field, value, message", [
     ("category", "卫生", "问题类别"), ("kind", "暗访", "巡查方式"), ("day", "2026/11/03", "巡查日期"),
     ("staff", "s-nobody", "没有工作人员"), ("note", "", "巡查发现"), ("day", "2099-01-01", "不能晚于今天")])
-def test_patrol_bad_input_400_nothing_stored(client, api, parts, field, value, message):
+def test_patrols_bad_input_400_nothing_stored(client, api, parts, field, value, message):
     store = parts[0]
     good = {"day": "2026-11-03", "hall": "h-a", "window": "W1", "staff": "s-li", "category": "纪律",
             "kind": "现场巡查", "note": "上班时间玩手机"}

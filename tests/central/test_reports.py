@@ -20,7 +20,7 @@ def _by(rows, *keys):
     return {tuple(r[k] for k in keys): r for r in rows}
 
 
-def test_attendance_month_per_staff(store, directory):
+def test_reports_attendance_month_per_staff(store, directory):
     ingest_all(store, three_halls())
     rows = rp.attendance(store, directory, "2026-11", "h-a", "academic", today=TODAY)["rows"]
     got = {r["staff"]: {k: r[k] for k in ("present", "late", "early", "absent", "missing", "leave_days",
@@ -36,7 +36,7 @@ def test_attendance_month_per_staff(store, directory):
     assert rows[0]["hall_name"] == "甲大厅" and rows[0]["staff_name"] == "李明"
 
 
-def test_attendance_absent_days_for_stationed_staff(store, directory):
+def test_reports_attendance_absent_days_for_stationed_staff(store, directory):
     ingest_all(store, three_halls())
     rows = _by(rp.attendance(store, directory, "2026-11", "h-b", today=TODAY)["rows"], "staff")
     # h-b's records start on 11-03 (its first event), so 11-02 is nobody's absence there.
@@ -47,7 +47,7 @@ def test_attendance_absent_days_for_stationed_staff(store, directory):
     assert rows[("s-li",)]["absent"] == 3 and ("s-zhao",) not in rows
 
 
-def test_attendance_no_absence_before_a_halls_first_records(store, directory):
+def test_reports_attendance_no_absence_before_a_halls_first_records(store, directory):
     """A hall's days before its first event at central (not yet running onestop) count nobody
     absent; a late batch with an earlier day moves that start back."""
     logs = three_halls()
@@ -63,7 +63,7 @@ def test_attendance_no_absence_before_a_halls_first_records(store, directory):
     assert (after[("s-qian",)]["present"], after[("s-qian",)]["missing"], after[("s-qian",)]["absent"]) == (1, 1, 3)
 
 
-def test_satisfaction_by_window_levels_good_and_unrated(store, directory):
+def test_reports_satisfaction_by_window_levels_good_and_unrated(store, directory):
     ingest_all(store, three_halls())
     rows = _by(rp.satisfaction(store, directory, "2026-11-01", "2026-11-30")["rows"], "hall", "window")
     assert {k: (r["level5"], r["level4"], r["level2"], r["ratings"], r["good_rate"], r["completed"],
@@ -75,7 +75,7 @@ def test_satisfaction_by_window_levels_good_and_unrated(store, directory):
     }
 
 
-def test_satisfaction_by_department_merges_halls(store, directory):
+def test_reports_satisfaction_by_department_merges_halls(store, directory):
     ingest_all(store, three_halls())
     rows = _by(rp.satisfaction(store, directory, "2026-11-01", "2026-11-30", by="department")["rows"], "department")
     # academic: ratings 5 (h-a T1) and 2 (h-a T2); completed h-a T1, T2 and h-c T9 (unrated)
@@ -84,7 +84,7 @@ def test_satisfaction_by_department_merges_halls(store, directory):
     assert (rows[("finance",)]["ratings"], rows[("finance",)]["good_rate"]) == (1, 1.0)
 
 
-def test_service_waits_outcomes_and_cases(store, directory):
+def test_reports_service_waits_outcomes_and_cases(store, directory):
     ingest_all(store, three_halls())
     rep = rp.service(store, directory, "2026-11-01", "2026-11-30", today=TODAY)
     t = rep["total"]
@@ -99,7 +99,7 @@ def test_service_waits_outcomes_and_cases(store, directory):
     assert per_hall[("h-b",)]["wait_p50"] == 240 and per_hall[("h-b",)]["campus"] == "西校区"
 
 
-def test_service_late_events_update_figures(store, directory):
+def test_reports_service_late_events_update_figures(store, directory):
     logs = three_halls()
     ingest_all(store, logs, late=False)
     before = rp.service(store, directory, "2026-11-01", "2026-11-30", today=TODAY)["total"]
@@ -109,7 +109,7 @@ def test_service_late_events_update_figures(store, directory):
     assert (after["visits"], after["wait_p90"], after["cases"]) == (5, 1800, 2)
 
 
-def test_rankings_staff_score_formula(store, directory):
+def test_reports_rankings_staff_score_formula(store, directory):
     ingest_all(store, three_halls())
     rows = _by(rp.rankings(store, directory, "month:2026-11", "staff", today=TODAY)["rows"], "hall", "staff")
     li, wang = rows[("h-a", "s-li")], rows[("h-a", "s-wang")]
@@ -121,14 +121,14 @@ def test_rankings_staff_score_formula(store, directory):
     assert li["rank"] == 1 and li["rank"] < wang["rank"]
 
 
-def test_rankings_window_with_configured_weights(store, directory):
+def test_reports_rankings_window_with_configured_weights(store, directory):
     ingest_all(store, three_halls())
     rows = rp.rankings(store, directory, "month:2026-11", "window", rp.Weights(0.5, 0.0, 0.5), today=TODAY)["rows"]
     top = [((r["hall"], r["window"]), r["score"]) for r in rows[:4]]
     assert top == [(("h-a", "W1"), 100.0), (("h-b", "W3"), 100.0), (("h-a", "W2"), 50.0), (("h-c", "W1"), 0.0)]
 
 
-def test_scope_department_head_sees_own_department(store, directory):
+def test_reports_scope_department_head_sees_own_department(store, directory):
     ingest_all(store, three_halls())
     scope = Scope(role="department", department="finance")
     sat = rp.satisfaction(store, directory, "2026-11-01", "2026-11-30", scope=scope)["rows"]
@@ -137,7 +137,7 @@ def test_scope_department_head_sees_own_department(store, directory):
     assert att and {r["department"] for r in att} == {"finance"}
 
 
-def test_scope_hall_manager_sees_own_hall(store, directory):
+def test_reports_scope_hall_manager_sees_own_hall(store, directory):
     ingest_all(store, three_halls())
     scope = Scope(role="hall", hall="h-b")
     rep = rp.service(store, directory, "2026-11-01", "2026-11-30", scope=scope, today=TODAY)
@@ -158,13 +158,13 @@ def test_reports_bad_parameters_raise(call, store, directory):
         call(store, directory)
 
 
-def test_parse_period_semesters():
+def test_reports_parse_period_semesters():
     assert parse_period("semester:2026-1") == (date(2026, 9, 1), date(2027, 1, 31))
     assert parse_period("semester:2026-2") == (date(2027, 2, 1), date(2027, 8, 31))
     assert parse_period("year:2026") == (date(2026, 1, 1), date(2026, 12, 31))
 
 
-def test_csv_has_bom_and_chinese_headers(store, directory):
+def test_reports_csv_has_bom_and_chinese_headers(store, directory):
     ingest_all(store, three_halls())
     data = rp.to_csv(rp.satisfaction(store, directory, "2026-11-01", "2026-11-30", by="hall"))
     assert data.startswith(b"\xef\xbb\xbf")

@@ -174,7 +174,7 @@ def request(hall, clock, staff="s-li", kind="personal", start=TUESDAY, end=TUESD
     return hall.call(attendance.request_leave, staff, kind, start, end, **kw)
 
 
-def test_leave_approved_by_the_window_head_excuses_the_day_and_b_is_expected(hall, clock):
+def test_attendance_leave_approved_by_the_window_head_excuses_the_day_and_b_is_expected(hall, clock):
     lv = request(hall, clock)
     assert lv.state == "requested"
     assert hall.call(attendance.approve_leave, lv.id, "s-wang").state == "approved"
@@ -187,7 +187,7 @@ def test_leave_approved_by_the_window_head_excuses_the_day_and_b_is_expected(hal
     assert person(report, "s-wang")["status"] == "absent"
 
 
-def test_leave_half_day_excuses_only_that_half(hall, clock):
+def test_attendance_leave_half_day_excuses_only_that_half(hall, clock):
     lv = request(hall, clock, start_half="am", end_half="am")
     hall.call(attendance.approve_leave, lv.id, "s-wang")
     punch(hall, clock, at(16, 35, day=TUESDAY))
@@ -196,7 +196,7 @@ def test_leave_half_day_excuses_only_that_half(hall, clock):
     assert [s["state"] for s in me["slots"]] == ["leave", "ok"] and me["status"] == "normal"
 
 
-def test_leave_refusals(hall, clock):
+def test_attendance_leave_refusals(hall, clock):
     with pytest.raises(Refused, match="提前"):
         request(hall, clock, start=MONDAY, end=MONDAY)  # personal leave needs a working day's notice
     with pytest.raises(Invalid):
@@ -220,7 +220,7 @@ def test_leave_refusals(hall, clock):
     assert hall.store.leave(lv.id).state == "rejected"
 
 
-def test_leave_sick_same_day_needs_a_certificate_to_be_approved(hall, clock):
+def test_attendance_leave_sick_same_day_needs_a_certificate_to_be_approved(hall, clock):
     lv = request(hall, clock, kind="sick", start=MONDAY, end=MONDAY)
     with pytest.raises(Refused, match="证明"):
         hall.call(attendance.approve_leave, lv.id, "s-wang")
@@ -228,7 +228,7 @@ def test_leave_sick_same_day_needs_a_certificate_to_be_approved(hall, clock):
     assert hall.call(attendance.approve_leave, ok.id, "s-wang").state == "approved"
 
 
-def test_leave_over_http_staff_requests_and_manager_approves(hall, clock):
+def test_attendance_leave_over_http_staff_requests_and_manager_approves(hall, clock):
     from litestar.testing import TestClient
 
     from edge.app import create_app

@@ -238,7 +238,7 @@ class _BrokenFactory:
 # ---------------------------------------------------------------- the --simulate endpoints
 
 
-def test_sim_pins_lists_every_pin_with_role_and_state(device_client):
+def test_hardware_sim_pins_lists_every_pin_with_role_and_state(device_client):
     pins = {p["name"]: p for p in device_client.get("/api/sim/pins").json()}
     assert len(pins) == 15
     assert pins["lamp-W1"]["role"] == "lamp" and pins["lamp-W1"]["lamp"] == "off"
@@ -246,7 +246,7 @@ def test_sim_pins_lists_every_pin_with_role_and_state(device_client):
     assert pins["door-main"]["role"] == "door" and pins["door-main"]["active"] is False
 
 
-def test_sim_press_over_http_lights_the_lamp(device_client, device_hall):
+def test_hardware_sim_press_over_http_lights_the_lamp(device_client, device_hall):
     device_client.post("/api/windows/W1/sign-on", json={"staff": "s-li", "pin": "1234"})
     r = device_client.post("/api/sim/pins/pause-W1", json={"action": "press"})
     assert r.status_code == 200
@@ -255,7 +255,7 @@ def test_sim_press_over_http_lights_the_lamp(device_client, device_hall):
     assert device_client.get("/api/windows").json()[0]["lamp"] == "on"
 
 
-def test_sim_bad_requests_are_refused_and_change_nothing(device_client, device_hall):
+def test_hardware_sim_bad_requests_are_refused_and_change_nothing(device_client, device_hall):
     before = device_hall.store.last_seq
     assert device_client.post("/api/sim/pins/nope", json={"action": "press"}).status_code == 404
     assert device_client.post("/api/sim/pins/pause-W1", json={"action": "wiggle"}).status_code == 400
@@ -265,7 +265,7 @@ def test_sim_bad_requests_are_refused_and_change_nothing(device_client, device_h
     assert device_hall.store.last_seq == before
 
 
-def test_sim_badge_endpoint_writes_a_frame_the_reader_reads(device_client, device_hall, hardware):
+def test_hardware_sim_badge_endpoint_writes_a_frame_the_reader_reads(device_client, device_hall, hardware):
     r = device_client.post("/api/sim/badge", json={"reader": "hall-reader", "card": LI})
     assert r.status_code == 200 and r.json()["written"].startswith("02 30 41")
     wait_until(lambda: hardware.readers["hall-reader"].cards == 1)
@@ -273,7 +273,7 @@ def test_sim_badge_endpoint_writes_a_frame_the_reader_reads(device_client, devic
     assert bodies(device_hall, "attendance.punch")
 
 
-def test_sim_endpoints_exist_only_with_simulate(client):
+def test_hardware_sim_endpoints_exist_only_with_simulate(client):
     assert client.get("/api/sim/pins").status_code == 404
     assert client.get("/sim").status_code == 404
 

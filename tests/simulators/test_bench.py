@@ -14,7 +14,7 @@ from simulators.bench import percentile, summarize
 BIN = Path(sys.executable).parent
 
 
-def test_percentile_nearest_rank():
+def test_bench_percentile_nearest_rank():
     values = [float(v) for v in range(1, 101)]
     assert percentile(values, 50) == 50
     assert percentile(values, 99) == 99
@@ -22,7 +22,7 @@ def test_percentile_nearest_rank():
     assert percentile([7.0], 99) == 7.0
 
 
-def test_summarize_reports_milliseconds():
+def test_bench_summarize_reports_milliseconds():
     s = summarize([0.001, 0.002, 0.010], errors=1, rate=20)
     assert s["p50"] == 2.0 and s["max"] == 10.0 and s["requests"] == 3 and s["errors"] == 1
 

@@ -11,7 +11,7 @@ from tests.brokers import MosquittoBroker, make_test_ca, require_mosquitto
 from tests.sync.peers import acked, roundtrip
 
 
-def test_infra_roundtrip_qos1(broker, peers):
+def test_brokers_roundtrip_qos1(broker, peers):
     sub = peers("sub").connect(broker.url)
     sub.subscribe("onestop/v1/halls/+/events")
     pub = peers("pub").connect(broker.url)
@@ -22,7 +22,7 @@ def test_infra_roundtrip_qos1(broker, peers):
     assert broker.url == f"mqtt://127.0.0.1:{broker.port}"
 
 
-def test_infra_restart_keeps_port_and_clients_reconnect(broker, peers):
+def test_brokers_restart_keeps_port_and_clients_reconnect(broker, peers):
     sub = peers("sub").connect(broker.url)
     sub.subscribe("t/#")
     pub = peers("pub").connect(broker.url)
@@ -38,7 +38,7 @@ def test_infra_restart_keeps_port_and_clients_reconnect(broker, peers):
     assert pub.disconnects >= 2 and sub.disconnects >= 2
 
 
-def test_infra_retained_within_one_run(broker, peers):
+def test_brokers_retained_within_one_run(broker, peers):
     pub = peers("pub").connect(broker.url)
     assert acked(pub.publish("onestop/v1/halls/h1/status", b"online", retain=True))
 
@@ -50,7 +50,7 @@ def test_infra_retained_within_one_run(broker, peers):
 
 
 @pytest.mark.parametrize("persistence", [True, False], ids=["persistent", "volatile"])
-def test_infra_retained_survives_restart_only_with_persistence(tmp_path, peers, persistence):
+def test_brokers_retained_survives_restart_only_with_persistence(tmp_path, peers, persistence):
     require_mosquitto()
     topic = "onestop/v1/halls/h1/config"
     with MosquittoBroker(tmp_path, persistence=persistence) as broker:
@@ -72,7 +72,7 @@ def test_infra_retained_survives_restart_only_with_persistence(tmp_path, peers, 
             assert first == (topic, b"marker", False)
 
 
-def test_infra_persistent_session_gets_messages_sent_while_away_where_the_broker_queues(broker, peers):
+def test_brokers_persistent_session_gets_messages_sent_while_away_where_the_broker_queues(broker, peers):
     central = peers("central", client_id="central-1", clean_session=False, username="central").connect(broker.url)
     central.subscribe("onestop/v1/halls/+/events")
     central.close()
@@ -86,13 +86,13 @@ def test_infra_persistent_session_gets_messages_sent_while_away_where_the_broker
     assert (b"while away" in back.payloads()) == broker.queues_for_offline_sessions
 
 
-def test_infra_supports_v5_says_whether_a_v5_client_gets_in(broker, peers):
+def test_brokers_supports_v5_says_whether_a_v5_client_gets_in(broker, peers):
     v5 = peers("v5", protocol=MQTTProtocolVersion.MQTTv5).start(broker.url)
     assert v5.wait(lambda: v5.connects or v5.refusals or v5.disconnects)
     assert bool(v5.connects) == broker.supports_v5
 
 
-def test_infra_tls_roundtrip(tmp_path, peers, proxy):
+def test_brokers_tls_roundtrip(tmp_path, peers, proxy):
     require_mosquitto()
     ca, cert, key = make_test_ca(tmp_path)
     with MosquittoBroker(tmp_path, tls=(ca, cert, key)) as broker:
@@ -108,7 +108,7 @@ def test_infra_tls_roundtrip(tmp_path, peers, proxy):
         assert "New connection" in broker.log_text()
 
 
-def test_infra_shared_subscription_delivers_each_message_once(mosquitto, peers):
+def test_brokers_shared_subscription_delivers_each_message_once(mosquitto, peers):
     a = peers("a", protocol=MQTTProtocolVersion.MQTTv5).connect(mosquitto.url)
     b = peers("b", protocol=MQTTProtocolVersion.MQTTv5).connect(mosquitto.url)
     a.subscribe("$share/central/onestop/v1/halls/+/events")

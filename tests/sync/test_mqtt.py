@@ -28,7 +28,7 @@ def test_mqtt_broker_url_parsing_and_printing():
 
 
 @pytest.mark.slow
-def test_security_per_hall_credentials_and_acl(tmp_path):
+def test_mqtt_security_per_hall_credentials_and_acl(tmp_path):
     central_toml, files = write_campus(tmp_path, ["hall-a", "hall-b"],
                                        central_broker_extra='username = "central"\npassword = "c-secret"\n')
     for h, f in files.items():
@@ -80,7 +80,7 @@ def test_security_per_hall_credentials_and_acl(tmp_path):
 
 
 @pytest.mark.slow
-def test_security_tls(tmp_path):
+def test_mqtt_security_tls(tmp_path):
     ca, cert, key = make_test_ca(tmp_path)
     broker = MosquittoBroker(tmp_path / "mq", tls=(ca, cert, key)).start()
     central_toml, files = write_campus(tmp_path, ["hall-a"], broker_extra=f'ca_file = "{ca}"\n',

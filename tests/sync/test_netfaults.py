@@ -18,7 +18,7 @@ def behind_proxy(broker, proxy, peers, name: str, **kwargs):
     return sub, px, peers(name, **kwargs).connect(px.url)
 
 
-def test_infra_blackhole_drops_silently_and_heal_lets_a_new_connection_through(broker, proxy, peers):
+def test_netfaults_blackhole_drops_silently_and_heal_lets_a_new_connection_through(broker, proxy, peers):
     sub, px, pub = behind_proxy(broker, proxy, peers, "pub", keepalive=2)
     roundtrip(pub, sub, "t/x", b"before")
     assert px.accepted == 1 and px.bytes_up > 0 and px.bytes_down > 0
@@ -38,7 +38,7 @@ def test_infra_blackhole_drops_silently_and_heal_lets_a_new_connection_through(b
     assert px.accepted >= 2
 
 
-def test_infra_stall_delays_without_loss(mosquitto, proxy, peers):
+def test_netfaults_stall_delays_without_loss(mosquitto, proxy, peers):
     sub, px, pub = behind_proxy(mosquitto, proxy, peers, "pub")
 
     px.stall()
@@ -52,7 +52,7 @@ def test_infra_stall_delays_without_loss(mosquitto, proxy, peers):
     assert pub.connects == 1 and pub.disconnects == 0 and px.bytes_dropped == 0
 
 
-def test_infra_refuse_blocks_new_connections_only(mosquitto, proxy, peers):
+def test_netfaults_refuse_blocks_new_connections_only(mosquitto, proxy, peers):
     sub, px, old = behind_proxy(mosquitto, proxy, peers, "old")
 
     px.refuse()
@@ -66,7 +66,7 @@ def test_infra_refuse_blocks_new_connections_only(mosquitto, proxy, peers):
     roundtrip(new, sub, "t/x", b"new connection flows")
 
 
-def test_infra_reset_all_disconnects_at_once(mosquitto, proxy, peers):
+def test_netfaults_reset_all_disconnects_at_once(mosquitto, proxy, peers):
     sub, px, pub = behind_proxy(mosquitto, proxy, peers, "pub", keepalive=60)
 
     started = time.monotonic()

@@ -84,7 +84,7 @@ def last_seq_sent(payloads: list[bytes]) -> int:
     return max((e.seq for p in payloads for e in wire.decode(p, wire.Batch).events), default=0)
 
 
-def test_replication_steady_state_and_status(campus, broker, central_db):
+def test_replicator_steady_state_and_status(campus, broker, central_db):
     c = campus(db=central_db)
     with Traffic(c.edges) as t:
         wait_until(lambda: t.issued >= 40, 30, what="tickets")
@@ -99,7 +99,7 @@ def test_replication_steady_state_and_status(campus, broker, central_db):
     assert halls["hall-a"]["acked"][epoch] >= 1
 
 
-def test_replication_broker_restart_mid_stream(campus, broker):
+def test_replicator_broker_restart_mid_stream(campus, broker):
     c = campus()
     with Traffic(c.edges) as t:
         wait_until(lambda: t.issued >= 20, 30, what="tickets")
@@ -112,7 +112,7 @@ def test_replication_broker_restart_mid_stream(campus, broker):
     assert_converged(c.db, c.edges)
 
 
-def test_replication_central_down_longer_than_broker_queue(campus, broker):
+def test_replicator_central_down_longer_than_broker_queue(campus, broker):
     """mosquitto queues at most 1000 messages for an absent client and drops the rest silently;
     the halls' logs, not the broker, make central whole again."""
     c = campus()
@@ -127,7 +127,7 @@ def test_replication_central_down_longer_than_broker_queue(campus, broker):
 
 
 @pytest.mark.parametrize("when", ["before publish", "before ack"])
-def test_replication_edge_killed(campus, broker, when):
+def test_replicator_edge_killed(campus, broker, when):
     c = campus()
     edge = c.edges[0]
     if when == "before publish":
@@ -159,7 +159,7 @@ def test_replication_edge_killed(campus, broker, when):
     assert_converged(c.db, c.edges)
 
 
-def test_replication_network_cut_without_fin(campus, broker, proxy):
+def test_replicator_network_cut_without_fin(campus, broker, proxy):
     p = proxy(broker)
     c = campus(url=p.url)
     with Traffic(c.edges) as t:
@@ -174,7 +174,7 @@ def test_replication_network_cut_without_fin(campus, broker, proxy):
     assert_converged(c.db, c.edges, timeout=90)
 
 
-def test_replication_duplicate_flood(campus, broker):
+def test_replicator_duplicate_flood(campus, broker):
     c = campus()
     sniff, captured = sniffer(broker.port, c.protocol, wire.events_topic("hall-a"))
     for _ in range(20):
@@ -193,7 +193,7 @@ def test_replication_duplicate_flood(campus, broker):
         cl.disconnect()
 
 
-def test_replication_garbage_oversized_and_wrong_hall_are_quarantined(campus, broker):
+def test_replicator_garbage_oversized_and_wrong_hall_are_quarantined(campus, broker):
     c = campus()
     bad = raw_client(broker.port, c.protocol)
     real_a = c.edges[0].take()
@@ -223,7 +223,7 @@ def test_replication_garbage_oversized_and_wrong_hall_are_quarantined(campus, br
     bad.disconnect()
 
 
-def test_replication_restored_from_old_copy_reuses_no_seq(campus, broker):
+def test_replicator_restored_from_old_copy_reuses_no_seq(campus, broker):
     c = campus(halls=["hall-a"])
     edge = c.edges[0]
     for _ in range(10):
@@ -253,7 +253,7 @@ def test_replication_restored_from_old_copy_reuses_no_seq(campus, broker):
     assert len(stored) == 10 + 15 + 7  # both timelines, each event once
 
 
-def test_replication_two_central_workers_one_killed(tmp_path, mosquitto, central_db):
+def test_replicator_two_central_workers_one_killed(tmp_path, mosquitto, central_db):
     central_toml, files = write_campus(tmp_path, HALLS)
     db = central_db
     w1 = Central(tmp_path, central_toml, db, mosquitto.url, worker_id="1", shared=True).start()
@@ -273,7 +273,7 @@ def test_replication_two_central_workers_one_killed(tmp_path, mosquitto, central
             p.kill()
 
 
-def test_replication_central_database_lost_is_refilled(campus, broker, tmp_path):
+def test_replicator_central_database_lost_is_refilled(campus, broker, tmp_path):
     """Central restarted on an empty database (a restore gone wrong): the broker still retains
     the old acks, but central announces what it really holds and the halls send it all again."""
     c = campus()
@@ -311,7 +311,7 @@ def catalog_ids(edge: Edge) -> set[str]:
     return {i["id"] for i in edge.get("/api/catalog")["items"]}
 
 
-def test_downlink_newer_config_applied_older_refused_kept_offline(tmp_path, broker):
+def test_replicator_downlink_newer_config_applied_older_refused_kept_offline(tmp_path, broker):
     protocol = 5 if broker.kind == "mosquitto" else 4
     central_toml, files = write_campus(tmp_path, ["hall-a"], protocol=protocol)
     db = f"sqlite:///{tmp_path}/central.db"
@@ -352,7 +352,7 @@ def _next_weekday_nine() -> datetime:
     return day.replace(hour=9, minute=30, second=0, microsecond=0)
 
 
-def test_time_wrong_clock_offline_cold_start_is_corrected_and_rebased(tmp_path, mosquitto):
+def test_replicator_time_wrong_clock_offline_cold_start_is_corrected_and_rebased(tmp_path, mosquitto):
     """A Pi without an RTC boots offline with its clock days off; its events carry the wrong
     time and 'unverified'. Once central's beacon arrives the hall records a correction and
     central re-bases that boot's events to the true time."""
@@ -398,7 +398,7 @@ def test_time_wrong_clock_offline_cold_start_is_corrected_and_rebased(tmp_path, 
             central.kill()
 
 
-def test_time_clock_jumps_do_not_disturb_the_log(tmp_path, mosquitto):
+def test_replicator_time_clock_jumps_do_not_disturb_the_log(tmp_path, mosquitto):
     """Simulated clock jumping backwards and forwards between restarts: seqs keep order, central
     holds exactly the log."""
     central_toml, files = write_campus(tmp_path, ["hall-a"])

@@ -7,7 +7,7 @@ import re
 from tests.edge.pages.helpers import issue, sign_on
 
 
-def test_pages_display_shows_calls_and_queues(client):
+def test_board_display_shows_calls_and_queues(client):
     sign_on(client)
     issue(client, "transcript")
     issue(client, "reimburse")

@@ -23,7 +23,7 @@ import pytest
         ("/manage/login", ["大厅管理登录", "账号", "密码"]),
     ],
 )
-def test_pages_every_page_renders(client, url, texts):
+def test_common_every_page_renders(client, url, texts):
     r = client.get(url)
     assert r.status_code == 200, r.text
     assert r.headers["content-type"].startswith("text/html")
@@ -31,7 +31,7 @@ def test_pages_every_page_renders(client, url, texts):
         assert t in r.text, (url, t)
 
 
-def test_pages_use_only_local_assets(client):
+def test_common_use_only_local_assets(client):
     for url in ("/", "/kiosk", "/display", "/guide", "/console/W1", "/manage/login"):
         html = client.get(url).text
         assert not re.search(r'(src|href)="(https?:)?//', html), url
@@ -40,14 +40,14 @@ def test_pages_use_only_local_assets(client):
     assert "/static/hall.css" in client.get("/").text
 
 
-def test_pages_unknown_item_and_ticket_are_404_pages(client):
+def test_common_unknown_item_and_ticket_are_404_pages(client):
     for url in ("/kiosk/items/nope", "/guide/nope", "/kiosk/tickets/nope", "/notices/nope", "/console/W9"):
         r = client.get(url)
         assert r.status_code == 404, url
         assert "无法完成" in r.text and "Traceback" not in r.text
 
 
-def test_pages_bad_form_is_a_page_not_a_trace(client):
+def test_common_bad_form_is_a_page_not_a_trace(client):
     r = client.post("/kiosk/tickets", content=b"priority=maybe",
                     headers={"content-type": "application/x-www-form-urlencoded"})
     assert r.status_code == 400 and "无法完成" in r.text and "Traceback" not in r.text

@@ -9,7 +9,7 @@ from tests.conftest import PIN
 from tests.edge.pages.helpers import flash, issue, kinds, sign_on, window
 
 
-def test_pages_console_wrong_pin_shows_error(client):
+def test_console_wrong_pin_shows_error(client):
     r = client.post("/console/W1/sign-on", data={"staff": "s-li", "pin": "0000"})
     assert r.status_code == 200 and str(r.url).endswith("/console/W1")
     assert "工号或密码不正确" in flash(r.text)
@@ -19,7 +19,7 @@ def test_pages_console_wrong_pin_shows_error(client):
     assert "亮身份" not in client.get("/console/W1").text
 
 
-def test_pages_console_sign_on_refusals(client):
+def test_console_sign_on_refusals(client):
     r = client.post("/console/W1/sign-on", data={"staff": "s-qian", "pin": PIN})
     assert "不是该窗口的A岗或B岗人员" in flash(r.text)
     r = client.post("/console/W4/sign-on", data={"staff": "s-sun", "pin": PIN})
@@ -27,7 +27,7 @@ def test_pages_console_sign_on_refusals(client):
     assert window(client, "W4")["staff"] is None
 
 
-def test_pages_console_actions_need_sign_on(client):
+def test_console_actions_need_sign_on(client):
     issue(client, "transcript")
     r = client.post("/console/W1/call")
     assert "请先在本窗口签到" in flash(r.text)
@@ -35,7 +35,7 @@ def test_pages_console_actions_need_sign_on(client):
     assert "ticket.called" not in kinds(client)
 
 
-def test_pages_console_call_start_complete(client):
+def test_console_call_start_complete(client):
     sign_on(client)
     html = client.get("/console/W1").text
     assert "亮身份" in html and "李明" in html and "0000-1111-01" in html and "A岗" in html
@@ -59,7 +59,7 @@ def test_pages_console_call_start_complete(client):
     assert '<span id="done-count">1</span>' in r.text
 
 
-def test_pages_console_complete_refusals_are_shown(client):
+def test_console_complete_refusals_are_shown(client):
     sign_on(client)
     issue(client, department="academic")
     client.post("/console/W1/call")
@@ -76,7 +76,7 @@ def test_pages_console_complete_refusals_are_shown(client):
     assert window(client, "W1")["state"] == "serving"  # nothing changed
 
 
-def test_pages_console_no_show_needs_recalls(client):
+def test_console_no_show_needs_recalls(client):
     sign_on(client)
     issue(client, "transcript")
     client.post("/console/W1/call")
@@ -88,7 +88,7 @@ def test_pages_console_no_show_needs_recalls(client):
     assert window(client, "W1")["state"] == "idle"
 
 
-def test_pages_console_transfer(client):
+def test_console_transfer(client):
     sign_on(client)
     issue(client, "transcript")
     html = client.post("/console/W1/call").text
@@ -100,7 +100,7 @@ def test_pages_console_transfer(client):
     assert "请选择转办的部门或事项" in flash(client.post("/console/W1/transfer", data={"target": ""}).text)
 
 
-def test_pages_console_pause_timer_and_resume(client, clock):
+def test_console_pause_timer_and_resume(client, clock):
     sign_on(client)
     r = client.post("/console/W1/pause", data={"reason": "取材料"})
     assert "已暂停服务" in flash(r.text)
@@ -118,7 +118,7 @@ def test_pages_console_pause_timer_and_resume(client, clock):
     assert window(client, "W1")["state"] == "idle"
 
 
-def test_pages_console_sign_off(client):
+def test_console_sign_off(client):
     sign_on(client)
     r = client.post("/console/W1/sign-off")
     assert "已签退" in flash(r.text)
@@ -127,13 +127,13 @@ def test_pages_console_sign_off(client):
     assert "请先在本窗口签到" in flash(client.post("/console/W1/call").text)
 
 
-def test_pages_console_b_role(client):
+def test_console_b_role(client):
     sign_on(client, "W2", "s-zhao")
     html = client.get("/console/W2").text
     assert "赵强" in html and "B岗（顶岗）" in html and "学生助理" in html
 
 
-def test_pages_console_item_chooser_and_outcome_inputs(client):
+def test_console_item_chooser_and_outcome_inputs(client):
     sign_on(client)
     issue(client, "graduation")
     html = client.post("/console/W1/call").text

@@ -6,7 +6,7 @@ from __future__ import annotations
 from tests.edge.pages.helpers import call_and_complete, case_link, flash, sign_on
 
 
-def test_pages_gaps_notice_and_case_supply_finish(client):
+def test_console_cases_gaps_notice_and_case_supply_finish(client):
     sign_on(client)
     html = call_and_complete(client, "suspension", "gaps", missing_gaps="suspension:application")
     assert "以下材料不可容缺：休学申请表" in flash(html)
@@ -32,7 +32,7 @@ def test_pages_gaps_notice_and_case_supply_finish(client):
     assert client.get(f"/api/cases/{case_id}").json()["state"] == "closed"
 
 
-def test_pages_joint_case_handoff_and_overdue(client, clock):
+def test_console_cases_joint_case_handoff_and_overdue(client, clock):
     sign_on(client)
     html = call_and_complete(client, "graduation", "joint", co_departments=["finance", "security"])
     assert "已办结：联办件" in flash(html) and "打印受理回执" in html
@@ -54,6 +54,6 @@ def test_pages_joint_case_handoff_and_overdue(client, clock):
     assert "受理回执（联办件）" in client.get(f"/notices/{case_id}").text
 
 
-def test_pages_cases_page_needs_sign_on(client):
+def test_console_cases_cases_page_needs_sign_on(client):
     r = client.get("/console/W1/cases")
     assert str(r.url).endswith("/console/W1") and "请先在本窗口签到" in flash(r.text)

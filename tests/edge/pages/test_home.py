@@ -7,7 +7,7 @@ from datetime import datetime
 from tests.conftest import SH
 
 
-def test_pages_home_shows_closed_state(client, clock):
+def test_home_shows_closed_state(client, clock):
     clock.set(datetime(2026, 11, 23, 20, 0, tzinfo=SH))
     html = client.get("/").text
     assert "暂停服务时间" in html

@@ -10,7 +10,7 @@ from tests.conftest import SH
 from tests.edge.pages.helpers import flash, issue, kinds, sign_on
 
 
-def test_pages_kiosk_item_tap_issues_ticket(client):
+def test_kiosk_item_tap_issues_ticket(client):
     r = client.post("/kiosk/tickets", data={"item": "suspension"})
     assert r.status_code == 200
     ticket_id = str(r.url).rsplit("/", 1)[1]
@@ -24,7 +24,7 @@ def test_pages_kiosk_item_tap_issues_ticket(client):
     assert kinds(client).count("ticket.issued") == 1
 
 
-def test_pages_kiosk_priority_and_by_department(client):
+def test_kiosk_priority_and_by_department(client):
     client.post("/kiosk/tickets", data={"item": "transcript"})
     r = client.post("/kiosk/tickets", data={"item": "transcript", "priority": "1"})
     assert 'id="ticket-number">A002<' in r.text and "优先" in r.text
@@ -34,7 +34,7 @@ def test_pages_kiosk_priority_and_by_department(client):
     assert "财务处" in r.text
 
 
-def test_pages_kiosk_closed_hall_shows_refusal(client, clock):
+def test_kiosk_closed_hall_shows_refusal(client, clock):
     clock.set(datetime(2026, 11, 23, 20, 0, tzinfo=SH))
     assert "大厅当前不在服务时间" in client.get("/kiosk").text
     r = client.post("/kiosk/tickets", data={"item": "transcript"})
@@ -45,12 +45,12 @@ def test_pages_kiosk_closed_hall_shows_refusal(client, clock):
     assert "暂停取号" not in client.get("/kiosk/items/transcript").text
 
 
-def test_pages_kiosk_department_without_window_today_refused(client):
+def test_kiosk_department_without_window_today_refused(client):
     r = client.post("/kiosk/tickets", data={"department": "security"})  # W4 opens Tue/Thu only
     assert "保卫处今日没有开放的窗口" in flash(r.text)
 
 
-def test_pages_kiosk_rejoin_after_no_show(client):
+def test_kiosk_rejoin_after_no_show(client):
     sign_on(client)
     issue(client, "transcript")
     client.post("/console/W1/call")

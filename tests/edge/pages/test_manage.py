@@ -6,7 +6,7 @@ from tests.conftest import MANAGER_PASSWORD
 from tests.edge.pages.helpers import flash, kinds, sign_on, window
 
 
-def test_pages_manage_requires_login(client):
+def test_manage_requires_login(client):
     r = client.get("/manage")
     assert str(r.url).endswith("/manage/login") and "大厅管理登录" in r.text
     r = client.post("/manage/windows/W5/open")
@@ -17,7 +17,7 @@ def test_pages_manage_requires_login(client):
     assert str(client.get("/manage").url).endswith("/manage/login")
 
 
-def test_pages_manage_open_withdraw_logout(client):
+def test_manage_open_withdraw_logout(client):
     r = client.post("/manage/login", data={"manager": "manager", "password": MANAGER_PASSWORD})
     assert str(r.url).endswith("/manage") and "周主任" in r.text and "5号机动窗口" in r.text
     assert r.headers["content-type"].startswith("text/html")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from tests.edge.pages.helpers import call_and_complete, case_link, flash, sign_on
 
 
-def test_pages_notice_lists_every_missing_material(client):
+def test_notices_lists_every_missing_material(client):
     sign_on(client)
     html = call_and_complete(client, "suspension", "notice",
                              missing_notice=["suspension:application", "suspension:medical", "suspension:id-card"])
@@ -18,7 +18,7 @@ def test_pages_notice_lists_every_missing_material(client):
     assert "@page" not in notice.text and "/static/hall.css" in notice.text  # print CSS lives in the stylesheet
 
 
-def test_pages_refused_notice_shows_reason(client):
+def test_notices_refused_notice_shows_reason(client):
     sign_on(client)
     html = call_and_complete(client, "suspension", "refused", reason="不符合休学条件：未满一学期")
     notice = client.get(case_link(html)).text
