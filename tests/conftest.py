@@ -369,7 +369,8 @@ def wait_until(predicate, timeout: float = 5.0, what: str = "condition", interva
     """Poll `predicate` until it returns a truthy value (returned); fail after `timeout` real
     seconds. Device threads and other processes work asynchronously, so a test waits on the
     condition it needs, never a fixed sleep. Polls every 2 ms at first, backing off to
-    `interval`, so a quick condition is seen at once and a slow one (HTTP polling) costs little."""
+    `interval`, so a quick condition is seen at once and a slow one (HTTP polling) costs little.
+    `what` may be a callable, asked for the failure message only (e.g. a progress report)."""
     import time
 
     deadline = time.monotonic() + timeout
@@ -379,7 +380,7 @@ def wait_until(predicate, timeout: float = 5.0, what: str = "condition", interva
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {what() if callable(what) else what}")
         time.sleep(pause)
         pause = min(pause * 2, interval)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from edge import presence, queue, windows
+from edge import queue
 from tests.conftest import SH
 
 
@@ -202,23 +202,6 @@ def test_queue_numbers_taken_before_closing_are_served_after(client, signed_on, 
     assert client.post("/api/tickets", json={"item": "transcript"}).status_code == 409
     r = w.post("/api/windows/W1/call")
     assert r.status_code == 200 and r.json()["ticket"]["number"] == "A001"
-
-
-def test_queue_periodic_and_flexible_windows(client, hall, clock):
-    """Periodic and flexible (tidal) windows open on their days only [B 7, B 10, J 9]."""
-    # W4 (security) opens Tue/Thu only; Monday: no window for security today
-    r = client.post("/api/tickets", json={"item": "hukou"})
-    assert r.status_code == 409 and r.json()["code"] == "no-window-today"
-    r = client.post("/api/windows/W4/sign-on", json={"staff": "s-sun", "pin": "1234"})
-    assert r.status_code == 409 and r.json()["code"] == "window-not-in-service"
-    clock.set(datetime(2026, 11, 24, 9, 0, tzinfo=SH))  # Tuesday
-    assert take(client, item="hukou")["number"] == "S001"
-    # W5 is flexible: outside its peak only when the hall manager opens it
-    r = client.post("/api/windows/W5/sign-on", json={"staff": "s-zhao", "pin": "1234"})
-    assert r.json()["code"] == "window-not-in-service"
-    hall.call(windows.open_window, "W5", "manager")
-    r = client.post("/api/windows/W5/sign-on", json={"staff": "s-zhao", "pin": "1234"})
-    assert r.status_code == 200 and r.json()["role"] == "B"
 
 
 def test_queue_stale_tickets_expire_next_day(client, hall, signed_on, clock):

@@ -3,7 +3,6 @@ clean up) loses nothing it confirmed, and its log stays gap-free."""
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
 import subprocess
@@ -15,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import HALL_TOML, PIN
+from tests.conftest import HALL_TOML, PIN, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -135,8 +134,7 @@ def test_restart_power_cut_mid_stream_keeps_every_confirmed_ticket(edge):
     workers = [threading.Thread(target=issue) for _ in range(4)]
     for w in workers:
         w.start()
-    while len(confirmed) < 200:
-        time.sleep(0.01)
+    wait_until(lambda: len(confirmed) >= 200, 60, what="200 confirmed tickets")
     edge.kill()  # power cut while requests are in flight
     stop.set()
     for w in workers:

@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from simulators.demo import Campus, DemoOptions
+from tests.conftest import wait_until
 
 REPO_CONFIG = Path(__file__).resolve().parents[2] / "config"
 MONDAY = datetime(2026, 11, 23, 7, 55, tzinfo=ZoneInfo("Asia/Shanghai"))
@@ -60,10 +61,7 @@ def test_campus_morning_central_equals_hall_logs(tmp_path):
         campus.start()
         assert len(campus.halls) == 3
         campus.run_people()
-        deadline = time.monotonic() + 60
-        while not campus.people_done():
-            assert time.monotonic() < deadline, campus.progress()
-            time.sleep(0.5)
+        wait_until(campus.people_done, 60, what=lambda: f"the simulated people to finish: {campus.progress()}", interval=0.5)
         stats = {h.cfg.hall.id: h.sim.stats for h in campus.halls}
         assert all(s.issued > 20 and s.served > 10 for s in stats.values()), stats
         assert sum(s.ratings for s in stats.values()) > 0
@@ -98,10 +96,7 @@ def test_campus_whole_day_closing_and_badge_out_reach_central(tmp_path):
     try:
         campus.start()
         campus.run_people()
-        deadline = time.monotonic() + 150
-        while not campus.people_done():
-            assert time.monotonic() < deadline, campus.progress()
-            time.sleep(0.5)
+        wait_until(campus.people_done, 150, what=lambda: f"the simulated people to finish: {campus.progress()}", interval=0.5)
         wait_converged(campus, 60)
         for h in campus.halls:
             hid = h.cfg.hall.id
@@ -136,10 +131,7 @@ def test_campus_on_the_embedded_amqtt_broker(tmp_path):
         campus.start()
         assert campus.broker.name.startswith("amqtt") and campus.protocol == 4
         campus.run_people()
-        deadline = time.monotonic() + 60
-        while not campus.people_done():
-            assert time.monotonic() < deadline, campus.progress()
-            time.sleep(0.5)
+        wait_until(campus.people_done, 60, what=lambda: f"the simulated people to finish: {campus.progress()}", interval=0.5)
         sizes = wait_converged(campus, 30)
         assert all(n > 20 for n in sizes.values()), sizes
     finally:

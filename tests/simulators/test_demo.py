@@ -21,8 +21,9 @@ import pytest
 
 from edge.config import load
 from simulators.demo import demo_start, halls_dir, pick_hall
-from simulators.procs import free_port, port_in_use
+from simulators.procs import port_in_use
 from sync.kernel.calendar import HallCalendar
+from tests.conftest import wait_until
 
 BIN = Path(sys.executable).parent
 REPO_CONFIG = Path(__file__).resolve().parents[2] / "config"
@@ -96,15 +97,11 @@ def test_demo_runs_a_campus_and_stops_on_signal(tmp_path, stop_signal):
         assert len(children) >= 5, children  # broker, central, three halls
 
         assert {h["id"] for h in _get(f"{central}/api/halls")} >= {"north-staff", "north-student", "south-hall"}
-        deadline = time.monotonic() + 30
-        while not all(sum(q["waiting"] for q in _get(f"{k}/api/queue")) or
-                      any(w["state"] == "serving" for w in _get(f"{k}/api/windows")) for k in kiosks):
-            assert time.monotonic() < deadline, "no hall got visitors and staff"
-            time.sleep(0.5)
-        deadline = time.monotonic() + 20
-        while not all(h["online"] and h["events"] > 0 for h in _get(f"{central}/api/halls")):
-            assert time.monotonic() < deadline, _get(f"{central}/api/halls")
-            time.sleep(0.5)
+        wait_until(lambda: all(sum(q["waiting"] for q in _get(f"{k}/api/queue")) or
+                               any(w["state"] == "serving" for w in _get(f"{k}/api/windows")) for k in kiosks),
+                   30, what="every hall to get visitors and staff", interval=0.5)
+        wait_until(lambda: all(h["online"] and h["events"] > 0 for h in _get(f"{central}/api/halls")),
+                   20, what="every hall online with events at central", interval=0.5)
         # the banner's dashboard login works and the live view shows every hall
         assert "admin / admin123" in text
         with httpx.Client(base_url=central, timeout=10) as web:
