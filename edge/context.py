@@ -67,6 +67,8 @@ class Ctx:
     calendar: HallCalendar
     catalog: Catalog
     hall_id: str
+    # why the last write failed (disk full…), until a write succeeds again; health shows it
+    storage_error: str | None = None
 
     def now(self) -> datetime:
         return self.clock.now()

@@ -23,7 +23,8 @@ from sync.kernel.clock import Clock
 from .config import EdgeConfig
 from .context import Catalog, Ctx, load_persisted_business
 from .store import Store
-from .store.log import StoredEvent
+from .store.log import StoredEvent, storage_failure
+from .workflow import StorageUnavailable
 
 log = logging.getLogger("onestop.edge")
 
@@ -139,15 +140,25 @@ class Hall:
                             value = fn(self.ctx, *args, **kwargs)
                         results.append((fut, value, None))
                     except Exception as e:  # noqa: BLE001 - handed to the caller
+                        if storage_failure(e) or not self.store.in_transaction():
+                            # SQLite rolled the whole transaction back (SQLITE_FULL, I/O error):
+                            # nothing of this batch stands, so nothing of it may be confirmed
+                            raise _BatchLost from e
                         self.store.rollback_to(mark)
                         results.append((fut, None, e))
-        except Exception as e:  # the commit itself failed: nothing of this batch is saved
-            log.exception("commit failed")
+        except Exception as e:  # the batch or its commit failed: nothing of this batch is saved
+            err = self._storage_refusal(e)
+            if err is e:
+                log.exception("commit failed")
+            self.store.abandon_transaction()
             self.store.rollback_to(start_mark)
             for fn, args, kwargs, fut in batch:
-                fut.set_exception(e)
+                fut.set_exception(err)
             return
         committed = self.store.take_committed()
+        if committed and self.ctx.storage_error is not None:
+            log.warning("the hall database takes writes again (after: %s)", self.ctx.storage_error)
+            self.ctx.storage_error = None
         for fut, value, err in results:
             if err is not None:
                 fut.set_exception(err)
@@ -159,3 +170,20 @@ class Hall:
                     listener(committed)
                 except Exception:  # noqa: BLE001 - a listener never breaks the hall
                     log.exception("event listener failed")
+
+    def _storage_refusal(self, e: BaseException) -> BaseException:
+        """A write the disk refused (full, read-only, I/O error) becomes `StorageUnavailable`
+        (503 to the caller, `degraded` in health, the cause logged once); other errors pass
+        (unwrapped from `_BatchLost`)."""
+        if not storage_failure(e):
+            return e.__cause__ if isinstance(e, _BatchLost) and e.__cause__ else e
+        cause = str(storage_failure(e))
+        if self.ctx.storage_error is None:
+            log.error("the hall database %s cannot be written: %s; commands are refused until it can",
+                      self.store.path, cause)
+        self.ctx.storage_error = cause
+        return StorageUnavailable(cause)
+
+
+class _BatchLost(Exception):
+    """The database dropped the batch's transaction under a command: the whole batch fails."""

@@ -192,7 +192,8 @@ def devices(ctx: Ctx) -> list[dict]:
 def health(ctx: Ctx) -> dict:
     return {
         "hall": ctx.hall_id,
-        "status": "ok",
+        "status": "ok" if ctx.storage_error is None else "degraded",
+        "storage": {"writable": ctx.storage_error is None, "error": ctx.storage_error},
         "epoch": ctx.store.epoch,
         "last_seq": ctx.store.last_seq,
         "epochs": [{"epoch": e, "last_seq": last} for e, last in ctx.store.epochs()],

@@ -23,6 +23,17 @@ class NotFound(Refused):
     status = 404
 
 
+class StorageUnavailable(Refused):
+    """The hall's database could not be written (disk full, read-only, I/O error): the command
+    was not carried out and nothing of it was saved. Answered 503; health says `degraded`."""
+
+    status = 503
+
+    def __init__(self, cause: str) -> None:
+        super().__init__("storage-unavailable", "本机存储已满或无法写入，本次操作未保存，请联系管理员")
+        self.cause = cause
+
+
 class Invalid(Refused):
     status = 400
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import typing
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -33,7 +34,27 @@ class StoredEvent(ev.Event, kw_only=True):
 
 
 class StoreError(Exception):
-    pass
+    """The hall's database cannot be used as it is (wrong hall, not a database, an empty file
+    where a log was expected). The message names the file and what to do; nothing was changed."""
+
+
+# SQLite's words for a database that cannot take a write right now (SQLITE_FULL, SQLITE_IOERR,
+# SQLITE_READONLY, SQLITE_CANTOPEN): the disk, not the command, is at fault.
+_STORAGE_FAILURES = ("full", "disk i/o error", "readonly", "read-only", "unable to open")
+
+
+def storage_failure(e: BaseException | None) -> BaseException | None:
+    """The database failing to write (a full disk…) behind `e`, if that is what `e` is: the
+    error itself or one it was raised from (SQLite's own error often hides behind peewee's
+    failed rollback of a transaction SQLite had already dropped). None for a bug or a refusal."""
+    for _ in range(10):
+        if e is None:
+            return None
+        if isinstance(e, (pw.OperationalError, sqlite3.OperationalError)) and any(
+                w in str(e).lower() for w in _STORAGE_FAILURES):
+            return e
+        e = e.__cause__ or e.__context__
+    return None
 
 
 # ---------------------------------------------------------------------------- helpers for the parts
@@ -214,6 +235,23 @@ class LogStore:
 
     def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        wal = self.path.with_name(self.path.name + "-wal")
+        if self.path.exists() and self.path.stat().st_size == 0 and not (wal.exists() and wal.stat().st_size):
+            raise StoreError(
+                f"{self.path} is empty (0 bytes) where the hall's log was expected: restore it from a "
+                "backup, or delete the file to start a new log on purpose")
+        try:
+            self._open()
+        except pw.DatabaseError as e:
+            self.close()
+            if storage_failure(e):
+                raise StoreError(f"{self.path} cannot be written ({e}): free space on its disk or fix its "
+                                 "permissions; nothing was changed") from None
+            raise StoreError(
+                f"{self.path} is not a readable hall database ({e}): restore it from a backup, or move "
+                "it away to start a new log; nothing was changed") from None
+
+    def _open(self) -> None:
         self.db.connect(reuse_if_open=True)
         with self.db.atomic():
             self.db.create_tables(self._log_tables + self._projection_tables, safe=True)
@@ -237,6 +275,18 @@ class LogStore:
 
     def atomic(self):
         return self.db.atomic()
+
+    def in_transaction(self) -> bool:
+        """Whether SQLite still holds the transaction open (it drops it itself on SQLITE_FULL
+        and I/O errors, whatever peewee believes)."""
+        return self.db.connection().in_transaction
+
+    def abandon_transaction(self) -> None:
+        """After a failed batch: make sure no transaction is left open, whatever state SQLite
+        and peewee disagree on."""
+        conn = self.db.connection()
+        if conn.in_transaction:
+            conn.rollback()
 
     def one(self, sql: str, args: tuple):
         """One row of a plain SQL query. The queries on the ticket path run many times a second:
