@@ -20,7 +20,9 @@ from central.configedit import ConfigEditor, validate, EditError
 from central.projections import Directory
 from sync.kernel import business as biz
 from sync.contract import wire
+from sync.contract.signing import Trust
 from tests.central.data import write_config
+from tests.conftest import SIGNER
 from tests.sync.conftest import broker  # noqa: F401 - the real-broker fixture (mosquitto, amqtt)
 from tests.sync.harness import Central, Edge, wait_until, write_campus
 
@@ -327,7 +329,8 @@ def _retained_config(broker_port: int, hall: str, protocol: int, timeout: float 
 
     def on_message(cl, u, msg) -> None:
         if msg.topic == wire.config_topic(hall):  # amqtt also hands this probe other retained topics
-            got.append(wire.decode(msg.payload, wire.ConfigMessage))
+            body = Trust([SIGNER.public_key]).open(msg.topic, msg.payload)  # signed by central
+            got.append(wire.decode(body, wire.ConfigMessage))
 
     c = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id=f"probe-{time.monotonic_ns()}",
                     protocol=paho.MQTTv5 if protocol == 5 else paho.MQTTv311)

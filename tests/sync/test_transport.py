@@ -2,7 +2,8 @@
 
 `LoopBroker` is an `Endpoint` whose links deliver through one dispatcher thread, with retained
 messages and last wills like a broker; `MemorySource` is a hall log in memory (a
-`sync.replicator.Source`). A fake central answers batches with acks, as central.service does."""
+`sync.replicator.Source`). A fake central answers batches with acks, as central.service does,
+signed with the tests' central key (tests.conftest.SIGNER) that the replicator trusts."""
 
 from __future__ import annotations
 
@@ -15,10 +16,12 @@ from typing import Any, Callable, Sequence
 import pytest
 
 from sync.contract import wire
+from sync.contract.signing import Trust
 from sync.kernel.business import Business, Catalog
 from sync.mqtt import Link, parse_broker_url
 from sync.replicator import Replicator
 from sync.transport import Endpoint, MessageHandler, Transport
+from tests.conftest import SIGNER
 from tests.sync.harness import ROOT, wait_until
 
 HALL = "h-loop"
@@ -133,6 +136,7 @@ class MemorySource:
         self.marks: dict[str, int] = {}
         self.configs: list[wire.ConfigMessage] = []
         self.beacons: list[wire.TimeBeacon] = []
+        self.refusals: list[tuple[str, str, str]] = []
 
     def append(self, n: int) -> None:
         with self._lock:
@@ -176,6 +180,9 @@ class MemorySource:
     def time_beacon(self, beacon: wire.TimeBeacon) -> None:
         self.beacons.append(beacon)
 
+    def refused(self, topic: str, reason: str, detail: str) -> None:
+        self.refusals.append((topic, reason, detail))
+
     def now_micros(self) -> int:
         return 1_700_000_000_000_000
 
@@ -199,7 +206,8 @@ class FakeCentral:
         while top + 1 in have:
             top += 1
         ack = wire.Ack(v=wire.V, hall=batch.hall, acks={batch.epoch: top}, upto={batch.epoch: batch.events[-1].seq})
-        self.link.publish(wire.ack_topic(batch.hall), wire.encode(ack), retain=True)
+        topic = wire.ack_topic(batch.hall)
+        self.link.publish(topic, SIGNER.seal(topic, wire.encode(ack)), retain=True)
 
 
 @pytest.fixture
@@ -210,7 +218,8 @@ def loop():
     made: list[Replicator] = []
 
     def replicator(**options) -> Replicator:
-        rep = Replicator(HALL, broker, source, **{"batch_size": 10, "status_interval": 0.2, **options})
+        options = {"batch_size": 10, "status_interval": 0.2, "trust": Trust([SIGNER.public_key]), **options}
+        rep = Replicator(HALL, broker, source, **options)
         made.append(rep)
         return rep
 
@@ -281,22 +290,28 @@ def test_transport_lost_link_leaves_the_will_and_a_reconnect_resends_above_the_a
     assert central.seqs["e1"].count(11) >= 2
 
 
+def signed(topic: str, msg) -> bytes:
+    return SIGNER.seal(topic, wire.encode(msg))
+
+
 def test_transport_config_and_time_beacons_are_handed_to_the_source(loop):
     broker, _central, source, replicator = loop
     business = Business(version=3, catalog=Catalog(departments=[], items=[]), windows=[])
-    broker.route(wire.config_topic(HALL), wire.encode(wire.ConfigMessage(v=wire.V, hall=HALL, version=3,
-                                                                           business=business)), retain=True)
+    topic = wire.config_topic(HALL)
+    broker.route(topic, signed(topic, wire.ConfigMessage(v=wire.V, hall=HALL, version=3, business=business)),
+                 retain=True)
     rep = replicator()
     rep.start()
     wait_until(lambda: source.configs, WAIT, what="the retained configuration")
     assert source.configs[0].version == 3 and source.configs[0].business == business
 
-    broker.route(wire.TIME_TOPIC, wire.encode(wire.TimeBeacon(v=wire.V, ts=123)), retain=False)
-    broker.route(wire.TIME_TOPIC, b"not msgpack", retain=False)  # ignored, logged
-    # addressed to another hall on our topic: ignored
-    broker.route(wire.config_topic(HALL), wire.encode(wire.ConfigMessage(v=wire.V, hall="other", version=4,
-                                                                           business=business)), retain=True)
-    broker.route(wire.TIME_TOPIC, wire.encode(wire.TimeBeacon(v=wire.V, ts=456)), retain=False)
+    broker.route(wire.TIME_TOPIC, signed(wire.TIME_TOPIC, wire.TimeBeacon(v=wire.V, ts=123)), retain=False)
+    broker.route(wire.TIME_TOPIC, b"not msgpack", retain=False)  # refused: not signed
+    # signed by central but addressed to another hall, on our topic: refused
+    broker.route(topic, signed(topic, wire.ConfigMessage(v=wire.V, hall="other", version=4, business=business)),
+                 retain=True)
+    broker.route(wire.TIME_TOPIC, signed(wire.TIME_TOPIC, wire.TimeBeacon(v=wire.V, ts=456)), retain=False)
     wait_until(lambda: len(source.beacons) == 2, WAIT, what="both time beacons")
     assert [b.ts for b in source.beacons] == [123, 456]
     assert [c.version for c in source.configs] == [3]
+    assert [(t, r) for t, r, _ in source.refusals] == [(wire.TIME_TOPIC, "unsigned"), (topic, "wrong_hall")]
