@@ -3,6 +3,7 @@
     onestop-central --config config/central.toml [--db URL] [--http HOST:PORT] [--broker URL]
                     [--worker-id ID] [--shared] [--clock-start ISO --clock-speed F]
     onestop-central broker-config --config config/central.toml --out DIR
+    onestop-central keygen --out DIR [--force]
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 
 from sync.contract import wire
 from sync.kernel.clock import make_clock
+from sync.kernel.configfile import ConfigError
 from sync.mqtt import parse_broker_url
 from sync.kernel.serve import serve
 from sync.kernel.startup import load_or_report, start_logging
@@ -39,26 +41,55 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
+def keygen(argv: list[str]) -> int:
+    """`onestop-central keygen --out DIR`: the downlink signing key pair (docs/security-downlink.md)."""
+    from sync.contract.signing import write_key_pair
+
+    p = argparse.ArgumentParser(prog="onestop-central keygen",
+                                description="Write central's downlink signing key pair (Ed25519).")
+    p.add_argument("--out", required=True, help="directory for central.key (private, mode 0600) and central.pub")
+    p.add_argument("--force", action="store_true", help="replace an existing key (every hall needs the new public key)")
+    args = p.parse_args(argv)
+    try:
+        key, pub, signer = write_key_pair(args.out, force=args.force)
+    except (FileExistsError, OSError) as e:
+        print(f"onestop-central keygen: {e}", file=sys.stderr)
+        return 2
+    print(f"wrote {key} (private, keep it on central only) and {pub}")
+    print(f'central.toml:   [central] signing_key = "{key.resolve()}"')
+    print(f'each hall file: [central] public_key = "{signer.public_key}"')
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["broker-config"]:
         from .brokerconf import main as broker_config
 
         return broker_config(argv[1:])
+    if argv[:1] == ["keygen"]:
+        return keygen(argv[1:])
     args = parse_args(argv)
     start_logging(args.log_level)
     from . import config as central_config
 
     def load():
+        from sync.contract.signing import Signer
+
         cfg, halls = central_config.load(args.config)
+        if not cfg.central.signing_key:
+            raise ConfigError(f"{args.config}: field $.central.signing_key: central signs everything it sends to "
+                              "the halls; make a key with `onestop-central keygen --out DIR` and name DIR/central.key "
+                              "here")
+        signer = Signer.from_file(cfg.central.signing_key)
         clock = make_clock(args.clock_start, args.clock_speed, quality="synced")
-        return cfg, halls, clock, parse_broker_url(args.broker or cfg.broker.url, cfg.broker.username,
-                                                   cfg.broker.password)
+        return cfg, halls, clock, signer, parse_broker_url(args.broker or cfg.broker.url, cfg.broker.username,
+                                                           cfg.broker.password)
 
     loaded = load_or_report("onestop-central", load)
     if loaded is None:
         return 2
-    cfg, halls, clock, broker = loaded
+    cfg, halls, clock, signer, broker = loaded
     db_url = args.db or cfg.db.url
     if db_url.startswith("sqlite:///"):
         Path(db_url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
@@ -86,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
                                  ts=clock.micros())
         for h in halls
     }
-    service = CentralService(store, broker, clock, configs=configs, worker_id=args.worker_id,
+    service = CentralService(store, broker, clock, signer=signer, configs=configs, worker_id=args.worker_id,
                              shared=args.shared, protocol=5 if args.shared else cfg.broker.protocol,
                              ca_file=cfg.broker.ca_file or None, beacon_interval=args.beacon_interval)
     service.config_source = editor.refresh  # revisions another worker stored win on reconnect

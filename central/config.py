@@ -4,6 +4,7 @@
 [central]
 name = "长岭大学师生服务中心"
 halls = ["halls/*.toml"]          # hall files (globs, relative to this file)
+signing_key = "keys/central.key"  # Ed25519 key signing the downlink (onestop-central keygen)
 
 [db]
 url = "sqlite:///var/central/central.db"   # or postgresql://user@host:5432/db
@@ -75,6 +76,9 @@ class Strict(Struct, forbid_unknown_fields=True, kw_only=True):
 class CentralSection(Strict, kw_only=True):
     name: str
     halls: list[str] = field(default_factory=lambda: ["halls/*.toml"])
+    # the private key central signs every downlink message with (relative to this file; written
+    # by `onestop-central keygen`); central does not start without it
+    signing_key: str = ""
 
 
 class Db(Strict, kw_only=True):
@@ -191,6 +195,8 @@ class HallEntry(msgspec.Struct, kw_only=True):
 def load(path: str | Path) -> tuple[CentralConfig, list[HallEntry]]:
     path = Path(path)
     cfg = convert(read_toml(path), CentralConfig, path)
+    if cfg.central.signing_key:
+        cfg.central.signing_key = str((path.parent / cfg.central.signing_key).resolve())
     halls: list[HallEntry] = []
     seen: dict[str, Path] = {}
     for i, pattern in enumerate(cfg.central.halls):

@@ -6,7 +6,9 @@ hall at once through the retained, versioned config downlink (`CentralService.pu
   made it, when, a comment and a summary of what changed (table `config_revisions`,
   migration 5). Versions of one hall are unique; an edit takes
   max(file version, newest stored revision, version the hall reports as applied) + 1, so the
-  edge (which refuses anything not newer than what it runs) always takes it.
+  edge (which refuses anything not newer than what it runs) always takes it. A reported version
+  more than `wire.MAX_VERSION_STEP` ahead is ignored (a forged status), and no version goes
+  above `wire.MAX_CONFIG_VERSION` (`ConfigEditor.next_version`).
 - At start central runs, per hall, the newest of its hall file's configuration and the newest
   stored revision (`ConfigEditor.__init__` puts it into the `HallEntry`, so the downlink, the
   directory and the reports all use it). A file bumped past the stored revisions wins.
@@ -274,8 +276,7 @@ class ConfigEditor:
                     if not lines:
                         out[hall] = (None, [])
                         continue
-                    applied = self.applied().get(hall, (None, False))[0] or 0
-                    version = max(base.version, self.file[hall].version, self.stored_version(hall) or 0, applied) + 1
+                    version = self.next_version(hall, base)
                     new = validate(hall, msgspec.structs.replace(changed, version=version))
                 except EditError as e:
                     raise EditError(prefix + e.message, e.status) from None
@@ -298,6 +299,22 @@ class ConfigEditor:
                 log.info("%s: hall %s configuration version %d (%s)", who, hall, new.version, "；".join(lines))
                 out[hall] = (new.version, lines)
             return out
+
+    def next_version(self, hall: str, base: biz.Business) -> int:
+        """The version of the hall's next revision: one above every version known for it. The
+        version the hall reports (its status, which a hall credential can forge) counts only
+        when plausible (at most `wire.MAX_VERSION_STEP` above central's own), and the result is
+        never above `wire.MAX_CONFIG_VERSION` (EditError 409 then: nothing is stored)."""
+        known = max(base.version, self.file[hall].version, self.stored_version(hall) or 0)
+        applied = self.applied().get(hall, (None, False))[0] or 0
+        if applied > known + wire.MAX_VERSION_STEP:
+            log.warning("hall %s reports configuration version %d, far above central's %d: ignored", hall,
+                        applied, known)
+            applied = 0
+        version = max(known, applied) + 1
+        if version > wire.MAX_CONFIG_VERSION:
+            raise EditError(f"配置版本号已达上限（{wire.MAX_CONFIG_VERSION}），无法再保存新版本", 409)
+        return version
 
     def refresh(self) -> dict[str, wire.ConfigMessage]:
         """Install every stored revision newer than what this process runs (another central

@@ -1,6 +1,9 @@
 """Central's replication service: ingest hall batches, ack after commit, track liveness,
 publish each hall's business configuration (retained) and the time beacon.
 
+Everything it sends to the halls (acks, configurations, beacons) goes out through `_send`, the
+one place that signs (`sync.contract.signing.Signer`): a hall takes nothing unsigned.
+
 MQTT callbacks only queue work; one worker thread owns the store's write path, so a slow
 commit pushes back on the broker connection instead of piling up in memory.
 """
@@ -12,7 +15,10 @@ import queue
 import threading
 from typing import Callable
 
+from msgspec import Struct
+
 from sync.contract import wire
+from sync.contract.signing import Signer
 from sync.kernel.clock import Clock
 from sync.mqtt import BrokerUrl, Link
 
@@ -30,6 +36,7 @@ class CentralService:
         broker: BrokerUrl,
         clock: Clock,
         *,
+        signer: Signer,
         configs: dict[str, wire.ConfigMessage] | None = None,
         worker_id: str = "1",
         shared: bool = False,
@@ -41,6 +48,7 @@ class CentralService:
             raise ValueError("shared subscriptions need MQTT 5")
         self.store = store
         self.clock = clock
+        self.signer = signer
         self.configs = dict(configs or {})
         # called before the configs are (re)published on connect; answers the current ones
         # (central.configedit.ConfigEditor.refresh: revisions another worker stored)
@@ -90,10 +98,14 @@ class CentralService:
             except Exception:  # the database may be away; publish what this worker has
                 log.exception("could not re-read stored configurations before publishing")
         for msg in self.configs.values():
-            self.link.publish(wire.config_topic(msg.hall), wire.encode(msg), qos=1, retain=True)
+            self._send(wire.config_topic(msg.hall), msg, retain=True)
         # what this database really holds replaces any retained ack a previous database left
         # at the broker, so halls resend whatever central no longer has
         self._q.put(("acks", b""))
+
+    def _send(self, topic: str, msg: Struct, *, retain: bool, qos: int = 1) -> bool:
+        """Publish a downlink message, signed for `topic`: the only way anything reaches a hall."""
+        return self.link.publish(topic, self.signer.seal(topic, wire.encode(msg)), qos=qos, retain=retain)
 
     def _on_message(self, topic: str, payload: bytes) -> None:
         self._q.put((topic, payload))  # blocks when the worker is behind: backpressure
@@ -101,7 +113,7 @@ class CentralService:
     def publish_config(self, msg: wire.ConfigMessage) -> bool:
         """Store and publish (retained) a hall's business configuration."""
         self.configs[msg.hall] = msg
-        return self.link.publish(wire.config_topic(msg.hall), wire.encode(msg), qos=1, retain=True)
+        return self._send(wire.config_topic(msg.hall), msg, retain=True)
 
     # -- worker
 
@@ -143,7 +155,7 @@ class CentralService:
                 continue
             for ack in acks:
                 hall = ack.hall
-                if self.link.publish(wire.ack_topic(hall), wire.encode(ack), qos=1, retain=True):
+                if self._send(wire.ack_topic(hall), ack, retain=True):
                     self.stats["acks"] += 1
         self.store.close()
 
@@ -151,7 +163,7 @@ class CentralService:
         for hall in self.configs:
             ack = wire.Ack(v=wire.V, hall=hall, acks=self.store.acks(hall), conflicts=self.store.conflicts(hall),
                            ts=self.clock.micros())
-            self.link.publish(wire.ack_topic(hall), wire.encode(ack), qos=1, retain=True)
+            self._send(wire.ack_topic(hall), ack, retain=True)
 
     def _handle(self, topic: str, payload: bytes) -> IngestResult | None:
         """Handle one message inside the worker's transaction; returns what a batch did."""
@@ -182,4 +194,4 @@ class CentralService:
         while not self._stop.wait(self.beacon_interval):
             if self.link.connected:
                 beacon = wire.TimeBeacon(v=wire.V, ts=self.clock.micros())
-                self.link.publish(wire.TIME_TOPIC, wire.encode(beacon), qos=0)
+                self._send(wire.TIME_TOPIC, beacon, retain=False, qos=0)

@@ -27,6 +27,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--clock-skew", type=float, default=0.0, metavar="SECONDS",
                    help="fault injection: the machine clock reads this far off and is unverified until "
                         "central's time beacon corrects it")
+    p.add_argument("--accept-clock-jump", action="store_true",
+                   help="operator's confirmation: take central's next time beacon even when it moves the clock "
+                        "further than [central] max_clock_jump_days from the latest trusted time")
     p.add_argument("--log-level", default=os.environ.get("ONESTOP_LOG", "info"),
                    choices=["debug", "info", "warning", "error"])
     p.add_argument("--hash-pin", action="store_true",
@@ -63,6 +66,11 @@ def main(argv: list[str] | None = None) -> int:
     if loaded is None:
         return 2
     cfg, clock = loaded
+    if not args.no_sync and not cfg.central.public_key:
+        print(f"onestop-edge: {args.config}: field $.central.public_key: the hall takes only what central "
+              "signs; put central's public key here (central.pub of `onestop-central keygen`), or run with "
+              "--no-sync", file=sys.stderr)
+        return 2
     host, port = (args.http or cfg.http.listen).rsplit(":", 1)
     data_dir = Path(args.data_dir or Path("var") / cfg.hall.id)
 
@@ -94,7 +102,8 @@ def main(argv: list[str] | None = None) -> int:
                                            ca_file=cfg.broker.ca_file or None, protocol=cfg.broker.protocol,
                                            ack_timeout=cfg.broker.ack_timeout, batch_size=cfg.broker.batch_size,
                                            max_inflight=cfg.broker.max_inflight,
-                                           status_interval=cfg.broker.status_interval)
+                                           status_interval=cfg.broker.status_interval,
+                                           accept_clock_jump=args.accept_clock_jump)
         except ValueError as e:
             if hardware is not None:
                 hardware.stop()

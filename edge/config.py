@@ -90,9 +90,22 @@ class Devices(Strict, kw_only=True):
     blink_seconds: Annotated[float, Meta(gt=0, le=10)] = 0.5  # lamp blink half-period (step-away violation)
 
 
+class CentralTrust(Strict, kw_only=True):
+    """`[central]`: what the hall trusts of the central office (docs/security-downlink.md).
+    Everything central sends (acks, configuration, time beacon) must be signed by the private
+    key of `public_key` (or of `next_public_key`, during a key rotation)."""
+
+    public_key: str = ""  # base64 Ed25519 public key: the line of central.pub (onestop-central keygen)
+    next_public_key: str = ""  # central's next key during a rotation (both are trusted)
+    # a time beacon moving the clock further than this from the latest trusted time the hall has
+    # seen (its time floor) is refused until an operator confirms it (onestop-edge --accept-clock-jump)
+    max_clock_jump_days: Annotated[float, Meta(gt=0, le=3650)] = 31.0
+
+
 class EdgeConfig(Strict, kw_only=True):
     hall: HallIdentity
     business: Business
+    central: CentralTrust = field(default_factory=CentralTrust)
     http: Http = field(default_factory=Http)
     broker: Broker = field(default_factory=Broker)
     devices: Devices = field(default_factory=Devices)
@@ -194,6 +207,18 @@ def check_devices(cfg: EdgeConfig, path: Path) -> None:
             per_window.add(slot)
 
 
+def check_central(cfg: EdgeConfig, path: Path) -> None:
+    from sync.contract.signing import parse_public_key
+
+    for name in ("public_key", "next_public_key"):
+        value = getattr(cfg.central, name)
+        if value:
+            try:
+                parse_public_key(value)
+            except ValueError as e:
+                raise ConfigError(f"{path}: field $.central.{name}: {e}") from None
+
+
 def load(path: str | Path) -> EdgeConfig:
     """Load and check a hall configuration file. Raises ConfigError."""
     path = Path(path)
@@ -203,4 +228,5 @@ def load(path: str | Path) -> EdgeConfig:
     cfg = convert(raw, EdgeConfig, path)
     check_business(cfg.business, path, included)
     check_devices(cfg, path)
+    check_central(cfg, path)
     return cfg

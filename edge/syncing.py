@@ -6,19 +6,31 @@ and clock corrections from central's time beacon.
   hall's writer thread (`Hall.call`).
 - Epoch marks (last committed seq per epoch) and ack marks are kept in memory, seeded from the
   store and advanced by the hall's commit listener, so the replicator never scans the log.
-- A newer business configuration is handed to the writer thread (`edge.context.apply_business`:
-  checked, persisted and swapped in in one transaction, a `config.applied` event); an older or
-  equal version is refused there.
+- A newer business configuration is handed to the writer thread (`take_config`, then
+  `edge.context.apply_business`: checked, persisted and swapped in in one transaction, a
+  `config.applied` event). An older version (a replay) or an absurd jump
+  (`wire.config_version_refusal`) is refused.
+- The downlink is signed (docs/security-downlink.md): the replicator checks every message with
+  central's public key (`[central] public_key`) before the hall sees it. Every refusal — a bad
+  signature, a refused version, a refused clock correction — is a `downlink.refused` event,
+  at most one per topic and reason every `REFUSAL_INTERVAL` seconds (the others are counted).
+- Time floor: the hall persists the latest trusted time it has seen (meta `time_floor`). A
+  beacon before the floor, or one that would move the clock further than
+  `[central] max_clock_jump_days` beyond it, is refused, unless the operator started the node
+  with `--accept-clock-jump` (then the first beacon is taken and becomes the floor).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
+from dataclasses import dataclass
 
 from sync.contract import events as ev
 from sync.contract import wire
-from sync.kernel.clock import SystemClock
+from sync.contract.signing import Trust
+from sync.kernel.clock import SystemClock, from_micros
 from sync.mqtt import parse_broker_url
 from sync.replicator import Replicator
 
@@ -30,19 +42,136 @@ from .store.log import StoredEvent
 log = logging.getLogger("onestop.edge.sync")
 
 CLOCK_TOLERANCE_US = 2_000_000  # a synced clock further off than this is corrected again
+REFUSAL_INTERVAL = 600.0  # seconds: one downlink.refused event per topic and reason at most this often
+FLOOR_KEY = "time_floor"  # store meta: the latest trusted time (µs UTC) this hall has seen
+FLOOR_PERSIST_US = 60_000_000  # the persisted floor is moved on at most once a minute
+DAY_US = 86_400_000_000
+
+
+# ---------------------------------------------------------------- refusals
+
+
+class Refusals:
+    """Rate limit of `downlink.refused` events: anyone able to publish on the hall's topics could
+    otherwise fill its log. Thread-safe; in memory (a restart records the next one at once)."""
+
+    def __init__(self, interval: float = REFUSAL_INTERVAL) -> None:
+        self.interval = interval
+        self._lock = threading.Lock()
+        self._last: dict[tuple[str, str], float] = {}
+        self._suppressed: dict[tuple[str, str], int] = {}
+
+    def take(self, topic: str, reason: str) -> int | None:
+        """None when this refusal is not to be recorded now (it is counted); else how many of
+        the same topic and reason went unrecorded since the last recorded one."""
+        key = (topic, reason)
+        now = time.monotonic()
+        with self._lock:
+            last = self._last.get(key)
+            if last is not None and now - last < self.interval:
+                self._suppressed[key] = self._suppressed.get(key, 0) + 1
+                return None
+            self._last[key] = now
+            return self._suppressed.pop(key, 0)
+
+
+def append_refusal(ctx: Ctx, topic: str, reason: str, detail: str, suppressed: int = 0, **extra) -> None:
+    ctx.store.append(ev.DownlinkRefused(topic=topic, reason=reason, detail=detail[:500], suppressed=suppressed,
+                                        **extra))
+
+
+def record_refusal(ctx: Ctx, refusals: Refusals | None, topic: str, reason: str, detail: str, **extra) -> bool:
+    """Inside a hall command: log the refusal and record it as an event (rate limited)."""
+    log.warning("refused on %s: %s: %s", topic, reason, detail)
+    suppressed = (refusals or Refusals()).take(topic, reason)
+    if suppressed is None:
+        return False
+    append_refusal(ctx, topic, reason, detail, suppressed, **extra)
+    return True
+
+
+# ---------------------------------------------------------------- configuration
+
+
+def take_config(ctx: Ctx, version: int, business, refusals: Refusals | None = None) -> bool:
+    """A signed configuration from central: applied when it is the next plausible version;
+    a replay of an older one or an absurd jump is refused and recorded. Returns whether applied."""
+    current = ctx.catalog.business.version
+    if version == current:
+        return False  # the one running (the retained message, again on each reconnect)
+    topic = wire.config_topic(ctx.hall_id)
+    why = wire.config_version_refusal(current, version)
+    if why is not None:
+        record_refusal(ctx, refusals, topic, *why, version=version)
+        return False
+    if not apply_business(ctx, version, business):
+        record_refusal(ctx, refusals, topic, "invalid", f"version {version} does not pass the hall's checks",
+                       version=version)
+        return False
+    return True
 
 
 # ---------------------------------------------------------------- time
 
 
-def correct_clock(ctx: Ctx, true_us: int) -> int | None:
+@dataclass
+class TimeGuard:
+    """The bound on clock corrections: `max_jump_us` beyond the time floor. `accept_jump` is the
+    operator's confirmation (`onestop-edge --accept-clock-jump`): the first beacon after start
+    is taken whatever its distance from the floor, and becomes the floor."""
+
+    max_jump_us: int = 31 * DAY_US
+    accept_jump: bool = False
+    floor: int = 0  # in memory, ahead of the persisted one by less than FLOOR_PERSIST_US
+    first: bool = True
+
+
+def time_floor(ctx: Ctx) -> int:
+    try:
+        return int(ctx.store.meta(FLOOR_KEY) or 0)
+    except ValueError:
+        return 0
+
+
+def _iso(us: int) -> str:
+    try:
+        return from_micros(us).isoformat(timespec="seconds")
+    except (OverflowError, ValueError):
+        return f"{us} µs"
+
+
+def correct_clock(ctx: Ctx, true_us: int, guard: TimeGuard | None = None,
+                  refusals: Refusals | None = None) -> int | None:
     """Central's beacon says the time is `true_us`; correct an unverified or drifting clock and
-    record it. Simulated clocks are left alone. Returns the offset applied, if any."""
+    record it. Simulated clocks are left alone. A beacon before the hall's time floor, or one
+    that would move the clock more than the guard's bound beyond the floor, is refused and
+    recorded. Returns the offset applied, if any."""
     clock = ctx.clock
     if not isinstance(clock, SystemClock):
         return None
+    guard = guard if guard is not None else TimeGuard()
+    persisted = time_floor(ctx)
+    floor = max(persisted, guard.floor)
     offset = true_us - clock.micros()
-    if clock.quality == "synced" and abs(offset) < CLOCK_TOLERANCE_US:
+    correcting = not (clock.quality == "synced" and abs(offset) < CLOCK_TOLERANCE_US)
+    refusal = None
+    if floor and true_us < floor - CLOCK_TOLERANCE_US:
+        refusal = ("clock_back", f"the beacon says {_iso(true_us)}, before the latest trusted time {_iso(floor)}")
+    elif floor and correcting and true_us > floor + guard.max_jump_us:
+        refusal = ("clock_jump", f"the beacon says {_iso(true_us)}, {(true_us - floor) / DAY_US:.1f} days after "
+                                 f"the latest trusted time {_iso(floor)} (bound {guard.max_jump_us / DAY_US:g} days)")
+    first, guard.first = guard.first, False
+    confirmed = refusal is not None and guard.accept_jump and first
+    if confirmed:
+        log.warning("clock jump accepted by the operator (--accept-clock-jump): %s", refusal[1])
+        floor = persisted = 0  # the floor starts again from this beacon
+    elif refusal is not None:
+        record_refusal(ctx, refusals, wire.TIME_TOPIC, *refusal, ts=true_us)
+        return None
+    guard.floor = max(floor, true_us)
+    if guard.floor - persisted >= FLOOR_PERSIST_US or not persisted:
+        ctx.store.set_meta(FLOOR_KEY, str(guard.floor))
+    if not correcting:
         return None
     previous = clock.quality
     # the correction event itself is stamped on the old clock, like the events it corrects
@@ -70,9 +199,15 @@ def _status(ctx: Ctx) -> dict:
 
 
 class HallSource:
-    def __init__(self, hall: Hall) -> None:
+    """The hall as the replicator's `Source`. `accept_clock_jump`: the operator confirmed a clock
+    jump (the first time beacon is taken whatever its distance from the time floor)."""
+
+    def __init__(self, hall: Hall, *, accept_clock_jump: bool = False) -> None:
         self.hall = hall
         self.store = hall.store
+        self.refusals = Refusals()
+        self.time_guard = TimeGuard(max_jump_us=int(hall.config.central.max_clock_jump_days * DAY_US),
+                                    accept_jump=accept_clock_jump)
         self._lock = threading.Lock()
         self._epochs: dict[str, int] = {}
         self._acked: dict[str, int] = {}
@@ -145,20 +280,32 @@ class HallSource:
         return st
 
     def apply_config(self, msg: wire.ConfigMessage) -> None:
-        self.hall.submit(apply_business, msg.version, msg.business)
+        self.hall.submit(take_config, msg.version, msg.business, self.refusals)
 
     def time_beacon(self, beacon: wire.TimeBeacon) -> None:
-        self.hall.submit(correct_clock, beacon.ts)
+        self.hall.submit(correct_clock, beacon.ts, self.time_guard, self.refusals)
+
+    def refused(self, topic: str, reason: str, detail: str) -> None:
+        suppressed = self.refusals.take(topic, reason)  # before queueing: a flood never reaches the writer
+        if suppressed is not None:
+            self.hall.submit(append_refusal, topic, reason, detail, suppressed)
 
     def now_micros(self) -> int:
         return self.hall.clock.micros()
 
 
+def trust_of(hall: Hall) -> Trust:
+    """Central's public key(s) from the hall file; ValueError when there is none."""
+    c = hall.config.central
+    return Trust([c.public_key, c.next_public_key])
+
+
 def start_replication(hall: Hall, broker_url: str, *, username: str = "", password: str = "",
-                      **options) -> Replicator:
+                      accept_clock_jump: bool = False, **options) -> Replicator:
     broker = parse_broker_url(broker_url, username, password)
-    source = HallSource(hall)
-    rep = Replicator(hall.config.hall.id, broker, source, **options)
+    trust = trust_of(hall)
+    source = HallSource(hall, accept_clock_jump=accept_clock_jump)
+    rep = Replicator(hall.config.hall.id, broker, source, trust=trust, **options)
     hall.add_listener(rep.notify)
     rep.start()
     return rep

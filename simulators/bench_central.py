@@ -92,6 +92,9 @@ def write_config(tmp: Path, halls: int) -> Path:
     central.write_text(f'[central]\nname = "基准测试中心"\nhalls = ["halls/*.toml"]\n\n[[users]]\nname = "admin"\n'
                        f'display = "中心管理员"\nrole = "admin"\n'
                        f'password_hash = "{hash_secret(ADMIN_PASSWORD, iterations=1000)}"\n', encoding="utf-8")
+    from .keys import install_downlink_keys
+
+    install_downlink_keys(tmp)  # central signs everything it sends to the halls
     return central
 
 

@@ -55,6 +55,9 @@ def _hall_file(tmp: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     (tmp / "central.toml").write_text('[central]\nname = "bench"\nhalls = ["halls/*.toml"]\n', encoding="utf-8")
+    from .keys import install_downlink_keys
+
+    install_downlink_keys(tmp)  # central signs its acks; the hall trusts its key
     return path
 
 

@@ -8,7 +8,8 @@ visitors (`simulators.campus`) work every hall over its HTTP API. Everything run
 simulated clock that starts shortly before the next opening. Ctrl-C or SIGTERM stops it all:
 halls and central with SIGTERM, then the broker.
 
-The configuration is copied into `var/demo/config` (the broker protocol adjusted for amqtt),
+The configuration is copied into `var/demo/config` (the broker protocol adjusted for amqtt, a
+fresh downlink key pair in `var/demo/config/keys` that central signs with and the halls trust),
 the data of every node lives under `var/demo/`, emptied at start and kept after the demo stops.
 """
 
@@ -32,6 +33,7 @@ from sync.kernel.calendar import HallCalendar
 from .campus import HallSim
 from .client import Client
 from .demopaths import DEMO_DATA, REPO_CONFIG
+from .keys import install_downlink_keys
 from .outage import Outages, Proxy
 from .procs import (Child, EdgeProcess, ProcessError, central_command, describe_exit, free_port, port_in_use,
                     split_hostport, start_broker)
@@ -141,9 +143,11 @@ def campus_start(cal: HallCalendar, now: datetime) -> datetime:
 
 def generated_config(src: Path, dest: Path, protocol: int) -> Path:
     """A copy of the configuration folder (halls/, centre/, central.toml) into dest, with
-    `[broker] protocol` set when the broker needs MQTT 3.1.1. Returns dest."""
+    `[broker] protocol` set when the broker needs MQTT 3.1.1, and a fresh downlink signing key
+    pair (`dest/keys`: central signs with it, every hall trusts it). Returns dest."""
     shutil.rmtree(dest, ignore_errors=True)
-    shutil.copytree(src, dest, ignore=shutil.ignore_patterns("*.db", "__pycache__"))
+    shutil.copytree(src, dest, ignore=shutil.ignore_patterns("*.db", "__pycache__", "*.key"))
+    install_downlink_keys(dest)
     if protocol != 5:
         for f in [dest / "central.toml", *sorted((dest / "halls").glob("*.toml"))]:
             if f.exists():

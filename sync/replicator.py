@@ -12,6 +12,10 @@ Protocol (DESIGN.md, Replication):
   so the central office sees live activity during the catch-up.
 - Retained `Status` on connect and every `status_interval`; the last will marks the hall
   `offline`. Retained `ConfigMessage` and the `TimeBeacon` are handed to the hall.
+- The downlink is signed (`sync.contract.signing`): every ack, configuration and time beacon
+  must open with `trust` (central's public key) before it is decoded and acted on. What does
+  not (unsigned, unknown key, bad signature, another hall's) is dropped and handed to
+  `Source.refused`, so the hall records it; without `trust` nothing from central is taken.
 
 Everything the hall owns is reached through `Source`; this module never imports `edge`. The
 broker is reached through `sync.transport` (`sync.mqtt` for MQTT), so it never imports paho.
@@ -25,18 +29,10 @@ import time
 from typing import Any, Protocol
 
 from .contract import wire
+from .contract.signing import Refused, Trust
 from .transport import Endpoint, Transport
 
 log = logging.getLogger("onestop.sync.edge")
-
-
-def _decoded(payload: bytes, kind: type, what: str) -> Any:
-    """`payload` decoded as `kind`, or None (logged as an ignored `what`) when it does not decode."""
-    try:
-        return wire.decode(payload, kind)
-    except wire.WireError as e:
-        log.warning("ignored %s: %s", what, e)
-        return None
 
 
 class Source(Protocol):
@@ -71,12 +67,17 @@ class Source(Protocol):
 
     def time_beacon(self, beacon: wire.TimeBeacon) -> None: ...
 
+    def refused(self, topic: str, reason: str, detail: str) -> None:
+        """A downlink message on `topic` was refused (not signed by central, …): record it."""
+        ...
+
     def now_micros(self) -> int: ...
 
 
 class Replicator:
     """Replicates `source` through a transport opened at `broker` (`sync.mqtt.BrokerUrl` for
-    MQTT); `transport_options` go to `broker.open` (for MQTT: protocol, ca_file)."""
+    MQTT); `transport_options` go to `broker.open` (for MQTT: protocol, ca_file). `trust`
+    holds central's public key(s): only messages signed by it are taken from the downlink."""
 
     def __init__(
         self,
@@ -90,9 +91,11 @@ class Replicator:
         status_interval: float = 15.0,
         live_batch: int = 100,
         client_id: str | None = None,
+        trust: Trust | None = None,
         **transport_options: Any,
     ) -> None:
         self.hall = hall
+        self.trust = trust
         self.source = source
         self.batch_size = batch_size
         self.max_inflight = max_inflight
@@ -112,7 +115,7 @@ class Replicator:
         self._reset = True
         self._status_due = True
         self._thread: threading.Thread | None = None
-        self.stats = {"batches": 0, "events_sent": 0, "resends": 0, "acks": 0, "renumbered": 0}
+        self.stats = {"batches": 0, "events_sent": 0, "resends": 0, "acks": 0, "renumbered": 0, "refused": 0}
         self.link: Transport = broker.open(
             client_id or f"onestop-edge-{hall}",
             subscriptions=[(wire.ack_topic(hall), 1), (wire.config_topic(hall), 1), (wire.TIME_TOPIC, 0)],
@@ -156,9 +159,34 @@ class Replicator:
         with self._lock:
             self._reset = True
 
+    def _refuse(self, topic: str, reason: str, detail: str) -> None:
+        log.warning("refused a message on %s: %s: %s", topic, reason, detail)
+        with self._lock:
+            self.stats["refused"] += 1
+        try:
+            self.source.refused(topic, reason, detail)
+        except Exception:  # noqa: BLE001 - never let a refusal break the network thread
+            log.exception("could not record the refusal")
+
+    def _opened(self, topic: str, payload: bytes, kind: type) -> Any:
+        """The message of `kind` central signed for `topic`, or None (refused and recorded)."""
+        if self.trust is None:
+            self._refuse(topic, "no_key", "this hall has no public key of central ([central] public_key)")
+            return None
+        try:
+            body = self.trust.open(topic, payload)
+        except Refused as r:
+            self._refuse(topic, r.reason, r.detail)
+            return None
+        try:
+            return wire.decode(body, kind)
+        except wire.WireError as e:
+            self._refuse(topic, "undecodable", str(e)[:300])
+            return None
+
     def _on_message(self, topic: str, payload: bytes) -> None:
         if topic == wire.TIME_TOPIC:
-            beacon = _decoded(payload, wire.TimeBeacon, "time beacon")
+            beacon = self._opened(topic, payload, wire.TimeBeacon)
             if beacon is not None:
                 self.source.time_beacon(beacon)
             return
@@ -167,19 +195,22 @@ class Replicator:
             return
         leaf = parts[1]
         if leaf == "ack":
-            ack = _decoded(payload, wire.Ack, "ack")
+            ack = self._opened(topic, payload, wire.Ack)
             if ack is None:
+                return
+            if ack.hall != self.hall:
+                self._refuse(topic, "wrong_hall", f"an ack addressed to {ack.hall[:64]!r}")
                 return
             with self._lock:
                 self._heard.append(ack)
                 self.stats["acks"] += 1
             self._wake.set()
         elif leaf == "config":
-            msg = _decoded(payload, wire.ConfigMessage, "configuration")
+            msg = self._opened(topic, payload, wire.ConfigMessage)
             if msg is None:
                 return
             if msg.hall != self.hall:
-                log.warning("ignored configuration addressed to %s", msg.hall)
+                self._refuse(topic, "wrong_hall", f"a configuration addressed to {msg.hall[:64]!r}")
                 return
             self.source.apply_config(msg)
 

@@ -11,10 +11,15 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from edge.auth import hash_secret
+from sync.contract.signing import Signer
 
 SH = ZoneInfo("Asia/Shanghai")
 PIN = "1234"
 MANAGER_PASSWORD = "admin123"
+
+# central's downlink signing key in the tests (made once per test run): every hall file below
+# trusts its public key, and `write_signing_key` gives central processes the private key
+SIGNER = Signer.generate()
 
 _PIN_HASH = hash_secret(PIN, iterations=1000)
 _MANAGER_HASH = hash_secret(MANAGER_PASSWORD, iterations=1000)
@@ -27,6 +32,9 @@ campus = "test"
 campus_name = "测试校区"
 centre = "测试大学师生服务中心"
 complaint_phone = "0000-1234567"
+
+[central]
+public_key = "{SIGNER.public_key}"
 
 [business]
 version = 1
@@ -242,6 +250,15 @@ ac-hall = { pin = 12, role = "power", label = "空调" }
 printers = { pin = 20, role = "power", label = "打印机" }
 computers = { pin = 21, role = "power", label = "窗口电脑" }
 """
+
+def write_signing_key(path: Path) -> Path:
+    """The tests' central signing key (SIGNER) as a PEM file, mode 0600, for central.toml's
+    `[central] signing_key`."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(SIGNER.private_pem())
+    path.chmod(0o600)
+    return path
+
 
 # Monday 2026-11-23, 09:00 in the hall's zone: the hall is open.
 MONDAY_9 = datetime(2026, 11, 23, 9, 0, tzinfo=SH)

@@ -399,6 +399,21 @@ class ConfigApplied(Body, kw_only=True):
     previous: int
 
 
+@kind("downlink.refused")
+class DownlinkRefused(Body, kw_only=True):
+    """The hall refused a message on its downlink (a bad or missing signature, a configuration
+    version that is a replay or an absurd jump, a clock correction too far from the hall's time
+    floor). `reason` is a stable code, `topic` where it came; `suppressed` counts refusals of
+    the same topic and reason not recorded since the previous one (they are rate limited)."""
+
+    topic: str
+    reason: str
+    detail: str = ""
+    version: int | None = None  # configuration refusals: the version offered
+    ts: int | None = None  # clock refusals: the time the beacon offered (µs UTC)
+    suppressed: int = 0
+
+
 def encode_body(body: Body) -> bytes:
     return msgspec.json.encode(body)
 

@@ -5,7 +5,8 @@ Edge → central: `Batch` (events of one epoch, in seq order) on `…/halls/{hal
 `…/halls/{hall}/status`.
 Central → edge: `Ack` (retained; highest contiguous seq stored per epoch) on
 `…/halls/{hall}/ack`, `ConfigMessage` (retained, versioned business configuration) on
-`…/halls/{hall}/config`, and `TimeBeacon` on `onestop/v1/time`.
+`…/halls/{hall}/config`, and `TimeBeacon` on `onestop/v1/time`. Every central → edge message
+travels signed: its msgpack bytes inside a `Sealed` envelope (`sync.contract.signing`).
 
 Every message carries `v` (the wire version). A receiver rejects what it cannot decode with
 `WireError`; it never guesses.
@@ -23,6 +24,11 @@ ROOT = "onestop/v1"
 TIME_TOPIC = f"{ROOT}/time"
 OFFLINE = b"offline"
 MAX_PAYLOAD = 4 * 1024 * 1024  # larger messages are refused (quarantined at central)
+# configuration versions: central never makes one above MAX_CONFIG_VERSION, and a hall takes a
+# version only if it is newer than the one it runs by at most MAX_VERSION_STEP (central adds 1
+# per edit; a jump of thousands is a forgery or a broken central, never an edit)
+MAX_CONFIG_VERSION = 2**31 - 1
+MAX_VERSION_STEP = 1000
 
 
 def hall_topic(hall: str, leaf: str) -> str:
@@ -111,6 +117,30 @@ class ConfigMessage(Struct, kw_only=True, forbid_unknown_fields=False):
     version: int
     business: Business
     ts: int = 0
+
+
+class Sealed(Struct, kw_only=True, forbid_unknown_fields=True):
+    """A signed downlink message (sync.contract.signing): `body` is the msgpack of an `Ack`,
+    `ConfigMessage` or `TimeBeacon`; `sig` the Ed25519 signature of key `kid` over the topic and
+    `body`."""
+
+    v: int
+    kid: str
+    sig: bytes
+    body: bytes
+
+
+def config_version_refusal(current: int, version: int) -> tuple[str, str] | None:
+    """Why a hall running `current` must not take configuration `version` ((reason, detail)),
+    or None when it may. An equal version is not refused here: it is the one the hall runs."""
+    if version < current:
+        return "stale_version", f"version {version} is older than the running {current} (a replay?)"
+    if version > MAX_CONFIG_VERSION:
+        return "version_jump", f"version {version} is above the highest possible {MAX_CONFIG_VERSION}"
+    if version > current + MAX_VERSION_STEP:
+        return "version_jump", (f"version {version} is more than {MAX_VERSION_STEP} ahead of the running "
+                                f"{current}")
+    return None
 
 
 class TimeBeacon(Struct, kw_only=True, forbid_unknown_fields=False):

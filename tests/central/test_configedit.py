@@ -20,7 +20,9 @@ from central.configedit import ConfigEditor, validate, EditError
 from central.projections import Directory
 from sync.kernel import business as biz
 from sync.contract import wire
+from sync.contract.signing import Trust
 from tests.central.data import write_config
+from tests.conftest import SIGNER
 from tests.sync.conftest import broker  # noqa: F401 - the real-broker fixture (mosquitto, amqtt)
 from tests.sync.harness import Central, Edge, wait_until, write_campus
 
@@ -327,7 +329,8 @@ def _retained_config(broker_port: int, hall: str, protocol: int, timeout: float 
 
     def on_message(cl, u, msg) -> None:
         if msg.topic == wire.config_topic(hall):  # amqtt also hands this probe other retained topics
-            got.append(wire.decode(msg.payload, wire.ConfigMessage))
+            body = Trust([SIGNER.public_key]).open(msg.topic, msg.payload)  # signed by central
+            got.append(wire.decode(body, wire.ConfigMessage))
 
     c = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id=f"probe-{time.monotonic_ns()}",
                     protocol=paho.MQTTv5 if protocol == 5 else paho.MQTTv311)
@@ -453,3 +456,30 @@ def test_configedit_one_item_edit_applied_to_several_halls_all_or_nothing(client
     assert r.status_code == 404 and "大厅“乙大厅”：没有事项“loan”" in r.text
     assert len(revisions(store)) == 3 and len(config_audits(store)) == 3
     assert item(directory.halls["h-a"].business, "loan").promise_days == 0
+
+
+def _forge_status(store, hall: str, version: int) -> None:
+    st = wire.Status(v=wire.V, hall=hall, state="online", epoch="e", last_seq=0, acked_seq=0, backlog=0,
+                     config_version=version, clock={}, ts=0)
+    with store.db.atomic():
+        store.hall_status(hall, wire.encode(st), 0)
+
+
+def test_configedit_forged_reported_version_never_overflows(store, tmp_path):
+    """Anyone holding a hall's broker credential can publish its status; a status claiming
+    version 2**63-1 must not push central's next version out of range (it used to answer 500)."""
+    _cfg, halls = load(write_config(tmp_path))
+    editor = ConfigEditor(store, halls)
+    _forge_status(store, "h-a", 2**63 - 1)
+    version, _ = editor.edit("h-a", "admin", lambda b: msgspec.structs.replace(b, version=b.version),
+                             what="x", summary=lambda a, n: ["x"])
+    assert version == 2  # the implausible report is ignored
+    _forge_status(store, "h-a", 2 + wire.MAX_VERSION_STEP)  # plausible: a hall file bumped at the hall
+    version, _ = editor.edit("h-a", "admin", lambda b: b, what="x", summary=lambda a, n: ["x"])
+    assert version == 3 + wire.MAX_VERSION_STEP
+    # at the ceiling nothing is stored: 409 with a message
+    halls[0].business = msgspec.structs.replace(halls[0].business, version=wire.MAX_CONFIG_VERSION)
+    editor.file["h-a"] = halls[0].business
+    with pytest.raises(EditError) as err:
+        editor.edit("h-a", "admin", lambda b: b, what="x", summary=lambda a, n: ["x"])
+    assert err.value.status == 409 and "上限" in err.value.message

@@ -440,3 +440,18 @@ def test_config_makeup_day_must_be_a_weekend_day(tmp_path):
     path = write(tmp_path, calendar=CALENDAR + '\n[[workdays]]\ndate = 2026-11-23\nname = "周一"\n')
     message = error_of(path)
     assert "calendar.toml" in message and "$.workdays[0].date" in message and "not a weekend day" in message
+
+
+def test_config_central_public_key_is_checked_and_needed_to_sync(tmp_path, capsys):
+    from edge.cli import main
+    from tests.conftest import HALL_TOML, SIGNER
+
+    p = tmp_path / "hall.toml"
+    p.write_text(HALL_TOML.replace(SIGNER.public_key, "not-a-key"), encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"hall.toml: field \$.central.public_key: not base64"):
+        load(p)
+    p.write_text(HALL_TOML.replace(f'public_key = "{SIGNER.public_key}"', 'public_key = ""'), encoding="utf-8")
+    assert load(p).central.public_key == ""
+    assert main(["--config", str(p), "--data-dir", str(tmp_path / "d")]) == 2
+    assert "field $.central.public_key" in capsys.readouterr().err
+    assert not (tmp_path / "d").exists()  # refused before anything started

@@ -15,7 +15,7 @@ import httpx
 
 from central.store import CentralStore
 from tests.brokers import free_port
-from tests.conftest import HALL_TOML, wait_until
+from tests.conftest import HALL_TOML, wait_until, write_signing_key
 
 ROOT = Path(__file__).resolve().parents[2]
 CLOCK_START = "2026-11-23T09:00+08:00"
@@ -152,8 +152,9 @@ def write_campus(tmp: Path, halls: list[str], broker_extra: str = "", protocol: 
         p.write_text(text, encoding="utf-8")
         files[h] = p
     central = tmp / "central.toml"
-    central.write_text(f'[central]\nname = "测试中心"\nhalls = ["halls/*.toml"]\n\n[broker]\nprotocol = {protocol}\n'
-                       + central_broker_extra,
+    write_signing_key(tmp / "keys" / "central.key")
+    central.write_text(f'[central]\nname = "测试中心"\nhalls = ["halls/*.toml"]\nsigning_key = "keys/central.key"\n\n'
+                       f'[broker]\nprotocol = {protocol}\n' + central_broker_extra,
                        encoding="utf-8")
     return central, files
 

@@ -424,3 +424,45 @@ def test_replicator_time_clock_jumps_do_not_disturb_the_log(tmp_path, mosquitto)
     finally:
         edge.kill()
         central.kill()
+
+
+def test_replicator_forged_downlink_on_the_broker_is_refused_and_central_sees_it(tmp_path, broker, peers):
+    """On an anonymous broker anyone may publish a retained config for a hall (version 2**63-1,
+    new PIN hashes) and a time beacon for 2028. The hall takes neither, records each refusal,
+    and central receives the refusals like any event."""
+    import msgspec
+
+    from sync.kernel.configfile import load_hall_business
+
+    protocol = 5 if broker.kind == "mosquitto" else 4
+    central_toml, files = write_campus(tmp_path, ["hall-a"], protocol=protocol)
+    db = f"sqlite:///{tmp_path}/central.db"
+    central = Central(tmp_path, central_toml, db, broker.url).start()
+    edge = Edge(tmp_path, files["hall-a"], "hall-a", broker.url).start()
+    try:
+        wait_until(lambda: central.get("/api/halls")[0]["online"], 30, what="hall online")
+        attacker = peers("attacker").connect(broker.url)
+        _ident, business = load_hall_business(files["hall-a"])
+        evil = msgspec.structs.replace(business, version=2**63 - 1, staff=[
+            msgspec.structs.replace(s, pin_hash=business.managers[0].password_hash) for s in business.staff])
+        forged = wire.ConfigMessage(v=wire.V, hall="hall-a", version=evil.version, business=evil)
+        attacker.publish(wire.config_topic("hall-a"), wire.encode(forged), retain=True)
+        attacker.publish(wire.TIME_TOPIC, wire.encode(wire.TimeBeacon(v=wire.V, ts=1_830_297_600_000_000)))
+
+        def refused_at_central():
+            store = CentralStore(db)
+            store.open()
+            try:
+                rows = [r for r in store.events(hall="hall-a", limit=1000) if r["kind"] == "downlink.refused"]
+            finally:
+                store.close()
+            return rows if len(rows) >= 2 else None
+
+        rows = wait_until(refused_at_central, 30, interval=0.5, what="central to hold the refusals")
+        assert {(r["body"]["topic"], r["body"]["reason"]) for r in rows} == {
+            (wire.config_topic("hall-a"), "unsigned"), (wire.TIME_TOPIC, "unsigned")}
+        assert edge.health()["business_version"] == 1
+        assert edge.health()["clock"]["now"].startswith("2026-11-23")  # the simulated clock, untouched
+    finally:
+        edge.kill()
+        central.kill()
