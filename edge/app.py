@@ -22,8 +22,8 @@ from .hall import Hall
 from .housekeeping import tick
 from .live import Hub
 from .pages import page_handlers
-from .web import (PUBLIC, CrossSiteMiddleware, SecurityHeadersMiddleware, SignOns, access, events_token, guard,
-                  internal_error, session_config)
+from .web import (PUBLIC, CrossSiteMiddleware, SignOns, access, guard, internal_error, security_headers,
+                  session_config, too_deep)
 from .web import events_token as env_events_token
 from .workflow import Refused
 
@@ -77,10 +77,12 @@ def create_app(hall: Hall, *, simulate: bool = False, extra_handlers: list | Non
         route_handlers=handlers,
         dependencies={"hall": Provide(lambda: hall, sync_to_thread=False),
                       "hub": Provide(lambda: hub, sync_to_thread=False)},
-        exception_handlers={Refused: refused_handler, HTTPException: http_handler, Exception: internal_error},
+        exception_handlers={Refused: refused_handler, HTTPException: http_handler, RecursionError: too_deep,
+                            Exception: internal_error},
         # every route declares who may call it (opt["access"]); web.guard denies the rest
         guards=[guard],
-        middleware=[SecurityHeadersMiddleware, CrossSiteMiddleware, session_config().middleware],
+        middleware=[CrossSiteMiddleware, session_config().middleware],
+        before_send=[security_headers],
         stores={"sessions": sessions},
         template_config=TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEngine),
         openapi_config=OpenAPIConfig(title=f"onestop hall {hall.config.hall.id}", version="1",

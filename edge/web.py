@@ -13,7 +13,7 @@ security headers, login throttling and request ids (docs/security-edge.md).
 - `CrossSiteMiddleware`: a state-changing request must come from the hall's own origin (Origin,
   else Referer); without either it must be a non-browser JSON request; JSON endpoints refuse
   bodies that are not `application/json`.
-- `SecurityHeadersMiddleware`: CSP (self only), frame options (the display board may be
+- `security_headers` (a before-send hook): CSP (self only), frame options (the display board may be
   framed by its own origin, nothing else at all), nosniff, Referrer-Policy, and a request id on
   every response; `internal_error` logs an unhandled error with that id and answers 500 with it.
 """
@@ -368,38 +368,37 @@ def new_request_id() -> str:
     return secrets.token_hex(8)
 
 
-class SecurityHeadersMiddleware:
-    """Security headers and an X-Request-Id on every response."""
+def _request_id(scope: Scope) -> str:
+    state = scope.setdefault("state", {})  # type: ignore[typeddict-item]
+    if "request_id" not in state:
+        state["request_id"] = new_request_id()
+    return state["request_id"]
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        rid = new_request_id()
-        scope.setdefault("state", {})["request_id"] = rid
-        board = scope["path"].rstrip("/") == "/display"
-
-        async def wrapped(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                h = MutableScopeHeaders.from_message(message)
-                h["Content-Security-Policy"] = CSP.format(ancestors="'self'" if board else "'none'")
-                h["X-Frame-Options"] = "SAMEORIGIN" if board else "DENY"
-                h["X-Content-Type-Options"] = "nosniff"
-                h["Referrer-Policy"] = "same-origin"
-                h["Cross-Origin-Opener-Policy"] = "same-origin"
-                h["X-Request-Id"] = rid
-                if scope.get("scheme") == "https":
-                    h["Strict-Transport-Security"] = "max-age=31536000"
-            await send(message)
-
-        await self.app(scope, receive, wrapped)
+async def security_headers(message: Message, scope: Scope) -> None:
+    """The app's `before_send` hook: security headers and an X-Request-Id on every response
+    (also those no route handled, e.g. 404s, which app middleware never sees)."""
+    if message["type"] != "http.response.start" or scope["type"] != "http":
+        return
+    board = scope["path"].rstrip("/") == "/display"
+    h = MutableScopeHeaders.from_message(message)
+    h["Content-Security-Policy"] = CSP.format(ancestors="'self'" if board else "'none'")
+    h["X-Frame-Options"] = "SAMEORIGIN" if board else "DENY"
+    h["X-Content-Type-Options"] = "nosniff"
+    h["Referrer-Policy"] = "same-origin"
+    h["Cross-Origin-Opener-Policy"] = "same-origin"
+    h["X-Request-Id"] = _request_id(scope)
+    if scope.get("scheme") == "https":
+        h["Strict-Transport-Security"] = "max-age=31536000"
 
 
 def request_id(request: Request) -> str:
-    return (request.scope.get("state") or {}).get("request_id") or new_request_id()
+    return _request_id(request.scope)
+
+
+def too_deep(request: Request, exc: RecursionError) -> Response:
+    """JSON nested deeper than the decoder's recursion limit: a bad request, not an error."""
+    return Response({"status_code": 400, "detail": "请求内容嵌套过深"}, status_code=400)
 
 
 def internal_error(request: Request, exc: Exception) -> Response:
