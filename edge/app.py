@@ -7,30 +7,36 @@ import contextlib
 import logging
 from pathlib import Path
 
-from litestar import Litestar, Request, Response
+from litestar import Litestar, Request, Response, Router
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.di import Provide
 from litestar.exceptions import HTTPException, ValidationException
-from litestar.middleware.session.server_side import ServerSideSessionConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.static_files import create_static_files_router
 from litestar.stores.file import FileStore
 from litestar.template.config import TemplateConfig
 
 from .api import DevicesApi, HallApi, sim_handlers
+from .auth import LoginAudit, Throttle
 from .hall import Hall
 from .housekeeping import tick
 from .live import Hub
 from .pages import page_handlers
+from .web import (PUBLIC, CrossSiteMiddleware, SignOns, access, guard, internal_error, security_headers,
+                  session_config, too_deep)
+from .web import events_token as env_events_token
 from .workflow import Refused
 
 log = logging.getLogger("onestop.edge")
 HERE = Path(__file__).parent
 TICK_SECONDS = 5.0
+MAX_BODY = 256 * 1024  # the largest request body the hall reads (forms and JSON are small)
 
 
 def refused_handler(request: Request, exc: Refused) -> Response:
-    return Response({"status_code": exc.status, "code": exc.code, "detail": exc.message}, status_code=exc.status)
+    retry = getattr(exc, "retry_after", None)
+    return Response({"status_code": exc.status, "code": exc.code, "detail": exc.message}, status_code=exc.status,
+                    headers={"Retry-After": str(retry)} if retry else None)
 
 
 def http_handler(request: Request, exc: HTTPException) -> Response:
@@ -41,12 +47,16 @@ def http_handler(request: Request, exc: HTTPException) -> Response:
 
 
 def create_app(hall: Hall, *, simulate: bool = False, extra_handlers: list | None = None,
-               tick_seconds: float = TICK_SECONDS, replicator=None, hardware=None) -> Litestar:
+               tick_seconds: float = TICK_SECONDS, replicator=None, hardware=None,
+               events_token: str | None = None) -> Litestar:
     """The hall's app; `replicator` (sync.replicator.Replicator) feeds /api/health's sync part;
     `hardware` (edge.hardware.Hardware) feeds the closing check, /api/devices and, with
-    `simulate`, the /api/sim endpoints and the /sim page."""
+    `simulate`, the /api/sim endpoints and the /sim page. `events_token`: a bearer token that
+    may read /api/events (default: $ONESTOP_EDGE_EVENTS_TOKEN; empty: the manager only)."""
     hub = Hub()
     hall.add_listener(hub.on_events)
+    signons = SignOns()
+    hall.add_listener(signons.on_events)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar):
@@ -60,24 +70,29 @@ def create_app(hall: Hall, *, simulate: bool = False, extra_handlers: list | Non
                 await task
 
     handlers: list = [HallApi, DevicesApi, *page_handlers(simulate), *(sim_handlers() if simulate else []),
-                      create_static_files_router(path="/static", directories=[HERE / "static"])]
+                      create_static_files_router(path="/static", directories=[HERE / "static"], opt=access(PUBLIC))]
     handlers += extra_handlers or []
     sessions = FileStore(hall.data_dir / "sessions", create_directories=True)
     return Litestar(
         route_handlers=handlers,
         dependencies={"hall": Provide(lambda: hall, sync_to_thread=False),
                       "hub": Provide(lambda: hub, sync_to_thread=False)},
-        exception_handlers={Refused: refused_handler, HTTPException: http_handler},
-        middleware=[ServerSideSessionConfig(
-            max_age=12 * 3600, samesite="lax",
-            # public read-only endpoints never need a session (and must not create one per request)
-            exclude=["^/static/", "^/api/(health|stream|display|queue|catalog|events|devices|sim|tickets)", "^/schema"],
-        ).middleware],
+        exception_handlers={Refused: refused_handler, HTTPException: http_handler, RecursionError: too_deep,
+                            Exception: internal_error},
+        # every route declares who may call it (opt["access"]); web.guard denies the rest
+        guards=[guard],
+        middleware=[CrossSiteMiddleware, session_config().middleware],
+        before_send=[security_headers],
         stores={"sessions": sessions},
         template_config=TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEngine),
-        openapi_config=OpenAPIConfig(title=f"onestop hall {hall.config.hall.id}", version="1"),
+        openapi_config=OpenAPIConfig(title=f"onestop hall {hall.config.hall.id}", version="1",
+                                     # the schema is public (it describes routes, no data)
+                                     openapi_router=Router(path="/schema", route_handlers=[], opt=access(PUBLIC))),
         lifespan=[lifespan],
-        state={"simulate": simulate, "replicator": replicator, "hardware": hardware},
+        state={"simulate": simulate, "replicator": replicator, "hardware": hardware, "hall": hall,
+               "signons": signons, "throttle": Throttle(), "login_audit": LoginAudit(),
+               "events_token": events_token if events_token is not None else env_events_token()},
+        request_max_body_size=MAX_BODY,
     )
 
 

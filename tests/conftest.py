@@ -21,6 +21,30 @@ MANAGER_PASSWORD = "admin123"
 # trusts its public key, and `write_signing_key` gives central processes the private key
 SIGNER = Signer.generate()
 
+# The read token of the hall's /api/events in tests (edge.web: a program may read the log with it).
+EVENTS_TOKEN = "test-events-token"
+# What the test clients of the hall's app send: their own origin (page forms are same-origin
+# posts, edge.web.CrossSiteMiddleware) and the events read token.
+EDGE_HEADERS = {"Origin": "http://testserver.local", "Authorization": f"Bearer {EVENTS_TOKEN}"}
+
+
+
+def edge_client(app):
+    """A TestClient of the hall's app sending EDGE_HEADERS."""
+    from litestar.testing import TestClient
+
+    c = TestClient(app)
+    c.headers.update(EDGE_HEADERS)
+    return c
+
+
+def login_manager(c, manager: str = "manager", password: str = MANAGER_PASSWORD):
+    """Log a client of the hall's app in as its manager (JSON login, edge.api)."""
+    r = c.post("/api/login", json={"manager": manager, "password": password})
+    assert r.status_code == 200, r.text
+    return c
+
+
 _PIN_HASH = hash_secret(PIN, iterations=1000)
 _MANAGER_HASH = hash_secret(MANAGER_PASSWORD, iterations=1000)
 
@@ -308,26 +332,24 @@ def hall(config, clock, tmp_path: Path):
 
 @pytest.fixture
 def client(hall):
-    from litestar.testing import TestClient
 
     from edge.app import create_app
 
-    app = create_app(hall, tick_seconds=3600)
-    with TestClient(app) as c:
+    app = create_app(hall, tick_seconds=3600, events_token=EVENTS_TOKEN)
+    with edge_client(app) as c:
         yield c
 
 
 @pytest.fixture
 def signed_on(hall):
     """A client factory: a new TestClient signed on as `staff` at `window`."""
-    from litestar.testing import TestClient
 
     from edge.app import create_app
 
     opened = []
 
     def make(window: str, staff: str):
-        c = TestClient(create_app(hall, tick_seconds=3600))
+        c = edge_client(create_app(hall, tick_seconds=3600, events_token=EVENTS_TOKEN))
         c.__enter__()
         opened.append(c)
         r = c.post(f"/api/windows/{window}/sign-on", json={"staff": staff, "pin": PIN})
@@ -374,11 +396,11 @@ def hardware(device_hall):
 @pytest.fixture
 def device_client(device_hall, hardware):
     """An HTTP client of a `--simulate` app with the hardware (the /api/sim endpoints)."""
-    from litestar.testing import TestClient
 
     from edge.app import create_app
 
-    with TestClient(create_app(device_hall, simulate=True, hardware=hardware, tick_seconds=3600)) as c:
+    with edge_client(create_app(device_hall, simulate=True, hardware=hardware, tick_seconds=3600,
+                                events_token=EVENTS_TOKEN)) as c:
         yield c
 
 

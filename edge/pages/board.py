@@ -13,6 +13,7 @@ from .. import stepaway, views
 from ..context import Ctx
 from ..hall import Hall
 from ..workflow import WINDOW
+from ..web import PUBLIC, access
 from .common import PageController, hours, show
 
 
@@ -37,6 +38,6 @@ def board_data(ctx: Ctx) -> dict:
 class BoardPage(PageController):
     path = "/display"
 
-    @get("/")
+    @get("/", opt=access(PUBLIC))
     async def display(self, request: Request, hall: NamedDependency[Hall]) -> Template:
         return await show(request, hall, "display.html", board_data)

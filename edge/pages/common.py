@@ -10,7 +10,7 @@ from typing import Any
 import msgspec
 from litestar import Controller, Request, Response
 from litestar.enums import MediaType, RequestEncodingType
-from litestar.exceptions import ValidationException
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException, ValidationException
 from litestar.params import Body
 from litestar.response import Redirect, Template
 
@@ -19,6 +19,7 @@ from sync.kernel.business import Item
 from .. import views
 from ..context import Ctx
 from ..hall import Hall
+from ..web import rotate_session
 from ..workflow import WINDOW, NotFound, Refused
 
 WEEKDAYS = "一二三四五六日"
@@ -128,12 +129,14 @@ def save_session(request: Request, data: dict) -> None:
         request.clear_session()
 
 
-def sign_in(request: Request, **values: str) -> None:
-    """Remember a signed-on staff member or manager; a stale flash message is dropped."""
+def sign_in(request: Request, **values: Any) -> None:
+    """Remember a signed-on staff member or manager under a new session id (no fixation); a
+    stale flash message is dropped."""
     s = session(request)
     s.pop("flash", None)
     s.update(values)
     save_session(request, s)
+    rotate_session(request)
 
 
 def sign_out(request: Request, *keys: str) -> None:
@@ -215,6 +218,20 @@ def refused_page(request: Request, exc: Refused) -> Response:
     return render(request, hall_of(request), "error.html", status=exc.status, message=exc.message)
 
 
+def unauthorized_page(request: Request, exc: NotAuthorizedException | PermissionDeniedException) -> Response:
+    """A page the session may not use: back to the sign-on / login page the handler names,
+    with the reason as the flash message (nothing was done)."""
+    login = request.route_handler.opt.get("login")
+    if login:
+        try:
+            to = login.format(**request.path_params)
+        except (KeyError, IndexError, ValueError):
+            to = "/"
+        flash(request, exc.detail)
+        return back(to)
+    return render(request, hall_of(request), "error.html", status=exc.status_code, message=exc.detail)
+
+
 def invalid_page(request: Request, exc: ValidationException) -> Response:
     return render(request, hall_of(request), "error.html", status=400,
                   message="提交的内容不完整或格式不正确，请返回重新填写")
@@ -225,4 +242,5 @@ class PageController(Controller):
     does not parse renders the error page."""
 
     include_in_schema = False
-    exception_handlers = {Refused: refused_page, ValidationException: invalid_page}
+    exception_handlers = {Refused: refused_page, ValidationException: invalid_page,
+                          NotAuthorizedException: unauthorized_page, PermissionDeniedException: unauthorized_page}

@@ -18,6 +18,8 @@ from ..cases import OUTCOME_LABELS, OUTCOMES
 from ..context import Ctx
 from ..hall import Hall
 from ..workflow import WINDOW, Invalid, NotFound, Refused
+from ..web import (AT_WINDOW, PUBLIC, STAFF_KEYS, SignOns, access, check_pin, signed_on_session, throttled_login,
+                   who)
 from .common import (MODE_LABELS, NOTICE_TITLES, Form, FormBody, PageController, as_list, back, flash, hours,
                      labelled_windows, not_signed, promise, render, run_and_flash, session, sign_in, sign_out,
                      staff_at, staff_name)
@@ -137,11 +139,12 @@ def console_data(ctx: Ctx, window_id: str, staff: str | None) -> dict:
 # ---------------------------------------------------------------------------- commands (writer thread)
 
 
-def sign_on(ctx: Ctx, window_id: str, staff_id: str, pin: str) -> str:
+def sign_on(ctx: Ctx, signons: SignOns, window_id: str, staff_id: str, pin: str) -> tuple[str, dict]:
     windows.get_window(ctx, window_id)
-    presence.check_pin(ctx, staff_id, pin)
+    check_pin(ctx, staff_id, pin)
+    before = ctx.store.last_seq
     presence.sign_on(ctx, window_id, staff_id, via="pin")
-    return staff_name(ctx, staff_id)
+    return staff_name(ctx, staff_id), signed_on_session(ctx, signons, window_id, staff_id, before)
 
 
 # console button → (queue command on the window's current ticket, message about that ticket `t`)
@@ -217,14 +220,15 @@ def complete(ctx: Ctx, window_id: str, staff: str, form: CompleteForm) -> tuple[
 class ConsolePages(PageController):
     path = "/console"
 
-    @get("/")
+    @get("/", opt=access(PUBLIC))
     async def consoles(self, request: Request, hall: NamedDependency[Hall]) -> Template:
         data = await hall.run(console_list)
         return render(request, hall, "console_list.html", mine=session(request).get("window"), **data)
 
-    @get("/{window_id:str}")
+    @get("/{window_id:str}", opt=access(PUBLIC))
     async def console(self, request: Request, hall: NamedDependency[Hall], window_id: FromPath[str]) -> Template:
-        data = await hall.run(console_data, window_id, staff_at(request, window_id))
+        staff, _ = await who(request)  # a session whose sign-on ended shows the sign-on form
+        data = await hall.run(console_data, window_id, staff if staff and staff_at(request, window_id) else None)
         hw = request.app.state.get("hardware")
         shown = None
         if hw is not None:
@@ -234,25 +238,27 @@ class ConsolePages(PageController):
         return render(request, hall, "console.html" if data["signed"] else "console_signon.html",
                       reader_message=shown, **data)
 
-    @post("/{window_id:str}/sign-on")
+    @post("/{window_id:str}/sign-on", opt=access(PUBLIC))
     async def console_sign_on(self, request: Request, hall: NamedDependency[Hall], window_id: FromPath[str],
                               data: Annotated[SignOnForm, FormBody]) -> Redirect:
-        staff = data.staff.strip()
+        staff = data.staff.strip()[:64]
         try:
-            name = await hall.run(sign_on, window_id, staff, data.pin)
+            name, signed = await throttled_login(request, "pin", staff, sign_on, request.app.state["signons"],
+                                                 window_id, staff, data.pin[:256])
         except Refused as e:
             flash(request, e.message)
             return back(f"/console/{window_id}")
-        sign_in(request, staff=staff, window=window_id)
+        sign_out(request, *STAFF_KEYS)
+        sign_in(request, **signed)
         flash(request, f"{name}，签到成功", kind="ok")
         return back(f"/console/{window_id}")
 
-    @post("/{window_id:str}/pause")
+    @post("/{window_id:str}/pause", opt=access(AT_WINDOW, "/console/{window_id}"))
     async def console_pause(self, request: Request, hall: NamedDependency[Hall], window_id: FromPath[str],
                             data: Annotated[PauseForm, FormBody]) -> Redirect:
         return await self._act(request, hall, window_id, "pause", data.reason)
 
-    @post("/{window_id:str}/transfer")
+    @post("/{window_id:str}/transfer", opt=access(AT_WINDOW, "/console/{window_id}"))
     async def console_transfer(self, request: Request, hall: NamedDependency[Hall], window_id: FromPath[str],
                                data: Annotated[TransferForm, FormBody]) -> Redirect:
         staff = staff_at(request, window_id)
@@ -261,7 +267,7 @@ class ConsolePages(PageController):
         return await run_and_flash(request, hall, f"/console/{window_id}", transfer, window_id, staff, data.target,
                                    data.note)
 
-    @post("/{window_id:str}/complete")
+    @post("/{window_id:str}/complete", opt=access(AT_WINDOW, "/console/{window_id}"))
     async def console_complete(self, request: Request, hall: NamedDependency[Hall], window_id: FromPath[str],
                                data: Annotated[CompleteForm, FormBody]) -> Redirect:
         staff = staff_at(request, window_id)
@@ -280,7 +286,7 @@ class ConsolePages(PageController):
                 flash(request, msg, kind="ok")
         return back(f"/console/{window_id}")
 
-    @post("/{window_id:str}/{action:str}")
+    @post("/{window_id:str}/{action:str}", opt=access(AT_WINDOW, "/console/{window_id}"))
     async def console_action(self, request: Request, hall: NamedDependency[Hall], window_id: FromPath[str],
                              action: FromPath[str]) -> Redirect:
         """叫号 call, 重呼 recall, 开始办理 start, 过号 no-show, 恢复服务 resume, 签退 sign-off."""
@@ -296,6 +302,6 @@ class ConsolePages(PageController):
             flash(request, e.message)
             return back(f"/console/{window_id}")
         if action == "sign-off":
-            sign_out(request, "staff", "window")
+            sign_out(request, *STAFF_KEYS)
         flash(request, msg, kind="ok")
         return back(f"/console/{window_id}")

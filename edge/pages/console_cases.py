@@ -15,7 +15,8 @@ from .. import cases, views, windows
 from ..cases import OUTCOME_LABELS
 from ..context import Ctx
 from ..hall import Hall
-from ..workflow import Forbidden, NotFound
+from ..workflow import NotFound
+from ..web import AT_WINDOW, access, own_case
 from .common import (NOTICE_TITLES, Form, FormBody, PageController, as_list, date_label, day_label, not_signed,
                      render, run_and_flash, staff_at)
 
@@ -78,10 +79,7 @@ def split_materials(text: str) -> list[str]:
 
 
 def case_action(ctx: Ctx, action: str, window_id: str, staff: str, case_id: str, form: Any) -> str:
-    w = windows.acting_window(ctx, window_id, staff)
-    c = cases.get_case(ctx, case_id)
-    if w.department != c.department and w.department not in c.co_departments:
-        raise Forbidden("not-your-case", "该办件不属于本窗口部门")
+    c = own_case(ctx, window_id, staff, case_id)  # the same check as the JSON API's case actions
     if action == "handoff":
         cases.handoff(ctx, case_id, form.from_department, form.to_department, split_materials(form.materials),
                       staff, form.note)
@@ -101,24 +99,24 @@ def case_action(ctx: Ctx, action: str, window_id: str, staff: str, case_id: str,
 class ConsoleCasesPages(PageController):
     path = "/console/{window_id:str}/cases"
 
-    @get("/")
+    @get("/", opt=access(AT_WINDOW, "/console/{window_id}"))
     async def console_cases(self, request: Request, hall: NamedDependency[Hall], window_id: FromPath[str]) -> Any:
         data = await hall.run(cases_data, window_id, staff_at(request, window_id))
         if not data["signed"]:
             return not_signed(request, window_id)
         return render(request, hall, "console_cases.html", **data)
 
-    @post("/{case_id:str}/handoff")
+    @post("/{case_id:str}/handoff", opt=access(AT_WINDOW, "/console/{window_id}"))
     async def case_handoff(self, request: Request, hall: NamedDependency[Hall], window_id: FromPath[str],
                            case_id: FromPath[str], data: Annotated[HandoffForm, FormBody]) -> Redirect:
         return await self._case(request, hall, window_id, "handoff", case_id, data)
 
-    @post("/{case_id:str}/supply")
+    @post("/{case_id:str}/supply", opt=access(AT_WINDOW, "/console/{window_id}"))
     async def case_supply(self, request: Request, hall: NamedDependency[Hall], window_id: FromPath[str],
                           case_id: FromPath[str], data: Annotated[SupplyForm, FormBody]) -> Redirect:
         return await self._case(request, hall, window_id, "supply", case_id, data)
 
-    @post("/{case_id:str}/finish")
+    @post("/{case_id:str}/finish", opt=access(AT_WINDOW, "/console/{window_id}"))
     async def case_finish(self, request: Request, hall: NamedDependency[Hall], window_id: FromPath[str],
                           case_id: FromPath[str], data: Annotated[FinishForm, FormBody]) -> Redirect:
         return await self._case(request, hall, window_id, "finish", case_id, data)

@@ -10,6 +10,7 @@ from litestar.response import Template
 
 from ..context import Ctx
 from ..hall import Hall
+from ..web import PUBLIC, access
 from .common import MODE_LABELS, PageController, get_item, promise, show
 
 
@@ -35,10 +36,10 @@ def item_data(ctx: Ctx, item_id: str) -> dict:
 class GuidePages(PageController):
     path = "/guide"
 
-    @get("/")
+    @get("/", opt=access(PUBLIC))
     async def guide(self, request: Request, hall: NamedDependency[Hall]) -> Template:
         return await show(request, hall, "guide.html", index_data)
 
-    @get("/{item_id:str}")
+    @get("/{item_id:str}", opt=access(PUBLIC))
     async def guide_item(self, request: Request, hall: NamedDependency[Hall], item_id: FromPath[str]) -> Template:
         return await show(request, hall, "guide_item.html", item_data, item_id)

@@ -9,6 +9,7 @@ from litestar.response import Template
 from .. import views
 from ..context import Ctx
 from ..hall import Hall
+from ..web import PUBLIC, access
 from .common import PageController, hours, render
 
 
@@ -27,7 +28,7 @@ def home_data(ctx: Ctx) -> dict:
 class HomePage(PageController):
     path = "/"
 
-    @get("/", name="home")
+    @get("/", name="home", opt=access(PUBLIC))
     async def home(self, request: Request, hall: NamedDependency[Hall]) -> Template:
         data = await hall.run(home_data)
         return render(request, hall, "home.html", simulate=request.app.state.get("simulate", False), **data)

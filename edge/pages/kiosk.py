@@ -14,6 +14,7 @@ from .. import queue, views, windows
 from ..context import Ctx
 from ..hall import Hall
 from ..workflow import TICKET, NotFound, Refused
+from ..web import PUBLIC, access
 from .common import (MODE_LABELS, Form, FormBody, PageController, back, date_label, flash, get_item, hours,
                      promise, show)
 
@@ -97,15 +98,15 @@ def ticket_data(ctx: Ctx, ticket_id: str) -> dict:
 class KioskPages(PageController):
     path = "/kiosk"
 
-    @get("/")
+    @get("/", opt=access(PUBLIC))
     async def kiosk(self, request: Request, hall: NamedDependency[Hall]) -> Template:
         return await show(request, hall, "kiosk.html", kiosk_data)
 
-    @get("/items/{item_id:str}")
+    @get("/items/{item_id:str}", opt=access(PUBLIC))
     async def kiosk_item(self, request: Request, hall: NamedDependency[Hall], item_id: FromPath[str]) -> Template:
         return await show(request, hall, "kiosk_item.html", item_data, item_id)
 
-    @post("/tickets")
+    @post("/tickets", opt=access(PUBLIC))
     async def kiosk_issue(self, request: Request, hall: NamedDependency[Hall],
                           data: Annotated[TicketForm, FormBody]) -> Redirect:
         to = f"/kiosk/items/{data.item}" if data.item else "/kiosk"
@@ -116,7 +117,7 @@ class KioskPages(PageController):
             return back(to)
         return back(f"/kiosk/tickets/{ticket_id}")
 
-    @post("/rejoin")
+    @post("/rejoin", opt=access(PUBLIC))
     async def kiosk_rejoin(self, request: Request, hall: NamedDependency[Hall],
                            data: Annotated[RejoinForm, FormBody]) -> Redirect:
         try:
@@ -126,6 +127,6 @@ class KioskPages(PageController):
             return back("/kiosk")
         return back(f"/kiosk/tickets/{ticket_id}")
 
-    @get("/tickets/{ticket_id:str}")
+    @get("/tickets/{ticket_id:str}", opt=access(PUBLIC))
     async def kiosk_ticket(self, request: Request, hall: NamedDependency[Hall], ticket_id: FromPath[str]) -> Template:
         return await show(request, hall, "kiosk_ticket.html", ticket_data, ticket_id)

@@ -11,10 +11,10 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from .. import views, windows
-from ..auth import verify_secret
 from ..context import Ctx
 from ..hall import Hall
-from ..workflow import Forbidden, NotFound, Refused
+from ..workflow import NotFound, Refused
+from ..web import MANAGER, MANAGER_KEYS, PUBLIC, access, check_manager, throttled_login
 from .common import (Form, FormBody, PageController, back, flash, hours, labelled_windows, manager, render,
                      run_and_flash, session, sign_in, sign_out)
 
@@ -25,13 +25,6 @@ class LoginForm(Form):
 
 
 # ---------------------------------------------------------------------------- read model and commands (writer thread)
-
-
-def check_manager(ctx: Ctx, manager_id: str, password: str) -> str:
-    for m in ctx.catalog.business.managers:
-        if m.id == manager_id and verify_secret(m.password_hash, password):
-            return m.name
-    raise Forbidden("bad-credentials", "账号或密码不正确")
 
 
 def manage_data(ctx: Ctx) -> dict:
@@ -64,35 +57,36 @@ def window_command(ctx: Ctx, action: str, window_id: str, manager_id: str) -> st
 class ManagePages(PageController):
     path = "/manage"
 
-    @get("/")
+    @get("/", opt=access(MANAGER, "/manage/login"))
     async def manage(self, request: Request, hall: NamedDependency[Hall]) -> Any:
         if not manager(request):
             return back("/manage/login")
         data = await hall.run(manage_data)
         return render(request, hall, "manage.html", manager_name=session(request).get("manager_name"), **data)
 
-    @get("/login")
+    @get("/login", opt=access(PUBLIC))
     async def manage_login_form(self, request: Request, hall: NamedDependency[Hall]) -> Template:
         return render(request, hall, "manage_login.html")
 
-    @post("/login")
+    @post("/login", opt=access(PUBLIC))
     async def manage_login(self, request: Request, hall: NamedDependency[Hall],
                            data: Annotated[LoginForm, FormBody]) -> Redirect:
-        manager_id = data.manager.strip()
+        manager_id = data.manager.strip()[:64]
         try:
-            name = await hall.run(check_manager, manager_id, data.password)
+            name, key = await throttled_login(request, "manager", manager_id, check_manager, manager_id,
+                                              data.password[:256])
         except Refused as e:
             flash(request, e.message)
             return back("/manage/login")
-        sign_in(request, manager=manager_id, manager_name=name)
+        sign_in(request, manager=manager_id, manager_name=name, manager_key=key)
         return back("/manage")
 
-    @post("/logout")
+    @post("/logout", opt=access(PUBLIC))
     async def manage_logout(self, request: Request) -> Redirect:
-        sign_out(request, "manager", "manager_name")
+        sign_out(request, *MANAGER_KEYS)
         return back("/manage/login")
 
-    @post("/windows/{window_id:str}/{action:str}")
+    @post("/windows/{window_id:str}/{action:str}", opt=access(MANAGER, "/manage/login"))
     async def manage_window(self, request: Request, hall: NamedDependency[Hall], window_id: FromPath[str],
                             action: FromPath[str]) -> Redirect:
         manager_id = manager(request)

@@ -11,6 +11,7 @@ from litestar.response import Template
 from .. import cases, views
 from ..context import Ctx
 from ..hall import Hall
+from ..web import STAFF_OR_MANAGER, access
 from .common import NOTICE_TITLES, PageController, date_label, show, staff_name
 
 
@@ -42,6 +43,6 @@ def notice_data(ctx: Ctx, case_id: str) -> dict:
 class NoticePages(PageController):
     path = "/notices"
 
-    @get("/{case_id:str}")
+    @get("/{case_id:str}", opt=access(STAFF_OR_MANAGER, "/console/"))
     async def notice(self, request: Request, hall: NamedDependency[Hall], case_id: FromPath[str]) -> Template:
         return await show(request, hall, "notice.html", notice_data, case_id)

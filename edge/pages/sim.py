@@ -9,6 +9,7 @@ from litestar.response import Template
 
 from ..context import Ctx
 from ..hall import Hall
+from ..web import PUBLIC, access
 from .common import hours, render
 
 
@@ -24,7 +25,7 @@ class SimPage(Controller):
     path = "/sim"
     include_in_schema = False
 
-    @get("/")
+    @get("/", opt=access(PUBLIC))
     async def sim(self, request: Request, hall: NamedDependency[Hall]) -> Template:
         hw = request.app.state.get("hardware")
         readers = [{"name": n, "protocol": r.protocol, "role": r.role, "window": r.window, "label": r.label or n}

@@ -11,7 +11,7 @@ import pytest
 
 from edge import attendance, presence
 from edge.workflow import Forbidden, Invalid, Refused
-from tests.conftest import HALL_TOML, PIN, SH, wait_until
+from tests.conftest import HALL_TOML, PIN, SH, edge_client, wait_until
 
 LI, WANG = "0A00C3D2F1", "0B00000001"
 MONDAY = date(2026, 11, 23)
@@ -229,12 +229,10 @@ def test_attendance_leave_sick_same_day_needs_a_certificate_to_be_approved(hall,
 
 
 def test_attendance_leave_over_http_staff_requests_and_manager_approves(hall, clock):
-    from litestar.testing import TestClient
-
     from edge.app import create_app
 
     clock.set(at(10, 0))
-    with TestClient(create_app(hall, tick_seconds=3600)) as staff, TestClient(create_app(hall, tick_seconds=3600)) as mgr:
+    with edge_client(create_app(hall, tick_seconds=3600)) as staff, edge_client(create_app(hall, tick_seconds=3600)) as mgr:
         assert staff.post("/api/leave", json={"kind": "annual", "start": "2026-11-24", "end": "2026-11-25"}).status_code == 401
         assert staff.post("/api/windows/W1/sign-on", json={"staff": "s-li", "pin": PIN}).status_code == 200
         r = staff.post("/api/leave", json={"kind": "annual", "start": "2026-11-24", "end": "2026-11-25", "reason": "探亲"})

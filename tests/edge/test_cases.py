@@ -6,7 +6,7 @@ from datetime import datetime
 
 import pytest
 
-from tests.conftest import SH
+from tests.conftest import SH, login_manager
 
 
 @pytest.fixture
@@ -56,11 +56,11 @@ def test_cases_promised_deadline_in_working_days_and_overdue(client, desk, clock
     r = complete(desk, outcome="promised")
     assert r.status_code == 200, r.text
     case_id = client.get(f"/api/tickets/{t['id']}").json()["case"]
-    c = client.get(f"/api/cases/{case_id}").json()
+    c = login_manager(client).get(f"/api/cases/{case_id}").json()
     assert c["deadline"] == "2026-11-26"  # Monday + 3 working days = Thursday
     assert c["state"] == "open" and not c["overdue"]
     clock.set(datetime(2026, 11, 27, 9, 0, tzinfo=SH))
-    c = client.get(f"/api/cases/{case_id}").json()
+    c = login_manager(client).get(f"/api/cases/{case_id}").json()
     assert c["overdue"] is True
     r = desk.post(f"/api/cases/{case_id}/finish", json={"note": "已审批"})
     assert r.status_code == 200 and r.json()["state"] == "closed" and not r.json()["overdue"]
@@ -71,7 +71,7 @@ def test_cases_promised_deadline_skips_weekend(client, desk, clock):
     clock.set(datetime(2026, 11, 27, 10, 0, tzinfo=SH))  # Friday
     desk.serve("suspension")
     complete(desk, outcome="promised")
-    c = client.get("/api/cases?state=open").json()[0]
+    c = login_manager(client).get("/api/cases?state=open").json()[0]
     assert c["deadline"] == "2026-12-02"  # Mon, Tue, Wed
 
 
@@ -86,7 +86,7 @@ def test_cases_joint_with_handoffs(client, desk, clock):
     desk.serve("graduation")
     r = complete(desk, outcome="joint")
     assert r.status_code == 200, r.text
-    c = client.get("/api/cases?state=open").json()[0]
+    c = login_manager(client).get("/api/cases?state=open").json()[0]
     assert [d["id"] for d in c["co_departments"]] == ["finance", "security"]
     assert c["deadline"] == "2026-11-25"
     clock.advance(minutes=30)
@@ -102,7 +102,7 @@ def test_cases_joint_with_handoffs(client, desk, clock):
     empty = desk.post(f"/api/cases/{c['id']}/handoffs", json={
         "from_department": "academic", "to_department": "finance", "materials": ["  "]})
     assert empty.status_code == 400
-    hs = client.get(f"/api/cases/{c['id']}").json()["handoffs"]
+    hs = login_manager(client).get(f"/api/cases/{c['id']}").json()["handoffs"]
     assert [(h["from"], h["to"], h["materials"], h["at"]) for h in hs] == [
         ("academic", "finance", ["离校单", "欠费清单"], "2026-11-23T09:30:00+08:00"),
         ("finance", "security", ["离校单"], "2026-11-23T11:30:00+08:00"),
@@ -118,7 +118,7 @@ def test_cases_notice_lists_all_missing(client, desk):
     assert r.status_code == 400 and r.json()["code"] == "unknown-material"
     r = complete(desk, outcome="notice", missing=["application", "medical", "application"])
     assert r.status_code == 200
-    c = client.get("/api/cases").json()[0]
+    c = login_manager(client).get("/api/cases").json()[0]
     assert c["outcome"] == "notice" and c["state"] == "closed"
     assert [m["id"] for m in c["missing"]] == ["application", "medical"]
     assert [m["name"] for m in c["missing"]] == ["休学申请表", "医院诊断证明"]
@@ -131,7 +131,7 @@ def test_cases_gaps_only_allowed_materials_then_supply(client, desk):
     assert r.status_code == 400 and r.json()["code"] == "gap-not-allowed"
     r = complete(desk, outcome="gaps", missing=["medical", "id-card"])
     assert r.status_code == 200, r.text
-    c = client.get("/api/cases?state=open").json()[0]
+    c = login_manager(client).get("/api/cases?state=open").json()[0]
     assert c["supply_by"] == "2026-11-30"  # 5 working days after Monday 23rd
     assert c["deadline"] == "2026-11-26"
     r = desk.post(f"/api/cases/{c['id']}/finish", json={})
@@ -150,7 +150,7 @@ def test_cases_refused_needs_reason(client, desk):
     assert r.status_code == 400 and r.json()["code"] == "reason-required"
     r = complete(desk, outcome="refused", reason="不符合休学条件（未满一学期）")
     assert r.status_code == 200
-    c = client.get("/api/cases").json()[0]
+    c = login_manager(client).get("/api/cases").json()[0]
     assert c["outcome"] == "refused" and c["reason"] == "不符合休学条件（未满一学期）"
 
 

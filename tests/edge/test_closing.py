@@ -8,7 +8,7 @@ from datetime import datetime
 import msgspec
 
 from edge import cases, presence, queue
-from tests.conftest import SH
+from tests.conftest import SH, login_manager
 from tests.edge.mockpins import mock_pin
 
 DOORS = ("door-main", "door-back")
@@ -68,7 +68,7 @@ def test_closing_door_left_open_alarms_at_the_deadline_and_repeats_until_it_pass
     assert [a["repeat"] for a in bodies(device_hall, "closing.alarm")] == [1, 2, 3]
     board = device_client.get("/api/display").json()
     assert any(a["kind"] == "closing" and "后门未关闭" in a["text"] for a in board["alerts"])
-    assert device_client.get("/api/closing").json()["alarms"] == 3
+    assert login_manager(device_client).get("/api/closing").json()["alarms"] == 3
     hardware.sim_drive("door-back", "press")
     clock.advance(seconds=1)
     state = tick_at(hardware, clock, at(17, 12))
@@ -144,13 +144,13 @@ def test_closing_without_sensors_checks_nothing(hall, clock):
 def test_closing_without_sensors_asks_for_a_manual_check(client, clock):
     """A hall with no door/power inputs never shows an automatic check as pending forever."""
     clock.set(at(17, 30))
-    body = client.get("/api/closing").json()
+    body = login_manager(client).get("/api/closing").json()
     assert body["status"] == "manual" and "人工检查" in body["status_label"]
 
 
 def test_closing_state_with_sensors_is_pending_until_checked(device_client, hardware, clock):
     clock.set(at(16, 35))
-    assert device_client.get("/api/closing").json()["status"] in ("due", "waiting")
+    assert login_manager(device_client).get("/api/closing").json()["status"] in ("due", "waiting")
 
 
 def test_closing_state_goes_into_the_status_central_shows(hardware, device_hall, clock, hall):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import msgspec
 
-from tests.conftest import wait_until
+from tests.conftest import login_manager, wait_until
 from tests.edge.mockpins import mock_pin
 
 LI = "0A00C3D2F1"  # 李明, A at W1
@@ -189,7 +189,7 @@ def test_hardware_unplugged_reader_is_a_fault_event_then_recovered(hardware, dev
     assert kinds(device_hall).count("device.fault") == 1
     tap(hardware, "hall-reader", LI)
     assert bodies(device_hall, "attendance.punch")
-    devices = device_client.get("/api/devices").json()
+    devices = login_manager(device_client).get("/api/devices").json()
     assert {d["name"]: d["state"] for d in devices["recorded"]} == {"hall-reader": "ok"}
     assert any(d["name"] == "hall-reader" and d["state"] == "ok" for d in devices["live"])
 

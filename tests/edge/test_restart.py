@@ -3,6 +3,7 @@ clean up) loses nothing it confirmed, and its log stays gap-free."""
 
 from __future__ import annotations
 
+import os
 import signal
 import socket
 import subprocess
@@ -14,7 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import HALL_TOML, PIN, wait_until
+from edge.web import EVENTS_TOKEN_ENV
+from tests.conftest import EVENTS_TOKEN, HALL_TOML, PIN, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -38,7 +40,7 @@ class Edge:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "edge.cli", "--config", str(self.cfg), "--data-dir", str(self.data),
              "--http", f"127.0.0.1:{self.port}", "--clock-start", "2026-11-23T09:00+08:00", "--no-sync"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ, EVENTS_TOKEN_ENV: EVENTS_TOKEN},
         )
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
@@ -77,7 +79,8 @@ def edge(tmp_path):
 def all_events(base: str) -> list[dict]:
     out, after = [], 0
     while True:
-        page = httpx.get(f"{base}/api/events", params={"after": after, "limit": 1000}).json()
+        page = httpx.get(f"{base}/api/events", params={"after": after, "limit": 1000},
+                         headers={"Authorization": f"Bearer {EVENTS_TOKEN}"}).json()
         if not page:
             return out
         out += page

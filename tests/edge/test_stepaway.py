@@ -7,6 +7,7 @@ import msgspec
 
 from edge import presence
 from edge.housekeeping import tick
+from tests.conftest import login_manager
 from tests.edge.mockpins import mock_pin
 
 
@@ -50,7 +51,7 @@ def test_stepaway_limit_is_configurable(tmp_path, clock):
     """The step-away limit (15 minutes by default) is configuration [C 9(4)]."""
     from edge.config import load
     from edge.hall import Hall
-    from tests.conftest import HALL_TOML
+    from tests.conftest import HALL_TOML, login_manager
 
     p = tmp_path / "h.toml"
     p.write_text(HALL_TOML.replace("rejoin_limit = 1\n", "rejoin_limit = 1\nstep_away_limit_minutes = 5\n"))
@@ -76,7 +77,7 @@ def test_stepaway_every_interval_is_recorded(hall, client, clock):
     hall.call(tick)
     clock.advance(minutes=1)
     hall.call(presence.sign_off, "W1", "s-li")  # signing off ends the step-away too
-    rows = client.get("/api/step-aways").json()
+    rows = login_manager(client).get("/api/step-aways").json()
     assert [(r["seconds"], r["over_limit"], r["violation"]) for r in rows] == [(180, False, False), (1260, True, True)]
     assert rows[0]["start"] == "2026-11-23T09:00:00+08:00" and rows[0]["end"] == "2026-11-23T09:03:00+08:00"
     assert rows[0]["reason"] == "倒水"

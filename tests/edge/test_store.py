@@ -20,7 +20,7 @@ from edge.store.ratings import FollowupView, RatingView
 from edge.store.windows import WindowView
 from sync.contract import events as ev
 from sync.kernel.clock import ManualClock
-from tests.conftest import MONDAY_9
+from tests.conftest import MONDAY_9, login_manager
 
 DAY = "2026-11-23"
 
@@ -50,7 +50,7 @@ def test_store_projections_are_derived_from_the_log(client, signed_on, hall):
     w.post("/api/windows/W1/complete", json={"outcome": "gaps", "missing": ["medical"]})
     w.post("/api/windows/W1/call")
     w.post("/api/windows/W1/complete", json={"outcome": "joint"})
-    case = client.get("/api/cases?state=open").json()[0]["id"]
+    case = login_manager(client).get("/api/cases?state=open").json()[0]["id"]
     w.post(f"/api/cases/{case}/handoffs", json={"from_department": "academic", "to_department": "finance",
                                                "materials": ["离校单"]})
     w.post("/api/windows/W1/call")

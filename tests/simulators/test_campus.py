@@ -11,16 +11,26 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
+from edge.web import EVENTS_TOKEN_ENV
 from simulators.demo import Campus, DemoOptions
-from tests.conftest import wait_until
+from tests.conftest import EVENTS_TOKEN, wait_until
 
 REPO_CONFIG = Path(__file__).resolve().parents[2] / "config"
 MONDAY = datetime(2026, 11, 23, 7, 55, tzinfo=ZoneInfo("Asia/Shanghai"))
 
 
+@pytest.fixture(autouse=True)
+def _events_token(monkeypatch):
+    """The halls the campus starts inherit this environment: their /api/events answers the token."""
+    monkeypatch.setenv(EVENTS_TOKEN_ENV, EVENTS_TOKEN)
+
+
+EDGE_READ = {"Authorization": f"Bearer {EVENTS_TOKEN}"}
+
+
 def hall_keys(base: str) -> set[tuple]:
     out = set()
-    with httpx.Client(base_url=base, timeout=10) as c:
+    with httpx.Client(base_url=base, timeout=10, headers=EDGE_READ) as c:
         for ep in c.get("/api/health").json()["epochs"]:
             after = 0
             while page := c.get("/api/events", params={"after": after, "limit": 1000, "epoch": ep["epoch"]}).json():
@@ -69,7 +79,7 @@ def test_campus_morning_central_equals_hall_logs(tmp_path):
         assert outcomes["instant"] > 0 and len(outcomes) >= 3, outcomes
         sizes = wait_converged(campus, 30)
         assert all(n > 50 for n in sizes.values()), sizes
-        kinds = {e["kind"] for e in httpx.get(campus.halls[1].edge.base_url + "/api/events",
+        kinds = {e["kind"] for e in httpx.get(campus.halls[1].edge.base_url + "/api/events", headers=EDGE_READ,
                                               params={"limit": 1000}).json()}
         assert {"attendance.punch", "window.signed_on", "ticket.completed", "window.paused"} <= kinds, kinds
     finally:

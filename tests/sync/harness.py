@@ -8,14 +8,14 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import httpx
 
 from central.store import CentralStore
 from tests.brokers import free_port
-from tests.conftest import HALL_TOML, wait_until, write_signing_key
+from edge.web import EVENTS_TOKEN_ENV
+from tests.conftest import EVENTS_TOKEN, HALL_TOML, wait_until, write_signing_key
 
 ROOT = Path(__file__).resolve().parents[2]
 CLOCK_START = "2026-11-23T09:00+08:00"
@@ -25,6 +25,7 @@ class Proc:
     """A child process serving HTTP; started, waited for, killed or stopped."""
 
     name = "proc"
+    read_headers: dict = {}
 
     def __init__(self, tmp: Path) -> None:
         self.tmp = tmp
@@ -39,7 +40,8 @@ class Proc:
     def start(self, wait: bool = True) -> "Proc":
         self.port = self.port or free_port()
         logf = self.log.open("ab")
-        env = {**os.environ, "ONESTOP_LOG": "info", "PYTHONUNBUFFERED": "1"}
+        # EVENTS_TOKEN: the halls' /api/events answers `get` below (edge.web)
+        env = {**os.environ, "ONESTOP_LOG": "info", "PYTHONUNBUFFERED": "1", EVENTS_TOKEN_ENV: EVENTS_TOKEN}
         self.proc = subprocess.Popen(self.command(), stdout=logf, stderr=logf, cwd=ROOT, env=env)
         logf.close()
         if wait:
@@ -55,7 +57,7 @@ class Proc:
             return False
 
     def get(self, path: str, **params):
-        r = httpx.get(self.base + path, params=params, timeout=10)
+        r = httpx.get(self.base + path, params=params, timeout=10, headers=self.read_headers)
         r.raise_for_status()
         return r.json()
 
@@ -97,6 +99,7 @@ class Central(Proc):
 
 class Edge(Proc):
     name = "edge"
+    read_headers = {"Authorization": f"Bearer {EVENTS_TOKEN}"}  # the hall's /api/events needs it
 
     def __init__(self, tmp: Path, config: Path, hall: str, broker_url: str, clock_start: str | None = CLOCK_START,
                  extra: list[str] | None = None) -> None:

@@ -23,6 +23,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import EVENTS_TOKEN
+
 CHROMIUM = "/usr/bin/chromium"
 SHOTS = Path("/tmp/onestop-shots")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -72,7 +74,7 @@ def server(config, tmp_path):
     hall = Hall(config, tmp_path / "data", make_clock(CLOCK_START, None))
     hall.start()
     port = _free_port()
-    srv = uvicorn.Server(uvicorn.Config(create_app(hall, tick_seconds=3600), host="127.0.0.1", port=port,
+    srv = uvicorn.Server(uvicorn.Config(create_app(hall, tick_seconds=3600, events_token=EVENTS_TOKEN), host="127.0.0.1", port=port,
                                         log_level="warning", access_log=False, lifespan="on",
                                         timeout_graceful_shutdown=3))
     thread = threading.Thread(target=srv.run, name="uvicorn-browser-test", daemon=True)
@@ -92,7 +94,8 @@ def server(config, tmp_path):
 
 
 def _get_json(url: str):
-    with urllib.request.urlopen(url, timeout=5) as r:
+    req = urllib.request.Request(url, headers={"Authorization": f"Bearer {EVENTS_TOKEN}"})
+    with urllib.request.urlopen(req, timeout=5) as r:
         return json.loads(r.read())
 
 

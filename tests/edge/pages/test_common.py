@@ -8,6 +8,8 @@ import re
 
 import pytest
 
+from tests.conftest import login_manager
+
 
 @pytest.mark.parametrize(
     "url, texts",
@@ -41,6 +43,8 @@ def test_common_use_only_local_assets(client):
 
 
 def test_common_unknown_item_and_ticket_are_404_pages(client):
+    assert str(client.get("/notices/nope").url).endswith("/console/")  # notices need a session
+    login_manager(client)
     for url in ("/kiosk/items/nope", "/guide/nope", "/kiosk/tickets/nope", "/notices/nope", "/console/W9"):
         r = client.get(url)
         assert r.status_code == 404, url
