@@ -3,7 +3,6 @@ the hall's writer thread; refusals become 4xx responses with a message and a cod
 
 from __future__ import annotations
 
-import asyncio
 from datetime import date
 from typing import Annotated, Literal
 
@@ -11,7 +10,7 @@ import msgspec
 from litestar import Controller, Request, get, post
 from litestar.exceptions import NotAuthorizedException
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, JSONBody, Parameter, QueryParameter
+from litestar.params import FromQuery, JSONBody, Parameter, QueryParameter
 from litestar.response import ServerSentEvent
 
 from . import attendance, cases, closing, presence, queue, ratings, views, windows
@@ -122,20 +121,6 @@ class LeaveDecision(Body, kw_only=True):
 class FollowupClose(Body, kw_only=True):
     result: Literal["resolved", "appeal_upheld", "unreachable"] = "resolved"
     note: Text
-
-
-class PinAction(Body, kw_only=True):
-    action: Literal["press", "release", "high", "low"]
-
-
-class BadgeWrite(Body, kw_only=True):
-    reader: Id
-    card: Id
-    variant: Literal["normal", "clone", "crlf", "corrupt", "garbage"] = "normal"
-
-
-class ReaderAction(Body, kw_only=True):
-    action: Literal["unplug", "plug"]
 
 
 def _session(request: Request) -> dict:
@@ -539,65 +524,6 @@ class DevicesApi(Controller):
         if not sensors:
             raise Refused("no-sensors", "本大厅未配置门磁或电源检测")
         return await hall.run(closing.check, sensors, who, True)
-
-
-class SimApi(Controller):
-    """`--simulate` only (INTERFACES.md): drive the MockFactory pins and the simulated readers."""
-
-    path = "/api/sim"
-    tags = ["simulation"]
-
-    @staticmethod
-    def _hw(request: Request):
-        hw = request.app.state.get("hardware")
-        if hw is None or not hw.simulate:
-            raise Refused("no-simulation", "没有模拟设备（请用 --simulate 启动）")
-        return hw
-
-    @get("/pins", summary="Every configured pin with its role and state", opt=access(PUBLIC))
-    async def pins(self, request: Request) -> list[dict]:
-        return self._hw(request).sim_pins()
-
-    @post("/pins/{name:str}", status_code=200, summary="Drive an input: press, release, high, low", opt=access(PUBLIC))
-    async def drive(self, request: Request, name: PathId, data: JSONBody[PinAction]) -> dict:
-        hw = self._hw(request)
-        if name not in hw.cfg.pins:
-            raise NotFound("unknown-pin", f"没有名为 {name} 的引脚")
-        try:
-            hw.sim_drive(name, data.action)
-        except (ValueError, TypeError) as e:
-            raise Refused("not-drivable", str(e)) from None
-        await asyncio.to_thread(hw.drain)
-        return next(p for p in hw.sim_pins() if p["name"] == name)
-
-    @get("/readers", summary="The simulated badge readers and what they last read", opt=access(PUBLIC))
-    async def readers(self, request: Request) -> list[dict]:
-        return [h for h in self._hw(request).health() if h["kind"] == "reader"]
-
-    @post("/badge", status_code=200, summary="Write a card frame into a simulated reader's port", opt=access(PUBLIC))
-    async def badge(self, request: Request, data: JSONBody[BadgeWrite]) -> dict:
-        hw = self._hw(request)
-        if data.reader not in hw.sim_ports:
-            raise NotFound("unknown-reader", f"没有名为 {data.reader} 的读卡器")
-        try:
-            frame = hw.sim_badge(data.reader, data.card, data.variant)
-        except ValueError as e:
-            raise Invalid("bad-card", str(e)) from None
-        except OSError as e:
-            raise Refused("reader-unplugged", f"读卡器已拔出：{e}") from None
-        return {"reader": data.reader, "written": frame.hex(" ")}
-
-    @post("/readers/{name:str}", status_code=200, summary="Unplug or plug a simulated reader", opt=access(PUBLIC))
-    async def plug(self, request: Request, name: PathId, data: JSONBody[ReaderAction]) -> dict:
-        hw = self._hw(request)
-        if name not in hw.sim_ports:
-            raise NotFound("unknown-reader", f"没有名为 {name} 的读卡器")
-        hw.sim_plug(name, data.action == "plug")
-        return {"reader": name, "plugged": data.action == "plug"}
-
-
-def sim_handlers() -> list:
-    return [SimApi]
 
 
 def _announcement(ctx: Ctx, ticket_id: str, window_id: str) -> dict:

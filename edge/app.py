@@ -16,7 +16,8 @@ from litestar.static_files import create_static_files_router
 from litestar.stores.file import FileStore
 from litestar.template.config import TemplateConfig
 
-from .api import DevicesApi, HallApi, sim_handlers
+from .api import DevicesApi, HallApi
+from .simapi import sim_handlers
 from .auth import LoginAudit, Throttle
 from .hall import Hall
 from .housekeeping import tick
