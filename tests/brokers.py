@@ -18,7 +18,8 @@ in-process asyncio broker cannot promise.
 
 Secure by default, as in production: a broker runs with the password file and topic ACL that
 `onestop-central broker-config` writes (central.brokerconf) for the halls `TEST_HALLS` and the
-central users `central` and `central-2`, each user's password `password_for(user)`; no anonymous
+central users `central`, `central-2` and `central-3` (central's worker users; a test's
+extra central-side client signs in as `central-3`, never as a running central), each user's password `password_for(user)`; no anonymous
 client gets in. `tests.sync.harness.write_campus` puts those credentials into the hall files and
 central.toml, so processes started with the plain `broker.url` authenticate from their files; a
 plain paho client uses `broker.url_for(user)` (a URL with the credentials). `secure=False` gives an
@@ -62,12 +63,13 @@ STOP_TIMEOUT = 5.0
 
 # Every hall id a broker test uses; a secure test broker has a user (and ACL) for each.
 TEST_HALLS = ("hall-a", "hall-b", "hall-c", "h1", "h2", "test-hall")
-CENTRAL_USERS = tuple(brokerconf.central_users("central", workers=2))  # central, central-2
+CENTRAL_USERS = tuple(brokerconf.central_users("central", workers=3))  # central, central-2, central-3
 
 
 def password_for(user: str) -> str:
-    """The test password of broker user `user` (each user its own)."""
-    return f"{user}-secret"
+    """The test password of broker user `user`: each hall its own; central's workers share
+    central's (as `broker-config --workers N` writes them)."""
+    return f"{'central' if user in CENTRAL_USERS else user}-secret"
 
 
 def with_credentials(url: str, user: str, password: str | None = None) -> str:

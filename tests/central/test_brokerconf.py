@@ -184,5 +184,5 @@ def test_brokerconf_an_oversized_payload_is_refused(broker, peers):  # noqa: F81
 
 
 @pytest.mark.parametrize("user", ["central", "central-2", "hall-a"])
-def test_brokerconf_test_passwords_are_each_users_own(user):
+def test_brokerconf_test_passwords_are_each_halls_own(user):
     assert password_for(user) != password_for("hall-b")
