@@ -21,6 +21,7 @@ from central.projections import Directory
 from sync.kernel import business as biz
 from sync.contract import wire
 from tests.central.data import write_config
+from tests.brokers import password_for
 from tests.sync.conftest import broker  # noqa: F401 - the real-broker fixture (mosquitto, amqtt)
 from tests.sync.harness import Central, Edge, wait_until, write_campus
 
@@ -333,6 +334,7 @@ def _retained_config(broker_port: int, hall: str, protocol: int, timeout: float 
                     protocol=paho.MQTTv5 if protocol == 5 else paho.MQTTv311)
     c.on_message = on_message
     c.on_connect = lambda cl, u, f, rc, p: cl.subscribe(wire.config_topic(hall), qos=1)
+    c.username_pw_set("central-3", password_for("central-3"))  # a central-side user no running central uses
     c.connect("127.0.0.1", broker_port)
     c.loop_start()
     try:
