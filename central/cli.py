@@ -72,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     start_logging(args.log_level)
     from . import config as central_config
+    from .brokerconf import worker_user
 
     def load():
         from sync.contract.signing import Signer
@@ -83,8 +84,10 @@ def main(argv: list[str] | None = None) -> int:
                               "here")
         signer = Signer.from_file(cfg.central.signing_key)
         clock = make_clock(args.clock_start, args.clock_speed, quality="synced")
-        return cfg, halls, clock, signer, parse_broker_url(args.broker or cfg.broker.url, cfg.broker.username,
-                                                           cfg.broker.password)
+        # worker k > 1 is its own broker user (`broker-config --workers N`): mosquitto binds client
+        # ids to users, so workers sharing one user would disconnect each other
+        username = worker_user(cfg.broker.username, args.worker_id) if cfg.broker.username else ""
+        return cfg, halls, clock, signer, parse_broker_url(args.broker or cfg.broker.url, username, cfg.broker.password)
 
     loaded = load_or_report("onestop-central", load)
     if loaded is None:

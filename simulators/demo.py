@@ -160,6 +160,25 @@ def generated_config(src: Path, dest: Path, protocol: int) -> Path:
     return dest
 
 
+def broker_credentials(central_toml: Path, out: Path, port: int) -> "brokerconf.Written":
+    """The broker's password and ACL files for the demo, as `onestop-central broker-config`
+    writes them, from the [broker] username/password of central.toml and of every hall file:
+    each hall signs in as itself and may use only its own topics."""
+    from central import brokerconf
+    from central.config import load as load_central
+
+    ccfg, entries = load_central(central_toml)
+    central_user = ccfg.broker.username or "central"
+    missing = [str(central_toml)] if not ccfg.broker.password else []
+    missing += [h.file for h in entries if not h.password]
+    if missing:
+        raise DemoError(f"no [broker] password in {', '.join(missing)}: the demo's broker lets nobody in "
+                        f"without one")
+    users = {central_user: ccfg.broker.password, **{h.username: h.password for h in entries}}
+    return brokerconf.write_files(out, users, {h.username: h.id for h in entries}, [central_user], port,
+                                  "127.0.0.1")
+
+
 @dataclass
 class HallNode:
     cfg: EdgeConfig
@@ -233,7 +252,10 @@ class Campus:
         files = self.preflight()
         shutil.rmtree(self.data, ignore_errors=True)
         self.data.mkdir(parents=True, exist_ok=True)
-        self.broker, self.broker_port, self.protocol = start_broker(self.data / "broker", prefer=self.opts.broker)
+        broker_port = free_port()
+        auth = broker_credentials(self.src / "central.toml", self.data / "broker" / "auth", broker_port)
+        self.broker, self.broker_port, self.protocol = start_broker(self.data / "broker", port=broker_port,
+                                                                    prefer=self.opts.broker, auth=auth)
         cfg_dir = generated_config(self.src, self.data / "config", self.protocol)
         cfgs = [(load(cfg_dir / "halls" / f.name), cfg_dir / "halls" / f.name) for f in files]
         cal = HallCalendar(cfgs[0][0].business.calendar)

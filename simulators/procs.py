@@ -16,9 +16,12 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from .client import Client
+
+if TYPE_CHECKING:
+    from central import brokerconf
 
 STOP_TIMEOUT = 15.0  # seconds an edge gets to stop after SIGTERM before it is killed
 
@@ -295,32 +298,45 @@ class Child:
         return stop_process(self.proc, timeout)
 
 
-def start_broker(work: Path, port: int | None = None, prefer: str = "mosquitto") -> tuple[Child, int, int]:
+def start_broker(work: Path, port: int | None = None, prefer: str = "mosquitto",
+                 auth: "brokerconf.Written | None" = None) -> tuple[Child, int, int]:
     """A private MQTT broker on 127.0.0.1 (never 1883 unless asked): the `mosquitto` binary when
-    installed, else the embedded amqtt broker (MQTT 3.1.1 only). Returns (process, port, the MQTT
-    protocol level clients must use: 5 for mosquitto, 4 for amqtt)."""
+    installed, else the embedded amqtt broker (MQTT 3.1.1 only). With `auth` (the files
+    `central.brokerconf.write_files` wrote) it runs broker-config's security settings: no
+    anonymous client, per-hall passwords and ACL, and on mosquitto `message_size_limit` and
+    `use_username_as_clientid`. Returns (process, port, the MQTT protocol level clients must use:
+    5 for mosquitto, 4 for amqtt)."""
     import shutil
+
+    from central import brokerconf
 
     work.mkdir(parents=True, exist_ok=True)
     port = port or free_port()
     binary = shutil.which("mosquitto") or ("/usr/sbin/mosquitto" if os.path.exists("/usr/sbin/mosquitto") else None)
     if binary and prefer == "mosquitto":
         conf = work / "mosquitto.conf"
-        conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
-                        "max_queued_messages 10000\n" + ("user root\n" if os.geteuid() == 0 else ""),
-                        encoding="utf-8")
+        lines = ["persistence false", "max_queued_messages 10000"] + (["user root"] if os.geteuid() == 0 else [])
+        if auth is not None:
+            lines += brokerconf.mosquitto_general(auth.passwd, auth.acl) + brokerconf.mosquitto_listener(port, "127.0.0.1")
+        else:
+            lines += ["allow_anonymous true", f"listener {port} 127.0.0.1"]
+        conf.write_text("\n".join(lines) + "\n", encoding="utf-8")
         child = Child("mosquitto", [binary, "-c", str(conf)], work / "broker.log").start()
         protocol = 5
     else:
         import json
 
         conf = work / "amqtt.yaml"  # YAML is a superset of JSON
-        # allow_anonymous false: every node sends a username (any, no password check) and then
-        # amqtt keeps QoS 1 messages for its persistent session while it is away
-        conf.write_text(json.dumps({
-            "listeners": {"default": {"type": "tcp", "bind": f"127.0.0.1:{port}"}},
-            "plugins": {"amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": False}},
-        }, indent=2) + "\n", encoding="utf-8")
+        if auth is not None:
+            config = brokerconf.amqtt_config(auth.amqtt_passwd, auth.rules, f"127.0.0.1:{port}")
+        else:
+            # allow_anonymous false: every node sends a username (any, no password check) and then
+            # amqtt keeps QoS 1 messages for its persistent session while it is away
+            config = {
+                "listeners": {"default": {"type": "tcp", "bind": f"127.0.0.1:{port}"}},
+                "plugins": {"amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": False}},
+            }
+        conf.write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
         child = Child("amqtt broker", [sys.executable, "-m", "amqtt.scripts.broker_script", "-c", str(conf)],
                       work / "broker.log").start()
         protocol = 4

@@ -6,6 +6,7 @@ Never the machine's own broker on 1883: every Broker binds a port of its own.
     broker = MosquittoBroker(tmp_path)          # or AmqttBroker(tmp_dir=tmp_path)
     broker.start()
     ... broker.url ...                          # "mqtt://127.0.0.1:PORT"
+    ... broker.url_for("hall-a") ...            # "mqtt://hall-a:hall-a-secret@127.0.0.1:PORT"
     broker.restart()                            # same port: clients reconnect to the same address
     broker.kill()                               # SIGKILL: no goodbye, nothing saved
     broker.stop()
@@ -14,6 +15,15 @@ Both brokers run as subprocesses, amqtt included (``python -m amqtt.scripts.brok
 subprocess can be killed for real (the kernel closes its sockets, nothing runs on), leaves no
 thread or event loop in the test process, and restarts from a clean interpreter, which an
 in-process asyncio broker cannot promise.
+
+Secure by default, as in production: a broker runs with the password file and topic ACL that
+`onestop-central broker-config` writes (central.brokerconf) for the halls `TEST_HALLS` and the
+central users `central`, `central-2` and `central-3` (central's worker users; a test's
+extra central-side client signs in as `central-3`, never as a running central), each user's password `password_for(user)`; no anonymous
+client gets in. `tests.sync.harness.write_campus` puts those credentials into the hall files and
+central.toml, so processes started with the plain `broker.url` authenticate from their files; a
+plain paho client uses `broker.url_for(user)` (a URL with the credentials). `secure=False` gives an
+anonymous broker without ACL (infrastructure tests only).
 """
 
 from __future__ import annotations
@@ -27,21 +37,46 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import quote, urlsplit
+
+from central import brokerconf
 
 __all__ = [
     "AmqttBroker",
     "Broker",
     "BrokerError",
+    "CENTRAL_USERS",
     "MosquittoBroker",
+    "TEST_HALLS",
     "free_port",
     "make_test_ca",
     "mosquitto_binary",
+    "password_for",
     "require_mosquitto",
+    "with_credentials",
 ]
 
 HOST = "127.0.0.1"
 READY_TIMEOUT = 10.0
 STOP_TIMEOUT = 5.0
+
+
+# Every hall id a broker test uses; a secure test broker has a user (and ACL) for each.
+TEST_HALLS = ("hall-a", "hall-b", "hall-c", "h1", "h2", "test-hall")
+CENTRAL_USERS = tuple(brokerconf.central_users("central", workers=3))  # central, central-2, central-3
+
+
+def password_for(user: str) -> str:
+    """The test password of broker user `user`: each hall its own; central's workers share
+    central's (as `broker-config --workers N` writes them)."""
+    return f"{'central' if user in CENTRAL_USERS else user}-secret"
+
+
+def with_credentials(url: str, user: str, password: str | None = None) -> str:
+    """`url` with `user`'s credentials: mqtt://user:password@host:port."""
+    u = urlsplit(url)
+    pw = password_for(user) if password is None else password
+    return f"{u.scheme}://{quote(user, safe='')}:{quote(pw, safe='')}@{u.hostname}:{u.port}"
 
 
 class BrokerError(RuntimeError):
@@ -89,8 +124,14 @@ class Broker:
     supports_v5: bool = False
     # Does a persistent (clean_session=False) session get the QoS 1 messages sent while it was away?
     queues_for_offline_sessions: bool = True
+    # Can a client take over (disconnect) a connected client by connecting with its client id,
+    # with other (or no valid) credentials? (mosquitto: not with use_username_as_clientid)
+    client_id_takeover: bool = False
+    # Does the broker refuse a payload over brokerconf.MESSAGE_SIZE_LIMIT? (amqtt: no)
+    limits_message_size: bool = True
 
-    def __init__(self, tmp_dir: str | os.PathLike | None = None, port: int | None = None) -> None:
+    def __init__(self, tmp_dir: str | os.PathLike | None = None, port: int | None = None, *,
+                 secure: bool = True, halls: tuple[str, ...] | list[str] = TEST_HALLS) -> None:
         self._own_tmp = tmp_dir is None
         self.tmp_dir = Path(tempfile.mkdtemp(prefix=f"{self.kind}-")) if tmp_dir is None else Path(tmp_dir)
         self.tmp_dir.mkdir(parents=True, exist_ok=True)
@@ -98,11 +139,30 @@ class Broker:
         self.port = port or free_port()
         self.log_path = self.tmp_dir / f"{self.kind}-{self.port}.log"
         self._proc: subprocess.Popen | None = None
+        self.secure = secure
+        self.halls = list(halls)
+        self.auth: brokerconf.Written | None = None  # the files broker-config wrote (secure only)
 
     # -- addresses --------------------------------------------------------------------------
     @property
     def url(self) -> str:
         return f"mqtt://{self.host}:{self.port}"
+
+    def url_for(self, user: str, password: str | None = None) -> str:
+        """The broker's URL with `user`'s credentials (its test password unless given)."""
+        return with_credentials(self.url, user, password)
+
+    @property
+    def users(self) -> dict[str, str]:
+        """Every broker user of a secure broker and its password: central's, then the halls'."""
+        return {u: password_for(u) for u in (*CENTRAL_USERS, *self.halls)}
+
+    def _write_auth(self) -> brokerconf.Written:
+        """Password and ACL files as `onestop-central broker-config` writes them."""
+        self.auth = brokerconf.write_files(self.tmp_dir / f"{self.kind}-{self.port}-auth", self.users,
+                                           self.halls, list(CENTRAL_USERS), self.port, self.host,
+                                           amqtt=self.kind == "amqtt")
+        return self.auth
 
     @property
     def pid(self) -> int | None:
@@ -221,8 +281,10 @@ class Broker:
 
 
 class MosquittoBroker(Broker):
-    """mosquitto with a generated config: anonymous unless a password file is given, no
-    persistence unless asked, mosquitto's default queue limits (max_queued_messages 1000)."""
+    """mosquitto with a generated config: secure by default (broker-config's password file, ACL,
+    message_size_limit, use_username_as_clientid on every listener), anonymous with
+    `secure=False` unless a password file is given, no persistence unless asked, mosquitto's
+    default queue limits (max_queued_messages 1000)."""
 
     kind = "mosquitto"
     supports_v5 = True
@@ -239,8 +301,10 @@ class MosquittoBroker(Broker):
         tls: tuple[str | os.PathLike, str | os.PathLike, str | os.PathLike] | None = None,
         tls_port: int | None = None,
         binary: str | None = None,
+        secure: bool = True,
+        halls: tuple[str, ...] | list[str] = TEST_HALLS,
     ) -> None:
-        super().__init__(tmp_dir, port)
+        super().__init__(tmp_dir, port, secure=secure and not password_file, halls=halls)
         self.binary = binary or mosquitto_binary()
         if self.binary is None:
             raise BrokerError("mosquitto is not installed (apt-get install mosquitto)")
@@ -282,49 +346,62 @@ class MosquittoBroker(Broker):
             lines += ["persistence true", f"persistence_location {self.persistence_dir}/"]
         else:
             lines.append("persistence false")
-        if self.password_file:
-            lines += ["allow_anonymous false", f"password_file {self.password_file}"]
+        tls = tuple(str(p) for p in self.tls) if self.tls else None
+        if self.secure:  # exactly the settings broker-config writes, on each of our listeners
+            auth = self._write_auth()
+            lines += brokerconf.mosquitto_general(auth.passwd, auth.acl)
+            lines += brokerconf.mosquitto_listener(self.port, self.host)
+            if tls:
+                lines += brokerconf.mosquitto_listener(self.tls_port, self.host, tls)
         else:
-            lines.append("allow_anonymous true")
-        if self.acl_file:
-            lines.append(f"acl_file {self.acl_file}")
-        lines.append(f"listener {self.port} {self.host}")
-        if self.tls:
-            cafile, certfile, keyfile = self.tls
-            lines += [
-                f"listener {self.tls_port} {self.host}",
-                f"cafile {cafile}",
-                f"certfile {certfile}",
-                f"keyfile {keyfile}",
-            ]
+            if self.password_file:
+                lines += ["allow_anonymous false", f"password_file {self.password_file}"]
+            else:
+                lines.append("allow_anonymous true")
+            if self.acl_file:
+                lines.append(f"acl_file {self.acl_file}")
+            lines.append(f"listener {self.port} {self.host}")
+            if tls:
+                lines += [f"listener {self.tls_port} {self.host}",
+                          f"cafile {tls[0]}", f"certfile {tls[1]}", f"keyfile {tls[2]}"]
         if self.conf_extra:
             lines.append(self.conf_extra)
         self.conf_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
 class AmqttBroker(Broker):
-    """The amqtt 0.12 broker (pure Python) in a subprocess, one TCP listener, no TLS.
+    """The amqtt 0.12 broker (pure Python) in a subprocess, one TCP listener, no TLS. Secure by
+    default: broker-config's amqtt.yaml plugins (FileAuthPlugin with argon2 hashes,
+    TopicAccessControlListPlugin with its publish and subscribe ACL).
 
     What amqtt 0.12 does, unlike mosquitto:
+    - No client id binding: a client connecting with a connected client's id takes it over
+      (disconnects it) before its own credentials are checked (`client_id_takeover`).
+    - No message size limit (`limits_message_size`): central's own wire limit quarantines.
     - MQTT 3.1.1 only: a v5 CONNECT is answered "unsupported protocol version"; so no shared
       subscriptions (``$share/...`` is an ordinary filter) and no v5 properties.
     - Retained messages work, in memory only: a restart loses them (no persistence configured).
-    - With ``anonymous=True`` (default: every client gets in, as with mosquitto's
+    - With ``secure=False, anonymous=True`` (every client gets in, as with mosquitto's
       allow_anonymous) amqtt marks every session anonymous and then never queues QoS 1/2
       messages for a disconnected persistent (clean_session=False) session: they are dropped.
-      With ``anonymous=False`` a client must send a username (any; no password check) and its
-      persistent session gets its messages on reconnect (delivered with the retain flag set).
+      With ``anonymous=False`` a client must send a username (any; no password check), and a
+      secure broker checks passwords: either way a persistent session gets its messages on
+      reconnect (delivered with the retain flag set).
     """
 
     kind = "amqtt"
     supports_v5 = False
     _graceful_signal = signal.SIGINT  # the amqtt script shuts the broker down on KeyboardInterrupt
 
+    client_id_takeover = True
+    limits_message_size = False
+
     def __init__(self, port: int | None = None, *, tmp_dir: str | os.PathLike | None = None,
-                 anonymous: bool = True) -> None:
-        super().__init__(tmp_dir, port)
-        self.anonymous = anonymous
-        self.queues_for_offline_sessions = not anonymous
+                 anonymous: bool = True, secure: bool = True,
+                 halls: tuple[str, ...] | list[str] = TEST_HALLS) -> None:
+        super().__init__(tmp_dir, port, secure=secure, halls=halls)
+        self.anonymous = anonymous and not secure
+        self.queues_for_offline_sessions = not self.anonymous
         self.conf_path = self.tmp_dir / f"amqtt-{self.port}.yaml"
 
     def start(self) -> "AmqttBroker":
@@ -341,10 +418,14 @@ class AmqttBroker(Broker):
         # YAML is a superset of JSON; amqtt's BrokerConfig.from_dict is strict about field names.
         import json
 
-        config = {
-            "listeners": {"default": {"type": "tcp", "bind": f"{self.host}:{self.port}"}},
-            "plugins": {"amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": self.anonymous}},
-        }
+        if self.secure:
+            auth = self._write_auth()
+            config = brokerconf.amqtt_config(auth.amqtt_passwd, auth.rules, f"{self.host}:{self.port}")
+        else:
+            config = {
+                "listeners": {"default": {"type": "tcp", "bind": f"{self.host}:{self.port}"}},
+                "plugins": {"amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": self.anonymous}},
+            }
         self.conf_path.write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
 
 

@@ -11,6 +11,7 @@ Schema changes are numbered migrations applied at start (`migrations.MIGRATIONS`
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 
@@ -22,7 +23,7 @@ from sync.contract import events as ev
 from sync.contract import wire
 
 from . import marks
-from .migrations import MIGRATIONS
+from .migrations import MIGRATIONS, QUARANTINE_KEEP
 from .schema import bind, bind_records, bind_revision
 
 
@@ -79,8 +80,11 @@ class CentralStore:
 
     def quarantine(self, hall: str, topic: str, payload: bytes, reason: str, received: int,
                    epoch: str | None = None, seq: int | None = None) -> None:
+        """Keep a bad payload for people to look at: its first QUARANTINE_KEEP bytes, its size and
+        SHA-256 (a payload may be megabytes: one row never holds it whole)."""
         self.m.Quarantine.insert(hall=hall, topic=topic, epoch=epoch, seq=seq, reason=reason[:1000],
-                                 payload=payload, received=received).execute()
+                                 payload=payload[:QUARANTINE_KEEP], size=len(payload),
+                                 sha256=hashlib.sha256(payload).hexdigest(), received=received).execute()
 
     def ingest(self, topic_hall: str, topic: str, payload: bytes, received: int) -> IngestResult | None:
         """Store one batch payload. Returns what to ack, or None when nothing could be identified
@@ -324,7 +328,7 @@ class CentralStore:
         Q = self.m.Quarantine
         return [
             {"id": r.id, "hall": r.hall, "topic": r.topic, "epoch": r.epoch, "seq": r.seq, "reason": r.reason,
-             "size": len(bytes(r.payload)), "received": r.received,
+             "size": r.size, "sha256": r.sha256, "kept": len(bytes(r.payload)), "received": r.received,
              "preview": bytes(r.payload)[:200].hex()}
             for r in Q.select().order_by(Q.id.desc()).limit(limit)
         ]

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from . import marks
+
+QUARANTINE_KEEP = 4096  # bytes of a quarantined payload kept; its size and SHA-256 describe the rest
 
 
 def _m1_initial(store) -> None:
@@ -36,6 +40,20 @@ def _m7_fact_rollups(store) -> None:
     marks.create_rollups(store)  # hourly facts and month roll-ups; every stored day dirty again
 
 
+def _m8_quarantine_bounded(store) -> None:
+    """Quarantine rows keep a bounded prefix plus the whole payload's size and SHA-256: rows
+    written before keep their first QUARANTINE_KEEP bytes, described by what they held."""
+    have = {c.name for c in store.db.get_columns("quarantine")}
+    for name, sql_type in (("size", "BIGINT"), ("sha256", "TEXT")):
+        if name not in have:
+            store.db.execute_sql(f"ALTER TABLE quarantine ADD COLUMN {name} {sql_type}")
+    Q = store.m.Quarantine
+    for ident in [r.id for r in Q.select(Q.id).where(Q.size.is_null())]:  # one payload in memory at a time
+        payload = bytes(Q.select(Q.payload).where(Q.id == ident).get().payload)
+        Q.update(size=len(payload), sha256=hashlib.sha256(payload).hexdigest(),
+                 payload=payload[:QUARANTINE_KEEP]).where(Q.id == ident).execute()
+
+
 # (version, name, function) — append only; never edit an applied migration.
 MIGRATIONS = [
     (1, "initial schema", _m1_initial),
@@ -45,4 +63,5 @@ MIGRATIONS = [
     (5, "hall configuration revisions", _m5_config_revisions),
     (6, "per-hall event counts", _m6_hall_counts),
     (7, "hourly facts and month roll-ups", _m7_fact_rollups),
+    (8, "bounded quarantine payloads with size and hash", _m8_quarantine_bounded),
 ]

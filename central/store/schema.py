@@ -56,8 +56,10 @@ def bind(db: pw.Database) -> Models:
         epoch = pw.TextField(null=True)
         seq = pw.BigIntegerField(null=True)
         reason = pw.TextField()
-        payload = pw.BlobField()
+        payload = pw.BlobField()  # the first QUARANTINE_KEEP bytes of what came (central.store)
         received = pw.BigIntegerField()
+        size = pw.BigIntegerField(null=True)  # bytes of the whole payload
+        sha256 = pw.TextField(null=True)  # hex SHA-256 of the whole payload
 
         class Meta:
             table_name = "quarantine"

@@ -23,6 +23,7 @@ from sync.contract import wire
 from sync.contract.signing import Trust
 from tests.central.data import write_config
 from tests.conftest import SIGNER
+from tests.brokers import password_for
 from tests.sync.conftest import broker  # noqa: F401 - the real-broker fixture (mosquitto, amqtt)
 from tests.sync.harness import Central, Edge, wait_until, write_campus
 
@@ -336,6 +337,7 @@ def _retained_config(broker_port: int, hall: str, protocol: int, timeout: float 
                     protocol=paho.MQTTv5 if protocol == 5 else paho.MQTTv311)
     c.on_message = on_message
     c.on_connect = lambda cl, u, f, rc, p: cl.subscribe(wire.config_topic(hall), qos=1)
+    c.username_pw_set("central-3", password_for("central-3"))  # a central-side user no running central uses
     c.connect("127.0.0.1", broker_port)
     c.loop_start()
     try:

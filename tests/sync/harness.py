@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 
 from central.store import CentralStore
-from tests.brokers import free_port
+from tests.brokers import free_port, password_for
 from edge.web import EVENTS_TOKEN_ENV
 from tests.conftest import EVENTS_TOKEN, HALL_TOML, wait_until, write_signing_key
 
@@ -141,15 +141,17 @@ class Edge(Proc):
 
 
 def write_campus(tmp: Path, halls: list[str], broker_extra: str = "", protocol: int = 5,
-                 central_broker_extra: str = "") -> tuple[Path, dict[str, Path]]:
-    """Hall files (from the test hall of tests/conftest.py) and a central.toml naming them."""
+                 central_broker_extra: str = "", credentials: bool = True) -> tuple[Path, dict[str, Path]]:
+    """Hall files (from the test hall of tests/conftest.py) and a central.toml naming them. With
+    `credentials` each file's [broker] holds its user and test password (tests/brokers.py), so
+    processes given the plain broker URL sign in as a hall or central does in production."""
     hall_dir = tmp / "halls"
     hall_dir.mkdir(parents=True, exist_ok=True)
     files = {}
     for h in halls:
         text = HALL_TOML.replace('id = "test-hall"', f'id = "{h}"', 1)
         text += ("\n[broker]\nurl = \"mqtt://127.0.0.1:1\"\nack_timeout = 2.0\nstatus_interval = 1.0\n"
-                 f"protocol = {protocol}\n" + broker_extra)
+                 f"protocol = {protocol}\n" + _credentials(h, credentials) + broker_extra)
         text = text.replace("[business.rules]", "[business.rules]\nissue_outside_hours = true", 1)
         p = hall_dir / f"{h}.toml"
         p.write_text(text, encoding="utf-8")
@@ -157,9 +159,13 @@ def write_campus(tmp: Path, halls: list[str], broker_extra: str = "", protocol: 
     central = tmp / "central.toml"
     write_signing_key(tmp / "keys" / "central.key")
     central.write_text(f'[central]\nname = "测试中心"\nhalls = ["halls/*.toml"]\nsigning_key = "keys/central.key"\n\n'
-                       f'[broker]\nprotocol = {protocol}\n' + central_broker_extra,
+                       f'[broker]\nprotocol = {protocol}\n' + _credentials("central", credentials) + central_broker_extra,
                        encoding="utf-8")
     return central, files
+
+
+def _credentials(user: str, on: bool) -> str:
+    return f'username = "{user}"\npassword = "{password_for(user)}"\n' if on else ""
 
 
 def central_keys(db_url: str) -> list[tuple[str, str, int, str]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 import uuid
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from paho.mqtt.client import CallbackAPIVersion, Client, MQTTMessageInfo
 from paho.mqtt.enums import MQTTProtocolVersion
@@ -18,7 +18,7 @@ class Peer:
 
     def __init__(self, name: str, *, keepalive: int = 60, client_id: str | None = None,
                  clean_session: bool | None = None, username: str | None = None,
-                 protocol: MQTTProtocolVersion = MQTTProtocolVersion.MQTTv311) -> None:
+                 password: str | None = None, protocol: MQTTProtocolVersion = MQTTProtocolVersion.MQTTv311) -> None:
         self.name = name
         self.keepalive = keepalive
         self.client = Client(
@@ -29,12 +29,14 @@ class Peer:
         )
         self.client.reconnect_delay_set(min_delay=0.1, max_delay=0.5)
         if username is not None:
-            self.client.username_pw_set(username)
+            self.client.username_pw_set(username, password)
         self._cond = threading.Condition()
         self.connects = 0  # successful CONNACKs
         self.refusals = 0  # failed CONNACKs or failed connection attempts
+        self.refused_with: list[str] = []  # the reason of each failed CONNACK
         self.disconnects = 0
         self.subacks = 0
+        self.granted: list[list[bool]] = []  # per SUBACK: was each filter granted?
         self.messages: list[tuple[str, bytes, bool]] = []
         self._topics: list[tuple[str, int]] = []
         c = self.client
@@ -52,6 +54,7 @@ class Peer:
 
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
         if reason_code.is_failure:
+            self.refused_with.append(str(reason_code))
             self._bump("refusals")
             return
         for topic, qos in self._topics:  # a clean session forgets subscriptions
@@ -65,7 +68,8 @@ class Peer:
         self._bump("disconnects")
 
     def _on_subscribe(self, client, userdata, mid, reason_code_list, properties) -> None:
-        assert not any(rc.is_failure for rc in reason_code_list), reason_code_list
+        with self._cond:
+            self.granted.append([not rc.is_failure for rc in reason_code_list])
         self._bump("subacks")
 
     def _on_message(self, client, userdata, message) -> None:
@@ -79,8 +83,11 @@ class Peer:
             return self._cond.wait_for(predicate, timeout)
 
     def start(self, url: str, *, ca: str | None = None) -> "Peer":
-        """Connect in the background (paho retries until it gets in); do not wait."""
+        """Connect in the background (paho retries until it gets in); do not wait. Credentials in
+        `url` (tests.brokers.Broker.url_for) are used; else the constructor's `username`."""
         u = urlsplit(url)
+        if u.username:
+            self.client.username_pw_set(unquote(u.username), unquote(u.password or ""))
         if u.scheme == "mqtts":
             self.client.tls_set(ca_certs=ca)
         self.client.connect_async(u.hostname, u.port, keepalive=self.keepalive)
@@ -93,10 +100,16 @@ class Peer:
         return self
 
     def subscribe(self, topic: str, qos: int = 1) -> None:
+        assert self.try_subscribe(topic, qos), f"{self.name}: the broker refused the subscription to {topic}"
+
+    def try_subscribe(self, topic: str, qos: int = 1) -> bool:
+        """Subscribe and wait for the SUBACK; whether the broker granted it."""
         self._topics.append((topic, qos))
         before = self.subacks
         self.client.subscribe(topic, qos)
         assert self.wait(lambda: self.subacks > before), f"{self.name}: no SUBACK for {topic}"
+        with self._cond:
+            return all(self.granted[-1])
 
     def publish(self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False) -> MQTTMessageInfo:
         info = self.client.publish(topic, payload, qos=qos, retain=retain)

@@ -1,30 +1,35 @@
 """tests/netfaults.py works: the TCP proxy in front of a real broker black-holes, stalls,
 refuses and resets as it says, proved with plain paho clients, so that the sync tests built on
-it can trust what a fault does."""
+it can trust what a fault does. The brokers are secure: the subscriber signs in as central, the
+clients behind the proxy as halls (one user each: mosquitto binds client ids to users)."""
 
 from __future__ import annotations
 
 import time
 
+from tests.brokers import with_credentials
 from tests.sync.peers import acked, roundtrip
+
+T = "onestop/v1/halls/h1/events"  # what hall h1 may publish
+T2 = "onestop/v1/halls/h2/events"
 
 
 def behind_proxy(broker, proxy, peers, name: str, **kwargs):
-    """A subscriber to t/# straight on `broker`, a proxy in front of it, and a client `name`
-    connected through the proxy: (subscriber, proxy, client)."""
-    sub = peers("sub").connect(broker.url)
-    sub.subscribe("t/#")
+    """A subscriber to every hall's events straight on `broker` (as central), a proxy in front of
+    it, and a client `name` connected through the proxy as hall h1: (subscriber, proxy, client)."""
+    sub = peers("sub").connect(broker.url_for("central"))
+    sub.subscribe("onestop/v1/halls/+/events")
     px = proxy(broker)
-    return sub, px, peers(name, **kwargs).connect(px.url)
+    return sub, px, peers(name, **kwargs).connect(with_credentials(px.url, "h1"))
 
 
 def test_netfaults_blackhole_drops_silently_and_heal_lets_a_new_connection_through(broker, proxy, peers):
     sub, px, pub = behind_proxy(broker, proxy, peers, "pub", keepalive=2)
-    roundtrip(pub, sub, "t/x", b"before")
+    roundtrip(pub, sub, T, b"before")
     assert px.accepted == 1 and px.bytes_up > 0 and px.bytes_down > 0
 
     px.blackhole()
-    lost = pub.publish("t/x", b"lost")
+    lost = pub.publish(T, b"lost")
     assert not acked(lost, 2.0), "a PUBACK crossed the blackhole"
     # No FIN, no RST: the client still believes in its connection, the proxy still holds it.
     assert pub.disconnects == 0 and px.active == 1
@@ -34,7 +39,7 @@ def test_netfaults_blackhole_drops_silently_and_heal_lets_a_new_connection_throu
     px.heal()
     assert pub.wait(lambda: pub.disconnects >= 1, 8), "keepalive did not notice the dead connection"
     assert pub.wait(lambda: pub.connects >= 2, 8), "no reconnection after heal"
-    roundtrip(pub, sub, "t/x", b"after")
+    roundtrip(pub, sub, T, b"after")
     assert px.accepted >= 2
 
 
@@ -42,7 +47,7 @@ def test_netfaults_stall_delays_without_loss(mosquitto, proxy, peers):
     sub, px, pub = behind_proxy(mosquitto, proxy, peers, "pub")
 
     px.stall()
-    info = pub.publish("t/x", b"delayed")
+    info = pub.publish(T, b"delayed")
     assert not acked(info, 0.5)
     assert b"delayed" not in sub.payloads()
 
@@ -56,14 +61,14 @@ def test_netfaults_refuse_blocks_new_connections_only(mosquitto, proxy, peers):
     sub, px, old = behind_proxy(mosquitto, proxy, peers, "old")
 
     px.refuse()
-    new = peers("new").start(px.url)
+    new = peers("new").start(with_credentials(px.url, "h2"))
     assert not new.wait(lambda: new.connects > 0, 1.5), "a new connection got through refuse()"
     assert px.accepted >= 2 and new.refusals + new.disconnects >= 1
-    roundtrip(old, sub, "t/x", b"old connection still flows")
+    roundtrip(old, sub, T, b"old connection still flows")
 
     px.heal()
     assert new.wait(lambda: new.connects == 1), "no connection after heal"
-    roundtrip(new, sub, "t/x", b"new connection flows")
+    roundtrip(new, sub, T2, b"new connection flows")
 
 
 def test_netfaults_reset_all_disconnects_at_once(mosquitto, proxy, peers):
@@ -74,4 +79,4 @@ def test_netfaults_reset_all_disconnects_at_once(mosquitto, proxy, peers):
     assert pub.wait(lambda: pub.disconnects >= 1, 2.0), "the reset did not reach the client"
     assert time.monotonic() - started < 2.0  # not the 60 s keepalive
     assert pub.wait(lambda: pub.connects >= 2)
-    roundtrip(pub, sub, "t/x", b"after reset")
+    roundtrip(pub, sub, T, b"after reset")

@@ -9,6 +9,7 @@ re-based; clock jumps leave the log in order)."""
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 from datetime import datetime, timedelta, timezone
 
@@ -17,6 +18,7 @@ import pytest
 
 from central.store import CentralStore
 from sync.contract import wire
+from tests.brokers import password_for
 from tests.sync.harness import Central, Edge, Traffic, assert_converged, central_keys, wait_until, write_campus
 
 pytestmark = pytest.mark.slow
@@ -59,20 +61,23 @@ def campus(tmp_path, broker):
         c.close()
 
 
-def raw_client(url_port: int, protocol: int) -> paho.Client:
+def raw_client(url_port: int, protocol: int, user: str = "central-3") -> paho.Client:
+    """A plain client signed in as `user` (default: a central worker user no running central
+    uses: mosquitto binds client ids to users, so it would disconnect that central)."""
     c = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id="", protocol=paho.MQTTv5 if protocol == 5
                     else paho.MQTTv311)
+    c.username_pw_set(user, password_for(user))
     c.connect("127.0.0.1", url_port)
     c.loop_start()
     return c
 
 
-def sniffer(url_port: int, protocol: int, topic: str) -> tuple[paho.Client, list[bytes]]:
+def sniffer(url_port: int, protocol: int, topic: str, user: str = "central-2") -> tuple[paho.Client, list[bytes]]:
     """A raw client subscribed to `topic` (its SUBACK received) and every payload it gets there
     (amqtt also hands a new subscriber retained messages of other topics: those are left out)."""
     captured: list[bytes] = []
     subacks: list[object] = []
-    c = raw_client(url_port, protocol)
+    c = raw_client(url_port, protocol, user)
     c.on_message = lambda cl, u, m: captured.append(m.payload) if m.topic == topic else None
     c.on_subscribe = lambda cl, u, mid, codes, props: subacks.append(codes)
     c.subscribe(topic, qos=1)
@@ -159,7 +164,15 @@ def test_replicator_edge_killed(campus, broker, when):
     assert_converged(c.db, c.edges)
 
 
-def test_replicator_network_cut_without_fin(campus, broker, proxy):
+def test_replicator_network_cut_without_fin(campus, broker, proxy, request):
+    if broker.kind == "amqtt":
+        # amqtt 0.12 with authenticated (non-anonymous) persistent sessions: a client reconnecting
+        # over its own half-open session takes it over, and QoS 1 deliveries to it then time out
+        # (PUBACK never awaited on the new connection): central stops receiving. The same with
+        # `AmqttBroker(secure=False, anonymous=False)`; only anonymous sessions (no offline
+        # queueing) recover. docs/security-broker.md
+        request.applymarker(pytest.mark.xfail(reason="amqtt 0.12 persistent-session takeover after a "
+                                                     "half-open connection", strict=False))
     p = proxy(broker)
     c = campus(url=p.url)
     with Traffic(c.edges) as t:
@@ -211,10 +224,20 @@ def test_replicator_garbage_oversized_and_wrong_hall_are_quarantined(campus, bro
     for _ in range(10):
         c.edges[0].take()
         c.edges[1].take()
-    q = wait_until(lambda: (lambda q: q if len(q) >= 4 else None)(c.central.get("/api/quarantine")), 30,
-                   what="4 quarantined payloads")
+    # mosquitto refuses the oversized payload itself (message_size_limit); amqtt passes it on
+    n = 3 if broker.limits_message_size else 4
+    q = wait_until(lambda: (lambda q: q if len(q) >= n else None)(c.central.get("/api/quarantine")), 30,
+                   what=f"{n} quarantined payloads")
+    assert len(q) == n
     reasons = " | ".join(x["reason"] for x in q)
-    assert "not a valid Batch" in reasons and "over the" in reasons and "hall-b" in reasons and "alien" in reasons
+    assert "not a valid Batch" in reasons and "hall-b" in reasons and "alien" in reasons
+    assert ("over the" in reasons) == (not broker.limits_message_size)
+    for x in q:  # a bounded prefix is kept, with the whole payload's size and hash
+        assert len(bytes.fromhex(x["preview"])) <= 200 and len(x["sha256"]) == 64
+    if not broker.limits_message_size:
+        big = next(x for x in q if "over the" in x["reason"])
+        assert big["size"] == wire.MAX_PAYLOAD + 1 and big["kept"] == 4096
+        assert big["sha256"] == hashlib.sha256(b"x" * (wire.MAX_PAYLOAD + 1)).hexdigest()
     assert_converged(c.db, c.edges)
     assert real_a["number"] == "A001"
     # the unknown event was acked (counted) so it cannot block its epoch
