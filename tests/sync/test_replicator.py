@@ -450,9 +450,10 @@ def test_replicator_time_clock_jumps_do_not_disturb_the_log(tmp_path, mosquitto)
 
 
 def test_replicator_forged_downlink_on_the_broker_is_refused_and_central_sees_it(tmp_path, broker, peers):
-    """On an anonymous broker anyone may publish a retained config for a hall (version 2**63-1,
-    new PIN hashes) and a time beacon for 2028. The hall takes neither, records each refusal,
-    and central receives the refusals like any event."""
+    """Whoever holds central-side broker credentials (a leaked worker password; the ACL lets it
+    write configs and beacons) publishes a retained config for a hall (version 2**63-1, new PIN
+    hashes) and a time beacon for 2028. Without central's signature the hall takes neither,
+    records each refusal, and central receives the refusals like any event."""
     import msgspec
 
     from sync.kernel.configfile import load_hall_business
@@ -464,7 +465,7 @@ def test_replicator_forged_downlink_on_the_broker_is_refused_and_central_sees_it
     edge = Edge(tmp_path, files["hall-a"], "hall-a", broker.url).start()
     try:
         wait_until(lambda: central.get("/api/halls")[0]["online"], 30, what="hall online")
-        attacker = peers("attacker").connect(broker.url)
+        attacker = peers("central-3").connect(broker.url_for("central-3"))
         _ident, business = load_hall_business(files["hall-a"])
         evil = msgspec.structs.replace(business, version=2**63 - 1, staff=[
             msgspec.structs.replace(s, pin_hash=business.managers[0].password_hash) for s in business.staff])
