@@ -20,7 +20,7 @@ from central.configedit import ConfigEditor, validate, EditError
 from central.projections import Directory
 from sync.kernel import business as biz
 from sync.contract import wire
-from tests.central.data import write_config
+from tests.central.data import Browser, write_config
 from tests.sync.conftest import broker  # noqa: F401 - the real-broker fixture (mosquitto, amqtt)
 from tests.sync.harness import Central, Edge, wait_until, write_campus
 
@@ -51,7 +51,7 @@ def parts(store, tmp_path):
 
 @pytest.fixture
 def client(parts):
-    with TestClient(parts[2]) as c:
+    with Browser(parts[2]) as c:
         yield c
 
 
@@ -352,7 +352,7 @@ def test_configedit_push_reaches_running_hall_and_survives_restart(tmp_path, bro
     try:
         wait_until(lambda: central.get("/api/halls")[0]["status"].get("config_version") == 1, 30,
                    what="the hall reporting version 1")
-        web = httpx.Client(base_url=central.base, timeout=10)
+        web = httpx.Client(base_url=central.base, timeout=10, headers={"origin": central.base})
         assert web.post("/login", data={"username": "admin", "password": "admin123"}).status_code in (200, 302, 303)
         r = web.post("/config/hall-a/items", data=SUSPENSION_FORM | {"promise_days": "7", "base_version": "1"})
         assert r.status_code in (302, 303) and r.headers["location"].endswith("saved=2"), r.text[-1000:]

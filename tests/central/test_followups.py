@@ -9,7 +9,7 @@ from central.config import load
 from central.supervision import followups as fu
 from sync.contract import events as ev
 from sync.contract import wire
-from tests.central.data import HallLog, at, write_config
+from tests.central.data import Browser, HallLog, at, write_config
 from tests.central.supervision_data import (ADMIN, FINANCE, HB, actions, api, app, client, count,  # noqa: F401 - fixtures
                                             login, parts)
 
@@ -120,7 +120,7 @@ def test_followups_fix_days_from_config(parts, tmp_path):
     assert cfg.followups.fix_days == 3
     app = create_app(store, None, directory, auth)
     app.state.followup_fix_days = cfg.followups.fix_days
-    with TestClient(app) as c:
+    with Browser(app) as c:
         rows = c.get("/api/followups", auth=ADMIN).json()
     # T2 Monday 11-02 + 3 open days → Thu 11-05; X3 Friday 11-06 → Mon 9, Tue 10, Wed 11
     assert {r["ticket"]: r["fix_due"] for r in rows} == {"T2": "2026-11-05", "X1": "2026-10-09",

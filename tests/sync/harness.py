@@ -14,11 +14,13 @@ from pathlib import Path
 import httpx
 
 from central.store import CentralStore
+from sync.kernel.passwords import hash_secret
 from tests.brokers import free_port
 from tests.conftest import HALL_TOML, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 CLOCK_START = "2026-11-23T09:00+08:00"
+CENTRAL_LOGIN = ("admin", "admin123")  # the central admin write_campus configures (central's API needs a login)
 
 
 class Proc:
@@ -89,6 +91,12 @@ class Central(Proc):
         self.shared = shared
         self.extra = extra or []
 
+    def get(self, path: str, **params):
+        """GET central's JSON API as the central admin (HTTP Basic)."""
+        r = httpx.get(self.base + path, params=params, timeout=10, auth=CENTRAL_LOGIN)
+        r.raise_for_status()
+        return r.json()
+
     def command(self) -> list[str]:
         cmd = [sys.executable, "-m", "central.cli", "--config", str(self.config), "--db", self.db_url,
                "--broker", self.broker_url, "--http", f"127.0.0.1:{self.port}", "--worker-id", self.worker_id]
@@ -152,6 +160,9 @@ def write_campus(tmp: Path, halls: list[str], broker_extra: str = "", protocol: 
         p.write_text(text, encoding="utf-8")
         files[h] = p
     central = tmp / "central.toml"
+    if "[[users]]" not in central_broker_extra:  # central's API needs a login: the admin of CENTRAL_LOGIN
+        central_broker_extra += (f'\n[[users]]\nname = "{CENTRAL_LOGIN[0]}"\nrole = "admin"\n'
+                                 f'password_hash = "{hash_secret(CENTRAL_LOGIN[1], iterations=1000)}"\n')
     central.write_text(f'[central]\nname = "测试中心"\nhalls = ["halls/*.toml"]\n\n[broker]\nprotocol = {protocol}\n'
                        + central_broker_extra,
                        encoding="utf-8")
