@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import math
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -35,7 +36,7 @@ from .pages.operations import OperationsPages
 from .pages.supervision import RecordsApi, RecordsPages
 from .projections import Directory
 from .reports import Weights
-from .scope import Scope
+from .scope import Scope, check_day
 from .service import CentralService
 from .store import CentralStore
 from .websecurity import SecurityMiddleware, request_id
@@ -66,9 +67,10 @@ class ReportContext:
         if not value:
             return self.today()
         try:
-            return date.fromisoformat(value)
+            day = date.fromisoformat(value)
         except ValueError:
             raise BadRequest(f"{key} 格式应为 YYYY-MM-DD，收到 {value!r}") from None
+        return check_day(day, key)
 
     def caller(self, request: Request) -> tuple[User, Scope]:
         """The logged-in user (dashboard session cookie, or HTTP Basic for scripts) and scope.
@@ -87,8 +89,8 @@ class ReportContext:
             if got.user is not None:
                 return got.user, scope_of(got.user)
             if got.locked:
-                raise TooManyRequestsException(f"登录失败次数过多，请 {int(got.locked) + 1} 秒后再试",
-                                               headers={"retry-after": str(int(got.locked) + 1)})
+                raise TooManyRequestsException(f"登录失败次数过多，请 {math.ceil(got.locked)} 秒后再试",
+                                               headers={"retry-after": str(math.ceil(got.locked))})
         raise NotAuthorizedException("login required (dashboard session or HTTP Basic)")
 
     def login_attempt(self, request: Request, name: str, password: str, how: str) -> Check:

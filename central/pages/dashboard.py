@@ -10,6 +10,7 @@ Logins (and failures and logouts) are written to the audit table.
 
 from __future__ import annotations
 
+import math
 from datetime import date
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -113,7 +114,7 @@ class DashboardController(Controller):
         got = ctx.login_attempt(request, name, password, "form")
         if got.user is None:
             if got.locked:
-                wait = int(got.locked) + 1
+                wait = math.ceil(got.locked)
                 return Template(template_name="login.html", status_code=429, headers={"retry-after": str(wait)},
                                 context={"error": f"登录失败次数过多，请 {wait} 秒后再试"})
             return Template(template_name="login.html", context={"error": "用户名或密码错误"}, status_code=401)
