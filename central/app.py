@@ -4,6 +4,8 @@ dashboard (central.pages)."""
 from __future__ import annotations
 
 import base64
+import logging
+import math
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -12,16 +14,17 @@ from zoneinfo import ZoneInfo
 
 from litestar import Controller, Litestar, Request, Response, get
 from litestar.di import NamedDependency, Provide
-from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
+from litestar.exceptions import (HTTPException, NotAuthorizedException, PermissionDeniedException,
+                                 TooManyRequestsException, ValidationException)
 from litestar.openapi import OpenAPIConfig
-from litestar.params import FromQuery, QueryParameter
+from litestar.params import QueryParameter
 from litestar.static_files import create_static_files_router
 
 from sync.kernel.clock import Clock, SystemClock
 
 from . import operations as op
 from . import reports as rp
-from .auth import COOKIE, Auth, scope_of
+from .auth import COOKIE, Auth, Check, scope_of
 from .config import User
 from .errors import BadRequest
 from .export import XLSX_TYPE, filename, to_xlsx
@@ -33,9 +36,10 @@ from .pages.operations import OperationsPages
 from .pages.supervision import RecordsApi, RecordsPages
 from .projections import Directory
 from .reports import Weights
-from .scope import Scope
+from .scope import Scope, check_day
 from .service import CentralService
 from .store import CentralStore
+from .websecurity import SecurityMiddleware, request_id
 
 STATIC = Path(__file__).parent / "static"
 CENTRE_TZ = ZoneInfo("Asia/Shanghai")
@@ -63,25 +67,52 @@ class ReportContext:
         if not value:
             return self.today()
         try:
-            return date.fromisoformat(value)
+            day = date.fromisoformat(value)
         except ValueError:
             raise BadRequest(f"{key} 格式应为 YYYY-MM-DD，收到 {value!r}") from None
+        return check_day(day, key)
 
     def caller(self, request: Request) -> tuple[User, Scope]:
-        """The logged-in user (dashboard session cookie, or HTTP Basic for scripts) and scope."""
+        """The logged-in user (dashboard session cookie, or HTTP Basic for scripts) and scope.
+        A wrong Basic password is audited and counts towards the login throttle (429 while the
+        name or the source is locked), exactly like a failed dashboard login."""
         s = self.auth.session(request.cookies.get(COOKIE))
         if s is not None:
             return s.user, scope_of(s.user)
         header = request.headers.get("authorization", "")
         if header.lower().startswith("basic "):
             try:
-                name, _, password = base64.b64decode(header[6:]).decode().partition(":")
+                name, _, password = base64.b64decode(header[6:], validate=True).decode().partition(":")
             except (ValueError, UnicodeDecodeError):
                 name, password = "", ""
-            user = self.auth.check(name, password)
-            if user is not None:
-                return user, scope_of(user)
+            got = self.login_attempt(request, name[:128], password[:1024], "basic")
+            if got.user is not None:
+                return got.user, scope_of(got.user)
+            if got.locked:
+                raise TooManyRequestsException(f"登录失败次数过多，请 {math.ceil(got.locked)} 秒后再试",
+                                               headers={"retry-after": str(math.ceil(got.locked))})
         raise NotAuthorizedException("login required (dashboard session or HTTP Basic)")
+
+    def login_attempt(self, request: Request, name: str, password: str, how: str) -> Check:
+        """A throttled password check (central.auth) with every failure audited: who, how
+        (form or basic), from where, why."""
+        source = source_of(request)
+        got = self.auth.authenticate(name, password, source)
+        if got.user is None:
+            self.store.audit(name or "?", "login_failed", f"{how} from {source}: {got.reason}", self.now_us())
+        return got
+
+    def user_of(self, request: Request, *roles: str) -> User:
+        """The caller, who must have one of `roles` (403 otherwise)."""
+        user, _scope = self.caller(request)
+        if user.role not in roles:
+            raise PermissionDeniedException(f"角色 {user.role} 无权访问此接口")
+        return user
+
+
+def source_of(request: Request) -> str:
+    """The address a request came from (the peer; a proxy in front must be trusted to pass it)."""
+    return request.client.host if request.client else "?"
 
 
 def _answer(report: dict, fmt: str | None) -> Response:
@@ -156,42 +187,85 @@ class ReportsApi(Controller):
             ctx.store, ctx.directory, q.get("start"), q.get("end"), q.get("hall"), scope=scope))
 
 
+MAX_INT = 2**63 - 1  # the largest id or sequence number the databases hold
+log = logging.getLogger("onestop.central.app")
+
+
 def http_handler(request: Request, exc: HTTPException) -> Response:
     body: dict = {"status_code": exc.status_code, "detail": exc.detail}
     if isinstance(exc, ValidationException) and exc.extra:
         body["extra"] = exc.extra
-    return Response(body, status_code=exc.status_code)
+    return Response(body, status_code=exc.status_code, headers=exc.headers)
+
+
+def error_handler(request: Request, exc: Exception) -> Response:
+    """Anything a route did not handle: a body nested too deep to decode answers 400; anything
+    else is logged with the request id (traceback in the log, never in the answer) and answers
+    500 naming that id."""
+    if isinstance(exc, RecursionError) and "deserializ" in str(exc):
+        return Response({"status_code": 400, "detail": "请求内容嵌套层数过多，无法解析"}, status_code=400)
+    rid = request_id(request)
+    log.error("request %s %s %s failed: %s: %s", rid, request.method, request.url.path, type(exc).__name__, exc,
+              exc_info=exc)
+    return Response({"status_code": 500, "detail": f"服务器内部错误（请求编号 {rid}），已记录日志",
+                     "request_id": rid}, status_code=500)
+
+
+def _status_view(status: dict, scope: Scope) -> dict:
+    """A hall's reported status as a department head may see it: their department's windows
+    and queue only."""
+    if scope.role != "department":
+        return status
+    return {**status, "windows": [w for w in status.get("windows", []) if scope.department_ok(w.get("department"))],
+            "queues": {k: v for k, v in (status.get("queues") or {}).items() if scope.department_ok(k)}}
 
 
 class CentralApi(Controller):
+    """Central's own records. Health is public (counters, no personal data); the halls list,
+    the merged events and the quarantine need a login (session or HTTP Basic) and answer
+    within the caller's scope: central admin everything; a hall manager their own hall only; a
+    department head the halls list with their department's windows and queues (raw events and
+    quarantined payloads carry every department's records: admin and hall manager only)."""
+
     path = "/api"
     tags = ["central"]
 
-    @get("/health", sync_to_thread=True, summary="Central health and ingest counters")
+    @get("/health", sync_to_thread=True, summary="Central health and ingest counters (public)")
     def health(self, store: NamedDependency[CentralStore], service: NamedDependency[CentralService]) -> dict:
         return {"status": "ok", "connected": bool(service and service.link.connected), "schema": store.schema_version(),
                 "events": store.count_events(), "ingest": dict(service.stats) if service else {}}
 
-    @get("/halls", sync_to_thread=True, summary="Every hall: online, last seen, acked seq per epoch, events")
-    def halls(self, store: NamedDependency[CentralStore]) -> list[dict]:
-        return store.halls()
+    @get("/halls", sync_to_thread=True, summary="Every hall the caller may see: online, last seen, acked seq per epoch")
+    def halls(self, request: Request, store: NamedDependency[CentralStore],
+              ctx: NamedDependency[ReportContext]) -> list[dict]:
+        _user, scope = ctx.caller(request)
+        return [{**h, "status": _status_view(h["status"], scope)} for h in store.halls()
+                if scope.role != "hall" or h["id"] == scope.hall]
 
-    @get("/events", sync_to_thread=True, summary="Merged events as stored")
+    @get("/events", sync_to_thread=True, summary="Merged events as stored (admin; a hall manager their hall)")
     def events(
         self,
+        request: Request,
         store: NamedDependency[CentralStore],
-        hall: FromQuery[str | None] = None,
-        epoch: FromQuery[str | None] = None,
-        after: Annotated[int, QueryParameter(ge=0)] = 0,
+        ctx: NamedDependency[ReportContext],
+        hall: Annotated[str | None, QueryParameter(max_length=64)] = None,
+        epoch: Annotated[str | None, QueryParameter(max_length=64)] = None,
+        after: Annotated[int, QueryParameter(ge=0, le=MAX_INT)] = 0,
         limit: Annotated[int, QueryParameter(ge=1, le=5000)] = 100,
     ) -> list[dict]:
         """With `hall` and `epoch`, `after` is a seq; otherwise it is central's own row id."""
+        user = ctx.user_of(request, "admin", "hall")
+        if user.role == "hall":
+            if hall not in (None, user.hall):
+                raise PermissionDeniedException(f"大厅管理员只能查看本大厅（{user.hall}）的事件")
+            hall = user.hall
         return store.events(hall=hall, after=after, limit=limit, epoch=epoch)
 
-    @get("/quarantine", sync_to_thread=True, summary="Payloads and events central could not accept")
-    def quarantine(self, store: NamedDependency[CentralStore],
+    @get("/quarantine", sync_to_thread=True, summary="Payloads and events central could not accept (admin; hall manager: own hall)")
+    def quarantine(self, request: Request, store: NamedDependency[CentralStore], ctx: NamedDependency[ReportContext],
                    limit: Annotated[int, QueryParameter(ge=1, le=1000)] = 100) -> list[dict]:
-        return store.quarantined(limit)
+        user = ctx.user_of(request, "admin", "hall")
+        return store.quarantined(limit, hall=user.hall if user.role == "hall" else None)
 
 
 def create_app(store: CentralStore, service: CentralService | None, directory: Directory | None = None,
@@ -208,7 +282,8 @@ def create_app(store: CentralStore, service: CentralService | None, directory: D
         dependencies={"store": Provide(lambda: store, sync_to_thread=False),
                       "service": Provide(lambda: service, sync_to_thread=False),
                       "ctx": Provide(lambda: ctx, sync_to_thread=False)},
-        exception_handlers={HTTPException: http_handler},
+        exception_handlers={HTTPException: http_handler, Exception: error_handler},
+        middleware=[SecurityMiddleware],
         template_config=template_config(),
         openapi_config=OpenAPIConfig(title="onestop central", version="1"),
     )

@@ -52,6 +52,8 @@ role = "admin"
 password_hash = "pbkdf2_sha256$<iterations>$<salt hex>$<hash hex>"   # same scheme as edge PINs
 # department = "academic"         # role department: the department id
 # hall = "south-hall"             # role hall: the hall id
+# staff = "s-101"                 # this person's roster id, if they also serve at a window: they
+                                  # never handle the follow-up of their own bad rating
 ```
 """
 
@@ -167,6 +169,7 @@ class User(Strict, kw_only=True):
     password_hash: str
     department: str = ""
     hall: str = ""
+    staff: str = ""  # the roster id (staff) of this person, if they also serve at a window
 
 
 class CentralConfig(Strict, kw_only=True):

@@ -6,9 +6,14 @@ hall at once through the retained, versioned config downlink (`CentralService.pu
   made it, when, a comment and a summary of what changed (table `config_revisions`,
   migration 5). Versions of one hall are unique; an edit takes
   max(file version, newest stored revision, version the hall reports as applied) + 1, so the
-  edge (which refuses anything not newer than what it runs) always takes it. A reported version
-  more than `wire.MAX_VERSION_STEP` ahead is ignored (a forged status), and no version goes
-  above `wire.MAX_CONFIG_VERSION` (`ConfigEditor.next_version`).
+  edge (which refuses anything not newer than what it runs) always takes it.
+- Versions are bounded: a hall's reported version counts only when it is plausible (at most
+  `VERSION_SLACK` beyond what central knows of — its file, its revisions, what it publishes);
+  an absurd one (a forged 2**63-1) is logged and ignored, so the next edit never overflows. No
+  edit makes a version above `MAX_VERSION` (409 instead; `ConfigEditor.next_version`). Both bounds are
+  the wire's (`wire.MAX_CONFIG_VERSION`, `wire.MAX_VERSION_STEP`), which the halls apply too.
+- Every edit names the version it was made on (`base_version`): a stale one answers 409 and
+  changes nothing (another edit came first).
 - At start central runs, per hall, the newest of its hall file's configuration and the newest
   stored revision (`ConfigEditor.__init__` puts it into the `HallEntry`, so the downlink, the
   directory and the reports all use it). A file bumped past the stored revisions wins.
@@ -149,6 +154,10 @@ def _field_default(cls: type, f: str) -> Any:
 # ---------------------------------------------------------------- the editor
 
 
+MAX_VERSION = wire.MAX_CONFIG_VERSION  # the largest configuration version central makes
+VERSION_SLACK = wire.MAX_VERSION_STEP  # how far a hall's reported version may run ahead of central's
+
+
 @dataclass
 class Versions:
     hall: str
@@ -158,6 +167,7 @@ class Versions:
     current: int
     applied: int | None
     online: bool
+    reported: int | None = None  # what the hall reported, when implausible (applied is then None)
 
     @property
     def landed(self) -> bool:
@@ -224,22 +234,42 @@ class ConfigEditor:
         row = revisions.get(self.store, hall, version)
         return biz.decode(row.business.encode()) if row else None
 
-    def applied(self) -> dict[str, tuple[int | None, bool]]:
-        """hall → (config version the hall last reported in its status, online)."""
+    def reported(self) -> dict[str, tuple[int | None, bool]]:
+        """hall → (config version the hall last reported in its status, as reported; online)."""
         out = {}
         for h in self.store.halls():
             v = (h.get("status") or {}).get("config_version")
-            out[h["id"]] = (int(v) if isinstance(v, int) else None, bool(h["online"]))
+            out[h["id"]] = (v if type(v) is int else None, bool(h["online"]))
+        return out
+
+    def known(self, hall: str) -> int:
+        """The newest version central itself knows of for `hall` (file, revisions, running)."""
+        return max(self.entries[hall].business.version, self.file[hall].version, self.stored_version(hall) or 0)
+
+    def plausible(self, hall: str, version: int | None) -> bool:
+        return version is not None and 0 <= version <= min(MAX_VERSION, self.known(hall) + VERSION_SLACK)
+
+    def applied(self) -> dict[str, tuple[int | None, bool]]:
+        """hall → (config version the hall last reported in its status, online); an implausible
+        report (`plausible`) is None and logged."""
+        out = {}
+        for hid, (v, online) in self.reported().items():
+            if v is not None and hid in self.entries and not self.plausible(hid, v):
+                log.warning("hall %s reports configuration version %d, implausible (central knows %d): ignored",
+                            hid, v, self.known(hid))
+                v = None
+            out[hid] = (v, online)
         return out
 
     def versions(self) -> list[Versions]:
-        applied = self.applied()
+        reported = self.reported()
         out = []
         for hid, entry in sorted(self.entries.items()):
-            a, online = applied.get(hid, (None, False))
+            r, online = reported.get(hid, (None, False))
+            ok = r is None or self.plausible(hid, r)
             out.append(Versions(hall=hid, name=entry.name, file=self.file[hid].version,
-                                stored=self.stored_version(hid), current=entry.business.version, applied=a,
-                                online=online))
+                                stored=self.stored_version(hid), current=entry.business.version,
+                                applied=r if ok else None, online=online, reported=None if ok else r))
         return out
 
     # -- editing
@@ -303,17 +333,13 @@ class ConfigEditor:
     def next_version(self, hall: str, base: biz.Business) -> int:
         """The version of the hall's next revision: one above every version known for it. The
         version the hall reports (its status, which a hall credential can forge) counts only
-        when plausible (at most `wire.MAX_VERSION_STEP` above central's own), and the result is
-        never above `wire.MAX_CONFIG_VERSION` (EditError 409 then: nothing is stored)."""
-        known = max(base.version, self.file[hall].version, self.stored_version(hall) or 0)
+        when plausible (`applied`), and the result is never above `MAX_VERSION` (EditError 409
+        then: nothing is stored)."""
+        known = max(base.version, self.known(hall))
         applied = self.applied().get(hall, (None, False))[0] or 0
-        if applied > known + wire.MAX_VERSION_STEP:
-            log.warning("hall %s reports configuration version %d, far above central's %d: ignored", hall,
-                        applied, known)
-            applied = 0
         version = max(known, applied) + 1
-        if version > wire.MAX_CONFIG_VERSION:
-            raise EditError(f"配置版本号已达上限（{wire.MAX_CONFIG_VERSION}），无法再保存新版本", 409)
+        if version > MAX_VERSION:
+            raise EditError(f"配置版本号已达上限（{MAX_VERSION}），无法再保存修改", 409)
         return version
 
     def refresh(self) -> dict[str, wire.ConfigMessage]:

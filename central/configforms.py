@@ -34,6 +34,22 @@ def form_text(form: dict, key: str) -> str:
     return str(value).replace("\r\n", "\n").strip()
 
 
+FIELD_LABELS = {"item": "事项编号", "staff": "人员编号", "name": "名称", "department": "部门", "audience": "服务对象",
+                "basis": "办理依据", "process": "办理流程", "materials": "所需材料", "gap": "容缺受理材料",
+                "location": "办理地点", "promise_days": "承诺时限", "mode": "办理方式", "co_departments": "协办部门",
+                "windows": "A岗窗口", "backup_for": "B岗窗口", "phone": "电话", "card": "卡号", "holidays": "节假日",
+                "workdays": "调休上班日", "closures": "闭厅时段", "vacations": "假期与值班日"}
+
+
+def require(form: dict, keys) -> None:
+    """Every field of `keys` must be in the posted form (an empty value is an explicit "none"):
+    a missing field never means "delete it" (EditError 400 naming the fields, nothing saved)."""
+    missing = [k for k in keys if k not in form]
+    if missing:
+        raise EditError("表单不完整，缺少字段：" + "、".join(f"{FIELD_LABELS.get(k, k)}（{k}）" for k in missing)
+                        + "。请从配置页面重新提交")
+
+
 def _lines(text: str) -> list[str]:
     return [line.strip() for line in text.split("\n") if line.strip()]
 
@@ -217,7 +233,12 @@ def may_view(user, page: str, hall: str) -> bool:
 def item_editable(user, item: biz.Item) -> bool:
     return user.role == "admin" or (user.role == "department" and item.department == user.department)
 
+ITEM_GUIDE_FIELDS = ("audience", "basis", "process", "materials", "gap", "location", "promise_days")
+ITEM_ADMIN_FIELDS = ("name", "department", "mode", "co_departments")
+
+
 def change_item(b: biz.Business, user, item_id: str, new: bool, form: dict) -> biz.Business:
+    require(form, ("item", *ITEM_GUIDE_FIELDS, *(ITEM_ADMIN_FIELDS if user.role == "admin" else ())))
     items = list(b.catalog.items)
     idx = next((i for i, it in enumerate(items) if it.id == item_id), None)
     if new:
@@ -259,7 +280,11 @@ def item_summary(a: biz.Business, b: biz.Business, item_id: str) -> list[str]:
     return diff(old, new)
 
 
+STAFF_FIELDS = ("name", "department", "windows", "backup_for", "phone", "card")
+
+
 def change_staff(b: biz.Business, user, staff_id: str, new: bool, form: dict) -> biz.Business:
+    require(form, ("staff", "phone") if user.role == "hall" and not new else ("staff", *STAFF_FIELDS))
     staff = list(b.staff)
     idx = next((i for i, s in enumerate(staff) if s.id == staff_id), None)
     if new:
@@ -297,6 +322,10 @@ def staff_summary(a: biz.Business, b: biz.Business, staff_id: str) -> list[str]:
 
 def change_calendar(b: biz.Business, user, form: dict) -> biz.Business:
     cal = b.calendar
+    if user.role == "hall":  # what a hall manager may not change defaults to the current calendar
+        require(form, ("closures", "vacations"))
+        form = {"holidays": holidays_text(cal), "workdays": workdays_text(cal)} | dict(form)
+    require(form, ("holidays", "workdays", "closures", "vacations"))
     fields = parse_calendar(form, cal)
     if user.role == "hall":
         if fields["holidays"] != cal.holidays:

@@ -111,7 +111,7 @@ def satisfaction(store, d: Directory, start: str | None, end: str | None, hall: 
     keys = LEVELS[by]
     groups: dict[tuple, dict] = defaultdict(lambda: {"levels": [0] * 6, "completed": 0, "unrated": 0})
     src = source(store, d, s, e, halls)
-    for hall_, dept, window, staff, lv, n in src.rating_rows(excluded_ratings(store)):
+    for hall_, dept, window, staff, lv, n in src.rating_rows(excluded_ratings(store, d)):
         if scope.department_ok(dept):
             values = {"hall": hall_, "department": dept, "window": window, "staff": staff}
             groups[tuple(values[k] for k in keys)]["levels"][lv] += n
@@ -224,7 +224,7 @@ def rankings(store, d: Directory, period: str | None, level: str = "window", wei
         return None if any(x is None or x == "" for x in k) else k
 
     src = source(store, d, s, e, halls)
-    for hall_, dept, window, staff, lv, n in src.rating_rows(excluded_ratings(store)):
+    for hall_, dept, window, staff, lv, n in src.rating_rows(excluded_ratings(store, d)):
         if scope.department_ok(dept) and (k := key_of(hall_, window, staff, dept)):
             acc[k]["ratings"] += n
             acc[k]["good"] += n if lv >= 4 else 0

@@ -32,6 +32,7 @@ from sync.kernel.clock import ManualClock
 
 ROOT = Path(__file__).resolve().parents[1]
 HALL = "bench-hall"
+CENTRAL_LOGIN = ("admin", "bench-admin")  # the central admin the bench configures
 PG_ADMIN = os.environ.get("ONESTOP_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/test")
 
 
@@ -54,9 +55,13 @@ def _hall_file(tmp: Path) -> Path:
     path = tmp / "halls" / f"{HALL}.toml"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
-    (tmp / "central.toml").write_text('[central]\nname = "bench"\nhalls = ["halls/*.toml"]\n', encoding="utf-8")
+    from central.auth import hash_secret
+
     from .keys import install_downlink_keys
 
+    (tmp / "central.toml").write_text(  # an admin login: central's /api/halls needs one
+        '[central]\nname = "bench"\nhalls = ["halls/*.toml"]\n\n[[users]]\nname = "admin"\nrole = "admin"\n'
+        f'password_hash = "{hash_secret(CENTRAL_LOGIN[1], iterations=1000)}"\n', encoding="utf-8")
     install_downlink_keys(tmp)  # central signs its acks; the hall trusts its key
     return path
 
@@ -192,7 +197,7 @@ def _drain(tmp: Path, hall_file: Path, backlog_dir: Path, db_url: str, n: int, b
     with httpx.Client(timeout=5) as c:
         while time.monotonic() < deadline:
             try:
-                halls = c.get(f"http://127.0.0.1:{cport}/api/halls").json()
+                halls = c.get(f"http://127.0.0.1:{cport}/api/halls", auth=CENTRAL_LOGIN).json()
             except httpx.HTTPError:
                 time.sleep(0.05)
                 continue

@@ -7,6 +7,7 @@ broke (the server closed it) is reopened once and the request retried.
 
 from __future__ import annotations
 
+import base64
 import http.client
 import json
 from typing import Any
@@ -15,9 +16,14 @@ _JSON = {"Content-Type": "application/json", "Accept": "application/json"}
 
 
 class Client:
-    def __init__(self, host: str, port: int, timeout: float = 10.0) -> None:
+    """`auth` (user, password): sent as HTTP Basic with every request (central's API needs a login)."""
+
+    def __init__(self, host: str, port: int, timeout: float = 10.0, auth: tuple[str, str] | None = None) -> None:
         self.host, self.port, self.timeout = host, port, timeout
         self._conn: http.client.HTTPConnection | None = None
+        self._headers = dict(_JSON)
+        if auth is not None:
+            self._headers["Authorization"] = "Basic " + base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
 
     def _connection(self) -> http.client.HTTPConnection:
         if self._conn is None:
@@ -31,7 +37,7 @@ class Client:
         for attempt in (1, 2):
             conn = self._connection()
             try:
-                conn.request(method, path, body=payload, headers=_JSON)
+                conn.request(method, path, body=payload, headers=self._headers)
                 resp = conn.getresponse()
                 data = resp.read()
                 break

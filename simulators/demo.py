@@ -42,6 +42,7 @@ REPORT_EVERY = 5.0  # real seconds between two progress lines
 MIN_OPEN_LEFT = timedelta(minutes=30)  # start in a later period when fewer simulated minutes remain
 DEMO_PIN = "1234"  # every staff console PIN in config/halls (see the files' header)
 DEMO_MANAGER_PASSWORD = "admin123"
+DEMO_CENTRAL_LOGIN = ("admin", "admin123")  # config/central.toml's central admin (central's API needs a login)
 
 PAGES = [
     ("kiosk (take a number)", "/kiosk"),
@@ -325,7 +326,7 @@ class Campus:
 
     def central_halls(self) -> dict[str, dict]:
         try:
-            with Client(self.central_host, self.central_port, timeout=3) as c:
+            with Client(self.central_host, self.central_port, timeout=3, auth=DEMO_CENTRAL_LOGIN) as c:
                 return {x["id"]: x for x in c.get("/api/halls")}
         except (OSError, http.client.HTTPException, ValueError):
             return {}

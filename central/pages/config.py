@@ -265,16 +265,21 @@ class ConfigApi(Controller):
             raise NotAuthorizedException("no role")
         editor = editor_for(request.app.state, ctx.store, ctx.directory, service)
         return [{"hall": v.hall, "file_version": v.file, "stored_version": v.stored, "version": v.current,
-                 "applied_version": v.applied, "online": v.online, "landed": v.landed}
+                 "applied_version": v.applied, "online": v.online, "landed": v.landed,
+                 "implausible_version": v.reported}
                 for v in editor.versions() if user.role != "hall" or v.hall == user.hall]
 
 
 # ---------------------------------------------------------------- changes
 
 
-def _version(form: dict) -> int | None:
+def _version(form: dict) -> int:
+    """The configuration version the form was opened on (required: an edit never applies to a
+    version its author did not see; a stale one answers 409)."""
     text = form_text(form, "base_version")
-    return int(text) if text.isdigit() else None
+    if not (text.isascii() and text.isdigit() and len(text) <= 12):
+        raise EditError("表单缺少有效的配置版本（base_version），请刷新页面后重新提交")
+    return int(text)
 
 
 def _pages(user) -> list[tuple[str, str]]:

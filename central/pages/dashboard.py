@@ -10,6 +10,7 @@ Logins (and failures and logouts) are written to the audit table.
 
 from __future__ import annotations
 
+import math
 from datetime import date
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -109,16 +110,19 @@ class DashboardController(Controller):
     @post("/login", sync_to_thread=True, status_code=200)
     def login(self, request: Request, ctx: NamedDependency[Any],
               data: Annotated[dict, Body(media_type=RequestEncodingType.URL_ENCODED)]) -> Response:
-        name, password = str(data.get("username", "")), str(data.get("password", ""))
-        user = ctx.auth.check(name, password)
-        if user is None:
-            ctx.store.audit(name or "?", "login_failed", f"from {request.client.host if request.client else '?'}",
-                            ctx.now_us())
+        name, password = str(data.get("username", ""))[:128], str(data.get("password", ""))[:1024]
+        got = ctx.login_attempt(request, name, password, "form")
+        if got.user is None:
+            if got.locked:
+                wait = math.ceil(got.locked)
+                return Template(template_name="login.html", status_code=429, headers={"retry-after": str(wait)},
+                                context={"error": f"登录失败次数过多，请 {wait} 秒后再试"})
             return Template(template_name="login.html", context={"error": "用户名或密码错误"}, status_code=401)
-        token = ctx.auth.login(user)
+        user = got.user
+        token = ctx.auth.login(user, request.cookies.get(COOKIE))
         ctx.store.audit(user.name, "login", f"role {user.role}", ctx.now_us())
         r = Redirect(path="/live")
-        r.set_cookie(COOKIE, token, httponly=True, samesite="strict", path="/")
+        r.set_cookie(COOKIE, token, httponly=True, samesite="strict", path="/", secure=request.url.scheme == "https")
         return r
 
     @post("/logout", sync_to_thread=True, status_code=200)

@@ -99,7 +99,7 @@ class RecordsPages(Controller):
                                       filters["department"], filters["state"], filters["month"])
         except BadRequest as e:
             list_error = str(e)
-        return self._render(request, ctx, s, "complaints.html", status, title="投诉管理", rows=rows,
+        return self._render(request, ctx, s, "complaints.html", 400 if list_error and status == 200 else status, title="投诉管理", rows=rows,
                             filters=filters, error=error or list_error, new=new or {})
 
     @get("/complaints", sync_to_thread=True)
@@ -147,7 +147,7 @@ class RecordsPages(Controller):
                                      filters["hall"], filters["month"], filters["status"])
         except BadRequest as e:
             list_error = str(e)
-        return self._render(request, ctx, s, "followups.html", status, title="差评回访", rows=rows,
+        return self._render(request, ctx, s, "followups.html", 400 if list_error and status == 200 else status, title="差评回访", rows=rows,
                             filters=filters, error=error or list_error, fix_days=fix_days(request))
 
     @get("/followups", sync_to_thread=True)
@@ -174,7 +174,7 @@ class RecordsPages(Controller):
             rows = pt.list_patrols(ctx.store, ctx.directory, scope_of(s.user), filters["month"], filters["hall"])
         except BadRequest as e:
             list_error = str(e)
-        return self._render(request, ctx, s, "patrols.html", status, title="巡查记录", rows=rows, filters=filters,
+        return self._render(request, ctx, s, "patrols.html", 400 if list_error and status == 200 else status, title="巡查记录", rows=rows, filters=filters,
                             error=error or list_error, new=new or {},
                             this_month=ctx.today().strftime("%Y-%m"))
 

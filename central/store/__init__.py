@@ -324,13 +324,15 @@ class CentralStore:
             q = q.where(E.hall == hall)
         return list(q.order_by(E.hall, E.epoch, E.seq).tuples())
 
-    def quarantined(self, limit: int = 100) -> list[dict]:
+    def quarantined(self, limit: int = 100, hall: str | None = None) -> list[dict]:
+        """The newest quarantined payloads (of `hall` only, when given)."""
         Q = self.m.Quarantine
+        q = Q.select() if hall is None else Q.select().where(Q.hall == hall)
         return [
             {"id": r.id, "hall": r.hall, "topic": r.topic, "epoch": r.epoch, "seq": r.seq, "reason": r.reason,
              "size": r.size, "sha256": r.sha256, "kept": len(bytes(r.payload)), "received": r.received,
              "preview": bytes(r.payload)[:200].hex()}
-            for r in Q.select().order_by(Q.id.desc()).limit(limit)
+            for r in q.order_by(Q.id.desc()).limit(limit)
         ]
 
     def count_events(self) -> int:

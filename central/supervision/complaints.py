@@ -146,6 +146,8 @@ def _complaint(store, scope: Scope, cid) -> object:
         cid = int(cid)
     except (TypeError, ValueError):
         raise NotFound(f"没有编号为 {cid!r} 的投诉") from None
+    if not 1 <= cid <= 2**63 - 1:  # beyond what the database's ids hold: no such complaint
+        raise NotFound(f"没有编号为 {cid} 的投诉")
     C = store.records.Complaint
     c = C.get_or_none(C.id == cid)
     if c is None or not complaint_visible(scope, c):

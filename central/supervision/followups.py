@@ -62,12 +62,29 @@ def bad_ratings(store, d: Directory, halls: list[str] | None = None, event_id: s
 
 
 HALL_RESULTS = {"resolved": "大厅已回访办结", "appeal_upheld": "大厅申诉成立", "unreachable": "大厅回访联系不上"}
+SELF_CLOSED = "被评价人本人办结，不予认可"
+NOT_MANAGER = "申诉成立须由大厅管理员确认，不予认可"
 
 
-def hall_followups(store, halls: list[str] | None = None) -> dict[tuple[str, str], dict]:
+def hall_closing_refusal(d: Directory | None, hall: str, staff: str, by: str, result: str) -> str:
+    """Why central does not honour a hall's closing of a follow-up ("" when it does): the rated
+    staff member closed their own follow-up, or an appeal was upheld by someone who is not one
+    of the hall's managers (the hall file's `[[business.managers]]`)."""
+    if staff and by == staff:
+        return SELF_CLOSED
+    if result == "appeal_upheld" and d is not None:
+        entry = d.halls.get(hall)
+        managers = {m.id for m in entry.business.managers} if entry is not None else set()
+        if by not in managers:
+            return NOT_MANAGER
+    return ""
+
+
+def hall_followups(store, halls: list[str] | None = None, d: Directory | None = None) -> dict[tuple[str, str], dict]:
     """The halls' own follow-ups (rating.followup_opened / _closed, written at the hall's
-    console) by (hall, ticket): {"followup", "due", "result", "by", "note"}; result None while
-    open at the hall."""
+    console) by (hall, ticket): {"followup", "due", "result", "by", "note", "refused"}; result
+    None while open at the hall, and also when central does not honour the closing
+    (`hall_closing_refusal`, given the directory `d`; "refused" says why)."""
     if halls is not None and not halls:
         return {}
     p = store.db.param
@@ -82,14 +99,18 @@ def hall_followups(store, halls: list[str] | None = None) -> dict[tuple[str, str
         b = json.loads(body)
         if kind == "rating.followup_opened":
             opened[(hall, b["followup"])] = {"followup": b["followup"], "ticket": b["ticket"], "due": b["due"],
-                                             "result": None, "by": "", "note": ""}
+                                             "result": None, "by": "", "note": "", "refused": "",
+                                             "staff": b.get("staff") or ""}
         else:
             closed[(hall, b["followup"])] = b
     out = {}
     for (hall, fid), f in opened.items():
         c = closed.get((hall, fid))
         if c is not None:
-            f.update(result=c.get("result", "resolved"), by=c.get("by", ""), note=c.get("note", ""))
+            result, by = c.get("result", "resolved"), c.get("by", "")
+            refused = hall_closing_refusal(d, hall, f["staff"], by, result)
+            f.update(result=None if refused else result, by=by, note=c.get("note", ""), refused=refused,
+                     claimed=result)
         out[(hall, f.pop("ticket"))] = f
     return out
 
@@ -156,6 +177,7 @@ def followup_dict(d: Directory, r: BadRating, f, fix_days: int, today: date, hal
         "hall_followup": (hall_f or {}).get("followup", ""), "hall_due": (hall_f or {}).get("due", ""),
         "hall_result": hall_result or "", "hall_result_name": HALL_RESULTS.get(hall_result or "", ""),
         "hall_by": (hall_f or {}).get("by", ""), "hall_note": (hall_f or {}).get("note", ""),
+        "hall_refused": (hall_f or {}).get("refused", ""),
         "status": status,
         "overdue": status not in DONE_STATUSES and today > due,
     }
@@ -177,7 +199,7 @@ def list_followups(store, d: Directory, scope: Scope, fix_days: int, today: date
     if rs:
         for f in F.select().where(F.hall.in_(sorted({r.hall for r in rs}))):
             state[(f.hall, f.event_id)] = f
-    at_hall = hall_followups(store, sorted({r.hall for r in rs})) if rs else {}
+    at_hall = hall_followups(store, sorted({r.hall for r in rs}), d) if rs else {}
     out = [followup_dict(d, r, state.get((r.hall, r.event_id)), fix_days, today, at_hall.get((r.hall, r.ticket)))
            for r in reversed(rs)]
     if status == "open":
@@ -207,6 +229,8 @@ def update_followup(store, d: Directory, user: User, scope: Scope, data: dict, f
         raise BadRequest(f"操作必须是 {'/'.join(FOLLOWUP_ACTIONS)} 之一，收到 {action!r}")
     F = store.records.Followup
     f = F.get_or_none((F.hall == hall) & (F.event_id == event_id))
+    if action != "appeal" and user.staff and r.staff and user.staff == r.staff:
+        raise Forbidden("被评价人本人不能办理自己的差评回访（可以提出申诉，由他人核实、整改和审核）")
     note = field_text(data, "note", 2000)
     detail: dict = {"hall": hall, "event_id": event_id, "ticket": r.ticket}
     if action == "callback":
@@ -240,6 +264,8 @@ def update_followup(store, d: Directory, user: User, scope: Scope, data: dict, f
             raise Forbidden("只有中心管理员可以审核申诉")
         if f is None or f.appeal != "pending":
             raise BadRequest("该差评没有待审核的申诉")
+        if f.appeal_by == user.name:
+            raise Forbidden("提出申诉的人不能审核自己的申诉")
         decision = choice(field_text(data, "decision", 16), ("accepted", "rejected"), "审核结果")
         changes = {"appeal": decision, "decided_by": user.name, "decided_at": now_us, "decision_note": note}
         detail["decision"] = decision
@@ -251,13 +277,14 @@ def update_followup(store, d: Directory, user: User, scope: Scope, data: dict, f
         audit(store, user, f"followup.{action}", detail, now_us)
     f = F.get((F.hall == hall) & (F.event_id == event_id))
     return followup_dict(d, r, f, fix_days, local_now(d, hall, now_us).date(),
-                         hall_followups(store, [hall]).get((hall, r.ticket)))
+                         hall_followups(store, [hall], d).get((hall, r.ticket)))
 
 
-def excluded_ratings(store) -> set[tuple[str, str]]:
+def excluded_ratings(store, d: Directory | None = None) -> set[tuple[str, str]]:
     """(hall, ticket) of every rating whose appeal (申诉) was accepted, at central or at the hall
-    (rating.followup_closed with result appeal_upheld): left out of 好评率.
+    (rating.followup_closed with result appeal_upheld, by one of the hall's managers — given the
+    directory `d` — and not by the rated staff member): left out of 好评率.
     One rating per service (一次一评), so the ticket names the rating."""
     F = store.records.Followup
     out = set(F.select(F.hall, F.ticket).where(F.appeal == "accepted").tuples())
-    return out | {key for key, f in hall_followups(store).items() if f["result"] == "appeal_upheld"}
+    return out | {key for key, f in hall_followups(store, None, d).items() if f["result"] == "appeal_upheld"}

@@ -9,6 +9,7 @@ from datetime import date, datetime
 from ..config import User
 from ..errors import BadRequest, Forbidden
 from ..projections import Directory
+from ..scope import FIRST_DAY, LAST_DAY
 
 
 def field_text(data: dict, key: str, limit: int = 2000) -> str:
@@ -27,9 +28,12 @@ def field_text(data: dict, key: str, limit: int = 2000) -> str:
 
 def parse_day(value: str, what: str) -> date:
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise BadRequest(f"{what}格式应为 YYYY-MM-DD，收到 {value!r}") from None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise BadRequest(f"{what}须在 {FIRST_DAY} 至 {LAST_DAY} 之间，收到 {value!r}")
+    return day
 
 
 def choice(value: str, options: tuple, what: str) -> str:

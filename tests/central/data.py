@@ -13,6 +13,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import msgspec
+from litestar.testing import TestClient
 
 from central.config import load
 from central.projections import Directory
@@ -187,3 +188,12 @@ def ingest_late(store, logs: dict[str, HallLog]) -> None:
     a = logs["h-a"]
     store.ingest("h-a", wire.events_topic("h-a"), a.payload(1, a.first_day), 3)
     store.ingest("h-c", wire.events_topic("h-c"), logs["h-c"].payload(1, 10**6), 4)
+
+
+class Browser(TestClient):
+    """litestar's TestClient as a browser on a central page: every request carries central's own
+    `Origin` (browsers send it on every POST; central refuses form posts without it)."""
+
+    def __init__(self, app, **kw) -> None:
+        super().__init__(app, **kw)
+        self.headers["origin"] = str(self.base_url).rstrip("/")

@@ -24,7 +24,7 @@ from central.config import load
 from central.projections import Directory
 from sync.contract import events as ev
 from sync.contract import wire
-from tests.central.data import HallLog, at, ingest_all, three_halls, write_config
+from tests.central.data import Browser, HallLog, at, ingest_all, three_halls, write_config
 
 ADMIN = ("admin", "admin123")
 FINANCE = ("finance-head", "finance123")
@@ -62,14 +62,14 @@ def app(parts):
 @pytest.fixture
 def client(app):
     """The browser: logs in through the form, keeps the session cookie."""
-    with TestClient(app) as c:
+    with Browser(app) as c:
         yield c
 
 
 @pytest.fixture
 def api(app):
     """A script: never logged in, sends HTTP Basic per request."""
-    with TestClient(app) as c:
+    with Browser(app) as c:
         yield c
 
 

@@ -21,7 +21,7 @@ from central.app import create_app
 from central.auth import Auth
 from central.config import AwardRule, Awards, ConfigError, Grade, User, load
 from tests.central import awards_data as ad
-from tests.central.data import at
+from tests.central.data import Browser, at
 
 ADMIN_USER = User(name="admin", role="admin", password_hash="x")
 SEMESTER_DAY, SEMESTER_TODAY = "2027-02-01", date(2027, 2, 2)  # a Monday of semester 2026-2
@@ -293,7 +293,7 @@ def client(store, tmp_path, directory):
     complaint(store, directory, "h-a", "a-li", YEAR_DAY, "属实")
     app = create_app(store, None, directory, Auth(cfg.users, session_minutes=30))
     app.state.awards = CFG
-    with TestClient(app) as c:
+    with Browser(app) as c:
         yield c
 
 

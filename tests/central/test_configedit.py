@@ -16,14 +16,14 @@ from litestar.testing import TestClient
 from central.app import create_app
 from central.auth import Auth, hash_secret
 from central.config import load
-from central.configedit import ConfigEditor, validate, EditError
+from central.configedit import MAX_VERSION, ConfigEditor, EditError, validate
 from central.projections import Directory
 from sync.kernel import business as biz
 from sync.contract import wire
 from sync.contract.signing import Trust
-from tests.central.data import write_config
-from tests.conftest import SIGNER
 from tests.brokers import password_for
+from tests.central.data import Browser, write_config
+from tests.conftest import SIGNER
 from tests.sync.conftest import broker  # noqa: F401 - the real-broker fixture (mosquitto, amqtt)
 from tests.sync.harness import Central, Edge, wait_until, write_campus
 
@@ -31,16 +31,17 @@ SUSPENSION_FORM = {
     "item": "suspension", "name": "休学办理", "department": "academic", "audience": "在校生",
     "basis": "学籍管理规定第二十条", "process": "提交申请\n学院审核\n教务处审批",
     "materials": "application|休学申请表\nmedical|医院诊断证明\nid-card|身份证复印件", "gap": "medical, id-card",
-    "location": "", "promise_days": "3", "mode": "promised", "co_departments": "",
+    "location": "", "promise_days": "3", "mode": "promised", "co_departments": "", "base_version": "1",
 }
 REIMBURSE_FORM = {
     "item": "reimburse", "name": "报销", "department": "finance", "audience": "教职工", "basis": "财务报销办法",
     "process": "投递\n审核\n支付", "materials": "invoice|发票", "gap": "", "location": "", "promise_days": "0",
-    "mode": "instant", "co_departments": "",
+    "mode": "instant", "co_departments": "", "base_version": "1",
 }
 CALENDAR_FORM = {
     "holidays": "2026-10-01|2026-10-07|国庆节", "workdays": "2026-10-10|国庆调休",
     "closures": "每月最后|3|13:00|24:00|政治学习\n每周|5|16:00|24:00|周五下午提前闭厅", "vacations": "",
+    "base_version": "1",
 }
 
 
@@ -54,7 +55,7 @@ def parts(store, tmp_path):
 
 @pytest.fixture
 def client(parts):
-    with TestClient(parts[2]) as c:
+    with Browser(parts[2]) as c:
         yield c
 
 
@@ -103,7 +104,7 @@ def test_configedit_admin_edit_makes_revision_audited_and_shown(client, parts):
     api = {v["hall"]: v for v in client.get("/api/config").json()}
     assert api["h-a"] | {"applied_version": None} == {"hall": "h-a", "file_version": 1, "stored_version": 2,
                                                        "version": 2, "applied_version": None, "online": False,
-                                                       "landed": False}
+                                                       "landed": False, "implausible_version": None}
     assert api["h-b"]["stored_version"] is None and api["h-b"]["version"] == 1
     # a second edit of the same item builds on version 2
     r = client.post("/config/h-a/items", data=SUSPENSION_FORM | {"promise_days": "5", "location": "一楼 2 号窗口",
@@ -123,7 +124,7 @@ def test_configedit_admin_edits_staff_calendar_and_adds_item(client, parts):
     login(client, "admin", "admin123")
     r = client.post("/config/h-c/staff", data={"staff": "s-zhao", "name": "赵强", "department": "academic",
                                                "windows": "W5", "backup_for": "W1, W2", "phone": "0000-1111-09",
-                                               "card": "0a00c3d2f9"}, follow_redirects=False)
+                                               "card": "0a00c3d2f9", "base_version": "1"}, follow_redirects=False)
     assert r.status_code in (302, 303), r.text
     b = revisions(store)[-1][3]
     zhao = next(s for s in b.staff if s.id == "s-zhao")
@@ -132,7 +133,8 @@ def test_configedit_admin_edits_staff_calendar_and_adds_item(client, parts):
     assert zhao.pin_hash == next(s for s in directory.halls["h-a"].business.staff if s.id == "s-zhao").pin_hash
     r = client.post("/config/h-c/calendar", data=CALENDAR_FORM | {
         "holidays": CALENDAR_FORM["holidays"] + "\n2027-01-01|2027-01-01|元旦",
-        "vacations": "2027-01-18|2027-02-21|寒假|2027-01-20, 2027-02-03"}, follow_redirects=False)
+        "vacations": "2027-01-18|2027-02-21|寒假|2027-01-20, 2027-02-03", "base_version": "2"},
+        follow_redirects=False)
     assert r.status_code in (302, 303), r.text
     cal = revisions(store)[-1][3].calendar
     assert cal.holidays[-1] == biz.Holiday(start=msgspec.convert("2027-01-01", type=biz.date),
@@ -141,7 +143,7 @@ def test_configedit_admin_edits_staff_calendar_and_adds_item(client, parts):
     assert "新增 2027-01-01|2027-01-01|元旦" in config_audits(store)[0]["detail"]
     r = client.post("/config/h-c/items", data=REIMBURSE_FORM | {
         "new": "1", "item": "loan", "name": "助学贷款", "promise_days": "10", "mode": "promised",
-        "gap": "invoice"}, follow_redirects=False)
+        "gap": "invoice", "base_version": "3"}, follow_redirects=False)
     assert r.status_code in (302, 303), r.text
     final = revisions(store)[-1]
     assert final[1] == 4 and item(final[3], "loan").promise_days == 10
@@ -157,11 +159,11 @@ def test_configedit_admin_edits_staff_calendar_and_adds_item(client, parts):
     ("items", SUSPENSION_FORM | {"mode": "joint"}, "联办事项需要填写协办部门"),
     ("items", SUSPENSION_FORM | {"materials": "application|休学申请表\napplication|申请表", "gap": ""}, "材料编号“application”重复"),
     ("staff", {"staff": "s-wang", "name": "王芳", "department": "academic", "windows": "W2", "backup_for": "",
-               "phone": "", "card": "0A00C3D2F1"}, "卡号“0A00C3D2F1”重复"),
+               "phone": "", "card": "0A00C3D2F1", "base_version": "1"}, "卡号“0A00C3D2F1”重复"),
     ("staff", {"staff": "s-wang", "name": "王芳", "department": "academic", "windows": "W3", "backup_for": "",
-               "phone": "", "card": ""}, "窗口“W3”属于其他部门"),
+               "phone": "", "card": "", "base_version": "1"}, "窗口“W3”属于其他部门"),
     ("staff", {"staff": "s-wang", "name": "王芳", "department": "academic", "windows": "W2", "backup_for": "",
-               "phone": "", "card": "12AB"}, "卡号“12AB”无效"),
+               "phone": "", "card": "12AB", "base_version": "1"}, "卡号“12AB”无效"),
     ("calendar", CALENDAR_FORM | {"workdays": "2026-10-13|调休"}, "2026-10-13 不是周末"),
     ("calendar", CALENDAR_FORM | {"holidays": "2026-10-07|2026-10-01|国庆节"}, "结束日期早于开始日期"),
     ("calendar", CALENDAR_FORM | {"holidays": "2026-13-01|2026-10-01"}, "“2026-13-01”不是有效日期"),
@@ -211,11 +213,12 @@ def test_configedit_department_head_own_items_guide_only(client, parts):
         "h-b", 2, "finance-head", 2, "财务报销管理办法（2026）", True)
     assert got.name == "报销" and got.mode == "instant"
     # not their department, not guide text, not a new item, not the roster or the calendar
-    assert client.post("/config/h-b/items", data=SUSPENSION_FORM | {"promise_days": "9"}).status_code == 403
-    assert client.post("/config/h-b/items", data=REIMBURSE_FORM | {"promise_days": "2", "name": "报账"}).status_code == 403
-    assert client.post("/config/h-b/items", data=REIMBURSE_FORM | {"new": "1", "item": "x1"}).status_code == 403
+    v2 = {"base_version": "2"}
+    assert client.post("/config/h-b/items", data=SUSPENSION_FORM | {"promise_days": "9"} | v2).status_code == 403
+    assert client.post("/config/h-b/items", data=REIMBURSE_FORM | {"promise_days": "2", "name": "报账"} | v2).status_code == 403
+    assert client.post("/config/h-b/items", data=REIMBURSE_FORM | {"new": "1", "item": "x1"} | v2).status_code == 403
     assert client.get("/config/h-b/staff").status_code == 403
-    assert client.post("/config/h-b/calendar", data=CALENDAR_FORM | {"closures": ""}).status_code == 403
+    assert client.post("/config/h-b/calendar", data=CALENDAR_FORM | {"closures": ""} | v2).status_code == 403
     assert len(revisions(store)) == 1 and len(config_audits(store)) == 1
 
 
@@ -232,16 +235,19 @@ def test_configedit_hall_manager_own_hall_closures_duty_and_phones(client, parts
     assert r.status_code in (302, 303), r.text
     assert revisions(store)[-1][3].calendar.closures == [
         biz.Closure(kind="weekly", weekday=5, start="15:30", end="24:00", name="周五下午提前闭厅")]
-    r = client.post("/config/h-b/staff", data={"staff": "s-qian", "phone": "0000-2222-07"}, follow_redirects=False)
+    r = client.post("/config/h-b/staff", data={"staff": "s-qian", "phone": "0000-2222-07", "base_version": "2"},
+                    follow_redirects=False)
     assert r.status_code in (302, 303), r.text
     qian = next(s for s in revisions(store)[-1][3].staff if s.id == "s-qian")
     assert (qian.phone, qian.windows, qian.card) == ("0000-2222-07", ["W3"], "")
     # holidays, make-up days, other staff fields, new staff: not theirs
-    assert client.post("/config/h-b/calendar", data=CALENDAR_FORM | {"holidays": ""}).status_code == 403
-    assert client.post("/config/h-b/calendar", data=CALENDAR_FORM | {"workdays": ""}).status_code == 403
-    assert client.post("/config/h-b/staff", data={"staff": "s-qian", "phone": "0000-1", "card": "0A00C3D2F7"}).status_code == 403
-    assert client.post("/config/h-b/staff", data={"staff": "s-new", "new": "1", "name": "新人",
-                                                  "department": "finance"}).status_code == 403
+    assert client.post("/config/h-b/calendar", data=CALENDAR_FORM | {"holidays": "", "base_version": "3"}).status_code == 403
+    assert client.post("/config/h-b/calendar", data=CALENDAR_FORM | {"workdays": "", "base_version": "3"}).status_code == 403
+    assert client.post("/config/h-b/staff", data={"staff": "s-qian", "phone": "0000-1", "card": "0A00C3D2F7",
+                                                  "base_version": "3"}).status_code == 403
+    assert client.post("/config/h-b/staff", data={"staff": "s-new", "new": "1", "name": "新人", "department": "finance",
+                                                  "windows": "", "backup_for": "", "phone": "", "card": "",
+                                                  "base_version": "3"}).status_code == 403
     assert [v for _h, v, _w, _b in revisions(store)] == [2, 3]
     assert [a["who"] for a in config_audits(store)] == ["hb-manager", "hb-manager"]
 
@@ -357,7 +363,7 @@ def test_configedit_push_reaches_running_hall_and_survives_restart(tmp_path, bro
     try:
         wait_until(lambda: central.get("/api/halls")[0]["status"].get("config_version") == 1, 30,
                    what="the hall reporting version 1")
-        web = httpx.Client(base_url=central.base, timeout=10)
+        web = httpx.Client(base_url=central.base, timeout=10, headers={"origin": central.base})
         assert web.post("/login", data={"username": "admin", "password": "admin123"}).status_code in (200, 302, 303)
         r = web.post("/config/hall-a/items", data=SUSPENSION_FORM | {"promise_days": "7", "base_version": "1"})
         assert r.status_code in (302, 303) and r.headers["location"].endswith("saved=2"), r.text[-1000:]
@@ -386,7 +392,7 @@ def test_configedit_push_reaches_running_hall_and_survives_restart(tmp_path, bro
         versions = httpx.get(central.base + "/api/config", auth=("admin", "admin123"), timeout=10).json()
         assert versions[0] | {"online": True} == {"hall": "hall-a", "file_version": 1, "stored_version": 2,
                                                   "version": 2, "applied_version": 2, "online": True,
-                                                  "landed": True}
+                                                  "landed": True, "implausible_version": None}
         assert edge.health()["business_version"] == 2
         kinds = [e["kind"] for e in edge.get("/api/events", limit=1000)]
         assert kinds.count("config.applied") == 1
@@ -442,7 +448,7 @@ def test_configedit_one_item_edit_applied_to_several_halls_all_or_nothing(client
     transcript = {"item": "transcript", "name": "成绩单打印", "department": "academic", "audience": "在校生",
                   "basis": "学籍管理规定", "process": "取号\n核验身份\n打印盖章", "materials": "student-card|学生证",
                   "gap": "", "location": "", "mode": "instant", "co_departments": ""}
-    r = client.post("/config/h-a/items", data=transcript | {"promise_days": "1", "also_h-c": "1"},
+    r = client.post("/config/h-a/items", data=transcript | {"promise_days": "1", "also_h-c": "1", "base_version": "1"},
                     follow_redirects=False)
     assert r.status_code in (302, 303), r.text
     got = {(h, v): item(b, "transcript").promise_days for h, v, _w, b in revisions(store)}
@@ -451,10 +457,11 @@ def test_configedit_one_item_edit_applied_to_several_halls_all_or_nothing(client
                                                                     "transcript").promise_days == 0
     assert sorted(a["detail"].split(" ")[1] for a in config_audits(store)) == ["h-a", "h-c"]
     # a new item in h-a only; editing it "in h-b too" fails for h-b, so nothing is stored anywhere
-    client.post("/config/h-a/items", data=REIMBURSE_FORM | {"new": "1", "item": "loan", "name": "助学贷款"})
+    client.post("/config/h-a/items", data=REIMBURSE_FORM | {"new": "1", "item": "loan", "name": "助学贷款",
+                                                            "base_version": "2"})
     assert len(revisions(store)) == 3
     r = client.post("/config/h-a/items", data=REIMBURSE_FORM | {"item": "loan", "name": "助学贷款",
-                                                                "promise_days": "4", "also_h-b": "1"})
+                                                                "promise_days": "4", "also_h-b": "1", "base_version": "3"})
     assert r.status_code == 404 and "大厅“乙大厅”：没有事项“loan”" in r.text
     assert len(revisions(store)) == 3 and len(config_audits(store)) == 3
     assert item(directory.halls["h-a"].business, "loan").promise_days == 0
@@ -485,3 +492,70 @@ def test_configedit_forged_reported_version_never_overflows(store, tmp_path):
     with pytest.raises(EditError) as err:
         editor.edit("h-a", "admin", lambda b: b, what="x", summary=lambda a, n: ["x"])
     assert err.value.status == 409 and "上限" in err.value.message
+
+
+def test_configedit_empty_calendar_post_refused_nothing_changed(client, parts):
+    """An admin's empty calendar post (no fields at all) used to save a calendar without any
+    holiday, make-up day, closure or vacation and push it: now 400, nothing stored."""
+    store, directory, _app = parts
+    login(client, "admin", "admin123")
+    before = directory.halls["h-a"].business
+    for form in ({}, {"base_version": "1"}, {"base_version": "1", "holidays": "", "workdays": ""}):
+        r = client.post("/config/h-a/calendar", data=form, follow_redirects=False)
+        assert r.status_code == 400, (form, r.status_code)
+        assert "表单" in r.text and ("base_version" in r.text or "closures" in r.text)
+    r = client.post("/config/h-a/items", data={k: v for k, v in SUSPENSION_FORM.items() if k != "materials"},
+                    follow_redirects=False)
+    assert r.status_code == 400 and "所需材料（materials）" in r.text
+    assert revisions(store) == [] and config_audits(store) == [] and directory.halls["h-a"].business is before
+    assert before.calendar.holidays  # still there
+    # an explicit empty field is a decision, and is kept: the form carried every field
+    r = client.post("/config/h-a/calendar", data=CALENDAR_FORM | {"vacations": ""}, follow_redirects=False)
+    assert r.status_code in (302, 303)
+
+
+def test_configedit_base_version_required(client, parts):
+    store = parts[0]
+    login(client, "admin", "admin123")
+    for bad in (None, "", "x", "-1", "9" * 30):
+        form = {k: v for k, v in SUSPENSION_FORM.items() if k != "base_version"}
+        if bad is not None:
+            form["base_version"] = bad
+        r = client.post("/config/h-a/items", data=form | {"promise_days": "4"}, follow_redirects=False)
+        assert r.status_code == 400 and "base_version" in r.text, bad
+    assert client.post("/config/h-a/items", data=SUSPENSION_FORM | {"base_version": "7"},
+                       follow_redirects=False).status_code == 409
+    assert revisions(store) == []
+
+
+def _status(hall: str, version: int) -> bytes:
+    return wire.encode(wire.Status(v=wire.V, hall=hall, state="online", epoch="e1", last_seq=0, acked_seq=0,
+                                   backlog=0, config_version=version, clock={}, ts=0))
+
+
+def test_configedit_absurd_hall_version_ignored_next_edit_bounded(client, parts):
+    """A hall reporting a forged version 2**63-1 (a forged retained config it applied) does not
+    make central's next edit overflow: the report is ignored (and shown), the edit takes the
+    next version central knows of."""
+    store, _directory, _app = parts
+    store.hall_status("h-a", _status("h-a", 2**63 - 1), 1)
+    store.hall_status("h-b", _status("h-b", 5), 1)  # a hall file bumped at the hall: plausible, honoured
+    login(client, "admin", "admin123")
+    api = {v["hall"]: v for v in client.get("/api/config").json()}
+    assert (api["h-a"]["applied_version"], api["h-a"]["implausible_version"]) == (None, 2**63 - 1)
+    assert (api["h-b"]["applied_version"], api["h-b"]["implausible_version"]) == (5, None)
+    assert "不可信" in client.get("/config").text
+    r = client.post("/config/h-a/items", data=SUSPENSION_FORM | {"promise_days": "4"}, follow_redirects=False)
+    assert r.status_code in (302, 303) and r.headers["location"].endswith("saved=2")
+    r = client.post("/config/h-b/items", data=SUSPENSION_FORM | {"promise_days": "4"}, follow_redirects=False)
+    assert r.status_code in (302, 303) and r.headers["location"].endswith("saved=6")
+
+
+def test_configedit_versions_never_pass_the_bound(store, tmp_path):
+    _cfg, halls = load(write_config(tmp_path))
+    halls[0].business = msgspec.structs.replace(halls[0].business, version=MAX_VERSION)
+    editor = ConfigEditor(store, halls)
+    with pytest.raises(EditError) as e:
+        editor.edit(halls[0].id, "admin", lambda b: msgspec.structs.replace(b, staff=b.staff[:1]), what="x",
+                    summary=lambda a, b: ["changed"], base_version=MAX_VERSION)
+    assert e.value.status == 409 and "上限" in e.value.message

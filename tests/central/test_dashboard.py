@@ -15,7 +15,7 @@ from central.auth import Auth
 from central.config import load
 from central.projections import Directory
 from sync.kernel.clock import ManualClock
-from tests.central.data import ingest_all, three_halls, write_config
+from tests.central.data import Browser, ingest_all, three_halls, write_config
 
 
 @pytest.fixture
@@ -30,7 +30,7 @@ def app_parts(store, tmp_path):
 @pytest.fixture
 def client(app_parts):
     store, directory, auth, _clock = app_parts
-    with TestClient(create_app(store, None, directory, auth)) as c:
+    with Browser(create_app(store, None, directory, auth)) as c:
         yield c
 
 
@@ -76,7 +76,7 @@ def test_dashboard_reports_api_csv_with_bom(client):
 
 def test_dashboard_login_audited_and_logout(app_parts):
     store, directory, auth, _clock = app_parts
-    with TestClient(create_app(store, None, directory, auth)) as c:
+    with Browser(create_app(store, None, directory, auth)) as c:
         assert login(c, "admin", "nope").status_code == 401
         assert login(c, "admin", "admin123").status_code in (301, 302, 303)
         page = c.get("/live")
@@ -89,7 +89,7 @@ def test_dashboard_login_audited_and_logout(app_parts):
 
 def test_dashboard_session_expires(app_parts):
     store, directory, auth, clock = app_parts
-    with TestClient(create_app(store, None, directory, auth)) as c:
+    with Browser(create_app(store, None, directory, auth)) as c:
         login(c, "admin", "admin123")
         clock.advance(minutes=29)
         assert c.get("/live", follow_redirects=False).status_code == 200  # sliding: renewed here

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import msgspec
 from litestar.testing import TestClient
 
 from central.app import create_app
@@ -9,7 +10,7 @@ from central.config import load
 from central.supervision import followups as fu
 from sync.contract import events as ev
 from sync.contract import wire
-from tests.central.data import HallLog, at, write_config
+from tests.central.data import Browser, HallLog, at, write_config
 from tests.central.supervision_data import (ADMIN, FINANCE, HB, actions, api, app, client, count,  # noqa: F401 - fixtures
                                             login, parts)
 
@@ -120,7 +121,7 @@ def test_followups_fix_days_from_config(parts, tmp_path):
     assert cfg.followups.fix_days == 3
     app = create_app(store, None, directory, auth)
     app.state.followup_fix_days = cfg.followups.fix_days
-    with TestClient(app) as c:
+    with Browser(app) as c:
         rows = c.get("/api/followups", auth=ADMIN).json()
     # T2 Monday 11-02 + 3 open days → Thu 11-05; X3 Friday 11-06 → Mon 9, Tue 10, Wed 11
     assert {r["ticket"]: r["fix_due"] for r in rows} == {"T2": "2026-11-05", "X1": "2026-10-09",
@@ -138,7 +139,7 @@ def test_followups_show_the_halls_own_follow_up(api, parts):
            at("2026-09-29", "10:01"))
     hb.add(ev.FollowupOpened(followup="F3", ticket="X3", window="W1", level=2, due="2026-11-13"),
            at("2026-11-06", "15:01"))
-    hb.add(ev.FollowupClosed(followup="F3", by="s-zhao", result="appeal_upheld", note="误按"),
+    hb.add(ev.FollowupClosed(followup="F3", by="manager", result="appeal_upheld", note="误按"),
            at("2026-11-09", "09:00"))
     before = {r["window"]: r["good_rate"] for r in api.get(
         "/api/reports/satisfaction?start=2026-11-01&end=2026-11-30&hall=h-b", auth=ADMIN).json()["rows"]}
@@ -147,9 +148,58 @@ def test_followups_show_the_halls_own_follow_up(api, parts):
     assert (rows["X1"]["hall_followup"], rows["X1"]["hall_due"], rows["X1"]["hall_result"]) == ("F1", "2026-10-12", "")
     assert (rows["X1"]["status"], rows["X1"]["overdue"]) == ("待回访", True)
     assert (rows["X3"]["hall_result"], rows["X3"]["hall_by"], rows["X3"]["status"], rows["X3"]["overdue"]) == (
-        "appeal_upheld", "s-zhao", "申诉已采纳", False)
+        "appeal_upheld", "manager", "申诉已采纳", False)
     assert ("h-b", "X3") in fu.excluded_ratings(store)
     after = {r["window"]: r["good_rate"] for r in api.get(
         "/api/reports/satisfaction?start=2026-11-01&end=2026-11-30&hall=h-b", auth=ADMIN).json()["rows"]}
     assert "W1" in before and "W1" not in after  # X3 was W1's only November rating in h-b
     assert [r["ticket"] for r in api.get("/api/followups?status=done&as_of=2026-11-20", auth=ADMIN).json()] == ["X3"]
+
+
+def test_followups_rated_staff_never_handles_their_own(parts):
+    """A login that is also the rated staff member (`[[users]] staff`) may appeal their bad
+    rating but not call back, verify, fix or decide it; nobody decides their own appeal."""
+    store, directory, auth, logs, extra = parts
+    auth.users["finance-head"] = msgspec.structs.replace(auth.users["finance-head"], staff="s-qian")
+    hall, eid = bad_events(logs, extra)["X1"]  # X1: s-qian's level-1 rating at W3 (finance)
+    with Browser(create_app(store, None, directory, auth)) as api:
+        for action in ({"action": "callback", "note": "已回访"}, {"action": "verify", "verification": "不属实"},
+                       {"action": "fix", "fixed": "1", "note": "已整改"}):
+            r = api.post("/api/followups", json={"hall": hall, "event_id": eid, **action}, auth=FINANCE)
+            assert r.status_code == 403 and "本人" in r.json()["detail"], action
+        assert api.post("/api/followups", json={"hall": hall, "event_id": eid, "action": "appeal", "reason": "误评"},
+                        auth=FINANCE).status_code == 200
+        row = next(r for r in api.get("/api/followups", auth=ADMIN).json() if r["ticket"] == "X1")
+        assert row["status"] == "申诉待审" and row["callback_at"] is None and row["fixed"] is None
+        # the admin who files an appeal does not decide it
+        h3, e3 = bad_events(logs, extra)["X3"]
+        api.post("/api/followups", json={"hall": h3, "event_id": e3, "action": "appeal", "reason": "误评"}, auth=ADMIN)
+        r = api.post("/api/followups", json={"hall": h3, "event_id": e3, "action": "decide", "decision": "accepted"},
+                     auth=ADMIN)
+        assert r.status_code == 403 and fu.excluded_ratings(store, directory) == set()
+    assert ("finance-head", "followup.callback") not in actions(store)
+
+
+def test_followups_hall_closing_by_the_rated_or_not_by_a_manager_not_honoured(api, parts):
+    """At the hall the rated staff member closes their own follow-up, and a colleague (not a
+    manager) upholds an appeal: central counts neither; the rating stays in 好评率."""
+    store, directory = parts[0], parts[1]
+    hb = HallLog("h-b")
+    hb.add(ev.FollowupOpened(followup="F1", ticket="X1", window="W3", level=1, due="2026-10-12", staff="s-qian"),
+           at("2026-09-29", "10:01"))
+    hb.add(ev.FollowupOpened(followup="F3", ticket="X3", window="W1", level=2, due="2026-11-13", staff="s-li"),
+           at("2026-11-06", "15:01"))
+    hb.add(ev.FollowupClosed(followup="F1", by="s-qian", result="resolved", note="已处理"), at("2026-09-30", "09:00"))
+    hb.add(ev.FollowupClosed(followup="F3", by="s-zhao", result="appeal_upheld", note="误按"),
+           at("2026-11-09", "09:00"))
+    before = api.get("/api/reports/satisfaction?start=2026-11-01&end=2026-11-30&hall=h-b", auth=ADMIN).json()["rows"]
+    store.ingest("h-b", wire.events_topic("h-b"), hb.payload(1, 10), 6)
+    rows = {r["ticket"]: r for r in api.get("/api/followups?as_of=2026-11-20", auth=ADMIN).json()}
+    assert (rows["X1"]["status"], rows["X1"]["hall_result"], rows["X1"]["hall_refused"]) == (
+        "待回访", "", fu.SELF_CLOSED)
+    assert (rows["X3"]["status"], rows["X3"]["hall_result"], rows["X3"]["hall_refused"]) == (
+        "待回访", "", fu.NOT_MANAGER)
+    assert fu.excluded_ratings(store, directory) == set()
+    after = api.get("/api/reports/satisfaction?start=2026-11-01&end=2026-11-30&hall=h-b", auth=ADMIN).json()["rows"]
+    assert after == before
+    assert api.get("/api/followups?status=done&as_of=2026-11-20", auth=ADMIN).json() == []

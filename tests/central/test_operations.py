@@ -27,7 +27,7 @@ from central.config import load
 from central.projections import Directory
 from sync.contract import events as ev
 from sync.contract import wire
-from tests.central.data import HallLog, at, write_config
+from tests.central.data import Browser, HallLog, at, write_config
 
 ADMIN = ("admin", "admin123")
 FINANCE = ("finance-head", "finance123")
@@ -78,7 +78,7 @@ def api(store, tmp_path):
         n = len(log.events)
         store.ingest(hall, wire.events_topic(hall), log.payload(n // 2 + 1, n), 1)
         store.ingest(hall, wire.events_topic(hall), log.payload(1, n // 2), 2)
-    with TestClient(create_app(store, None, Directory.of(halls), Auth(cfg.users))) as c:
+    with Browser(create_app(store, None, Directory.of(halls), Auth(cfg.users))) as c:
         yield c
 
 
@@ -203,7 +203,7 @@ def test_operations_the_dashboard_runs_on_the_injected_clock(store, tmp_path, no
     log = logs()["h-b"]
     store.ingest("h-b", wire.events_topic("h-b"), log.payload(1, 100), 1)
     clock = ManualClock(datetime.fromisoformat(now))
-    with TestClient(create_app(store, None, Directory.of(halls), Auth(cfg.users), clock=clock)) as c:
+    with Browser(create_app(store, None, Directory.of(halls), Auth(cfg.users), clock=clock)) as c:
         rows = c.get("/api/reports/cases?start=2026-11-01&end=2026-11-30", auth=ADMIN).json()["rows"]
         assert [(x["case"], x["state"]) for x in rows] == [("C4", c4)]
         c.post("/login", data={"username": "admin", "password": "admin123"})

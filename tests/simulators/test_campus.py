@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from edge.web import EVENTS_TOKEN_ENV
-from simulators.demo import Campus, DemoOptions
+from simulators.demo import DEMO_CENTRAL_LOGIN, Campus, DemoOptions
 from tests.conftest import EVENTS_TOKEN, wait_until
 
 REPO_CONFIG = Path(__file__).resolve().parents[2] / "config"
@@ -41,7 +41,7 @@ def hall_keys(base: str) -> set[tuple]:
 
 def central_keys(base: str, hall: str) -> list[tuple]:
     out, after = [], 0
-    with httpx.Client(base_url=base, timeout=10) as c:
+    with httpx.Client(base_url=base, timeout=10, auth=DEMO_CENTRAL_LOGIN) as c:  # central's API needs a login
         while page := c.get("/api/events", params={"hall": hall, "after": after, "limit": 5000}).json():
             out += [(e["epoch"], e["seq"], e["event_id"]) for e in page]
             after = page[-1]["id"]  # without an epoch, `after` is central's row id
@@ -88,7 +88,7 @@ def test_campus_morning_central_equals_hall_logs(tmp_path):
 
 def central_events(base: str, hall: str, kinds: set[str]) -> list[dict]:
     out, after = [], 0
-    with httpx.Client(base_url=base, timeout=10) as c:
+    with httpx.Client(base_url=base, timeout=10, auth=DEMO_CENTRAL_LOGIN) as c:
         while page := c.get("/api/events", params={"hall": hall, "after": after, "limit": 5000}).json():
             out += [e for e in page if e["kind"] in kinds]
             after = page[-1]["id"]
@@ -123,7 +123,7 @@ def test_campus_whole_day_closing_and_badge_out_reach_central(tmp_path):
             assert [f["name"] for f in checks[0]["failed"]] == [doors[-1]], checks[0]
             assert alarms and alarms[0]["repeat"] == 1, f"{hid}: no alarm"
             assert checks[-1]["ok"], f"{hid}: the check never passed: {checks}"
-        with httpx.Client(base_url=campus.central_url, timeout=10) as web:
+        with httpx.Client(base_url=campus.central_url, timeout=10, headers={"origin": campus.central_url}) as web:
             r = web.post("/login", data={"username": "admin", "password": "admin123"}, follow_redirects=True)
             assert r.status_code == 200 and all(h.cfg.hall.name in r.text for h in campus.halls)
     finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import queue
@@ -20,7 +21,7 @@ import httpx
 import pytest
 
 from edge.config import load
-from simulators.demo import demo_start, halls_dir, pick_hall
+from simulators.demo import DEMO_CENTRAL_LOGIN, demo_start, halls_dir, pick_hall
 from simulators.procs import port_in_use
 from sync.kernel.calendar import HallCalendar
 from tests.conftest import wait_until
@@ -60,8 +61,11 @@ def test_demo_pick_hall_prefers_the_hall_with_devices(tmp_path):
     assert pick_hall(tmp_path, None).name == "a.toml"  # otherwise the first, sorted
 
 
-def _get(url: str) -> object:
-    with urllib.request.urlopen(url, timeout=5) as r:
+def _get(url: str, auth: tuple[str, str] | None = None) -> object:
+    req = urllib.request.Request(url)
+    if auth is not None:  # central's API needs a login (HTTP Basic)
+        req.add_header("Authorization", "Basic " + base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode())
+    with urllib.request.urlopen(req, timeout=5) as r:
         return json.loads(r.read())
 
 
@@ -96,15 +100,16 @@ def test_demo_runs_a_campus_and_stops_on_signal(tmp_path, stop_signal):
         children = [p for p in pids if _parent(p) == proc.pid]
         assert len(children) >= 5, children  # broker, central, three halls
 
-        assert {h["id"] for h in _get(f"{central}/api/halls")} >= {"north-staff", "north-student", "south-hall"}
+        assert {h["id"] for h in _get(f"{central}/api/halls", DEMO_CENTRAL_LOGIN)} >= {
+            "north-staff", "north-student", "south-hall"}
         wait_until(lambda: all(sum(q["waiting"] for q in _get(f"{k}/api/queue")) or
                                any(w["state"] == "serving" for w in _get(f"{k}/api/windows")) for k in kiosks),
                    30, what="every hall to get visitors and staff", interval=0.5)
-        wait_until(lambda: all(h["online"] and h["events"] > 0 for h in _get(f"{central}/api/halls")),
+        wait_until(lambda: all(h["online"] and h["events"] > 0 for h in _get(f"{central}/api/halls", DEMO_CENTRAL_LOGIN)),
                    20, what="every hall online with events at central", interval=0.5)
         # the banner's dashboard login works and the live view shows every hall
         assert "admin / admin123" in text
-        with httpx.Client(base_url=central, timeout=10) as web:
+        with httpx.Client(base_url=central, timeout=10, headers={"origin": central}) as web:  # as its login page
             r = web.post("/login", data={"username": "admin", "password": "admin123"}, follow_redirects=True)
             assert r.status_code == 200 and str(r.url).endswith("/live"), r.text[:300]
             for name in ("北校区学生事务大厅", "南校区综合服务大厅"):

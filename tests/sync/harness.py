@@ -13,12 +13,14 @@ from pathlib import Path
 import httpx
 
 from central.store import CentralStore
+from sync.kernel.passwords import hash_secret
 from tests.brokers import free_port, password_for
 from edge.web import EVENTS_TOKEN_ENV
 from tests.conftest import EVENTS_TOKEN, HALL_TOML, wait_until, write_signing_key
 
 ROOT = Path(__file__).resolve().parents[2]
 CLOCK_START = "2026-11-23T09:00+08:00"
+CENTRAL_LOGIN = ("admin", "admin123")  # the central admin write_campus configures (central's API needs a login)
 
 
 class Proc:
@@ -91,6 +93,12 @@ class Central(Proc):
         self.shared = shared
         self.extra = extra or []
 
+    def get(self, path: str, **params):
+        """GET central's JSON API as the central admin (HTTP Basic)."""
+        r = httpx.get(self.base + path, params=params, timeout=10, auth=CENTRAL_LOGIN)
+        r.raise_for_status()
+        return r.json()
+
     def command(self) -> list[str]:
         cmd = [sys.executable, "-m", "central.cli", "--config", str(self.config), "--db", self.db_url,
                "--broker", self.broker_url, "--http", f"127.0.0.1:{self.port}", "--worker-id", self.worker_id]
@@ -158,6 +166,9 @@ def write_campus(tmp: Path, halls: list[str], broker_extra: str = "", protocol: 
         files[h] = p
     central = tmp / "central.toml"
     write_signing_key(tmp / "keys" / "central.key")
+    if "[[users]]" not in central_broker_extra:  # central's API needs a login: the admin of CENTRAL_LOGIN
+        central_broker_extra += (f'\n[[users]]\nname = "{CENTRAL_LOGIN[0]}"\nrole = "admin"\n'
+                                 f'password_hash = "{hash_secret(CENTRAL_LOGIN[1], iterations=1000)}"\n')
     central.write_text(f'[central]\nname = "测试中心"\nhalls = ["halls/*.toml"]\nsigning_key = "keys/central.key"\n\n'
                        f'[broker]\nprotocol = {protocol}\n' + _credentials("central", credentials) + central_broker_extra,
                        encoding="utf-8")
