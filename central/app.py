@@ -231,7 +231,7 @@ class CentralApi(Controller):
     tags = ["central"]
 
     @get("/health", sync_to_thread=True, summary="Central health and ingest counters (public)")
-    def health(self, store: NamedDependency[CentralStore], service: NamedDependency[CentralService]) -> dict:
+    def health(self, store: NamedDependency[CentralStore], service: NamedDependency[CentralService | None]) -> dict:
         return {"status": "ok", "connected": bool(service and service.link.connected), "schema": store.schema_version(),
                 "events": store.count_events(), "ingest": dict(service.stats) if service else {}}
 
