@@ -42,7 +42,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def keygen(argv: list[str]) -> int:
-    """`onestop-central keygen --out DIR`: the downlink signing key pair (docs/security-downlink.md)."""
+    """`onestop-central keygen --out DIR`: the downlink signing key pair (docs/security.md)."""
     from sync.contract.signing import write_key_pair
 
     p = argparse.ArgumentParser(prog="onestop-central keygen",

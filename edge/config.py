@@ -91,7 +91,7 @@ class Devices(Strict, kw_only=True):
 
 
 class CentralTrust(Strict, kw_only=True):
-    """`[central]`: what the hall trusts of the central office (docs/security-downlink.md).
+    """`[central]`: what the hall trusts of the central office (docs/security.md).
     Everything central sends (acks, configuration, time beacon) must be signed by the private
     key of `public_key` (or of `next_public_key`, during a key rotation)."""
 

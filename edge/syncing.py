@@ -10,7 +10,7 @@ and clock corrections from central's time beacon.
   `edge.context.apply_business`: checked, persisted and swapped in in one transaction, a
   `config.applied` event). An older version (a replay) or an absurd jump
   (`wire.config_version_refusal`) is refused.
-- The downlink is signed (docs/security-downlink.md): the replicator checks every message with
+- The downlink is signed (docs/security.md): the replicator checks every message with
   central's public key (`[central] public_key`) before the hall sees it. Every refusal — a bad
   signature, a refused version, a refused clock correction — is a `downlink.refused` event,
   at most one per topic and reason every `REFUSAL_INTERVAL` seconds (the others are counted).

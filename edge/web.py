@@ -1,5 +1,5 @@
 """The hall's HTTP hardening: who may call each route, sessions, cross-site request defence,
-security headers, login throttling and request ids (docs/security-edge.md).
+security headers, login throttling and request ids (docs/security.md).
 
 - Every route handler declares its access in `opt={"access": ...}` (see `access`); the app-wide
   `guard` refuses a handler that declares nothing (default deny), so a new route without an

@@ -1,6 +1,6 @@
 """Downlink keys for a generated campus (the demo, the benchmarks): a fresh Ed25519 key pair in
 the configuration folder, central.toml naming the private key and every hall file trusting the
-public key (docs/security-downlink.md)."""
+public key (docs/security.md)."""
 
 from __future__ import annotations
 

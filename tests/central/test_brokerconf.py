@@ -3,7 +3,7 @@ on a real broker configured with them (mosquitto and amqtt, tests/brokers.py: th
 exactly these settings). A hall's credentials may publish only its own events and status, read
 only its own ack and config and the time beacon; nobody gets in without a password; on mosquitto
 a hall cannot take another client's id, nor pass a payload over the wire's limit. What amqtt 0.12
-cannot enforce is asserted as its documented gap (docs/security-broker.md)."""
+cannot enforce is asserted as its documented gap (docs/security.md)."""
 
 from __future__ import annotations
 

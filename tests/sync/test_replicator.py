@@ -170,7 +170,7 @@ def test_replicator_network_cut_without_fin(campus, broker, proxy, request):
         # over its own half-open session takes it over, and QoS 1 deliveries to it then time out
         # (PUBACK never awaited on the new connection): central stops receiving. The same with
         # `AmqttBroker(secure=False, anonymous=False)`; only anonymous sessions (no offline
-        # queueing) recover. docs/security-broker.md
+        # queueing) recover. docs/security.md
         request.applymarker(pytest.mark.xfail(reason="amqtt 0.12 persistent-session takeover after a "
                                                      "half-open connection", strict=False))
     p = proxy(broker)
