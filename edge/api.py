@@ -507,9 +507,9 @@ class DevicesApi(Controller):
     @post("/followups/{followup_id:str}/close", status_code=200, summary="Close a follow-up with its result", opt=access(STAFF_OR_MANAGER))
     async def close_followup(self, hall: NamedDependency[Hall], request: Request, followup_id: PathId,
                              data: JSONBody[FollowupClose]) -> dict:
-        who, _ = actor(request)
+        who, manager = actor(request)
         return await hall.run(lambda ctx: ratings.followup_brief(
-            ctx, ratings.close_followup(ctx, followup_id, who, data.result, data.note)))
+            ctx, ratings.close_followup(ctx, followup_id, who, data.result, data.note, manager)))
 
     @get("/closing", summary="Today's closing check", opt=access(STAFF_OR_MANAGER))
     async def closing_state(self, hall: NamedDependency[Hall], request: Request) -> dict:

@@ -16,7 +16,7 @@ from sync.kernel.clock import from_micros, to_micros, uuid7
 
 from .context import Ctx
 from .store.ratings import FollowupView
-from .workflow import Invalid, NotFound, Refused
+from .workflow import Forbidden, Invalid, NotFound, Refused
 
 RESULT_LABELS = {"resolved": "已整改/已回访", "appeal_upheld": "申诉成立（误评）", "unreachable": "无法联系"}
 
@@ -52,12 +52,20 @@ def press(ctx: Ctx, window_id: str, level: int) -> dict:
     return out
 
 
-def close_followup(ctx: Ctx, followup_id: str, by: str, result: str = "resolved", note: str = "") -> FollowupView:
+def close_followup(ctx: Ctx, followup_id: str, by: str, result: str = "resolved", note: str = "",
+                   manager: bool = False) -> FollowupView:
+    """Close a bad rating's follow-up. Separation of duties: the rated staff member never closes
+    their own, and only the hall manager (`manager`) may find an appeal upheld — that result
+    takes the rating out of satisfaction, rankings, awards and allowance at central."""
     f = ctx.store.followup(followup_id)
     if f is None:
         raise NotFound("unknown-followup", f"没有编号为 {followup_id} 的差评回访")
     if f.state != "open":
         raise Refused("followup-closed", "该差评回访已办结")
+    if f.staff is not None and by == f.staff:
+        raise Forbidden("own-rating", "不能办结针对本人的差评回访，请由同事或大厅管理员办理")
+    if result == "appeal_upheld" and not manager:
+        raise Forbidden("appeal-needs-manager", "申诉成立须由大厅管理员认定")
     if result not in RESULT_LABELS:
         raise Invalid("bad-result", f"结果须为 {', '.join(RESULT_LABELS)}")
     if len(note.strip()) < 2:

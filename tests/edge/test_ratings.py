@@ -10,6 +10,7 @@ import pytest
 
 from edge import ratings
 from edge.workflow import Invalid, Refused
+from tests.conftest import login_manager
 from tests.edge.mockpins import mock_pin
 
 
@@ -102,6 +103,7 @@ def test_ratings_bad_rating_opens_a_followup_due_in_working_days(served, hardwar
     assert len(f) == 1 and f[0]["level"] == level and f[0]["due"] == "2026-11-30"
     open_ = device_client.get("/api/followups?state=open").json()
     assert open_[0]["label"] == {2: "不满意", 1: "非常不满意"}[level] and open_[0]["overdue"] is False
+    login_manager(device_client)  # the rated staff member may not close it (separation of duties)
     r = device_client.post(f"/api/followups/{open_[0]['id']}/close", json={"result": "resolved", "note": "已电话回访致歉"})
     assert r.status_code == 200 and r.json()["state"] == "closed"
     assert device_client.post(f"/api/followups/{open_[0]['id']}/close", json={"note": "again"}).status_code == 409
@@ -148,3 +150,26 @@ def test_ratings_followup_days_follow_the_calendar_and_config(tmp_path, clock):
             h.call(ratings.close_followup, res["followup"], "s-wang", "resolved", "")
     finally:
         h.stop()
+
+
+def test_ratings_followup_separation_of_duties_over_http(hall, client, signed_on):
+    """The rated staff member never closes their own bad rating's follow-up, and only the hall
+    manager may find an appeal upheld (it takes the rating out of the assessment) [C 11(7)]."""
+    li = signed_on("W1", "s-li")
+    client.post("/api/tickets", json={"item": "transcript"})
+    assert li.post("/api/windows/W1/call").status_code == 200
+    assert li.post("/api/windows/W1/complete", json={"outcome": "instant"}).status_code == 200
+    followup = hall.call(ratings.press, "W1", 1)["followup"]
+    url = f"/api/followups/{followup}/close"
+    r = li.post(url, json={"result": "appeal_upheld", "note": "访客误按"})
+    assert r.status_code == 403 and r.json()["code"] == "own-rating"
+    r = li.post(url, json={"result": "resolved", "note": "已回访"})
+    assert r.status_code == 403 and r.json()["code"] == "own-rating"
+    wang = signed_on("W2", "s-wang")
+    r = wang.post(url, json={"result": "appeal_upheld", "note": "访客误按"})
+    assert r.status_code == 403 and r.json()["code"] == "appeal-needs-manager"
+    assert bodies(hall, "rating.followup_closed") == []  # nothing changed
+    login_manager(client)
+    r = client.post(url, json={"result": "appeal_upheld", "note": "核实为误评"})
+    assert r.status_code == 200 and r.json()["result"] == "appeal_upheld"
+    assert [b["by"] for b in bodies(hall, "rating.followup_closed")] == ["manager"]
