@@ -11,18 +11,11 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from edge.web import EVENTS_TOKEN_ENV
 from simulators.demo import DEMO_CENTRAL_LOGIN, Campus, DemoOptions
 from tests.conftest import EVENTS_TOKEN, wait_until
 
 REPO_CONFIG = Path(__file__).resolve().parents[2] / "config"
 MONDAY = datetime(2026, 11, 23, 7, 55, tzinfo=ZoneInfo("Asia/Shanghai"))
-
-
-@pytest.fixture(autouse=True)
-def _events_token(monkeypatch):
-    """The halls the campus starts inherit this environment: their /api/events answers the token."""
-    monkeypatch.setenv(EVENTS_TOKEN_ENV, EVENTS_TOKEN)
 
 
 EDGE_READ = {"Authorization": f"Bearer {EVENTS_TOKEN}"}
