@@ -91,7 +91,7 @@ def create_app(hall: Hall, *, simulate: bool = False, extra_handlers: list | Non
                                      openapi_router=Router(path="/schema", route_handlers=[], opt=access(PUBLIC))),
         lifespan=[lifespan],
         state={"simulate": simulate, "replicator": replicator, "hardware": hardware, "hall": hall,
-               "signons": signons, "throttle": Throttle(), "login_audit": LoginAudit(),
+               "signons": signons, "throttle": Throttle(), "login_audit": LoginAudit(hall.clock.now),
                "events_token": events_token if events_token is not None else env_events_token()},
         request_max_body_size=MAX_BODY,
     )

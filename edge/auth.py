@@ -17,7 +17,7 @@ import logging
 import threading
 import time
 from collections import deque
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Callable, Iterable
 
 from sync.kernel.passwords import ITERATIONS, hash_secret, verify_secret
@@ -107,12 +107,13 @@ class Throttle:
 class LoginAudit:
     """The hall's record of failed logins: the last `AUDIT_KEEP` in memory, each one logged."""
 
-    def __init__(self) -> None:
+    def __init__(self, now: Callable[[], datetime]) -> None:
+        self.now = now  # the hall's clock (simulated in the demo and the tests)
         self._rows: deque[dict] = deque(maxlen=AUDIT_KEEP)
         self._lock = threading.Lock()
 
     def failure(self, kind: str, account: str, source: str, reason: str) -> None:
-        row = {"at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "kind": kind,
+        row = {"at": self.now().isoformat(timespec="seconds"), "kind": kind,
                "account": account[:64], "source": source, "reason": reason}
         with self._lock:
             self._rows.append(row)

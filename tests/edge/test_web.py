@@ -265,6 +265,7 @@ def test_web_pin_guessing_is_throttled_and_audited(hall):
             rows = m.get("/api/audit/logins").json()
         assert [r["reason"] for r in rows].count("bad-credentials") == 6
         assert {r["account"] for r in rows} == {"s-li"} and rows[0]["kind"] == "pin"
+        assert rows[0]["at"].startswith("2026-11-23T01:00")  # the hall's clock (09:00 Shanghai), not the machine's
 
 
 def test_web_source_is_throttled_across_accounts_and_pages(hall):
