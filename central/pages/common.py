@@ -10,7 +10,7 @@ from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from litestar import Request
+from litestar import Request, Response
 from litestar.response import Redirect, Template
 from litestar.exceptions import HTTPException
 from litestar.plugins.jinja import JinjaTemplateEngine
@@ -57,6 +57,16 @@ def page_context(user, ctx, **data) -> dict:
 def status_of(e: Exception) -> int:
     """The HTTP status of a domain error: 403 Forbidden, 404 NotFound, else 400."""
     return 403 if isinstance(e, Forbidden) else 404 if isinstance(e, NotFound) else 400
+
+
+def domain_error(request: Request, exc: Exception) -> Response:
+    """Exception handler of a JSON controller: a domain error (BadRequest, Forbidden, NotFound)
+    answers its status with the message, as `raise_http` would."""
+    status = status_of(exc)
+    return Response({"status_code": status, "detail": str(exc)}, status_code=status)
+
+
+DOMAIN_ERRORS = {BadRequest: domain_error, Forbidden: domain_error, NotFound: domain_error}
 
 
 def raise_http(e: Exception):

@@ -25,7 +25,7 @@ from ..errors import BadRequest, Forbidden, NotFound
 from ..supervision import complaints as cp
 from ..supervision import followups as fu
 from ..supervision import patrols as pt
-from .common import page_context, raise_http, session, status_of
+from .common import DOMAIN_ERRORS, page_context, session, status_of
 
 
 def fix_days(request: Request) -> int:
@@ -214,82 +214,56 @@ class RecordsApi(Controller):
 
     path = "/api"
     tags = ["records"]
+    exception_handlers = DOMAIN_ERRORS  # BadRequest 400, Forbidden 403, NotFound 404 with the message
 
     @get("/complaints", sync_to_thread=True, summary="Complaints (?hall=&department=&state=&month=&as_of=)")
     def complaints(self, request: Request, ctx: NamedDependency[Any]) -> list[dict]:
         user, scope = ctx.caller(request)
         q = request.query_params
-        try:
-            return cp.list_complaints(ctx.store, ctx.directory, scope, ctx.today_of(q, "as_of"), q.get("hall") or "",
-                                      q.get("department") or "", q.get("state") or "", q.get("month") or "")
-        except BadRequest as e:
-            raise_http(e)
+        return cp.list_complaints(ctx.store, ctx.directory, scope, ctx.today_of(q, "as_of"), q.get("hall") or "",
+                                  q.get("department") or "", q.get("state") or "", q.get("month") or "")
 
     @post("/complaints", sync_to_thread=True, status_code=201, summary="Record a complaint")
     def complaint_create(self, request: Request, ctx: NamedDependency[Any], data: JSONBody[dict[str, Any]]) -> dict:
         user, _scope = ctx.caller(request)
-        try:
-            return cp.create_complaint(ctx.store, ctx.directory, user, data, ctx.now_us())
-        except (BadRequest, Forbidden) as e:
-            raise_http(e)
+        return cp.create_complaint(ctx.store, ctx.directory, user, data, ctx.now_us())
 
     @get("/complaints/{cid:int}", sync_to_thread=True, summary="One complaint (?as_of=)")
     def complaint(self, request: Request, ctx: NamedDependency[Any], cid: FromPath[int]) -> dict:
         _user, scope = ctx.caller(request)
-        try:
-            return cp.get_complaint(ctx.store, ctx.directory, scope, cid, ctx.today_of(request.query_params, "as_of"))
-        except (BadRequest, NotFound) as e:
-            raise_http(e)
+        return cp.get_complaint(ctx.store, ctx.directory, scope, cid, ctx.today_of(request.query_params, "as_of"))
 
     @post("/complaints/{cid:int}", sync_to_thread=True, status_code=200,
           summary="action=reply (reply, outcome) | reroute (department, reason) | close")
     def complaint_update(self, request: Request, ctx: NamedDependency[Any], cid: FromPath[int], data: JSONBody[dict[str, Any]]) -> dict:
         user, scope = ctx.caller(request)
-        try:
-            return cp.update_complaint(ctx.store, ctx.directory, user, scope, cid, data, ctx.now_us())
-        except (BadRequest, Forbidden, NotFound) as e:
-            raise_http(e)
+        return cp.update_complaint(ctx.store, ctx.directory, user, scope, cid, data, ctx.now_us())
 
     @get("/followups", sync_to_thread=True, summary="Bad ratings with their follow-up (?hall=&month=&status=&as_of=)")
     def followups(self, request: Request, ctx: NamedDependency[Any]) -> list[dict]:
         _user, scope = ctx.caller(request)
         q = request.query_params
-        try:
-            return fu.list_followups(ctx.store, ctx.directory, scope, fix_days(request), ctx.today_of(q, "as_of"),
-                                     q.get("hall") or "", q.get("month") or "", q.get("status") or "")
-        except BadRequest as e:
-            raise_http(e)
+        return fu.list_followups(ctx.store, ctx.directory, scope, fix_days(request), ctx.today_of(q, "as_of"),
+                                 q.get("hall") or "", q.get("month") or "", q.get("status") or "")
 
     @post("/followups", sync_to_thread=True, status_code=200,
           summary="hall, event_id, action=callback|verify|fix|appeal|decide and its fields")
     def followup_update(self, request: Request, ctx: NamedDependency[Any], data: JSONBody[dict[str, Any]]) -> dict:
         user, scope = ctx.caller(request)
-        try:
-            return fu.update_followup(ctx.store, ctx.directory, user, scope, data, fix_days(request), ctx.now_us())
-        except (BadRequest, Forbidden, NotFound) as e:
-            raise_http(e)
+        return fu.update_followup(ctx.store, ctx.directory, user, scope, data, fix_days(request), ctx.now_us())
 
     @get("/patrols", sync_to_thread=True, summary="Patrol findings (?month=&hall=)")
     def patrols(self, request: Request, ctx: NamedDependency[Any]) -> list[dict]:
         _user, scope = ctx.caller(request)
         q = request.query_params
-        try:
-            return pt.list_patrols(ctx.store, ctx.directory, scope, q.get("month") or "", q.get("hall") or "")
-        except BadRequest as e:
-            raise_http(e)
+        return pt.list_patrols(ctx.store, ctx.directory, scope, q.get("month") or "", q.get("hall") or "")
 
     @post("/patrols", sync_to_thread=True, status_code=201, summary="Record a patrol finding")
     def patrol_create(self, request: Request, ctx: NamedDependency[Any], data: JSONBody[dict[str, Any]]) -> dict:
         user, _scope = ctx.caller(request)
-        try:
-            return pt.create_patrol(ctx.store, ctx.directory, user, data, ctx.now_us())
-        except (BadRequest, Forbidden) as e:
-            raise_http(e)
+        return pt.create_patrol(ctx.store, ctx.directory, user, data, ctx.now_us())
 
     @get("/patrols/bulletin", sync_to_thread=True, summary="Monthly patrol bulletin (?month=YYYY-MM)")
     def patrol_bulletin(self, request: Request, ctx: NamedDependency[Any]) -> dict:
         _user, scope = ctx.caller(request)
-        try:
-            return pt.bulletin(ctx.store, ctx.directory, scope, request.query_params.get("month") or "")
-        except BadRequest as e:
-            raise_http(e)
+        return pt.bulletin(ctx.store, ctx.directory, scope, request.query_params.get("month") or "")
