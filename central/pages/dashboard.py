@@ -26,7 +26,7 @@ from .. import charts
 from .. import hourly
 from .. import projections as pj
 from .. import reports as rp
-from ..auth import COOKIE, ROLE_NAMES, scope_of
+from ..auth import COOKIE, scope_of
 from ..errors import BadRequest
 from ..export import XLSX_TYPE, filename, to_xlsx
 from ..scope import parse_month
@@ -369,6 +369,6 @@ class DashboardController(Controller):
         if s is None:
             return Redirect(path="/login")
         if s.user.role != "admin":
-            return Template(template_name="base.html", context={"user": s.user, "role_name": ROLE_NAMES[s.user.role],
-                                                                "title": "无权限"}, status_code=403)
+            return Template(template_name="base.html", context=page_context(s.user, ctx, title="无权限"),
+                            status_code=403)
         return self._page(request, ctx, "audit.html", title="审计日志", entries=ctx.store.audit_log(500))

@@ -19,15 +19,16 @@ NOT_PAGES = re.compile(r"^/(api|static|schema)(/|$)|^/reports/charts/data$|^/log
 PATH_VALUES = {"hall": "h-a", "cid": "1"}
 
 
-def page_routes(app) -> list[tuple[str, str]]:
-    """(method, path with its parameters filled) of every page route of `app`."""
+def page_routes(app, **values: str) -> list[tuple[str, str]]:
+    """(method, path with its parameters filled: PATH_VALUES or `values`) of every page route of `app`."""
+    values = PATH_VALUES | values
     out = []
     for route in app.routes:
         if NOT_PAGES.search(route.path):
             continue
         for handler in getattr(route, "route_handlers", []):
             for method in sorted(handler.http_methods - {"OPTIONS", "HEAD"}):
-                path = re.sub(r"\{(\w+):\w+\}", lambda m: PATH_VALUES[m.group(1)], route.path)
+                path = re.sub(r"\{(\w+):\w+\}", lambda m: values[m.group(1)], route.path)
                 out.append((method, path))
     return sorted(set(out))
 
