@@ -76,8 +76,25 @@ def cell_class(value: Any, key: str = "") -> str:
     return "num"
 
 
-def cell(value: Any, key: str = "") -> Markup:
-    """One report cell, `<td>` included: formatted, classed, identifiers as <code>."""
+RATE_OF_RATINGS = frozenset({"good_rate", "satisfaction"})
+
+
+def too_few_ratings(row: dict | None, key: str, min_ratings: int) -> str | None:
+    """What a page shows instead of a satisfaction rate computed from fewer than `min_ratings`
+    ratings (`[dashboard] min_ratings`): 数据不足 with the sample size; None: show the rate."""
+    if row is None or key not in RATE_OF_RATINGS:
+        return None
+    n = row.get("ratings")
+    if not isinstance(n, int) or n >= min_ratings:
+        return None
+    return f"数据不足（{n} 条评价）" if n else "无评价"
+
+
+def cell(value: Any, key: str = "", row: dict | None = None, min_ratings: int = 1) -> Markup:
+    """One report cell, `<td>` included: formatted, classed, identifiers as <code>; a rate of
+    too few ratings (see `too_few_ratings`) as 数据不足."""
+    if (short := too_few_ratings(row, key, min_ratings)) is not None:
+        return Markup(f'<td class="nodata">{escape(short)}</td>')
     text = escape(fmt(value, key))
     if key in ID_KEYS and isinstance(value, str) and value:
         text = Markup(f"<code>{text}</code>")
@@ -185,7 +202,9 @@ def departments_of(directory) -> list[tuple[str, str]]:
 def page_context(user, ctx, **data) -> dict:
     """The context every page template gets: the user, their role's name, the formats, the
     hall directory, and the page's own `data`."""
-    return {"user": user, "role_name": ROLE_NAMES[user.role], "fmt": fmt, "when": when, "cell": cell,
+    min_ratings = getattr(ctx, "min_ratings", 1)
+    return {"user": user, "role_name": ROLE_NAMES[user.role], "fmt": fmt, "when": when,
+            "cell": lambda value, key="", row=None: cell(value, key, row, min_ratings), "min_ratings": min_ratings,
             "column_title": column_title, "minutes": minutes, "directory": ctx.directory,
             "account": lambda name: account_label(ctx, name), "periods": Periods(ctx),
             "all_departments": departments_of(ctx.directory), "semester_label": semester_label, **data}

@@ -131,7 +131,7 @@ def test_browser_charts_visible(server, browser, request):
     assert len(heights) == 6 and heights[2] == heights[4] == 0 and heights[0] == heights[1] > 50
     waits = page.locator("svg.chart-line")
     assert waits.locator("circle.point").count() == 6  # 9 h, 10 h, 14 h × P50, P90
-    assert "1800" in waits.locator("desc").text_content()
+    assert "P90 30.0分钟" in waits.locator("desc").text_content()  # 1800 s, shown in minutes
     page.screenshot(path=str(SHOTS / f"central-charts-{db}.png"), full_page=True)
     page.goto(f"{server}/reports/service?start=2026-11-01&end=2026-11-30")
     assert page.locator("svg.chart-line").is_visible()
