@@ -76,7 +76,7 @@ def cell_class(value: Any, key: str = "") -> str:
     return "num"
 
 
-RATE_OF_RATINGS = frozenset({"good_rate", "satisfaction"})
+RATE_OF_RATINGS = frozenset({"good_rate", "satisfaction", "overall_good_rate"})
 
 
 def too_few_ratings(row: dict | None, key: str, min_ratings: int) -> str | None:
@@ -85,6 +85,8 @@ def too_few_ratings(row: dict | None, key: str, min_ratings: int) -> str | None:
     if row is None or key not in RATE_OF_RATINGS:
         return None
     n = row.get("ratings")
+    if key == "overall_good_rate" and isinstance(n, int):  # unrated services count as 满意
+        n += row.get("unrated") or 0
     if not isinstance(n, int) or n >= min_ratings:
         return None
     return f"数据不足（{n} 条评价）" if n else "无评价"

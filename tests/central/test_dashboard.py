@@ -210,3 +210,45 @@ def test_dashboard_charts_page_and_bad_month(client):
     bad = client.get("/reports/charts?month=2026-99")
     assert bad.status_code == 400 and "month must be YYYY-MM" in bad.text
     assert client.get("/reports/satisfaction?start=2026-11-30&end=2026-11-01").status_code == 400
+
+
+def test_dashboard_satisfaction_below_min_ratings_shows_insufficient_data(app_parts, tmp_path):
+    """A good rate from fewer than `[dashboard] min_ratings` ratings (default 5) is shown as
+    数据不足 with the number of ratings, in the table and in the chart's title; at or above it,
+    the rate."""
+    from tests.central.data import USERS_TOML  # noqa: PLC0415
+
+    store, directory, auth, _clock = app_parts
+    assert load(write_config(tmp_path))[0].dashboard.min_ratings == 5  # the default
+    url = "/reports/satisfaction?start=2026-11-01&end=2026-11-30&by=hall"
+    with Browser(create_app(store, None, directory, auth, min_ratings=5)) as c:
+        login(c, "admin", "admin123")
+        page = c.get(url).text
+        rows = {r[0]: r for r in _table(page)[1:]}
+        assert "数据不足（2 条评价）" in rows["甲大厅"] and "50.0%" not in rows["甲大厅"]
+        assert "数据不足（1 条评价）" in rows["乙大厅"]
+        assert "好评率 数据不足（3 条评价）" in page and "66.7%" not in page
+    with Browser(create_app(store, None, directory, auth, min_ratings=2)) as c:
+        login(c, "admin", "admin123")
+        rows = {r[0]: r for r in _table(c.get(url).text)[1:]}
+        assert "50.0%" in rows["甲大厅"] and "数据不足（1 条评价）" in rows["乙大厅"]
+    # the setting is read from central.toml and checked
+    (tmp_path / "b").mkdir()
+    central = write_config(tmp_path / "b")
+    central.write_text(USERS_TOML.replace("[central]", "[dashboard]\nmin_ratings = 12\n\n[central]"), encoding="utf-8")
+    assert load(central)[0].dashboard.min_ratings == 12
+    central.write_text(USERS_TOML.replace("[central]", "[dashboard]\nmin_ratings = 0\n\n[central]"), encoding="utf-8")
+    with pytest.raises(Exception, match="min_ratings"):
+        load(central)
+
+
+def test_dashboard_reports_with_no_data_say_so(client):
+    """A month before any hall used the system: no empty charts (暂无数据), no ranking bars of
+    "—" (数据不足 with the counts)."""
+    login(client, "admin", "admin123")
+    page = client.get("/reports/charts?month=2025-11").text
+    assert page.count("chart-empty") == 5 and "<svg" not in page
+    assert "暂无数据" in page and "2025 年暂无考勤问题记录" in page
+    assert "数据不足：12 个参评对象中 0 个有考核数据" in page
+    ranks = client.get("/reports/rankings?period=month:2025-11&level=window").text
+    assert "数据不足" in ranks and "<svg" not in ranks
