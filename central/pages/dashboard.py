@@ -93,7 +93,7 @@ def attendance_chart(rep: dict) -> dict:
         return _empty(title, f"{rep['year']} 年暂无考勤问题记录", rep)
     labels = [f"{int(r['month'][5:])}月" for r in rows]
     series = [(t, [r[k] for r in rows]) for k, t in rep["columns"] if k in ATTENDANCE_KEYS]
-    return _chart(charts.grouped_bars(title, labels, series, width=min(960, 240 + 120 * len(rows))), rep)
+    return _chart(charts.grouped_bars(title, labels, series, width=min(960, 480 + 80 * len(rows))), rep)
 
 
 RANKING_CHART_ROWS = 30

@@ -208,7 +208,7 @@ def test_browser_every_page_every_role_html_no_errors_no_overflow_chinese(every_
     paths = [p for m, p in page_routes(app, hall="h-a" if role == "admin" else "h-b") if m == "GET" and p != "/login"]
     shots = SHOTS / "central"
     shots.mkdir(parents=True, exist_ok=True)
-    context = browser.new_context(viewport=VIEWPORT)
+    context = browser.new_context(viewport=VIEWPORT, locale="zh-CN", timezone_id="Asia/Shanghai")
     page = context.new_page()
     problems: list[str] = []
     current = {"path": "/login", "status": 200}

@@ -73,3 +73,30 @@ def test_pages_api_stays_json(client):
         r = client.get(path)
         assert r.status_code == 200, (path, r.text[:200])
         assert r.headers["content-type"].startswith("application/json"), path
+
+
+def test_pages_periods_are_pickers_bad_values_400_page(client):
+    """Periods are chosen, not typed as API syntax: month, semester, year and ranking-period
+    selects with Chinese labels, hall and department selects; a hand-made bad value still
+    answers a 400 page with the message, in HTML."""
+    import re as _re
+
+    rank = client.get("/reports/rankings").text
+    assert _re.search(r'<option value="month:\d{4}-\d{2}"[^>]*>\d{4} 年 \d{1,2} 月</option>', rank)
+    assert _re.search(r'<option value="semester:\d{4}-[12]"[^>]*>\d{4}–\d{4} 学年第[一二]学期', rank)
+    assert _re.search(r'<option value="year:\d{4}"[^>]*>\d{4} 年</option>', rank)
+    assert 'name="period"' in rank and '<input name="period"' not in rank
+    red = client.get("/awards/redflag").text
+    assert '<select name="semester">' in red and "学年第" in red and "YYYY" not in red
+    att = client.get("/reports/attendance").text
+    assert '<select name="month">' in att and '<select name="department">' in att and "财务处</option>" in att
+    assert '<input name="department"' not in att
+    assert 'type="date" name="start"' in client.get("/reports/service").text
+    for url, message in (("/reports/rankings?period=month:2026-13", "period"),
+                         ("/awards/redflag?semester=2026-3", "semester"),
+                         ("/awards/year?year=20x6", "year"),
+                         ("/reports/attendance?month=26-11", "month"),
+                         ("/reports/satisfaction?start=2026-11-31", "start")):
+        r = client.get(url)
+        assert r.status_code == 400, url
+        assert r.headers["content-type"].startswith("text/html") and 'class="error"' in r.text and message in r.text, url
