@@ -387,6 +387,7 @@ def test_awards_year_without_data_unassessed_not_failed_nothing_unpaid(client, s
     assert "没有考核数据" in page
     year = client.get("/awards/year?year=2025&today=2027-01-02").text
     assert "未参评（无数据）" in year and ">不符合<" not in year
+    assert "本期没有考核数据（12 个候选均未参评），不作评选" in year
     # the year with data still grades and pays everyone assessed
     paid = aw.allowance(store, directory, "2027", cfg=CFG, today=YEAR_TODAY)
     assert paid["assessed"] == 12 and paid["pool"] == paid["paid"] == 12 * 4800
