@@ -52,6 +52,7 @@ class ReportContext:
     auth: Auth
     weights: Weights
     clock: Clock = field(default_factory=SystemClock)  # central's clock (simulated in the demo)
+    min_ratings: int = 5  # [dashboard] min_ratings: fewer ratings show 数据不足 on the pages
 
     def now_us(self) -> int:
         return self.clock.micros()
@@ -269,11 +270,13 @@ class CentralApi(Controller):
 
 
 def create_app(store: CentralStore, service: CentralService | None, directory: Directory | None = None,
-               auth: Auth | None = None, weights: Weights | None = None, clock: Clock | None = None) -> Litestar:
+               auth: Auth | None = None, weights: Weights | None = None, clock: Clock | None = None,
+               min_ratings: int = 5) -> Litestar:
     """`directory` (the hall configurations) and `auth` (the `[[users]]`) enable the reports API
-    and the dashboard; without them only the records API is served."""
+    and the dashboard; without them only the records API is served. `min_ratings`: `[dashboard]
+    min_ratings`, below which the pages show 数据不足 instead of a satisfaction rate."""
     ctx = ReportContext(store, directory or Directory.of([]), auth or Auth([]), weights or Weights(),
-                        clock or SystemClock())
+                        clock or SystemClock(), min_ratings)
     return Litestar(
         route_handlers=[CentralApi, ReportsApi, DashboardController, ConfigEditController, ConfigApi,
                         RecordsPages, RecordsApi,

@@ -312,17 +312,20 @@ def stationed(d: Directory) -> dict[str, list[str]]:
     return dict(out)
 
 
-def grade(cands: list[Candidate], cfg: Awards) -> list[tuple[Candidate, int, int]]:
-    """(candidate, rank, grade index) in rank order. Going down the ranking, each person gets
-    the first grade whose `min_score` they reach (no score counts as 0) and whose `share` quota
-    (share × stationed staff, rounded down) is not yet full; the last grade takes the rest."""
+def grade(cands: list[Candidate], cfg: Awards) -> list[tuple[Candidate, int | None, int | None]]:
+    """(candidate, rank, grade index) in rank order [J 33]. Going down the ranking, each person
+    gets the first grade whose `min_score` they reach and whose `share` quota (share × assessed
+    staff, rounded down) is not yet full; the last grade takes the rest. A person with no score
+    (no data at all in the year: e.g. their hall did not use the system yet) is not assessed:
+    rank and grade None (未参评), after everyone assessed, outside the quotas."""
     ordered = sorted(cands, key=lambda c: c.order(cfg))
-    n = len(ordered)
+    assessed = [c for c in ordered if c.adjusted(cfg) is not None]
+    n = len(assessed)
     quota = [None if g.share is None else math.floor(g.share * n + 1e-9) for g in cfg.grades]
     used = [0] * len(cfg.grades)
-    out = []
-    for rank, c in enumerate(ordered, 1):
-        score = c.adjusted(cfg) or 0.0
+    out: list[tuple[Candidate, int | None, int | None]] = []
+    for rank, c in enumerate(assessed, 1):
+        score = c.adjusted(cfg)
         for i, g in enumerate(cfg.grades):
             if g.min_score is not None and score < g.min_score:
                 continue
@@ -333,7 +336,7 @@ def grade(cands: list[Candidate], cfg: Awards) -> list[tuple[Candidate, int, int
             i = len(cfg.grades) - 1
         used[i] += 1
         out.append((c, rank, i))
-    return out
+    return out + [(c, None, None) for c in ordered if c.adjusted(cfg) is None]
 
 
 def split(pool: int, coefficients: list[float]) -> list[int]:
@@ -351,6 +354,7 @@ def split(pool: int, coefficients: list[float]) -> list[int]:
     return amounts
 
 
+UNASSESSED = "未参评"  # the grade shown for a stationed person with no data in the year
 ALLOWANCE_COLUMNS = [("department_name", "派出部门"), ("staff", "工号"), ("staff_name", "姓名"), ("hall_name", "大厅"),
                      ("rank", "名次"), ("score", "考核得分"), ("grade", "等级"), ("coefficient", "系数"),
                      ("amount", "津贴(元)")]
@@ -369,7 +373,10 @@ def allowance(store, directory: Directory, year: str | int | None, scope: Scope 
     for c in cands:  # stationed staff are counted where they hold their primary window
         c.hall = posted[c.ident][0]
         c.department = directory.staff_department(c.hall, c.ident)
-    graded = grade(cands, cfg)
+    everyone_graded = grade(cands, cfg)
+    graded = [(c, r, i) for c, r, i in everyone_graded if i is not None]
+    # the pool counts the assessed staff only [J 33]: a person with no data in the year (未参评)
+    # is paid nothing and adds nothing, so a year with no data at all has no pool to leave unpaid
     pool = cfg.pool_per_staff * len(graded)
     amounts = split(pool, [cfg.grades[i].coefficient for _c, _r, i in graded])
     all_rows = []
@@ -377,10 +384,13 @@ def allowance(store, directory: Directory, year: str | int | None, scope: Scope 
         g = cfg.grades[i]
         all_rows.append({**c.row(directory, cfg), "stationed_halls": posted[c.ident], "rank": rank, "grade": g.name,
                          "coefficient": g.coefficient, "amount": amount, "_c": c})
+    for c, _r, _i in everyone_graded[len(graded):]:
+        all_rows.append({**c.row(directory, cfg), "stationed_halls": posted[c.ident], "rank": None,
+                         "grade": UNASSESSED, "coefficient": None, "amount": 0, "_c": c})
     visible = [r for r in all_rows if (scope.hall in r["stationed_halls"] if scope.role == "hall"
                                        else scope.department_ok(r["department"]))]
     departments: dict[str, dict] = {}
-    for r in sorted(visible, key=lambda r: (r["department"], r["rank"])):
+    for r in sorted(visible, key=lambda r: (r["department"], r["rank"] is None, r["rank"] or 0)):
         del r["_c"]
         g = departments.setdefault(r["department"], {"department": r["department"],
                                                       "department_name": r["department_name"], "rows": [],
@@ -389,11 +399,13 @@ def allowance(store, directory: Directory, year: str | int | None, scope: Scope 
         g["rows"].append(r)
         g["staff"] += 1
         g["amount"] += r["amount"]
-        g["grades"][r["grade"]] += 1
+        if r["grade"] in g["grades"]:
+            g["grades"][r["grade"]] += 1
     rows = [r for g in departments.values() for r in g["rows"]]
     paid = sum(amounts)
     return {"report": "allowance", "year": y, "columns": ALLOWANCE_COLUMNS, "rows": rows,
-            "departments": list(departments.values()), "stationed": len(graded),
+            "departments": list(departments.values()), "stationed": len(everyone_graded),
+            "assessed": len(graded), "unassessed": len(everyone_graded) - len(graded),
             "pool_per_staff": cfg.pool_per_staff, "pool": pool, "paid": paid, "undistributed": pool - paid,
             "grades": [{"name": g.name, "share": g.share, "min_score": g.min_score, "coefficient": g.coefficient,
                         "staff": sum(1 for _c, _r, i in graded if i == k)} for k, g in enumerate(cfg.grades)],

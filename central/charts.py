@@ -21,6 +21,12 @@ FONT = 12
 MARGIN_LEFT, MARGIN_RIGHT, MARGIN_TOP, MARGIN_BOTTOM = 56, 16, 40, 44
 # geometry of the horizontal bar chart
 LABEL_WIDTH, ROW_HEIGHT, ROW_BAR = 180, 24, 16
+_LABEL_MIN = LABEL_WIDTH  # a wider label column only for longer labels
+
+
+def _text_px(text: str) -> float:
+    """The drawn width of `text` at FONT size: CJK and full-width characters one em, others about 0.6."""
+    return sum(FONT if ord(ch) > 0x2E7F else FONT * 0.6 for ch in str(text))
 
 Number = float | int
 
@@ -276,6 +282,8 @@ def hbar_chart(title: str, labels: Sequence[str], values: Sequence[Number | None
     if not labels:
         return _empty("hbar", title, width, 120)
     top = max_value if max_value else nice_max(max((v for v in values if v is not None), default=0))
+    # the label column fits the longest label (CJK characters are about one FONT wide, others half)
+    LABEL_WIDTH = max(_LABEL_MIN, min(width // 2, 16 + max(_text_px(label) for label in labels)))
     plot_w = width - LABEL_WIDTH - 60
     out = _open("hbar", title, labels, _desc(labels, [("", values)], fmt, unit), width, height)
     for i, (label, v) in enumerate(zip(labels, values)):

@@ -19,6 +19,7 @@ password = ""
 
 [dashboard]
 session_minutes = 30              # a login expires after this long without a request
+min_ratings = 5                   # fewer ratings: pages show 数据不足 (with the count), not a rate
 
 [assessment]                      # ranking score weights (docs/central.md)
 satisfaction = 0.5
@@ -101,6 +102,8 @@ class Broker(Strict, kw_only=True):
 
 class Dashboard(Strict, kw_only=True):
     session_minutes: Annotated[int, Meta(ge=1, le=24 * 60)] = 30
+    # below this many ratings the pages show 数据不足 and the count instead of a satisfaction rate
+    min_ratings: Annotated[int, Meta(ge=1, le=10_000)] = 5
 
 
 class Assessment(Strict, kw_only=True):

@@ -21,7 +21,7 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
-from litestar.enums import RequestEncodingType
+from litestar.enums import MediaType, RequestEncodingType
 from litestar.exceptions import NotAuthorizedException
 from litestar.params import Body, FromPath
 from litestar.response import Redirect, Template
@@ -50,7 +50,7 @@ class ConfigEditController(Controller):
         return s.user if s is not None else None
 
     def _render(self, user, ctx, name: str, status: int = 200, **data) -> Template:
-        return Template(template_name=name, status_code=status, context=page_context(
+        return Template(template_name=name, status_code=status, media_type=MediaType.HTML, context=page_context(
             user, ctx, modes=MODES, closure_kinds=CLOSURE_KINDS, **data))
 
     def _deny(self, user, ctx, message: str = "您没有修改此项配置的权限。") -> Template:
@@ -96,7 +96,7 @@ class ConfigEditController(Controller):
         return None
 
     @get("/", sync_to_thread=True)
-    def overview(self, request: Request, ctx: NamedDependency[Any], service: NamedDependency[Any]) -> Any:
+    def overview(self, request: Request, ctx: NamedDependency[Any], service: NamedDependency[Any]) -> Template | Redirect:
         user = self._user(request, ctx)
         if user is None:
             return Redirect(path="/login")
@@ -113,7 +113,7 @@ class ConfigEditController(Controller):
 
     @get("/{hall:str}/items", sync_to_thread=True)
     def items(self, request: Request, hall: FromPath[str], ctx: NamedDependency[Any],
-              service: NamedDependency[Any]) -> Any:
+              service: NamedDependency[Any]) -> Template | Redirect:
         return self._show(request, ctx, service, hall, "items", lambda user, editor, q: self._items_page(
             user, ctx, editor, hall, q.get("item"), q.get("new") == "1", None, None, saved=q.get("saved")))
 
@@ -150,7 +150,7 @@ class ConfigEditController(Controller):
 
     @post("/{hall:str}/items", sync_to_thread=True, status_code=200)
     def save_item(self, request: Request, hall: FromPath[str], ctx: NamedDependency[Any],
-                  service: NamedDependency[Any], data: Form) -> Any:
+                  service: NamedDependency[Any], data: Form) -> Template | Redirect:
         opened = self._open(request, ctx, service, hall, "items")
         if not isinstance(opened, tuple):
             return opened
@@ -175,7 +175,7 @@ class ConfigEditController(Controller):
 
     @get("/{hall:str}/staff", sync_to_thread=True)
     def staff(self, request: Request, hall: FromPath[str], ctx: NamedDependency[Any],
-              service: NamedDependency[Any]) -> Any:
+              service: NamedDependency[Any]) -> Template | Redirect:
         return self._show(request, ctx, service, hall, "staff", lambda user, editor, q: self._staff_page(
             user, ctx, editor, hall, q.get("staff"), q.get("new") == "1", None, None, saved=q.get("saved")))
 
@@ -203,7 +203,7 @@ class ConfigEditController(Controller):
 
     @post("/{hall:str}/staff", sync_to_thread=True, status_code=200)
     def save_staff(self, request: Request, hall: FromPath[str], ctx: NamedDependency[Any],
-                   service: NamedDependency[Any], data: Form) -> Any:
+                   service: NamedDependency[Any], data: Form) -> Template | Redirect:
         opened = self._open(request, ctx, service, hall, "staff")
         if not isinstance(opened, tuple):
             return opened
@@ -221,7 +221,7 @@ class ConfigEditController(Controller):
 
     @get("/{hall:str}/calendar", sync_to_thread=True)
     def calendar(self, request: Request, hall: FromPath[str], ctx: NamedDependency[Any],
-                 service: NamedDependency[Any]) -> Any:
+                 service: NamedDependency[Any]) -> Template | Redirect:
         return self._show(request, ctx, service, hall, "calendar", lambda user, editor, q: self._calendar_page(
             user, ctx, editor, hall, None, None, saved=q.get("saved")))
 
@@ -241,7 +241,7 @@ class ConfigEditController(Controller):
 
     @post("/{hall:str}/calendar", sync_to_thread=True, status_code=200)
     def save_calendar(self, request: Request, hall: FromPath[str], ctx: NamedDependency[Any],
-                      service: NamedDependency[Any], data: Form) -> Any:
+                      service: NamedDependency[Any], data: Form) -> Template | Redirect:
         opened = self._open(request, ctx, service, hall, "calendar")
         if not isinstance(opened, tuple):
             return opened

@@ -26,7 +26,7 @@ from .. import charts
 from .. import hourly
 from .. import projections as pj
 from .. import reports as rp
-from ..auth import COOKIE, ROLE_NAMES, scope_of
+from ..auth import COOKIE, scope_of
 from ..errors import BadRequest
 from ..export import XLSX_TYPE, filename, to_xlsx
 from ..scope import parse_month
@@ -41,52 +41,81 @@ def _chart(svg: str, data: dict | None = None) -> dict:
     return {"svg": Markup(svg), "data": data}
 
 
-def _seconds(v) -> str:
-    return charts.default_fmt(v)
+def _empty(title: str, why: str = "暂无数据", data: dict | None = None) -> dict:
+    """A chart with nothing to draw: its title and why (no 11 empty months, no rows of "—")."""
+    return {"svg": None, "empty": why, "title": title, "data": data}
+
+
+def _minutes(v) -> str:
+    return "—" if v is None else f"{v:.1f}"
 
 
 def wait_charts(rep: dict) -> list[dict]:
-    """Wait p50/p90 per hour of day (line) and tickets per hour (bars)."""
+    """Wait p50/p90 per hour of day (line, in minutes) and tickets per hour (bars)."""
     labels = [f"{r['hour']}时" for r in rep["rows"]]
     span = f"{rep['start']} 至 {rep['end']}"
-    return [_chart(charts.line_chart(f"各时段等候时间（{span}，按取号时段）", labels,
-                                     [("P50", [r["wait_p50"] for r in rep["rows"]]),
-                                      ("P90", [r["wait_p90"] for r in rep["rows"]])], unit="秒", fmt=_seconds), rep),
-            _chart(charts.bar_chart(f"各时段取号数（{span}）", labels, [r["visits"] for r in rep["rows"]], unit="人"))]
+    wait_title, count_title = f"各时段等候时间（{span}，按取号时段）", f"各时段取号数（{span}）"
+    if not any(r["visits"] for r in rep["rows"]):
+        return [_empty(wait_title, data=rep), _empty(count_title)]
+    as_min = lambda v: None if v is None else v / 60  # noqa: E731
+    return [_chart(charts.line_chart(wait_title, labels,
+                                     [("P50", [as_min(r["wait_p50"]) for r in rep["rows"]]),
+                                      ("P90", [as_min(r["wait_p90"]) for r in rep["rows"]])],
+                                     unit="分钟", fmt=_minutes), rep),
+            _chart(charts.bar_chart(count_title, labels, [r["visits"] for r in rep["rows"]], unit="人"))]
 
 
 DISTRIBUTION_COLORS = ["#2a8a3a", "#72b562", "#d9b02b", "#d9822b", "#b23b3b", "#8c8c8c"]
 
 
-def distribution_chart(rep: dict) -> dict:
-    """Ratings per level and unrated completed services (bars coloured from good to bad)."""
+def distribution_chart(rep: dict, min_ratings: int = 1) -> dict:
+    """Ratings per level and unrated completed services (bars coloured from good to bad); the
+    good rate only from at least `min_ratings` ratings (else 数据不足 and the count)."""
     title = f"满意度分布（{rep['start']} 至 {rep['end']}）"
     if not (rep["ratings"] or rep["completed"]):
-        return _chart(charts.bar_chart(title, [], []), rep)
-    title = (f"满意度分布（{rep['start']} 至 {rep['end']}；主动评价好评率 {fmt(rep['good_rate'], 'good_rate')}，"
+        return _empty(title, data=rep)
+    good = (fmt(rep["good_rate"], "good_rate") if rep["ratings"] >= min_ratings
+            else f"数据不足（{rep['ratings']} 条评价）")
+    title = (f"满意度分布（{rep['start']} 至 {rep['end']}；主动评价好评率 {good}，"
              f"未评价率 {fmt(rep['unrated_rate'], 'unrated_rate')}）")
     return _chart(charts.bar_chart(title, [r["label"] for r in rep["rows"]], [r["count"] for r in rep["rows"]],
                                    unit="条", bar_colors=DISTRIBUTION_COLORS), rep)
 
 
+ATTENDANCE_KEYS = ("late", "early", "absent", "missing")
+
+
 def attendance_chart(rep: dict) -> dict:
-    labels = [f"{int(r['month'][5:])}月" for r in rep["rows"]]
-    series = [(t, [r[k] for r in rep["rows"]]) for k, t in rep["columns"] if k in ("late", "early", "absent",
-                                                                                     "missing")]
-    return _chart(charts.grouped_bars(f"{rep['year']}年各月考勤问题（次/天）", labels, series, width=960), rep)
+    """The year's attendance problems, only the months with any (not twelve bars of nothing)."""
+    title = f"{rep['year']}年各月考勤问题（次/天）"
+    rows = [r for r in rep["rows"] if any(r[k] for k in ATTENDANCE_KEYS)]
+    if not rows:
+        return _empty(title, f"{rep['year']} 年暂无考勤问题记录", rep)
+    labels = [f"{int(r['month'][5:])}月" for r in rows]
+    series = [(t, [r[k] for r in rows]) for k, t in rep["columns"] if k in ATTENDANCE_KEYS]
+    return _chart(charts.grouped_bars(title, labels, series, width=min(960, 480 + 80 * len(rows))), rep)
 
 
 RANKING_CHART_ROWS = 30
 
 
 def ranking_chart(rep: dict) -> dict:
-    rows = rep["rows"][:RANKING_CHART_ROWS]
+    """The scored rows as bars; rows without a score (no data in the period) are not drawn but
+    counted; fewer than two scored rows: 数据不足 with the numbers instead of a chart."""
+    scored = [r for r in rep["rows"] if r["score"] is not None]
+    unscored = len(rep["rows"]) - len(scored)
+    rows = scored[:RANKING_CHART_ROWS]
     name_keys = {"hall": ("hall_name",), "department": ("department_name",), "window": ("hall_name", "window_name"),
                  "staff": ("hall_name", "staff_name")}[rep["level"]]
+    more = f"，前 {RANKING_CHART_ROWS} 名" if len(scored) > RANKING_CHART_ROWS else ""
+    title = f"考核得分排名（{rep['start']} 至 {rep['end']}{more}）"
+    if len(scored) < 2:
+        return _empty(title, f"数据不足：{len(rep['rows'])} 个参评对象中 {len(scored)} 个有考核数据，不作排名图")
     labels = [f"{r['rank']}. " + " ".join(str(r.get(k) or "") for k in name_keys) for r in rows]
-    more = f"，前 {RANKING_CHART_ROWS} 名" if len(rep["rows"]) > RANKING_CHART_ROWS else ""
-    return _chart(charts.hbar_chart(f"考核得分排名（{rep['start']} 至 {rep['end']}{more}）", labels,
-                                    [r["score"] for r in rows], max_value=100, width=760))
+    chart = _chart(charts.hbar_chart(title, labels, [r["score"] for r in rows], max_value=100, width=760))
+    if unscored:
+        chart["note"] = f"另有 {unscored} 个无考核数据，未列入图中"
+    return chart
 
 
 class DashboardController(Controller):
@@ -178,7 +207,8 @@ class DashboardController(Controller):
         return report_page(request, ctx, "满意度（好差评）", lambda scope: rp.satisfaction(
             ctx.store, ctx.directory, form["start"], form["end"], form["hall"] or None, form["by"], scope=scope), form,
             lambda scope, _rep: [distribution_chart(hourly.satisfaction_distribution(
-                ctx.store, ctx.directory, form["start"], form["end"], form["hall"] or None, scope=scope))])
+                ctx.store, ctx.directory, form["start"], form["end"], form["hall"] or None, scope=scope),
+                ctx.min_ratings)])
 
     @get("/reports/service", sync_to_thread=True)
     def service(self, request: Request, ctx: NamedDependency[Any]) -> Template | Redirect:
@@ -233,7 +263,8 @@ class DashboardController(Controller):
         drawn, error = [], None
         try:
             reps = self._chart_reports(ctx, scope_of(s.user), form["month"], form["hall"] or None, form["level"])
-            drawn = [*wait_charts(reps["wait_by_hour"]), distribution_chart(reps["satisfaction_distribution"]),
+            drawn = [*wait_charts(reps["wait_by_hour"]),
+                     distribution_chart(reps["satisfaction_distribution"], ctx.min_ratings),
                      attendance_chart(reps["attendance_by_month"]), ranking_chart(reps["rankings"])]
             drawn[-1]["data"] = reps["rankings"]
         except BadRequest as e:
@@ -369,6 +400,6 @@ class DashboardController(Controller):
         if s is None:
             return Redirect(path="/login")
         if s.user.role != "admin":
-            return Template(template_name="base.html", context={"user": s.user, "role_name": ROLE_NAMES[s.user.role],
-                                                                "title": "无权限"}, status_code=403)
+            return Template(template_name="base.html", context=page_context(s.user, ctx, title="无权限"),
+                            status_code=403)
         return self._page(request, ctx, "audit.html", title="审计日志", entries=ctx.store.audit_log(500))

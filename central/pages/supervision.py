@@ -108,7 +108,7 @@ class RecordsPages(Controller):
 
     @post("/complaints", sync_to_thread=True, status_code=200)
     def complaint_create(self, request: Request, ctx: NamedDependency[Any],
-                         data: Annotated[dict, Body(media_type=RequestEncodingType.URL_ENCODED)]) -> Any:
+                         data: Annotated[dict, Body(media_type=RequestEncodingType.URL_ENCODED)]) -> Template | Redirect:
         return self._post(request, ctx,
                           lambda s: cp.create_complaint(ctx.store, ctx.directory, s.user, _form(data), ctx.now_us()),
                           lambda s, e: self._complaints(request, ctx, s, status_of(e), str(e), _form(data)),
@@ -129,7 +129,7 @@ class RecordsPages(Controller):
 
     @post("/complaints/{cid:int}", sync_to_thread=True, status_code=200)
     def complaint_update(self, request: Request, ctx: NamedDependency[Any], cid: FromPath[int],
-                         data: Annotated[dict, Body(media_type=RequestEncodingType.URL_ENCODED)]) -> Any:
+                         data: Annotated[dict, Body(media_type=RequestEncodingType.URL_ENCODED)]) -> Template | Redirect:
         return self._post(request, ctx,
                           lambda s: cp.update_complaint(ctx.store, ctx.directory, s.user, scope_of(s.user), cid,
                                                         _form(data), ctx.now_us()),
@@ -156,7 +156,7 @@ class RecordsPages(Controller):
 
     @post("/followups", sync_to_thread=True, status_code=200)
     def followup_update(self, request: Request, ctx: NamedDependency[Any],
-                        data: Annotated[dict, Body(media_type=RequestEncodingType.URL_ENCODED)]) -> Any:
+                        data: Annotated[dict, Body(media_type=RequestEncodingType.URL_ENCODED)]) -> Template | Redirect:
         return self._post(request, ctx,
                           lambda s: fu.update_followup(ctx.store, ctx.directory, s.user, scope_of(s.user), _form(data),
                                                        fix_days(request), ctx.now_us()),
@@ -184,7 +184,7 @@ class RecordsPages(Controller):
 
     @post("/patrols", sync_to_thread=True, status_code=200)
     def patrol_create(self, request: Request, ctx: NamedDependency[Any],
-                      data: Annotated[dict, Body(media_type=RequestEncodingType.URL_ENCODED)]) -> Any:
+                      data: Annotated[dict, Body(media_type=RequestEncodingType.URL_ENCODED)]) -> Template | Redirect:
         return self._post(request, ctx,
                           lambda s: pt.create_patrol(ctx.store, ctx.directory, s.user, _form(data), ctx.now_us()),
                           lambda s, e: self._patrols(request, ctx, s, status_of(e), str(e), _form(data)),

@@ -215,8 +215,8 @@ def test_awards_grade_boundaries():
                          Grade(name="良好", min_score=80, coefficient=1.0),
                          Grade(name="合格", min_score=60, coefficient=0.8), Grade(name="不合格", coefficient=0)])
     # 10 people: 优秀 quota floor(0.2 × 10) = 2; the third 95 is 良好; 80 exactly is 良好,
-    # 79.99 合格, 60 exactly 合格, 59.99 and "no score" 不合格
-    scores = [99, 95, 95, 90, 80, 79.99, 60, 59.99, 0, None]
+    # 79.99 合格, 60 exactly 合格, 59.99 and 0 不合格
+    scores = [99, 95, 95, 90, 80, 79.99, 60, 59.99, 0, 0]
     graded = aw.grade(cands(scores), cfg)
     names = [cfg.grades[i].name for _c, _r, i in graded]
     assert [c.raw_score for c, _r, _i in graded] == scores
@@ -224,6 +224,11 @@ def test_awards_grade_boundaries():
     # 优秀 needs min_score too: with 5 people the quota is 1, and 89.99 does not reach it
     graded = aw.grade(cands([89.99, 85, 70, 65, 10]), cfg)
     assert [cfg.grades[i].name for _c, _r, i in graded] == ["良好", "良好", "合格", "合格", "不合格"]
+    # no score (no data in the year) is not assessed [J 33]: 未参评, last, outside the quotas —
+    # with 6 people of whom 1 has no score the 优秀 quota is floor(0.2 × 5) = 1, not 0 of 6 … 1
+    graded = aw.grade(cands([None, 95, 92, 85, 70, 10]), cfg)
+    assert [(c.raw_score, r, None if i is None else cfg.grades[i].name) for c, r, i in graded] == [
+        (95, 1, "优秀"), (92, 2, "良好"), (85, 3, "良好"), (70, 4, "合格"), (10, 5, "不合格"), (None, None, None)]
     # split: exact sum, proportional, the remainder to the earlier entry on equal remainders
     assert aw.split(10, [1, 1, 1]) == [4, 3, 3]
     assert aw.split(9600, [1.2, 0.8]) == [5760, 3840]
@@ -347,7 +352,9 @@ def test_awards_print_and_csv(client):
     assert client.get("/awards/allowance?year=2027", follow_redirects=False).status_code in (302, 303, 307)
     login(client, "admin", "admin123")
     page = client.get("/awards/allowance?year=2027&today=2027-01-02")
-    assert page.status_code == 200 and "绩效奖励津贴" in page.text and 'media="print"' in page.text
+    assert page.status_code == 200 and "绩效奖励津贴" in page.text and "data-print" in page.text
+    css = client.get("/static/central.css").text  # the print layout: no header, no filters
+    assert "@media print" in css and "form.filters" in css.split("@media print")[1]
     assert "57600" in page.text and "6172" in page.text
     csv = client.get("/awards/allowance?year=2027&today=2027-01-02&format=csv")
     assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
@@ -364,3 +371,23 @@ def test_awards_print_and_csv(client):
     assert bad.status_code == 400 and "semester must be" in bad.text
     csv = client.get("/awards/year?year=2027&today=2027-01-02&format=csv").content.decode("utf-8-sig")
     assert csv.splitlines()[0].startswith("奖项,名次,大厅")
+
+
+def test_awards_year_without_data_unassessed_not_failed_nothing_unpaid(client, store, directory):
+    """A year before the halls used the system [J 33]: every stationed person is 未参评 (not
+    不合格), the pool counts assessed staff only (0 here), so nothing is claimed as 元未分配; the
+    award lists show 未参评（无数据） instead of 不符合 [J 32]."""
+    r = aw.allowance(store, directory, "2025", cfg=CFG, today=YEAR_TODAY)
+    assert r["stationed"] == 12 and r["assessed"] == 0 and r["unassessed"] == 12
+    assert r["pool"] == r["paid"] == r["undistributed"] == 0
+    assert {x["grade"] for x in r["rows"]} == {"未参评"} and all(x["amount"] == 0 for x in r["rows"])
+    login(client, "admin", "admin123")
+    page = client.get("/awards/allowance?year=2025&today=2027-01-02").text
+    assert "未参评" in page and "不合格" not in page.split("</table>", 1)[1] and "元未分配" not in page
+    assert "没有考核数据" in page
+    year = client.get("/awards/year?year=2025&today=2027-01-02").text
+    assert "未参评（无数据）" in year and ">不符合<" not in year
+    assert "本期没有考核数据（12 个候选均未参评），不作评选" in year
+    # the year with data still grades and pays everyone assessed
+    paid = aw.allowance(store, directory, "2027", cfg=CFG, today=YEAR_TODAY)
+    assert paid["assessed"] == 12 and paid["pool"] == paid["paid"] == 12 * 4800

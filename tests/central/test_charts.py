@@ -186,3 +186,13 @@ def test_charts_hourly_area_figures_by_campus_and_hall(store, directory):
         hourly.area_figures(store, directory, "2026-11-01", "2026-11-30", "hall", "north")
 
 
+
+
+def test_charts_hbar_long_labels_get_a_wider_label_column():
+    """A ranking label longer than the default column (a hall's full name and a window) is not
+    cut off: the bars start after the longest label."""
+    label = "1. 北校区学生事务服务大厅 12号综合服务窗口"
+    root = parse(charts.hbar_chart("排名", [label, "2. 甲"], [80.0, 40.0], max_value=100))
+    x = float(bars(root)[0].get("x"))
+    assert x >= charts._text_px(label) + 8 > charts.LABEL_WIDTH
+    assert float(bars(root)[1].get("x")) == x  # one column for every row

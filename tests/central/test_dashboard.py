@@ -30,7 +30,9 @@ def app_parts(store, tmp_path):
 @pytest.fixture
 def client(app_parts):
     store, directory, auth, _clock = app_parts
-    with Browser(create_app(store, None, directory, auth)) as c:
+    # min_ratings=1: these tests check the rates of one or two ratings (the 数据不足 threshold
+    # is tested on its own below)
+    with Browser(create_app(store, None, directory, auth, min_ratings=1)) as c:
         yield c
 
 
@@ -121,9 +123,10 @@ def test_dashboard_drill_down_campus_hall_window_staff(client):
     rows = {r[0]: r[1:] for r in _table(top.text)[1:]}
     # east (h-a): T1, T2 issued, both completed, waits 120/600, ratings 5 and 2, both rated
     # south (h-c): T9 completed, wait 1800, never rated; west (h-b): T1 completed, T3 no-show, rating 4
-    assert rows == {"东校区": ["1", "2", "2", "120", "600", "2", "50.0%", "0.0%"],
-                    "南校区": ["1", "1", "1", "1800", "1800", "0", "—", "100.0%"],
-                    "西校区": ["1", "2", "1", "240", "300", "1", "100.0%", "0.0%"]}
+    # (waits shown in minutes: 120 s = 2.0 分钟)
+    assert rows == {"东校区": ["1", "2", "2", "2.0 分钟", "10.0 分钟", "2", "50.0%", "0.0%"],
+                    "南校区": ["1", "1", "1", "30.0 分钟", "30.0 分钟", "0", "无评价", "100.0%"],
+                    "西校区": ["1", "2", "1", "4.0 分钟", "5.0 分钟", "1", "100.0%", "0.0%"]}
     assert "/drill?month=2026-11&campus=east" in top.text.replace("&amp;", "&")
     campus = client.get("/drill?month=2026-11&campus=east").text.replace("&amp;", "&")
     assert [r[0] for r in _table(campus)[1:]] == ["甲大厅"] and "/drill?month=2026-11&hall=h-a" in campus
@@ -186,11 +189,11 @@ def test_dashboard_report_pages_draw_charts(client):
     assert [s.find(f"{svg_ns}title").text.split("（")[0] for s in svc] == ["各时段等候时间", "各时段取号数"]
     p90 = {c.get("data-label"): c.get("data-value") for c in svc[0].iter(f"{svg_ns}circle")
            if c.get("data-series") == "P90"}
-    assert p90 == {"9时": "600", "10时": "300", "14时": "1800"}
+    assert p90 == {"9时": "10", "10时": "5", "14时": "30"}  # minutes (600 s, 300 s, 1800 s)
     att = _svgs(client.get("/reports/attendance?month=2026-11&hall=h-b").text)
     late = {b.get("data-label"): b.get("data-value") for b in att[0].iter(f"{svg_ns}rect")
             if b.get("data-series") == "迟到"}
-    assert len(late) == 12 and late["11月"] == "1" and late["9月"] == "0"  # s-qian late 11-03
+    assert late["11月"] == "1" and "9月" not in late  # s-qian late 11-03; months without any problem: not drawn
     ranks = _svgs(client.get("/reports/rankings?period=month:2026-11&level=hall").text)
     assert len([b for b in ranks[0].iter(f"{svg_ns}rect") if b.get("class") == "bar"]) == 3
     page = client.get("/reports/satisfaction?start=2026-11-01&end=2026-11-30")
@@ -207,3 +210,45 @@ def test_dashboard_charts_page_and_bad_month(client):
     bad = client.get("/reports/charts?month=2026-99")
     assert bad.status_code == 400 and "month must be YYYY-MM" in bad.text
     assert client.get("/reports/satisfaction?start=2026-11-30&end=2026-11-01").status_code == 400
+
+
+def test_dashboard_satisfaction_below_min_ratings_shows_insufficient_data(app_parts, tmp_path):
+    """A good rate from fewer than `[dashboard] min_ratings` ratings (default 5) is shown as
+    数据不足 with the number of ratings, in the table and in the chart's title; at or above it,
+    the rate."""
+    from tests.central.data import USERS_TOML  # noqa: PLC0415
+
+    store, directory, auth, _clock = app_parts
+    assert load(write_config(tmp_path))[0].dashboard.min_ratings == 5  # the default
+    url = "/reports/satisfaction?start=2026-11-01&end=2026-11-30&by=hall"
+    with Browser(create_app(store, None, directory, auth, min_ratings=5)) as c:
+        login(c, "admin", "admin123")
+        page = c.get(url).text
+        rows = {r[0]: r for r in _table(page)[1:]}
+        assert "数据不足（2 条评价）" in rows["甲大厅"] and "50.0%" not in rows["甲大厅"]
+        assert "数据不足（1 条评价）" in rows["乙大厅"]
+        assert "好评率 数据不足（3 条评价）" in page and "66.7%" not in page
+    with Browser(create_app(store, None, directory, auth, min_ratings=2)) as c:
+        login(c, "admin", "admin123")
+        rows = {r[0]: r for r in _table(c.get(url).text)[1:]}
+        assert "50.0%" in rows["甲大厅"] and "数据不足（1 条评价）" in rows["乙大厅"]
+    # the setting is read from central.toml and checked
+    (tmp_path / "b").mkdir()
+    central = write_config(tmp_path / "b")
+    central.write_text(USERS_TOML.replace("[central]", "[dashboard]\nmin_ratings = 12\n\n[central]"), encoding="utf-8")
+    assert load(central)[0].dashboard.min_ratings == 12
+    central.write_text(USERS_TOML.replace("[central]", "[dashboard]\nmin_ratings = 0\n\n[central]"), encoding="utf-8")
+    with pytest.raises(Exception, match="min_ratings"):
+        load(central)
+
+
+def test_dashboard_reports_with_no_data_say_so(client):
+    """A month before any hall used the system: no empty charts (暂无数据), no ranking bars of
+    "—" (数据不足 with the counts)."""
+    login(client, "admin", "admin123")
+    page = client.get("/reports/charts?month=2025-11").text
+    assert page.count("chart-empty") == 5 and "<svg" not in page
+    assert "暂无数据" in page and "2025 年暂无考勤问题记录" in page
+    assert "数据不足：12 个参评对象中 0 个有考核数据" in page
+    ranks = client.get("/reports/rankings?period=month:2025-11&level=window").text
+    assert "数据不足" in ranks and "<svg" not in ranks
