@@ -14,8 +14,8 @@ from zoneinfo import ZoneInfo
 
 from litestar import Controller, Litestar, Request, Response, get
 from litestar.di import NamedDependency, Provide
-from litestar.exceptions import (HTTPException, NotAuthorizedException, PermissionDeniedException,
-                                 TooManyRequestsException, ValidationException)
+from litestar.exceptions import (ClientException, HTTPException, NotAuthorizedException, PermissionDeniedException,
+                                 TooManyRequestsException)
 from litestar.openapi import OpenAPIConfig
 from litestar.params import QueryParameter
 from litestar.static_files import create_static_files_router
@@ -26,7 +26,7 @@ from . import operations as op
 from . import reports as rp
 from .auth import COOKIE, Auth, Check, scope_of
 from .config import User
-from .errors import BadRequest
+from .errors import BadRequest, error_body, invalid_request_detail
 from .export import XLSX_TYPE, filename, to_xlsx
 from .pages.awards import AwardsApi, AwardsPages
 from .pages.common import template_config
@@ -92,7 +92,7 @@ class ReportContext:
             if got.locked:
                 raise TooManyRequestsException(f"登录失败次数过多，请 {math.ceil(got.locked)} 秒后再试",
                                                headers={"retry-after": str(math.ceil(got.locked))})
-        raise NotAuthorizedException("login required (dashboard session or HTTP Basic)")
+        raise NotAuthorizedException("请先登录（仪表盘会话或 HTTP Basic）")
 
     def login_attempt(self, request: Request, name: str, password: str, how: str) -> Check:
         """A throttled password check (central.auth) with every failure audited: who, how
@@ -193,9 +193,13 @@ log = logging.getLogger("onestop.central.app")
 
 
 def http_handler(request: Request, exc: HTTPException) -> Response:
-    body: dict = {"status_code": exc.status_code, "detail": exc.detail}
-    if isinstance(exc, ValidationException) and exc.extra:
-        body["extra"] = exc.extra
+    """Every HTTP error as JSON `{"status_code", "code", "detail", "extra"?}` (central.errors); a
+    request the framework could not validate or decode is `invalid-request` with the fields that
+    failed in `extra`."""
+    body = error_body(exc.status_code, exc.detail)
+    if isinstance(exc, ClientException) and exc.status_code == 400:
+        extra = exc.extra if isinstance(exc.extra, list) and exc.extra else [{"message": exc.detail}]
+        body.update(detail=invalid_request_detail(extra), extra=extra)
     return Response(body, status_code=exc.status_code, headers=exc.headers)
 
 
@@ -204,12 +208,11 @@ def error_handler(request: Request, exc: Exception) -> Response:
     else is logged with the request id (traceback in the log, never in the answer) and answers
     500 naming that id."""
     if isinstance(exc, RecursionError) and "deserializ" in str(exc):
-        return Response({"status_code": 400, "detail": "请求内容嵌套层数过多，无法解析"}, status_code=400)
+        return Response(error_body(400, "请求内容嵌套层数过多，无法解析"), status_code=400)
     rid = request_id(request)
     log.error("request %s %s %s failed: %s: %s", rid, request.method, request.url.path, type(exc).__name__, exc,
               exc_info=exc)
-    return Response({"status_code": 500, "detail": f"服务器内部错误（请求编号 {rid}），已记录日志",
-                     "request_id": rid}, status_code=500)
+    return Response(error_body(500, f"服务器内部错误（请求编号 {rid}），已记录日志", request_id=rid), status_code=500)
 
 
 def _status_view(status: dict, scope: Scope) -> dict:

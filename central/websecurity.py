@@ -11,13 +11,15 @@
   scripts and images (and the pages' inline styles), no framing at all, `nosniff`, no referrer
   beyond central's origin.
 
-Refusals answer JSON `{"status_code", "detail"}` like the API's other errors, in Chinese.
+Refusals answer JSON `{"status_code", "code", "detail"}` like the API's other errors, in Chinese.
 """
 
 from __future__ import annotations
 
 import json
 import secrets
+
+from .errors import error_body
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
@@ -95,7 +97,7 @@ class SecurityMiddleware:
         refused = refusal(scope)
         if refused is not None:
             status, detail = refused
-            body = json.dumps({"status_code": status, "detail": detail}, ensure_ascii=False).encode()
+            body = json.dumps(error_body(status, detail), ensure_ascii=False).encode()
             await send_with_headers({"type": "http.response.start", "status": status,
                                      "headers": [(b"content-type", b"application/json; charset=utf-8"),
                                                  (b"content-length", str(len(body)).encode())]})

@@ -10,7 +10,7 @@ from pathlib import Path
 from litestar import Litestar, Request, Response, Router
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.di import Provide
-from litestar.exceptions import HTTPException, ValidationException
+from litestar.exceptions import ClientException, HTTPException
 from litestar.openapi import OpenAPIConfig
 from litestar.static_files import create_static_files_router
 from litestar.stores.file import FileStore
@@ -23,8 +23,8 @@ from .hall import Hall
 from .housekeeping import tick
 from .live import Hub
 from .pages import page_handlers
-from .web import (PUBLIC, CrossSiteMiddleware, SignOns, access, guard, internal_error, security_headers,
-                  session_config, too_deep)
+from .web import (PLAIN_DETAILS, PUBLIC, CrossSiteMiddleware, SignOns, access, guard, internal_error, security_headers,
+                  invalid_request_detail, session_config, status_code_name, too_deep)
 from .web import events_token as env_events_token
 from .workflow import Refused
 
@@ -41,9 +41,13 @@ def refused_handler(request: Request, exc: Refused) -> Response:
 
 
 def http_handler(request: Request, exc: HTTPException) -> Response:
-    body: dict = {"status_code": exc.status_code, "detail": exc.detail}
-    if isinstance(exc, ValidationException) and exc.extra:
-        body["extra"] = exc.extra
+    """An HTTP error of the framework or a guard: `code` by status (edge.web.STATUS_CODES; a
+    request that fails validation is `invalid-request`), the fields that failed in `extra`."""
+    body: dict = {"status_code": exc.status_code, "code": status_code_name(exc.status_code),
+                  "detail": PLAIN_DETAILS.get(exc.detail, exc.detail)}
+    if isinstance(exc, ClientException) and exc.status_code == 400:
+        extra = exc.extra if isinstance(exc.extra, list) and exc.extra else [{"message": exc.detail}]
+        body.update(code="invalid-request", detail=invalid_request_detail(extra), extra=extra)
     return Response(body, status_code=exc.status_code, headers=getattr(exc, "headers", None))
 
 

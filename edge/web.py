@@ -309,8 +309,42 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; style-src-attr 
        "form-action 'self'; frame-ancestors {ancestors}")
 
 
-async def _answer(send: Send, status: int, detail: str, headers: list | None = None) -> None:
-    body = msgspec.json.encode({"status_code": status, "detail": detail})
+# The `code` of an error answer that carries no code of its own (a refusal of the domain, edge.workflow,
+# names its own): by HTTP status. docs/api.md, "Errors", lists them; programs match on `code`.
+STATUS_CODES = {400: "invalid-request", 401: "not-authorized", 403: "forbidden", 404: "not-found",
+                405: "method-not-allowed", 409: "conflict", 413: "too-large", 415: "unsupported-media-type",
+                429: "too-many-requests", 500: "internal-error", 503: "unavailable"}
+
+
+def status_code_name(status: int) -> str:
+    """The stable `code` of an error answer of this HTTP status (STATUS_CODES; "error" otherwise)."""
+    return STATUS_CODES.get(status, "error")
+
+
+# The framework's own English details of a bare 404/405 (no route, wrong method), said in Chinese.
+PLAIN_DETAILS = {"Not Found": "没有这个地址", "Method Not Allowed": "该地址不支持此请求方法"}
+SOURCES = {"body": "请求体", "query": "查询参数", "path": "路径参数", "header": "请求头", "cookie": "Cookie"}
+
+
+def invalid_request_detail(extra: list | None) -> str:
+    """The Chinese `detail` of a request the framework could not validate or decode (a 400 of
+    litestar's ClientException): the fields that failed, by name and where they were sent; the
+    framework's own (English) messages stay in `extra`."""
+    fields = []
+    for e in extra or []:
+        if not isinstance(e, dict):
+            continue
+        source = getattr(e.get("source"), "value", e.get("source"))  # litestar's ParamType or a str
+        where = SOURCES.get(str(source or ""), "")
+        key = str(e.get("key") or "")
+        name = "请求体" if key in ("", "data") and source == "body" else key
+        fields.append(f"{name}（{where}）" if where and name != where else name)
+    fields = [f for f in dict.fromkeys(fields) if f]
+    return f"请求参数不正确：{'、'.join(fields)}" if fields else "请求内容无法解析（格式不正确）"
+
+
+async def _answer(send: Send, status: int, detail: str, headers: list | None = None, code: str | None = None) -> None:
+    body = msgspec.json.encode({"status_code": status, "code": code or status_code_name(status), "detail": detail})
     await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
                             *(headers or [])]})
@@ -348,15 +382,15 @@ class CrossSiteMiddleware:
         has_body = (length not in (None, "", "0")) or _header(scope, b"transfer-encoding") is not None
         if origin is not None:
             if origin.strip().lower() != own:
-                await _answer(send, 403, "跨站请求被拒绝（Origin 与本站不符）")
+                await _answer(send, 403, "跨站请求被拒绝（Origin 与本站不符）", code="cross-site")
                 return
         elif referer:
             if not _same_origin(referer, own):
-                await _answer(send, 403, "跨站请求被拒绝（Referer 与本站不符）")
+                await _answer(send, 403, "跨站请求被拒绝（Referer 与本站不符）", code="cross-site")
                 return
         elif ctype not in ("application/json", "") or (ctype == "" and has_body):
             # no Origin and no Referer: only a program's JSON request (an HTML form always has a type)
-            await _answer(send, 403, "缺少 Origin 的请求必须是 application/json")
+            await _answer(send, 403, "缺少 Origin 的请求必须是 application/json", code="cross-site")
             return
         if scope["path"].startswith("/api/") and has_body and ctype != "application/json":
             await _answer(send, 415, "请求体必须是 application/json")
@@ -398,14 +432,15 @@ def request_id(request: Request) -> str:
 
 def too_deep(request: Request, exc: RecursionError) -> Response:
     """JSON nested deeper than the decoder's recursion limit: a bad request, not an error."""
-    return Response({"status_code": 400, "detail": "请求内容嵌套过深"}, status_code=400)
+    return Response({"status_code": 400, "code": "invalid-request", "detail": "请求内容嵌套过深"}, status_code=400)
 
 
 def internal_error(request: Request, exc: Exception) -> Response:
     """An unhandled error: logged with the request id, answered 500 with that id only."""
     rid = request_id(request)
     log.error("unhandled error request_id=%s %s %s", rid, request.method, request.url.path, exc_info=exc)
-    return Response({"status_code": 500, "detail": f"服务器内部错误（请求编号 {rid}）", "request_id": rid},
+    return Response({"status_code": 500, "code": "internal-error", "detail": f"服务器内部错误（请求编号 {rid}）",
+                     "request_id": rid},
                     status_code=500)
 
 

@@ -435,3 +435,26 @@ def no_leaked_threads():
     yield
     leaked = [t for t in threading.enumerate() if t not in before and t.is_alive() and _ours(t)]
     assert not leaked, f"leaked threads: {leaked}"
+
+
+# ---------------------------------------------------------------------------- screenshots
+_SESSION_START: list[float] = []
+
+
+def pytest_sessionstart(session):
+    import time
+
+    _SESSION_START.append(time.time())
+
+
+def pytest_unconfigure(config):
+    """Say where the browser tests left their screenshots for a person to look at (the last line
+    of `make test`)."""
+    from tests.pagecheck import SHOTS
+
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is None or not SHOTS.is_dir() or not _SESSION_START:
+        return
+    new = [p for p in SHOTS.glob("*.png") if p.stat().st_mtime >= _SESSION_START[0]]
+    if new:
+        reporter.write_line(f"screenshots of this run: {len(new)} in {SHOTS}/ (look at them)")

@@ -19,7 +19,7 @@ from litestar.template.config import TemplateConfig
 from markupsafe import Markup, escape
 
 from ..auth import COOKIE, ROLE_NAMES, scope_of
-from ..errors import BadRequest, Forbidden, NotFound
+from ..errors import BadRequest, Forbidden, NotFound, error_body
 from ..export import is_rate
 
 TEMPLATES = Path(__file__).parent.parent / "templates"
@@ -221,7 +221,7 @@ def domain_error(request: Request, exc: Exception) -> Response:
     """Exception handler of a JSON controller: a domain error (BadRequest, Forbidden, NotFound)
     answers its status with the message, as `raise_http` would."""
     status = status_of(exc)
-    return Response({"status_code": status, "detail": str(exc)}, status_code=status)
+    return Response(error_body(status, str(exc)), status_code=status)
 
 
 DOMAIN_ERRORS = {BadRequest: domain_error, Forbidden: domain_error, NotFound: domain_error}

@@ -128,7 +128,21 @@ def test_app_bad_parameters_answer_400_with_a_message(client, method, url, body)
     r = client.request(method, url, **kw)
     assert r.status_code in (400, 404), (r.status_code, r.text[:300])
     if url.startswith("/api/"):
-        assert r.json()["detail"]
+        body = r.json()
+        assert body["detail"] and body["code"] == {400: "invalid-request", 404: "not-found"}[r.status_code]
+
+
+def test_app_validation_errors_carry_code_detail_and_extra(client):
+    """docs/central.md, "Errors": a parameter that fails validation answers 400
+    `invalid-request`, a Chinese detail naming it and the validator's findings in `extra`."""
+    r = client.get("/api/events?after=-1", auth=ADMIN)
+    assert r.status_code == 400
+    assert r.json() == {"status_code": 400, "code": "invalid-request", "detail": "请求参数不正确：after（查询参数）",
+                        "extra": [{"message": "Expected `int` >= 0", "key": "after", "source": "query"}]}
+    r = client.get("/api/reports/attendance?month=13", auth=ADMIN)  # the report's own check
+    assert r.status_code == 400 and r.json()["code"] == "invalid-request" and "extra" not in r.json()
+    r = client.get("/api/events")
+    assert r.status_code == 401 and r.json()["code"] == "not-authorized"
 
 
 class Records(logging.Handler):

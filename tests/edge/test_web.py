@@ -308,7 +308,29 @@ def test_web_bad_parameters_are_400(client, path):
     login_manager(client)
     r = client.get(path)
     assert r.status_code == 400, (path, r.status_code, r.text)
-    assert r.json()["detail"]
+    body = r.json()
+    assert body["detail"] and body["code"] == ("bad-date" if "date=" in path or "start=" in path else "invalid-request")
+
+
+def test_web_validation_errors_carry_code_detail_and_extra(client, hall):
+    """docs/api.md, "Errors": a request that fails validation answers 400 `invalid-request`, a
+    Chinese detail naming the field and the validator's findings in `extra`; nothing changes."""
+    before = events_len(hall)
+    r = client.get("/api/events?limit=0")
+    assert r.status_code == 400
+    assert r.json() == {"status_code": 400, "code": "invalid-request", "detail": "请求参数不正确：limit（查询参数）",
+                        "extra": [{"message": "Expected `int` >= 1", "key": "limit", "source": "query"}]}
+    r = client.post("/api/tickets", json={"item": "transcript", "colour": "red"})
+    body = r.json()
+    assert r.status_code == 400 and body["code"] == "invalid-request" and body["detail"].startswith("请求参数不正确")
+    assert "colour" in body["extra"][0]["message"]
+    r = client.post("/api/tickets", content=b'{"item": ', headers={"Content-Type": "application/json"})
+    body = r.json()
+    assert r.status_code == 400 and body["code"] == "invalid-request" and body["detail"] == "请求内容无法解析（格式不正确）"
+    assert body["extra"][0]["message"]
+    r = client.get("/api/no-such-route")
+    assert r.status_code == 404 and r.json()["code"] == "not-found" and r.json()["detail"] == "没有这个地址"
+    assert events_len(hall) == before
 
 
 def test_web_bad_bodies_are_4xx(client, hall, signed_on):

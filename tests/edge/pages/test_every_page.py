@@ -1,0 +1,275 @@
+"""Every page of the hall, as its user sees it, at its screen's real size (issue 12, "Done when").
+
+One real hall (the test hall with its devices and four more departments and windows, the size of
+the example campus's halls, `--simulate`, on a simulated Monday 09:00) served
+by uvicorn, one headless Chromium, pages opened in sequence: each page of the hall's route table
+(every GET page route, listed from the page controllers so a new page cannot be forgotten) as its
+user — public screens without a session, the window console and its cases with a clerk signed
+on at W1 serving a number, the manager's page logged in, /sim as in the demo — at kiosk
+1080×1920 and 1280×800, console 1366×768, display 1920×1080, everything else 1440×900.
+
+tests/pagecheck.py does the checking; each (page, size, check) is one test, so a failure names
+exactly what is wrong where. The checks a page fails on the current code are marked
+`xfail(strict=True)` in KNOWN with the problem found: once a fix lands the test passes, strict
+turns that into a failure, and the mark is removed. Screenshots: /tmp/onestop-shots/hall-*.png.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import DEVICES_TOML, EVENTS_TOKEN, HALL_TOML, MANAGER_PASSWORD, PIN
+from tests.pagecheck import applicable, check_page, chromium
+
+pytestmark = pytest.mark.slow
+
+CLOCK_START = "2026-11-23T09:00+08:00"  # a Monday morning: the test hall is open
+KIOSK = ((1080, 1920), (1280, 800))
+CONSOLE = ((1366, 768),)
+DISPLAY = ((1920, 1080),)
+OTHER = ((1440, 900),)
+# The test hall grown to the example campus's size (config/halls/north-student.toml: 9 windows,
+# 8 departments), so the board and the kiosk are measured with as much on them as in the demo.
+DEMO_SIZE_TOML = "".join(f"""
+[[business.catalog.departments]]
+id = "{d}"
+name = "{name}"
+prefix = "{prefix}"
+
+[[business.catalog.items]]
+id = "{d}-item"
+name = "{item}"
+department = "{d}"
+audience = "在校生"
+basis = "管理办法"
+process = ["取号", "办理"]
+
+[[business.windows]]
+id = "W{n}"
+name = "{n}号窗口"
+department = "{d}"
+""" for n, (d, name, prefix, item) in enumerate([
+    ("library", "图书馆", "B", "离校图书清还"), ("card", "校园卡中心", "C", "校园卡补办"),
+    ("youth", "团委", "Y", "团组织关系转接"), ("career", "就业指导中心", "J", "就业报到证办理")], start=6))
+
+# Data the pages show on purpose (ids of the test hall a page names as data): none so far.
+DATA_WORDS: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Visit:
+    name: str  # the screenshot's and the test id's name
+    url: str  # may name {ticket} (a waiting ticket) and {case} (an open case)
+    user: str  # "anonymous" | "clerk" (s-li signed on at W1, serving a number) | "manager"
+    sizes: tuple[tuple[int, int], ...]
+    public: bool = False
+    fixed: bool = False
+    in_view: tuple[str, ...] = ()
+    ready: str | None = None
+    allow: tuple[str, ...] = field(default=DATA_WORDS)
+    devices: bool = False  # the page names the configured pins and readers (data, not words)
+
+
+# Every GET page route of the hall → how its user opens it.
+VISITS: dict[str, list[Visit]] = {
+    "/": [Visit("home", "/", "anonymous", OTHER)],
+    "/kiosk": [Visit("kiosk", "/kiosk", "anonymous", KIOSK, public=True, fixed=True)],
+    "/kiosk/items/{item_id:str}": [Visit("kiosk-item", "/kiosk/items/transcript", "anonymous", KIOSK,
+                                         public=True, fixed=True)],
+    "/kiosk/tickets/{ticket_id:str}": [Visit("kiosk-ticket", "/kiosk/tickets/{ticket}", "anonymous", KIOSK,
+                                             public=True, fixed=True)],
+    "/display": [Visit("display", "/display", "anonymous", DISPLAY, public=True, fixed=True,
+                       ready='.win[data-window="W1"]')],
+    "/guide": [Visit("guide", "/guide", "anonymous", OTHER, public=True)],
+    "/guide/{item_id:str}": [Visit("guide-item", "/guide/suspension", "anonymous", OTHER, public=True)],
+    "/console": [Visit("console-list", "/console", "anonymous", CONSOLE)],
+    "/console/{window_id:str}": [
+        Visit("console-sign-on", "/console/W3", "anonymous", CONSOLE),
+        Visit("console", "/console/W1", "clerk", CONSOLE, in_view=("text=办结",)),
+    ],
+    "/console/{window_id:str}/cases": [Visit("console-cases", "/console/W1/cases", "clerk", CONSOLE)],
+    "/notices/{case_id:str}": [Visit("notice", "/notices/{case}", "clerk", CONSOLE)],
+    "/manage": [Visit("manage", "/manage", "manager", OTHER)],
+    "/manage/login": [Visit("manage-login", "/manage/login", "anonymous", OTHER)],
+    "/sim": [Visit("sim", "/sim", "anonymous", OTHER, devices=True)],
+}
+
+# (visit@size, check) the current code fails, with the problem found; remove a mark once its fix
+# has landed (strict: a passing test marked here fails).
+HEADER_SMALL = "the header's centre name 测试大学师生服务中心 is 14.4 px (small in .brand)"
+KNOWN: dict[tuple[str, str], str] = {
+    ("console@1366x768", "overflow-y"): "issue 12 item 6: 办结 is at 963–1047 px, below the 768 px fold",
+    ("kiosk@1080x1920", "small-text"): HEADER_SMALL + "; the 正在服务 badge is 15.3 px",
+    ("kiosk@1280x800", "small-text"): HEADER_SMALL + "; the 正在服务 badge is 15.3 px",
+    ("kiosk@1280x800", "overflow-y"): "issue 12 item 5: the kiosk is 1318 px tall at 1280×800 (8 departments)",
+    ("kiosk-item@1080x1920", "small-text"): HEADER_SMALL + "; 优先号码由窗口优先叫号 is 15.3 px (p.muted.small)",
+    ("kiosk-item@1280x800", "small-text"): HEADER_SMALL + "; 优先号码由窗口优先叫号 is 15.3 px (p.muted.small)",
+    ("kiosk-ticket@1080x1920", "small-text"): HEADER_SMALL,
+    ("kiosk-ticket@1280x800", "small-text"): HEADER_SMALL,
+    ("kiosk-ticket@1280x800", "overflow-y"): "the ticket slip page is 861 px tall at 1280×800",
+    ("guide@1440x900", "small-text"): HEADER_SMALL + "; phones and item kinds are 15.3 px (span.muted.small)",
+    ("guide-item@1440x900", "small-text"): HEADER_SMALL + "; 可容缺 badges and the notice are 15.3 px",
+    ("sim@1440x900", "english"): "the simulator names gpiozero MockFactory, pty, pyserial and pin levels high/low",
+}
+
+
+def page_routes() -> list[str]:
+    """The GET page routes of the hall (simulate on), from its page controllers' route table."""
+    from litestar import Litestar
+    from litestar.di import Provide
+
+    from edge.pages import page_handlers
+
+    app = Litestar(route_handlers=page_handlers(True), openapi_config=None,
+                   dependencies={"hall": Provide(lambda: None, sync_to_thread=False)})
+    return sorted({r.path for r in app.routes if "GET" in getattr(r, "methods", ())})
+
+
+def size_id(size: tuple[int, int]) -> str:
+    return f"{size[0]}x{size[1]}"
+
+
+def cases() -> list:
+    out = []
+    for route in page_routes():
+        visits = VISITS.get(route)
+        if not visits:
+            out.append(pytest.param(route, None, None, "document", id=f"{route}-unvisited"))
+            continue
+        for v in visits:
+            for size in v.sizes:
+                for check in applicable(v.public, v.fixed, v.in_view):
+                    key = (f"{v.name}@{size_id(size)}", check)
+                    marks = [pytest.mark.xfail(strict=True, reason=KNOWN[key])] if key in KNOWN else []
+                    out.append(pytest.param(route, v, size, check, marks=marks, id=f"{key[0]}-{check}"))
+    return out
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def hall_server(tmp_path_factory):
+    """The test hall with its devices, `--simulate` (as `make demo` runs a hall), served by
+    uvicorn on a free port; yields (base URL, app)."""
+    import uvicorn
+
+    from edge.app import create_app
+    from edge.config import load
+    from edge.hall import Hall
+    from edge.hardware import Hardware
+    from sync.kernel.clock import make_clock
+
+    tmp = tmp_path_factory.mktemp("every-page")
+    hall_file = tmp / "hall.toml"
+    hall_file.write_text(HALL_TOML + DEMO_SIZE_TOML + DEVICES_TOML, encoding="utf-8")
+    hall = Hall(load(hall_file), tmp / "data", make_clock(CLOCK_START, None))
+    hall.start()
+    hw = Hardware(hall, simulate=True, reopen_min=0.02)
+    hw.start()
+    app = create_app(hall, simulate=True, hardware=hw, tick_seconds=3600, events_token=EVENTS_TOKEN)
+    port = _free_port()
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False,
+                                        lifespan="on", timeout_graceful_shutdown=3))
+    thread = threading.Thread(target=srv.run, name="uvicorn-every-page", daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 15
+        while not srv.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}", app
+    finally:
+        srv.should_exit = True
+        thread.join(timeout=15)
+        hw.stop()
+        hall.stop()
+    assert not thread.is_alive(), "uvicorn did not stop"
+
+
+def _ok(r, what: str):
+    assert r.ok, f"{what}: {r.status} {r.text()[:300]}"
+    return r.json() if r.headers.get("content-type", "").startswith("application/json") else None
+
+
+@pytest.fixture(scope="module")
+def users(hall_server):
+    """One browser; a context per user, set up through the API as the pages' users would be:
+    an open case (a 休学 number completed as promised at W2), the clerk s-li signed on at W1
+    serving a 成绩单 number, a waiting number for the kiosk's ticket page, the manager logged in."""
+    base, _app = hall_server
+    with chromium() as browser:
+        contexts = {u: browser.new_context(locale="zh-CN") for u in ("anonymous", "clerk", "manager", "w2")}
+        try:
+            w2 = contexts["w2"].request
+            _ok(w2.post(f"{base}/api/windows/W2/sign-on", data={"staff": "s-wang", "pin": PIN}), "W2 sign-on")
+            _ok(w2.post(f"{base}/api/tickets", data={"item": "suspension"}), "ticket")
+            for step in ("call", "start"):
+                _ok(w2.post(f"{base}/api/windows/W2/{step}"), f"W2 {step}")
+            _ok(w2.post(f"{base}/api/windows/W2/complete", data={"outcome": "promised"}), "W2 complete")
+            case = _ok(w2.get(f"{base}/api/cases?state=open"), "cases")[0]["id"]
+            clerk = contexts["clerk"].request
+            _ok(clerk.post(f"{base}/api/tickets", data={"item": "transcript"}), "ticket")
+            ticket = _ok(clerk.post(f"{base}/api/tickets", data={"item": "transcript"}), "ticket")["id"]
+            _ok(clerk.post(f"{base}/api/tickets", data={"department": "finance"}), "ticket")
+            _ok(clerk.post(f"{base}/api/windows/W1/sign-on", data={"staff": "s-li", "pin": PIN}), "W1 sign-on")
+            for step in ("call", "start"):
+                _ok(clerk.post(f"{base}/api/windows/W1/{step}"), f"W1 {step}")
+            _ok(contexts["manager"].request.post(f"{base}/api/login",
+                                                 data={"manager": "manager", "password": MANAGER_PASSWORD}), "login")
+            anon = contexts["anonymous"].request
+            pins = _ok(anon.get(f"{base}/api/sim/pins"), "pins")
+            readers = _ok(anon.get(f"{base}/api/sim/readers"), "readers")
+            devices = [p["name"] for p in pins] + [r["name"] for r in readers] + [r["protocol"] for r in readers]
+            devices += [f"GPIO{p['pin']}" if isinstance(p["pin"], int) else str(p["pin"]) for p in pins]
+            yield {"base": base, "contexts": contexts, "params": {"ticket": ticket, "case": case}, "results": {},
+                   "devices": tuple(devices)}
+        finally:
+            for c in contexts.values():
+                c.close()
+
+
+def visit(users, v: Visit, size: tuple[int, int]) -> list:
+    """The problems of one visit, measured once and shared by its checks' tests."""
+    key = (v.name, size)
+    results = users["results"]
+    if key not in results:
+        page = users["contexts"][v.user].new_page()
+        try:
+            results[key] = check_page(page, users["base"] + v.url.format(**users["params"]), size, public=v.public,
+                                      fixed=v.fixed, in_view=v.in_view, ready=v.ready,
+                                      allow_words=v.allow + (users["devices"] if v.devices else ()),
+                                      name=f"hall-{v.name}-{size_id(size)}")
+        finally:
+            page.close()
+    return results[key]
+
+
+@pytest.mark.parametrize("route,v,size,check", cases())
+def test_every_page_passes_its_checks(users, route, v, size, check):
+    assert v is not None, (f"the page route {route} has no visit in VISITS of {Path(__file__).name}: "
+                           "say who opens it, with which parameters, at which screen size")
+    problems = [p for p in visit(users, v, size) if p.check == check]
+    assert not problems, f"{v.url} at {size_id(size)} as {v.user}:\n" + "\n".join(f"  {p}" for p in problems)
+
+
+def test_every_page_route_of_the_app_is_visited(hall_server):
+    """The real app's route table (simulate on): every GET route that is not the API, a static
+    file or the schema is a page, and VISITS says how to open it."""
+    _base, app = hall_server
+    pages = {r.path for r in app.routes if "GET" in getattr(r, "methods", ())
+             and not re.match(r"^/(api|static|schema)(/|$)", r.path)}
+    assert pages == set(VISITS), (f"pages without a visit: {sorted(pages - set(VISITS))}; "
+                                  f"visits of no page: {sorted(set(VISITS) - pages)}")
