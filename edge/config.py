@@ -48,6 +48,9 @@ class Broker(Strict, kw_only=True):
 
 class Http(Strict, kw_only=True):
     listen: Annotated[str, Meta(pattern=r"^[^:]+:\d{1,5}$")] = "127.0.0.1:8100"
+    # seconds between `heartbeat` events on a quiet /api/stream (a board that misses them knows
+    # its connection is lost)
+    stream_heartbeat_seconds: Annotated[float, Meta(ge=0.05, le=300)] = 15.0
 
 
 class Reader(Strict, kw_only=True):
