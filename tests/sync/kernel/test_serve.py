@@ -73,3 +73,17 @@ def test_until_stopped_ends_at_once_when_already_stopping():
 
     got, closed = asyncio.run(main())
     assert got == []
+
+
+def test_serve_stopping_of_finds_or_gives_the_app_its_stopping():
+    from litestar import Litestar
+
+    from sync.kernel.serve import stopping_of
+
+    own = Stopping()
+    assert stopping_of(Litestar(route_handlers=[], state={"stopping": own})) is own
+    bare = Litestar(route_handlers=[])
+    assert stopping_of(bare) is None
+    made = stopping_of(bare, create=True)
+    assert isinstance(made, Stopping) and bare.state["stopping"] is made and stopping_of(bare) is made
+    assert stopping_of(object()) is None
