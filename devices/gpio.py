@@ -112,7 +112,7 @@ class GpioBoard:
     def open(self) -> None:
         """Build every device. A pin that cannot be set up is reported (fault) and left out;
         the others work."""
-        from gpiozero import LED, Button, DigitalInputDevice
+        from gpiozero import LED, DigitalInputDevice
 
         for name, d in self.defs.items():
             try:
@@ -121,8 +121,10 @@ class GpioBoard:
                     dev = LED(d.pin, active_high=d.active_high, initial_value=False, pin_factory=factory)
                     self._lamps[name] = "off"
                 else:
-                    cls = Button if d.role in BUTTON_ROLES else DigitalInputDevice
-                    dev = cls(d.pin, pull_up=d.pull_up, bounce_time=None, pin_factory=factory)
+                    # buttons too: gpiozero's Button adds a hold-polling thread per button (its
+                    # close waits for that thread's poll; a hall has ~60 buttons) and nothing here
+                    # uses hold; presses are the activation edges, debounced above
+                    dev = DigitalInputDevice(d.pin, pull_up=d.pull_up, bounce_time=None, pin_factory=factory)
                     self._lines[name] = _Line(bool(dev.is_active))
                     dev.when_activated = self._edge_handler(name, True)
                     dev.when_deactivated = self._edge_handler(name, False)
