@@ -33,6 +33,7 @@ class PinDef:
     name: str
     pin: int | str
     role: str  # lamp | pause_button | rating_button | door | power
+    board: str = ""  # a remote board's name (GpioBoard's `boards`); "": the default factory
     pull_up: bool = True  # inputs: active LOW with the pull-up, else active HIGH with a pull-down
     active_high: bool = True  # lamps
 
@@ -65,6 +66,13 @@ def mock_factory():
     return MockFactory()
 
 
+def remote_factory(host: str, port: int = 8888):
+    """gpiozero's remote GPIO: the pins of a Raspberry Pi running `pigpiod` at host:port."""
+    from gpiozero.pins.pigpio import PiGPIOFactory
+
+    return PiGPIOFactory(host=host, port=port)
+
+
 class GpioBoard:
     def __init__(
         self,
@@ -77,9 +85,15 @@ class GpioBoard:
         on_input: Callable[[str, bool], None] | None = None,
         on_fault: Callable[[str, str], None] | None = None,
         ticks: Callable[[], float] = time.monotonic,
+        boards: dict[str, Callable[[], Any]] | None = None,
     ) -> None:
+        """`boards`: name → a function making the pin factory of that board (e.g.
+        `remote_factory`, or `mock_factory` in simulation), called once, in `open`."""
         self.defs = {p.name: p for p in pins}
         self.factory = factory
+        self.boards = dict(boards or {})
+        self.factories: dict[str, Any] = {}  # the boards' factories, once made
+        self._board_errors: dict[str, Exception] = {}
         self.debounce = debounce
         self.blink_seconds = blink
         self._on_press = on_press
@@ -98,16 +112,19 @@ class GpioBoard:
     def open(self) -> None:
         """Build every device. A pin that cannot be set up is reported (fault) and left out;
         the others work."""
-        from gpiozero import LED, Button, DigitalInputDevice
+        from gpiozero import LED, DigitalInputDevice
 
         for name, d in self.defs.items():
             try:
+                factory = self._factory(d.board)
                 if d.role == "lamp":
-                    dev = LED(d.pin, active_high=d.active_high, initial_value=False, pin_factory=self.factory)
+                    dev = LED(d.pin, active_high=d.active_high, initial_value=False, pin_factory=factory)
                     self._lamps[name] = "off"
                 else:
-                    cls = Button if d.role in BUTTON_ROLES else DigitalInputDevice
-                    dev = cls(d.pin, pull_up=d.pull_up, bounce_time=None, pin_factory=self.factory)
+                    # buttons too: gpiozero's Button adds a hold-polling thread per button (its
+                    # close waits for that thread's poll; a hall has ~60 buttons) and nothing here
+                    # uses hold; presses are the activation edges, debounced above
+                    dev = DigitalInputDevice(d.pin, pull_up=d.pull_up, bounce_time=None, pin_factory=factory)
                     self._lines[name] = _Line(bool(dev.is_active))
                     dev.when_activated = self._edge_handler(name, True)
                     dev.when_deactivated = self._edge_handler(name, False)
@@ -123,14 +140,39 @@ class GpioBoard:
             except Exception:  # noqa: BLE001
                 log.exception("gpio fault callback failed")
 
+    def _factory(self, board: str) -> Any:
+        """The pin factory of `board` ("": the default one); a board that cannot be reached
+        fails each of its pins with the same error (made once)."""
+        if not board:
+            return self.factory
+        if board in self.factories:
+            return self.factories[board]
+        if board in self._board_errors:
+            raise self._board_errors[board]
+        make = self.boards.get(board)
+        try:
+            if make is None:
+                raise KeyError(f"no GPIO board named {board!r}")
+            self.factories[board] = make()
+        except Exception as e:  # noqa: BLE001 - an unreachable board: its pins fault, the rest works
+            self._board_errors[board] = e
+            raise
+        return self.factories[board]
+
     def close(self) -> None:
         with self._lock:
             devices, self._devices = self._devices, {}
+            factories, self.factories = self.factories, {}
         for dev in devices.values():
             try:
                 dev.close()  # stops a blinking lamp's thread too
             except Exception:  # noqa: BLE001
                 log.exception("closing a gpio device failed")
+        for board, factory in factories.items():
+            try:
+                factory.close()  # a remote board's connection
+            except Exception:  # noqa: BLE001
+                log.exception("closing gpio board %s failed", board)
 
     @property
     def state(self) -> str:
@@ -230,7 +272,7 @@ class GpioBoard:
         out = []
         for name, d in self.defs.items():
             dev = self._devices.get(name)
-            row: dict[str, Any] = {"name": name, "pin": d.pin, "role": d.role,
+            row: dict[str, Any] = {"name": name, "pin": d.pin, "board": d.board or None, "role": d.role,
                                    "direction": "output" if d.role == "lamp" else "input",
                                    "ok": dev is not None, "error": self.errors.get(name, "")}
             if dev is not None:

@@ -13,6 +13,8 @@ from litestar.di import NamedDependency
 from litestar.params import FromQuery, JSONBody, Parameter, QueryParameter
 from litestar.response import ServerSentEvent
 
+from sync.kernel.serve import until_stopped
+
 from . import attendance, cases, closing, presence, queue, ratings, views, windows
 from .context import Ctx
 from .hall import Hall
@@ -283,11 +285,20 @@ class HallApi(Controller):
     async def display(self, hall: NamedDependency[Hall]) -> dict:
         return await hall.run(views.display)
 
-    @get("/stream", summary="Server-sent events: `board` snapshots and `call` announcements", opt=access(PUBLIC))
-    async def stream(self, hall: NamedDependency[Hall], hub: NamedDependency[Hub]) -> ServerSentEvent:
+    @get("/stream", summary="Server-sent events: `board` snapshots, `call` announcements, `heartbeat`",
+         opt=access(PUBLIC))
+    async def stream(self, hall: NamedDependency[Hall], hub: NamedDependency[Hub], request: Request) -> ServerSentEvent:
+        stopping = request.app.state["stopping"]
+        heartbeat = hall.config.http.stream_heartbeat_seconds
+
         async def events():
             yield {"event": "board", "data": msgspec.json.encode(await hall.run(views.display)).decode()}
-            async for kinds, calls in hub.subscribe():
+            # ends when the server shuts down (a board reconnects to the restarted node)
+            async for news in until_stopped(hub.subscribe(), stopping, heartbeat):
+                if news is None:  # quiet: tell the board the connection is alive
+                    yield {"event": "heartbeat", "data": msgspec.json.encode(await hall.run(_heartbeat)).decode()}
+                    continue
+                kinds, calls = news
                 for e in calls:
                     body = msgspec.json.decode(e.body)
                     yield {"event": "call", "data": msgspec.json.encode(
@@ -524,6 +535,10 @@ class DevicesApi(Controller):
         if not sensors:
             raise Refused("no-sensors", "本大厅未配置门磁或电源检测")
         return await hall.run(closing.check, sensors, who, True)
+
+
+def _heartbeat(ctx: Ctx) -> dict:
+    return {"now": ctx.calendar.local(ctx.now()).isoformat(timespec="seconds")}
 
 
 def _announcement(ctx: Ctx, ticket_id: str, window_id: str) -> dict:

@@ -16,6 +16,8 @@ from litestar.static_files import create_static_files_router
 from litestar.stores.file import FileStore
 from litestar.template.config import TemplateConfig
 
+from sync.kernel.serve import Stopping
+
 from .api import DevicesApi, HallApi
 from .simapi import sim_handlers
 from .auth import LoginAudit, Throttle
@@ -59,6 +61,7 @@ def create_app(hall: Hall, *, simulate: bool = False, extra_handlers: list | Non
     `simulate`, the /api/sim endpoints and the /sim page. `events_token`: a bearer token that
     may read /api/events (default: $ONESTOP_EDGE_EVENTS_TOKEN; empty: the manager only)."""
     hub = Hub()
+    stopping = Stopping()  # set when the server shuts down: open streams end (sync.kernel.serve)
     hall.add_listener(hub.on_events)
     signons = SignOns()
     hall.add_listener(signons.on_events)
@@ -70,6 +73,7 @@ def create_app(hall: Hall, *, simulate: bool = False, extra_handlers: list | Non
         try:
             yield
         finally:
+            stopping.set()
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
@@ -94,7 +98,7 @@ def create_app(hall: Hall, *, simulate: bool = False, extra_handlers: list | Non
                                      # the schema is public (it describes routes, no data)
                                      openapi_router=Router(path="/schema", route_handlers=[], opt=access(PUBLIC))),
         lifespan=[lifespan],
-        state={"simulate": simulate, "replicator": replicator, "hardware": hardware, "hall": hall,
+        state={"simulate": simulate, "stopping": stopping, "replicator": replicator, "hardware": hardware, "hall": hall,
                "signons": signons, "throttle": Throttle(), "login_audit": LoginAudit(hall.clock.now),
                "events_token": events_token if events_token is not None else env_events_token()},
         request_max_body_size=MAX_BODY,

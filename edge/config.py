@@ -48,6 +48,9 @@ class Broker(Strict, kw_only=True):
 
 class Http(Strict, kw_only=True):
     listen: Annotated[str, Meta(pattern=r"^[^:]+:\d{1,5}$")] = "127.0.0.1:8100"
+    # seconds between `heartbeat` events on a quiet /api/stream (a board that misses them knows
+    # its connection is lost)
+    stream_heartbeat_seconds: Annotated[float, Meta(ge=0.05, le=300)] = 15.0
 
 
 class Reader(Strict, kw_only=True):
@@ -67,6 +70,17 @@ PinRole = Literal["lamp", "pause_button", "rating_button", "door", "power"]
 PinNumber = int | str  # BCM number (17) or a gpiozero pin name ("GPIO17", "BCM17", "BOARD11")
 
 
+class Board(Strict, kw_only=True):
+    """`[devices.boards.NAME]`: a remote GPIO board, i.e. a Raspberry Pi (a Zero is enough) near
+    the windows it serves, running the pigpio daemon (`pigpiod`), reached by gpiozero's
+    `PiGPIOFactory` over the hall's network. One Pi header has about 22 free lines: the node's
+    own header holds the hall's inputs and two windows, a board three more windows."""
+
+    host: Annotated[str, Meta(min_length=1)]
+    port: Annotated[int, Meta(ge=1, le=65535)] = 8888  # pigpiod's port
+    label: str = ""
+
+
 class Pin(Strict, kw_only=True):
     """One GPIO line. Lamps are outputs; buttons, door contacts and power-sense inputs are
     inputs, active LOW with the internal pull-up unless `pull_up = false` (then active HIGH).
@@ -74,6 +88,7 @@ class Pin(Strict, kw_only=True):
 
     pin: PinNumber
     role: PinRole
+    board: Id | None = None  # a `[devices.boards]` name; none: the hall node's own header
     window: Id | None = None  # lamp, pause_button, rating_button: their window
     level: Annotated[int, Meta(ge=1, le=5)] | None = None  # rating_button: 5 非常满意 … 1 非常不满意
     label: str = ""
@@ -83,6 +98,7 @@ class Pin(Strict, kw_only=True):
 
 class Devices(Strict, kw_only=True):
     readers: list[Reader] = []
+    boards: dict[Id, Board] = {}
     pins: dict[Id, Pin] = {}
     debounce_ms: Annotated[int, Meta(ge=0, le=1000)] = 50  # buttons and inputs
     card_hold_ms: Annotated[int, Meta(ge=50, le=10000)] = 1000  # frames of one card closer than this: held, counted once
@@ -184,8 +200,12 @@ def check_devices(cfg: EdgeConfig, path: Path) -> None:
         key = pin_key(p.pin)
         if key is None:
             fail(f"pins.{name}.pin", f"not a GPIO pin: {p.pin!r} (a BCM number 0–27 or a name like \"GPIO17\")")
+        if p.board is not None and p.board not in d.boards:
+            fail(f"pins.{name}.board", f"unknown board {p.board!r} (not in [devices.boards])")
+        key = f"{p.board}:{key}" if p.board else key
         if key in used:
-            fail(f"pins.{name}.pin", f"pin {p.pin!r} is already used by {used[key]!r}")
+            where = f" of board {p.board!r}" if p.board else ""
+            fail(f"pins.{name}.pin", f"pin {p.pin!r}{where} is already used by {used[key]!r}")
         used[key] = name
         if p.role in _WINDOW_ROLES:
             if p.window is None:

@@ -21,6 +21,7 @@ card) runs on the hall clock's monotonic time, so tests move it with the injecte
 from __future__ import annotations
 
 import concurrent.futures
+import functools
 import logging
 import threading
 from datetime import datetime
@@ -28,7 +29,7 @@ from typing import Any, Callable
 
 from devices.badge import BadgeReader
 from devices.frames import line_frame, rdm6300_frame
-from devices.gpio import GpioBoard, PinDef, mock_factory
+from devices.gpio import GpioBoard, PinDef, mock_factory, remote_factory
 from devices.ptyport import PtyPort
 from sync.contract import events as ev
 from sync.kernel.clock import to_micros
@@ -102,10 +103,13 @@ class Hardware:
         self.last_read: dict[str, dict] = {}  # reader → what its display shows (last card and result)
         self.lamp_of: dict[str, str] = {p.window: n for n, p in self.cfg.pins.items() if p.role == "lamp" and p.window}
         self.board = GpioBoard(
-            [PinDef(name=n, pin=p.pin, role=p.role, pull_up=p.pull_up, active_high=p.active_high)
+            [PinDef(name=n, pin=p.pin, role=p.role, pull_up=p.pull_up, active_high=p.active_high, board=p.board or "")
              for n, p in self.cfg.pins.items()],
             factory=self.factory, debounce=self.cfg.debounce_ms / 1000, blink=self.cfg.blink_seconds,
             on_press=self._on_press, on_fault=self._on_fault, ticks=self.ticks,
+            # remote boards: pigpiod over the network; in simulation each its own MockFactory
+            boards={name: (mock_factory if simulate else functools.partial(remote_factory, b.host, b.port))
+                    for name, b in self.cfg.boards.items()},
         )
         self._pending: set[concurrent.futures.Future] = set()
         self._lock = threading.Lock()

@@ -12,6 +12,7 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from sync.kernel.business import Item
+from sync.kernel.clock import to_micros
 
 from .. import cases, presence, queue, stepaway, views, windows
 from ..cases import OUTCOME_LABELS, OUTCOMES
@@ -21,8 +22,8 @@ from ..workflow import WINDOW, Invalid, NotFound, Refused
 from ..web import (AT_WINDOW, PUBLIC, STAFF_KEYS, SignOns, access, check_pin, signed_on_session, throttled_login,
                    who)
 from .common import (MODE_LABELS, NOTICE_TITLES, Form, FormBody, PageController, as_list, back, flash, hours,
-                     labelled_windows, not_signed, promise, render, run_and_flash, session, sign_in, sign_out,
-                     staff_at, staff_name)
+                     labelled_windows, not_signed, promise, render, run_and_flash, save_session, session, sign_in,
+                     sign_out, staff_at, staff_name)
 
 WRITTEN_NOTICE = ("notice", "gaps", "refused")
 
@@ -34,6 +35,10 @@ class SignOnForm(Form):
 
 class PauseForm(Form):
     reason: str = ""
+
+
+class SignOffForm(Form):
+    confirm: str = ""  # the number of people waiting the staff member saw and confirmed
 
 
 class TransferForm(Form):
@@ -96,6 +101,7 @@ def console_data(ctx: Ctx, window_id: str, staff: str | None) -> dict:
                     taken=staff_name(ctx, w.staff) if w.staff else None)
         return base
     sdate = ctx.service_date()
+    now_us = to_micros(ctx.now())
     dept = cat.departments.get(w.department)
     waiting = ctx.store.waiting(w.department, sdate)
     done = [t for t in ctx.store.tickets_on(sdate) if t.window == window_id and t.state == "done"]
@@ -112,6 +118,7 @@ def console_data(ctx: Ctx, window_id: str, staff: str | None) -> dict:
         ticket_times={"issued": views.hhmm(ctx, t.issued_at), "called": views.hhmm(ctx, t.called_at),
                       "started": views.hhmm(ctx, t.started_at)} if t else None,
         queue=[{"number": x.number, "priority": x.priority, "issued": views.hhmm(ctx, x.issued_at),
+                "waited_seconds": max(0, (now_us - x.issued_at) // 1_000_000),
                 "item": cat.items[x.item].name if x.item in cat.items else ""} for x in waiting],
         done_count=len(done),
         done=[{"number": x.number, "outcome": OUTCOME_LABELS.get(x.outcome or "", x.outcome or ""),
@@ -132,6 +139,7 @@ def console_data(ctx: Ctx, window_id: str, staff: str | None) -> dict:
         today=ctx.service_date(),
         open_cases=len(ctx.store.cases(state="open", department=w.department)),
         sig=console_sig(brief, len(waiting)),
+        now_iso=ctx.calendar.local(ctx.now()).isoformat(timespec="seconds"),
     )
     return base
 
@@ -145,6 +153,21 @@ def sign_on(ctx: Ctx, signons: SignOns, window_id: str, staff_id: str, pin: str)
     before = ctx.store.last_seq
     presence.sign_on(ctx, window_id, staff_id, via="pin")
     return staff_name(ctx, staff_id), signed_on_session(ctx, signons, window_id, staff_id, before)
+
+
+def sign_off(ctx: Ctx, window_id: str, staff: str, confirmed: int | None) -> str | dict:
+    """签退. With people waiting for the window's department it goes through only when the
+    staff member confirmed at least that many (`confirmed`, from the confirmation page);
+    otherwise returns what that page shows. Nothing changes until then."""
+    w = windows.get_window(ctx, window_id)
+    waiting = len(ctx.store.waiting(w.department, ctx.service_date()))
+    if waiting and w.state != "serving" and (confirmed is None or confirmed < waiting):
+        others = [x for x in views.windows(ctx)
+                  if x["department"] == w.department and x["id"] != window_id and x["staff"] is not None]
+        return {"waiting": waiting, "others": [x["name"] for x in others],
+                "window": views.window_brief(ctx, w), "hours": hours(ctx)}
+    presence.sign_off(ctx, window_id, staff)  # refuses while a service is open
+    return "已签退"
 
 
 # console button → (queue command on the window's current ticket, message about that ticket `t`)
@@ -167,9 +190,6 @@ def window_action(ctx: Ctx, action: str, window_id: str, staff: str, reason: str
     if action == "resume":
         presence.resume(ctx, window_id, staff)
         return "已恢复服务"
-    if action == "sign-off":
-        presence.sign_off(ctx, window_id, staff)
-        return "已签退"
     raise NotFound("unknown-action", f"未知的操作 {action}")
 
 
@@ -216,6 +236,24 @@ def complete(ctx: Ctx, window_id: str, staff: str, form: CompleteForm) -> tuple[
 
 # ---------------------------------------------------------------------------- routes
 
+TYPED_STAFF = "signon_staff"  # session: the 工号 typed with a wrong PIN, shown once in the form
+
+
+def remember_staff(request: Request, window_id: str, staff: str) -> None:
+    s = session(request)
+    s[TYPED_STAFF] = {"window": window_id, "staff": staff}
+    save_session(request, s)
+
+
+def typed_staff(request: Request, window_id: str) -> str:
+    s = session(request)
+    typed = s.pop(TYPED_STAFF, None)
+    if typed is None:
+        return ""
+    save_session(request, s)
+    return typed.get("staff", "") if isinstance(typed, dict) and typed.get("window") == window_id else ""
+
+
 
 class ConsolePages(PageController):
     path = "/console"
@@ -235,8 +273,9 @@ class ConsolePages(PageController):
             for name, r in hw.reader_cfg.items():
                 if r.window == window_id and name in hw.last_read:
                     shown = hw.last_read[name]
+        typed = typed_staff(request, window_id) if not data["signed"] else ""
         return render(request, hall, "console.html" if data["signed"] else "console_signon.html",
-                      reader_message=shown, **data)
+                      reader_message=shown, typed_staff=typed, **data)
 
     @post("/{window_id:str}/sign-on", opt=access(PUBLIC))
     async def console_sign_on(self, request: Request, hall: NamedDependency[Hall], window_id: FromPath[str],
@@ -247,10 +286,30 @@ class ConsolePages(PageController):
                                                  window_id, staff, data.pin[:256])
         except Refused as e:
             flash(request, e.message)
+            remember_staff(request, window_id, staff)  # the form keeps the 工号, asks the PIN again
             return back(f"/console/{window_id}")
-        sign_out(request, *STAFF_KEYS)
+        sign_out(request, *STAFF_KEYS, TYPED_STAFF)
         sign_in(request, **signed)
         flash(request, f"{name}，签到成功", kind="ok")
+        return back(f"/console/{window_id}")
+
+    @post("/{window_id:str}/sign-off", opt=access(AT_WINDOW, "/console/{window_id}"))
+    async def console_sign_off(self, request: Request, hall: NamedDependency[Hall], window_id: FromPath[str],
+                               data: Annotated[SignOffForm, FormBody]) -> Redirect | Template:
+        """签退; with people waiting, a confirmation page first (it posts back `confirm`)."""
+        staff = staff_at(request, window_id)
+        if staff is None:
+            return not_signed(request, window_id)
+        confirmed = int(data.confirm) if data.confirm.strip().isdigit() and len(data.confirm) < 7 else None
+        try:
+            res = await hall.run(sign_off, window_id, staff, confirmed)
+        except Refused as e:
+            flash(request, e.message)
+            return back(f"/console/{window_id}")
+        if isinstance(res, dict):
+            return render(request, hall, "console_signoff.html", **res)
+        sign_out(request, *STAFF_KEYS)
+        flash(request, res, kind="ok")
         return back(f"/console/{window_id}")
 
     @post("/{window_id:str}/pause", opt=access(AT_WINDOW, "/console/{window_id}"))
@@ -289,7 +348,7 @@ class ConsolePages(PageController):
     @post("/{window_id:str}/{action:str}", opt=access(AT_WINDOW, "/console/{window_id}"))
     async def console_action(self, request: Request, hall: NamedDependency[Hall], window_id: FromPath[str],
                              action: FromPath[str]) -> Redirect:
-        """叫号 call, 重呼 recall, 开始办理 start, 过号 no-show, 恢复服务 resume, 签退 sign-off."""
+        """叫号 call, 重呼 recall, 开始办理 start, 过号 no-show, 恢复服务 resume."""
         return await self._act(request, hall, window_id, action)
 
     async def _act(self, request: Request, hall: Hall, window_id: str, action: str, reason: str = "") -> Redirect:
@@ -301,7 +360,5 @@ class ConsolePages(PageController):
         except Refused as e:
             flash(request, e.message)
             return back(f"/console/{window_id}")
-        if action == "sign-off":
-            sign_out(request, *STAFF_KEYS)
         flash(request, msg, kind="ok")
         return back(f"/console/{window_id}")

@@ -78,6 +78,26 @@
     setInterval(tick, 1000);
   }
 
+  // ------------------------------------------------------------ waiting minutes
+  // each queued number's wait, from its ticket time, on the hall's clock (which may run on a
+  // simulated time): the page's render time, then the `now` of the stream's events
+  var hallAt = Date.parse(root.dataset.now), hallT0 = Date.now(), renderedAt = hallAt;
+  var hallNow = function () { return hallAt + (Date.now() - hallT0); };
+  var waits = document.querySelectorAll(".queue-list li[data-waited]");
+  var showWaits = function () {
+    if (isNaN(hallAt)) return;
+    var extra = Math.max(0, (hallNow() - renderedAt) / 1000);
+    waits.forEach(function (li) {
+      var m = li.querySelector(".waited-min");
+      if (m) m.textContent = String(Math.floor((parseInt(li.dataset.waited, 10) + extra) / 60));
+    });
+  };
+  var syncHall = function (iso) {
+    var t = Date.parse(iso);
+    if (!isNaN(t)) { hallAt = t; hallT0 = Date.now(); showWaits(); }
+  };
+  if (waits.length) setInterval(showWaits, 10000);
+
   // ------------------------------------------------------------ live refresh
   if (!window.EventSource) return;
   var win = root.dataset.window, dept = root.dataset.department, sig = root.dataset.sig;
@@ -93,9 +113,13 @@
   var es = new EventSource("/api/stream");
   // a form being submitted navigates away: a reload now would cancel that navigation
   document.addEventListener("submit", function () { reloading = true; es.close(); });
+  es.addEventListener("heartbeat", function (e) {
+    try { syncHall(JSON.parse(e.data).now); } catch (err) { /* keep the browser's count */ }
+  });
   es.addEventListener("board", function (e) {
-    var now;
-    try { now = signature(JSON.parse(e.data)); } catch (err) { return; }
+    var now, board;
+    try { board = JSON.parse(e.data); now = signature(board); } catch (err) { return; }
+    syncHall(board.now);
     if (now === sig) return;
     if (dirty) {
       document.getElementById("update-note").classList.add("show");

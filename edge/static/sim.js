@@ -31,7 +31,8 @@
       var row = el("div", "pin-row");
       if (p.role === "lamp") row.appendChild(el("span", "lamp-dot " + (p.lamp || "off")));
       var label = p.name + " · " + (ROLE[p.role] || p.role) + (p.window ? " · " + p.window : "") +
-        (p.label ? " · " + p.label : "") + " · " + (typeof p.pin === "number" ? "GPIO" + p.pin : p.pin) + " (" + (p.level || "?") + ")";
+        (p.label ? " · " + p.label : "") + " · " + (p.board ? p.board + ":" : "") +
+        (typeof p.pin === "number" ? "GPIO" + p.pin : p.pin) + " (" + (p.level || "?") + ")";
       row.appendChild(el("span", "pname", label));
       row.appendChild(el("b", "", stateText(p)));
       if (!p.ok) row.appendChild(el("span", "red", p.error));

@@ -124,3 +124,30 @@ def test_gpio_unusable_pin_is_a_fault_and_the_others_still_work():
         assert b.factory.pin(17).state is True
     finally:
         b.close()
+
+
+def test_gpio_remote_boards_have_their_own_lines_and_an_unreachable_one_faults_alone():
+    """Pins on `boards` (remote pigpio boards; MockFactory here) are separate lines from the
+    node's header; a board that cannot be reached faults its pins only, and is tried once."""
+    faults, attempts = [], []
+
+    def unreachable():
+        attempts.append(1)
+        raise OSError("failed to connect to 10.0.0.9:8888")
+
+    b = GpioBoard([PinDef("lamp", 17, "lamp"), PinDef("lamp-b", 17, "lamp", board="b"),
+                   PinDef("pause-b", 27, "pause_button", board="b"),
+                   PinDef("lamp-c", 17, "lamp", board="c"), PinDef("pause-c", 27, "pause_button", board="c")],
+                  factory=mock_factory(), boards={"b": mock_factory, "c": unreachable},
+                  on_fault=lambda d, m: faults.append((d, m)))
+    b.open()
+    try:
+        assert set(b.errors) == {"lamp-c", "pause-c"} and "10.0.0.9:8888" in b.errors["lamp-c"]
+        assert len(attempts) == 1 and len(faults) == 1
+        b.set_lamp("lamp-b", "on")
+        assert b.factories["b"].pin(17).state is True and b.factory.pin(17).state is False
+        b.drive("pause-b", "press")
+        assert b.factories["b"].pin(27).state is False  # active LOW on board b's own line
+        assert {r["name"]: r["board"] for r in b.states()}["lamp-b"] == "b"
+    finally:
+        b.close()

@@ -307,6 +307,12 @@ import pytest  # noqa: E402
     ('[devices.pins]\na = { pin = 5, role = "lamp", window = "W1" }\nb = { pin = 6, role = "lamp", window = "W1" }\n', "$.devices.pins.b", "already has"),
     ('[devices.pins]\nl = { pin = 5, role = "siren" }\n', "$.devices.pins.l.role", "Invalid enum value"),
     ('[devices]\ndebounce = 5\n', "$.devices", "unknown field"),
+    ('[devices.pins]\nl = { pin = 5, role = "lamp", window = "W1", board = "b1" }\n', "$.devices.pins.l.board",
+     "unknown board"),
+    ('[devices.boards.b1]\nhost = "10.0.0.9"\n[devices.pins]\nl = { pin = 5, role = "lamp", window = "W1", board = "b1" }\n'
+     'p = { pin = "GPIO5", role = "pause_button", window = "W1", board = "b1" }\n', "$.devices.pins.p.pin",
+     "of board 'b1' is already used"),
+    ('[devices.boards.b1]\nhost = ""\n', "$.devices.boards", "length"),
 ])
 def test_hardware_config_errors_name_the_file_and_the_field(tmp_path, devices, field, words):
     from edge.config import ConfigError
@@ -324,7 +330,9 @@ def test_hardware_config_example_hall_has_devices():
     from edge.config import load
 
     cfg = load(Path(__file__).parents[2] / "config" / "halls" / "north-student.toml")
-    assert len(cfg.devices.readers) == 2 and len(cfg.devices.pins) == 17
+    # a hall reader and one per window (9); 7 lines per window plus 2 doors and 4 power inputs
+    assert len(cfg.devices.readers) == 10 and len(cfg.devices.pins) == 9 * 7 + 6
+    assert set(cfg.devices.boards) == {"counter-a", "counter-b", "counter-c"}
 
 
 def test_hardware_projections_rebuild_from_the_log(hardware, device_hall, clock):

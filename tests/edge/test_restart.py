@@ -35,11 +35,13 @@ class Edge:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen | None = None
+        self.extra: list[str] = []  # more onestop-edge options (e.g. --simulate)
 
     def start(self) -> None:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "edge.cli", "--config", str(self.cfg), "--data-dir", str(self.data),
-             "--http", f"127.0.0.1:{self.port}", "--clock-start", "2026-11-23T09:00+08:00", "--no-sync"],
+             "--http", f"127.0.0.1:{self.port}", "--clock-start", "2026-11-23T09:00+08:00", "--no-sync",
+             *self.extra],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ, EVENTS_TOKEN_ENV: EVENTS_TOKEN},
         )
         deadline = time.monotonic() + 20

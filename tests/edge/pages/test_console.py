@@ -149,3 +149,98 @@ def test_console_item_chooser_and_outcome_inputs(client):
     for label in ("即办件（当场办结）", "承诺件", "联办件", "一次性告知", "容缺受理", "不予办理"):
         assert label in html
     assert "2026-11-30" in html  # default supply-by: 5 working days
+
+
+def _waiting_count(html: str) -> int | None:
+    m = re.search(r'id="waiting-count">(\d+)<', html)
+    return int(m.group(1)) if m else None
+
+
+def test_console_sign_off_with_people_waiting_asks_to_confirm_first(client):
+    """Extended service [U 21, B 28, C 11(6)]: those who took a number are served before staff
+    leave, so 签退 with people waiting needs a confirmation that states how many; without it
+    nothing changes."""
+    sign_on(client)
+    for _ in range(3):
+        issue(client, "transcript")
+    r = client.post("/console/W1/sign-off")
+    assert r.status_code == 200 and "确认签退" in r.text and _waiting_count(r.text) == 3
+    assert "签退后本部门没有窗口在岗" in r.text  # W1 is the department's only window on duty
+    assert 'name="confirm" value="3"' in r.text
+    assert window(client, "W1")["staff"]["id"] == "s-li"
+    assert "window.signed_off" not in kinds(client)
+    # a fourth visitor arrived while the page was open: confirming 3 is not enough, it asks again
+    issue(client, "transcript")
+    r = client.post("/console/W1/sign-off", data={"confirm": "3"})
+    assert _waiting_count(r.text) == 4 and window(client, "W1")["staff"] is not None
+    for bad in ("", "x", "-4", "99999999"):
+        r = client.post("/console/W1/sign-off", data={"confirm": bad})
+        assert _waiting_count(r.text) == 4, bad
+    assert "window.signed_off" not in kinds(client)
+    r = client.post("/console/W1/sign-off", data={"confirm": "4"})
+    assert "已签退" in flash(r.text) and 'name="pin"' in r.text
+    assert window(client, "W1")["staff"] is None
+    assert kinds(client).count("window.signed_off") == 1
+
+
+def test_console_sign_off_confirmation_names_the_department_windows_still_on_duty(client, signed_on):
+    signed_on("W2", "s-zhao")  # B role of the same department, in another browser
+    sign_on(client)
+    issue(client, "transcript")
+    r = client.post("/console/W1/sign-off")
+    assert _waiting_count(r.text) == 1 and "本部门仍在岗的窗口：2号窗口" in r.text
+
+
+def test_console_sign_off_with_nobody_waiting_needs_no_confirmation(client):
+    sign_on(client)
+    issue(client, "reimburse")  # another department's queue does not count
+    r = client.post("/console/W1/sign-off")
+    assert "已签退" in flash(r.text) and window(client, "W1")["staff"] is None
+
+
+def test_console_sign_off_while_serving_is_refused_without_confirmation(client):
+    sign_on(client)
+    issue(client, "transcript")
+    issue(client, "transcript")
+    client.post("/console/W1/call")
+    r = client.post("/console/W1/sign-off", data={"confirm": "5"})
+    assert "确认签退" not in r.text and flash(r.text).startswith("error:")
+    assert window(client, "W1")["state"] == "serving"
+
+
+def test_console_wrong_pin_keeps_the_typed_staff_id_once(client):
+    r = client.post("/console/W1/sign-on", data={"staff": "s-li", "pin": "0000"})
+    assert "工号或密码不正确" in flash(r.text)
+    assert re.search(r'id="staff"[^>]*value="s-li"', r.text, re.S)
+    assert re.search(r'id="pin"[^>]*autofocus', r.text, re.S)  # the PIN is asked again
+    again = client.get("/console/W1").text  # shown once: a later visit starts empty
+    assert re.search(r'id="staff"[^>]*value=""', again, re.S)
+    # typed at another window: not shown here
+    client.post("/console/W2/sign-on", data={"staff": "s-zhao", "pin": "0000"})
+    assert re.search(r'id="staff"[^>]*value=""', client.get("/console/W1").text, re.S)
+    # the typed text is escaped, never markup
+    r = client.post("/console/W1/sign-on", data={"staff": '"><b>x', "pin": "0000"})
+    assert 'value="&#34;&gt;&lt;b&gt;x"' in r.text and '<b>x' not in r.text
+
+
+def test_console_queue_shows_minutes_waited_on_the_hall_clock(client, clock):
+    sign_on(client)
+    issue(client, "transcript")
+    clock.advance(minutes=12, seconds=30)
+    issue(client, "suspension")
+    html = client.get("/console/W1").text
+    waits = re.findall(r'data-waited="(\d+)">\s*<b>(\w+)</b>.*?class="waited-min">(\d+)<', html, re.S)
+    assert waits == [("750", "A001", "12"), ("0", "A002", "0")]
+
+
+def test_console_action_bar_holds_every_window_action(client):
+    sign_on(client)
+    issue(client, "transcript")
+    client.post("/console/W1/call")
+    html = client.get("/console/W1").text
+    bar = html[html.index('<nav class="actionbar"'):html.index("</nav>", html.index('<nav class="actionbar"'))]
+    for label in ("叫号", "重呼", "开始办理", "过号", "办结", "暂停服务", "签退"):
+        assert f">{label}" in bar, label
+    assert 'form="complete-form"' in bar and 'id="complete-form"' in html
+    # each action once on the page (the bar is the only place)
+    assert html.count(">叫号</button>") == 1 and html.count(">办结</button>") == 1
