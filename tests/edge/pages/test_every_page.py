@@ -104,7 +104,6 @@ VISITS: dict[str, list[Visit]] = {
 # has landed (strict: a passing test marked here fails).
 HEADER_SMALL = "the header's centre name 测试大学师生服务中心 is 14.4 px (small in .brand)"
 KNOWN: dict[tuple[str, str], str] = {
-    ("console@1366x768", "overflow-y"): "issue 12 item 6: 办结 is at 963–1047 px, below the 768 px fold",
     ("kiosk@1080x1920", "small-text"): HEADER_SMALL + "; the 正在服务 badge is 15.3 px",
     ("kiosk@1280x800", "small-text"): HEADER_SMALL + "; the 正在服务 badge is 15.3 px",
     ("kiosk@1280x800", "overflow-y"): "issue 12 item 5: the kiosk is 1318 px tall at 1280×800 (8 departments)",
