@@ -19,6 +19,9 @@ password = ""
 
 [dashboard]
 session_minutes = 30              # a login expires after this long without a request
+live_stale_seconds = 60           # live view: a hall silent this long is shown offline (halls report every 15 s)
+live_refresh_seconds = 2          # live view: pushed to open pages at most this often
+live_min_ratings = 10             # live view: fewer ratings today show 数据不足 instead of a rate
 
 [assessment]                      # ranking score weights (docs/central.md)
 satisfaction = 0.5
@@ -101,6 +104,9 @@ class Broker(Strict, kw_only=True):
 
 class Dashboard(Strict, kw_only=True):
     session_minutes: Annotated[int, Meta(ge=1, le=24 * 60)] = 30
+    live_stale_seconds: Annotated[float, Meta(gt=0, le=86_400)] = 60.0  # live view: no status this long = 离线
+    live_refresh_seconds: Annotated[float, Meta(ge=0.1, le=60)] = 2.0  # live view: store re-read at most this often
+    live_min_ratings: Annotated[int, Meta(ge=1, le=10_000)] = 10  # live view: fewer ratings today = 数据不足
 
 
 class Assessment(Strict, kw_only=True):

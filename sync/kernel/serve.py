@@ -3,18 +3,129 @@
 uvicorn re-raises the signal after its own shutdown, which would end the process before the
 command's `finally` blocks (stopping the hall's writer, the replicator, the store) have run;
 here a signal only asks for a graceful shutdown and `serve()` returns.
+
+uvicorn's graceful shutdown waits for every open connection to finish its response. A
+server-sent-event stream never finishes on its own, so one connected display board would keep
+the process alive for ever (and systemd would SIGKILL it). Hence `Stopping`: the app keeps one
+in its state (``app.state["stopping"]``), every long-lived response watches it (use
+`until_stopped` around the stream's source), and the server sets it the moment it begins to
+shut down, before it waits for connections. `grace` seconds later uvicorn cancels whatever is
+still running, as a backstop.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import signal
 import threading
+from collections.abc import AsyncIterator
+from typing import TypeVar
 
 import uvicorn
 
+T = TypeVar("T")
+
+GRACE_SECONDS = 1.0  # backstop: requests still running this long after shutdown began are cancelled
+
+
+class Stopping:
+    """Set once, when the server begins to shut down. `set()` is safe from any thread."""
+
+    def __init__(self) -> None:
+        self._flag = threading.Event()
+        self._waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Future]] = set()
+        self._lock = threading.Lock()
+
+    def is_set(self) -> bool:
+        return self._flag.is_set()
+
+    def set(self) -> None:
+        with self._lock:
+            self._flag.set()
+            waiters, self._waiters = self._waiters, set()
+        for loop, fut in waiters:
+            with contextlib.suppress(RuntimeError):  # that loop is already closed
+                loop.call_soon_threadsafe(_resolve, fut)
+
+    async def wait(self) -> None:
+        loop = asyncio.get_running_loop()
+        fut = loop.create_future()
+        entry = (loop, fut)
+        with self._lock:
+            if self._flag.is_set():
+                return
+            self._waiters.add(entry)
+        try:
+            await fut
+        finally:
+            with self._lock:
+                self._waiters.discard(entry)
+
+
+def _resolve(fut: asyncio.Future) -> None:
+    if not fut.done():
+        fut.set_result(None)
+
+
+async def until_stopped(source: AsyncIterator[T], stopping: Stopping,
+                        heartbeat: float | None = None) -> AsyncIterator[T | None]:
+    """The items of `source` until `stopping` is set (then the iteration ends and `source` is
+    closed); `None` after every `heartbeat` seconds without an item."""
+    if stopping.is_set():
+        await _close(source)
+        return
+    stop = asyncio.ensure_future(stopping.wait())
+    item: asyncio.Future | None = None
+    try:
+        while True:
+            if item is None:
+                item = asyncio.ensure_future(anext(source))
+            done, _ = await asyncio.wait({item, stop}, timeout=heartbeat, return_when=asyncio.FIRST_COMPLETED)
+            if stop in done:
+                return
+            if item in done:
+                try:
+                    value = item.result()
+                except StopAsyncIteration:
+                    return
+                item = None
+                yield value
+            else:
+                yield None  # quiet for `heartbeat` seconds
+    finally:
+        for fut in (item, stop):
+            if fut is not None and not fut.done():
+                fut.cancel()
+                with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
+                    await fut
+        await _close(source)
+
+
+async def _close(source: AsyncIterator) -> None:
+    aclose = getattr(source, "aclose", None)
+    if aclose is not None:
+        await aclose()
+
+
+def stopping_of(app) -> Stopping | None:
+    """The app's `Stopping` (``app.state["stopping"]``), if it keeps one."""
+    state = getattr(app, "state", None)
+    try:
+        found = state["stopping"] if state is not None else None
+    except (KeyError, TypeError):
+        return None
+    return found if isinstance(found, Stopping) else None
+
 
 class GracefulServer(uvicorn.Server):
+    """uvicorn that sets the app's `Stopping` as soon as it begins to shut down (signal or
+    `should_exit`), so open streams end and the graceful shutdown does not wait on them."""
+
+    def __init__(self, config: uvicorn.Config, stopping: Stopping | None = None) -> None:
+        super().__init__(config)
+        self.stopping = stopping
+
     @contextlib.contextmanager
     def capture_signals(self):
         if threading.current_thread() is not threading.main_thread():
@@ -27,10 +138,17 @@ class GracefulServer(uvicorn.Server):
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
 
+    async def shutdown(self, sockets=None) -> None:
+        if self.stopping is not None:
+            self.stopping.set()
+        await super().shutdown(sockets)
 
-def serve(app, host: str, port: int) -> bool:
-    """Serve until a signal; False if the server could not start (e.g. the port is taken)."""
+
+def serve(app, host: str, port: int, *, stopping: Stopping | None = None, grace: float = GRACE_SECONDS) -> bool:
+    """Serve until a signal; False if the server could not start (e.g. the port is taken).
+    `stopping` (default: the app's own, see `stopping_of`) is set when the shutdown begins."""
     server = GracefulServer(uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
-                                           lifespan="on"))
+                                           lifespan="on", timeout_graceful_shutdown=grace),
+                            stopping if stopping is not None else stopping_of(app))
     server.run()
     return bool(server.started)
