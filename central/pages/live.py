@@ -23,7 +23,8 @@ Scope as everywhere: a hall manager sees their hall only; a department head ever
 only their department's windows, queue, waits and ratings.
 
 Every stream ends when the server begins to shut down (the app state's `stopping`, set by
-`sync.kernel.serve`) or when the board is closed, within one `TICK_SECONDS`.
+`sync.kernel.serve`), when the board is closed, or when the user's session ends (logout,
+expiry: an open stream does not keep a login alive), within one `TICK_SECONDS`.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ from litestar.di import NamedDependency
 from litestar.response import Redirect, ServerSentEvent, ServerSentEventMessage, Template
 
 from .. import projections as pj
-from ..auth import scope_of
+from ..auth import COOKIE, scope_of
 from ..scope import Scope
 from .common import page_context, session
 
@@ -233,6 +234,11 @@ def _stopped(request: Request, board: LiveBoard) -> bool:
     return board.closed.is_set() or (stopping is not None and stopping.is_set())
 
 
+def _ended(request: Request, ctx, board: LiveBoard) -> bool:
+    """The stream ends: the server stops, or the user's session ended (logout, expiry)."""
+    return _stopped(request, board) or not ctx.auth.alive(request.cookies.get(COOKIE))
+
+
 class LivePages(Controller):
     path = "/live"
     include_in_schema = False
@@ -263,7 +269,7 @@ class LivePages(Controller):
         sent: dict[str, str] = {}
         totals_sent, order_sent, quiet_since = None, None, time.monotonic()
         loop = asyncio.get_running_loop()
-        while not _stopped(request, board):
+        while not _ended(request, ctx, board):
             snap = await loop.run_in_executor(None, board.snapshot, ctx)
             view = board.view(snap, scope, ctx.directory)
             halls, order = {}, []
@@ -283,7 +289,7 @@ class LivePages(Controller):
                 quiet_since = time.monotonic()
                 yield ServerSentEventMessage(comment="keep-alive", data=None)
             deadline = time.monotonic() + board.settings.refresh_seconds
-            while not _stopped(request, board) and time.monotonic() < deadline:
+            while not _ended(request, ctx, board) and time.monotonic() < deadline:
                 await asyncio.sleep(min(TICK_SECONDS, max(0.0, deadline - time.monotonic())))
 
 

@@ -58,6 +58,10 @@
     }
   });
   es.onerror = function () {
-    say("lost", "实时更新：与中心的连接中断，正在重新连接…（页面显示的是断开前的数据）");
+    if (es.readyState === EventSource.CLOSED) {  // refused (e.g. the login expired): no more retries
+      say("lost", "实时更新已停止（登录可能已过期），请刷新页面重新登录；页面显示的是停止前的数据");
+    } else {
+      say("lost", "实时更新：与中心的连接中断，正在重新连接…（页面显示的是断开前的数据）");
+    }
   };
 })();

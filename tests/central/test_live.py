@@ -252,6 +252,19 @@ def test_live_stream_pushes_a_new_status(central):
         served.stop()
 
 
+def test_live_stream_ends_at_logout(central):
+    """The stream checks the session without renewing it: logging out ends it."""
+    served = Served(central.app)
+    listener = Listener(served.url)
+    try:
+        assert listener.next() is not None
+        assert listener.client.post("/logout").status_code in (302, 303)
+        assert listener.next(timeout=3) is None
+    finally:
+        listener.close()
+        served.stop()
+
+
 def test_live_stream_ends_within_2_s_of_shutdown(central):
     """uvicorn's graceful shutdown waits for open responses: the live streams end as soon as it
     begins (the app's `stopping`), so the server stops within 2 s with two pages open."""
