@@ -60,7 +60,9 @@ class LiveSettings:
     """`[dashboard]` of central.toml: `live_stale_seconds`, `live_refresh_seconds`,
     `live_min_ratings`."""
 
-    stale_seconds: float = 60.0  # no status for longer than this: the hall is shown offline
+    # no status for longer than this: the hall is shown offline. Real seconds (halls report
+    # every `status_interval` real seconds): on a simulated clock it scales with its speed
+    stale_seconds: float = 60.0
     refresh_seconds: float = 2.0  # the board re-reads the store at most this often
     min_ratings: int = 10  # fewer ratings today: 数据不足 instead of a rate
 
@@ -86,6 +88,7 @@ class Snapshot:
     halls: list[dict]  # central.store.halls() rows, plus configured halls never heard from
     figures: dict[str, HallFigures]
     quarantined: int
+    speed: float = 1.0  # central's clock against real time (a simulated clock in the demo runs faster)
 
 
 def waiting_tickets(rows) -> dict[str, dict[str, int]]:
@@ -159,7 +162,8 @@ class LiveBoard:
                 f.ratings[r.department] = f.ratings.get(r.department, 0) + 1
                 f.good[r.department] = f.good.get(r.department, 0) + (r.level >= GOOD_LEVEL)
         return Snapshot(now=now, today=today, halls=sorted(known.values(), key=lambda h: h["id"]),
-                        figures=figures, quarantined=ctx.store.count_quarantined())
+                        figures=figures, quarantined=ctx.store.count_quarantined(),
+                        speed=float(getattr(ctx.clock, "speed", 1.0)))
 
     # ---------------------------------------------------------------- one user's view
 
@@ -189,7 +193,7 @@ class LiveBoard:
         good = sum(n for dept, n in f.good.items() if scope.department_ok(dept))
         rated = sum(n for dept, n in f.ratings.items() if scope.department_ok(dept))
         last = h["last_seen"]
-        stale = not h["online"] or last is None or snap.now - last > self.settings.stale_seconds * 1e6
+        stale = not h["online"] or last is None or snap.now - last > self.settings.stale_seconds * snap.speed * 1e6
         # events the hall had written (its head at the last status) that central does not hold
         unreceived = None
         if st.get("epoch"):

@@ -25,6 +25,7 @@ from central.auth import Auth
 from central.config import load
 from central.pages.live import LiveSettings, waiting_tickets
 from central.projections import Directory
+from central.scope import Scope
 from central.store import CentralStore
 from sync.contract import events as ev
 from sync.contract import wire
@@ -82,7 +83,8 @@ class Central:
         log = today_log()
         self.store.ingest("h-a", wire.events_topic("h-a"), log.payload(1, 10**6), self.clock.micros())
         self.epoch = log.epoch
-        self.app = create_app(self.store, None, Directory.of(halls), Auth(cfg.users), clock=self.clock)
+        self.directory = Directory.of(halls)
+        self.app = create_app(self.store, None, self.directory, Auth(cfg.users), clock=self.clock)
         self.app.state.live.settings = settings
 
     def report(self, hall: str, payload: bytes, ago_s: float = 0) -> None:
@@ -166,6 +168,20 @@ def test_live_stale_hall_greyed_with_last_contact_and_last_known_backlog(central
     assert 'data-stale="yes"' in a and "离线" in a and "最后联系 09:20" in a
     assert "离线前排队</dt><dd data-figure=\"waiting\">3 人" in a and '<dd data-figure="longest">—' in a
     assert "离线前待上传 3 条" in a and "待上传 0 条" not in a
+
+
+def test_live_stale_threshold_is_real_time_on_a_simulated_clock(central):
+    """Halls report every `status_interval` REAL seconds: on the demo's 30× clock a status 10
+    simulated minutes old (20 real seconds) is fresh, one 40 minutes old (80 s) is stale."""
+    from central.pages.live import LiveBoard, Snapshot
+
+    board = LiveBoard(LiveSettings(stale_seconds=60))
+    now = central.clock.micros()
+    halls = [{"id": hid, "campus": "east", "online": True, "last_seen": now - minutes * 60_000_000, "acked": {},
+              "events": 0, "status": {}} for hid, minutes in (("h-a", 10), ("h-b", 40))]
+    snap = Snapshot(now=now, today=NOW.date(), halls=halls, figures={}, quarantined=0, speed=30.0)
+    view = board.view(snap, Scope(), central.directory)
+    assert [(h["id"], h["stale"]) for h in view["halls"]] == [("h-a", False), ("h-b", True)]
 
 
 def test_live_stream_requires_login(central):
