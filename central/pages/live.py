@@ -4,8 +4,8 @@ What central knows of a hall right now is its last status message (windows, queu
 department, the hall's event head and backlog, sent every `status_interval` seconds and
 retained at the broker; an `offline` last will when its connection drops) and the events it
 has merged. `LiveBoard` re-reads that at most every `refresh_seconds` (one read shared by
-every open page) and each page's stream (`/live/stream`) sends the hall sections whose
-rendering changed for its user; `central/static/live.js` swaps them in place.
+every open page) and after every read each page's stream (`/live/stream`) sends the hall
+sections whose rendering changed for its user; `central/static/live.js` swaps them in place.
 
 Per hall and in total the page shows: people waiting now (the hall's own count from its
 status), the longest current wait (the oldest waiting ticket among the merged events: issued,
@@ -47,7 +47,6 @@ from ..scope import Scope
 from .common import page_context, session
 
 TICK_SECONDS = 0.25  # how often a stream looks at the stop flags between two reads
-HEARTBEAT_SECONDS = 15.0  # a comment line this often keeps proxies from closing a quiet stream
 GOOD_LEVEL = 4  # ratings 4 and 5 are good (主动评价好评率, as central.reports.satisfaction)
 
 WAIT_KINDS = ["ticket.issued", "ticket.called", "ticket.started", "ticket.completed", "ticket.no_show",
@@ -258,9 +257,11 @@ class LivePages(Controller):
 
     @get("/stream")
     async def stream(self, request: Request, ctx: NamedDependency[Any]) -> ServerSentEvent | Redirect:
-        """`event: live`, data `{"halls": {id: section html}, "order": [ids], "totals": html,
-        "at": "HH:MM:SS"}` with the sections that changed since the last message; a comment
-        every HEARTBEAT_SECONDS when nothing did. Ends when the server shuts down."""
+        """`event: live` after every read of the store (at most every `refresh_seconds`), data
+        `{"halls": {id: section html}, "order": [ids], "totals": html, "at": "HH:MM:SS"}`: only
+        the sections that changed since the last message (`totals` only when they changed), so
+        a quiet hall costs a few bytes and the page knows how current it is. Ends at logout,
+        session expiry or server shutdown."""
         s = session(request, ctx)
         if s is None:
             return Redirect(path="/login")
@@ -271,7 +272,7 @@ class LivePages(Controller):
         board = board_of(request)
         engine = request.app.template_engine
         sent: dict[str, str] = {}
-        totals_sent, order_sent, quiet_since = None, None, time.monotonic()
+        totals_sent, order_sent, read = None, None, None
         loop = asyncio.get_running_loop()
         while not _ended(request, ctx, board):
             snap = await loop.run_in_executor(None, board.snapshot, ctx)
@@ -284,14 +285,13 @@ class LivePages(Controller):
                     halls[h["id"]] = sent[h["id"]] = html
             totals = render(engine, "live_totals.html", totals=view["totals"], quarantined=view["quarantined"],
                             min_ratings=view["min_ratings"])
-            if halls or totals != totals_sent or order != order_sent:
-                totals_sent, order_sent, quiet_since = totals, order, time.monotonic()
-                at = datetime.fromtimestamp(snap.now / 1e6, ctx.directory.tz("")).strftime("%H:%M:%S")
-                yield ServerSentEventMessage(event="live", data=json.dumps(
-                    {"halls": halls, "order": order, "totals": totals, "at": at}, ensure_ascii=False))
-            elif time.monotonic() - quiet_since >= HEARTBEAT_SECONDS:
-                quiet_since = time.monotonic()
-                yield ServerSentEventMessage(comment="keep-alive", data=None)
+            at = datetime.fromtimestamp(snap.now / 1e6, ctx.directory.tz("")).strftime("%H:%M:%S")
+            if halls or totals != totals_sent or order != order_sent or snap is not read:
+                msg = {"halls": halls, "order": order, "at": at}
+                if totals != totals_sent:
+                    msg["totals"] = totals_sent = totals
+                order_sent, read = order, snap
+                yield ServerSentEventMessage(event="live", data=json.dumps(msg, ensure_ascii=False))
             deadline = time.monotonic() + board.settings.refresh_seconds
             while not _ended(request, ctx, board) and time.monotonic() < deadline:
                 await asyncio.sleep(min(TICK_SECONDS, max(0.0, deadline - time.monotonic())))

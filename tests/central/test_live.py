@@ -258,8 +258,12 @@ def test_live_stream_pushes_a_new_status(central):
         first = listener.next()
         assert set(first["halls"]) == {"h-a", "h-b", "h-c"} and first["order"] == ["h-a", "h-b", "h-c"]
         assert '<dd data-figure="waiting">3 人' in first["halls"]["h-a"]
+        quiet = listener.next()  # the next read: nothing changed, nothing but the time
+        assert quiet["halls"] == {} and "totals" not in quiet and quiet["order"] == first["order"]
         central.report("h-a", status("h-a", waiting={"academic": 7}, epoch=central.epoch))
         update = listener.next()
+        while not update["halls"]:  # reads that came before the report
+            update = listener.next()
         assert list(update["halls"]) == ["h-a"]  # only what changed
         assert '<dd data-figure="waiting">7 人' in update["halls"]["h-a"]
         assert '<dd data-figure="waiting">7 人' in update["totals"]
