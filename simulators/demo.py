@@ -530,14 +530,16 @@ def banner(c: Campus) -> None:
     out(f"  simulated clock from {c.start_at:%a %Y-%m-%d %H:%M}, {o.speed:g}× real time")
     out(f"  broker: {c.broker.name} on 127.0.0.1:{c.broker_port} (MQTT {'5' if c.protocol == 5 else '3.1.1'}); "
         f"each hall reaches it through its own proxy")
-    out(f"  data and logs: {c.data} (emptied at every start, kept after the demo stops)")
+    out(f"  data and logs: {c.data}")
+    out("    (emptied at every start, kept after the demo stops)")
     out()
-    out(f"  central  {c.central_url}/login  (dashboard: live halls, reports, awards, complaints)"
-        f"   {c.central_url}/api/halls")
+    out(f"  central  {c.central_url}/login  (dashboard: live halls, reports, awards, complaints)")
+    out(f"           {c.central_url}/api/halls  (the halls as central sees them, JSON)")
     for h in c.halls:
         b = h.edge.base_url
         out(f"  {h.cfg.hall.name} ({h.cfg.hall.id})")
-        out("     " + "  ".join(f"{label} {b}{page}" for label, page in HALL_PAGES))
+        for i in range(0, len(HALL_PAGES), 2):
+            out("     " + "  ".join(f"{label} {b}{page}" for label, page in HALL_PAGES[i:i + 2]))
     out()
     out("  logins (demo credentials; change them before production):")
     central, unknown = central_logins(c.data / "config" / "central.toml", c.central_url)

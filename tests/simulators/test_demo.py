@@ -270,6 +270,8 @@ def test_demo_restarts_a_stopped_hall_and_keeps_running(demo):
     assert restarted != edge
     wait_until(lambda: any(x.startswith("south-hall ") and "online" in x for x in out[start:]), 20, interval=0.2,
                what="a progress line with the restarted hall online")
+    progress = [x for x in out if " tickets " in x]
+    assert progress and all(len(x.rstrip("\n")) < 100 for x in progress), max(progress, key=len)
 
 
 def _children(pid: int) -> list[int]:
