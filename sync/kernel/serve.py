@@ -108,13 +108,20 @@ async def _close(source: AsyncIterator) -> None:
         await aclose()
 
 
-def stopping_of(app) -> Stopping | None:
-    """The app's `Stopping` (``app.state["stopping"]``), if it keeps one."""
+def stopping_of(app, *, create: bool = False) -> Stopping | None:
+    """The app's `Stopping` (``app.state["stopping"]``), if it keeps one; with `create`, an app
+    with a state but no `Stopping` gets one (a handler then finds it in its app's state)."""
     state = getattr(app, "state", None)
-    try:
-        found = state["stopping"] if state is not None else None
-    except (KeyError, TypeError):
+    if state is None:
         return None
+    try:
+        found = state["stopping"]
+    except KeyError:
+        found = None
+    except TypeError:
+        return None
+    if found is None and create:
+        found = state["stopping"] = Stopping()
     return found if isinstance(found, Stopping) else None
 
 
@@ -149,6 +156,6 @@ def serve(app, host: str, port: int, *, stopping: Stopping | None = None, grace:
     `stopping` (default: the app's own, see `stopping_of`) is set when the shutdown begins."""
     server = GracefulServer(uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
                                            lifespan="on", timeout_graceful_shutdown=grace),
-                            stopping if stopping is not None else stopping_of(app))
+                            stopping if stopping is not None else stopping_of(app, create=True))
     server.run()
     return bool(server.started)
