@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from litestar import Controller, Litestar, Request, Response, get
 from litestar.di import NamedDependency, Provide
+from litestar.datastructures import State
 from litestar.exceptions import (ClientException, HTTPException, NotAuthorizedException, PermissionDeniedException,
                                  TooManyRequestsException)
 from litestar.openapi import OpenAPIConfig
@@ -21,6 +22,7 @@ from litestar.params import QueryParameter
 from litestar.static_files import create_static_files_router
 
 from sync.kernel.clock import Clock, SystemClock
+from sync.kernel.serve import Stopping
 
 from . import operations as op
 from . import reports as rp
@@ -32,6 +34,7 @@ from .pages.awards import AwardsApi, AwardsPages
 from .pages.common import template_config
 from .pages.config import ConfigApi, ConfigEditController
 from .pages.dashboard import DashboardController
+from .pages.live import LiveBoard, LivePages
 from .pages.operations import OperationsPages
 from .pages.supervision import RecordsApi, RecordsPages
 from .projections import Directory
@@ -281,7 +284,7 @@ def create_app(store: CentralStore, service: CentralService | None, directory: D
     ctx = ReportContext(store, directory or Directory.of([]), auth or Auth([]), weights or Weights(),
                         clock or SystemClock(), min_ratings)
     return Litestar(
-        route_handlers=[CentralApi, ReportsApi, DashboardController, ConfigEditController, ConfigApi,
+        route_handlers=[CentralApi, ReportsApi, DashboardController, LivePages, ConfigEditController, ConfigApi,
                         RecordsPages, RecordsApi,
                         AwardsPages, AwardsApi, OperationsPages,
                         create_static_files_router(path="/static", directories=[STATIC], name="static")],
@@ -292,4 +295,7 @@ def create_app(store: CentralStore, service: CentralService | None, directory: D
         middleware=[SecurityMiddleware],
         template_config=template_config(),
         openapi_config=OpenAPIConfig(title="onestop central", version="1"),
+        # the live view's shared reads (cli sets its [dashboard] settings); `stopping`: set by
+        # sync.kernel.serve when shutdown begins, so open /live/stream responses end at once
+        state=State({"live": LiveBoard(), "stopping": Stopping()}),
     )

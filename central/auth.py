@@ -160,6 +160,13 @@ class Auth:
             s.expires = now + self.ttl
             return s
 
+    def alive(self, token: str | None) -> bool:
+        """Whether `token` is a live session, without pushing its expiry on (a long-lived
+        response checks this: it ends at logout or expiry, and keeps no login alive)."""
+        with self._lock:
+            s = self._sessions.get(token or "")
+            return s is not None and s.expires > self.clock()
+
     def logout(self, token: str | None) -> Session | None:
         with self._lock:
             return self._sessions.pop(token or "", None)

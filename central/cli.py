@@ -132,6 +132,7 @@ def main(argv: list[str] | None = None) -> int:
           f"  dashboard http://{host}:{port}/login", flush=True)
     try:
         from .auth import Auth
+        from .pages.live import LiveSettings
         from .projections import Directory
         from .reports import Weights
 
@@ -144,6 +145,7 @@ def main(argv: list[str] | None = None) -> int:
         app.state.config_editor = editor  # dashboard edits (central.pages.config) go through it
         app.state.awards = cfg.awards  # central.pages.awards: [awards] rules
         app.state.followup_fix_days = cfg.followups.fix_days  # central.supervision.followups: [followups]
+        app.state.live.settings = LiveSettings.of(cfg.dashboard)  # central.pages.live: [dashboard] live_*
         if not serve(app, host, int(port)):
             print(f"onestop-central: could not serve on {host}:{port}", file=sys.stderr)
             return 1

@@ -20,6 +20,8 @@ password = ""
 [dashboard]
 session_minutes = 30              # a login expires after this long without a request
 min_ratings = 5                   # fewer ratings: pages show 数据不足 (with the count), not a rate
+live_stale_seconds = 60           # live view: a hall silent this long is shown offline (halls report every 15 s)
+live_refresh_seconds = 2          # live view: pushed to open pages at most this often
 
 [assessment]                      # ranking score weights (docs/central.md)
 satisfaction = 0.5
@@ -104,6 +106,8 @@ class Dashboard(Strict, kw_only=True):
     session_minutes: Annotated[int, Meta(ge=1, le=24 * 60)] = 30
     # below this many ratings the pages show 数据不足 and the count instead of a satisfaction rate
     min_ratings: Annotated[int, Meta(ge=1, le=10_000)] = 5
+    live_stale_seconds: Annotated[float, Meta(gt=0, le=86_400)] = 60.0  # live view: no status this long = 离线
+    live_refresh_seconds: Annotated[float, Meta(ge=0.1, le=60)] = 2.0  # live view: store re-read at most this often
 
 
 class Assessment(Strict, kw_only=True):

@@ -175,15 +175,22 @@ class HallSim:
         self.waiting: dict[str, int] = {}
         self.on_leave: str | None = None
         self.last_error = ""
+        self.unreachable = 0  # requests failed in a row because the hall did not answer
 
     # ------------------------------------------------------------------ HTTP, errors logged
     def request(self, method: str, path: str, body: dict | None = None, client: httpx.Client | None = None,
                 who: str = "") -> dict | list | None:
         try:
             r = (client or self.http).request(method, path, json=body)
+        except httpx.TransportError as e:
+            self._unreachable(f"{type(e).__name__} {e}")
+            return None
         except httpx.HTTPError as e:
             self._error(f"{method} {path}: {type(e).__name__} {e}", who)
             return None
+        if self.unreachable:
+            self.log(f"  {self.hall}: reachable again ({self.unreachable} requests failed meanwhile)")
+            self.unreachable = 0
         if r.status_code >= 400:
             try:
                 detail = r.json().get("code") or r.json().get("detail")
@@ -195,6 +202,13 @@ class HallSim:
 
     def post(self, path: str, body: dict | None = None, client: httpx.Client | None = None, who: str = ""):
         return self.request("POST", path, body, client, who)
+
+    def _unreachable(self, text: str) -> None:
+        """The hall does not answer (stopped, restarting): one line when it starts, counted after."""
+        self.stats.errors += 1
+        if not self.unreachable:
+            self.log(f"  ! {self.hall}: not reachable ({text}); its simulated people wait")
+        self.unreachable += 1
 
     def _error(self, text: str, who: str) -> None:
         self.stats.errors += 1

@@ -32,17 +32,23 @@ from sync.kernel.calendar import HallCalendar
 
 from .campus import HallSim
 from .client import Client
-from .demopaths import DEMO_DATA, REPO_CONFIG
+from .demopaths import DEMO_DATA, REPO_CONFIG, outage_command
 from .keys import install_downlink_keys
 from .outage import Outages, Proxy
 from .procs import (Child, EdgeProcess, ProcessError, central_command, describe_exit, free_port, port_in_use,
-                    split_hostport, start_broker)
+                    signal_name, split_hostport, start_broker)
 
-REPORT_EVERY = 5.0  # real seconds between two progress lines
+REPORT_EVERY = 5.0  # real seconds between two progress reports
+SUPERVISE_EVERY = 0.5  # real seconds between two looks at the halls' processes
+RESTART_BACKOFF = (1.0, 30.0)  # a stopped hall restarts after 1 s, doubling per restart up to 30 s
+STABLE_AFTER = 60.0  # real seconds up after which a hall's restart backoff starts again at 1 s
 MIN_OPEN_LEFT = timedelta(minutes=30)  # start in a later period when fewer simulated minutes remain
 DEMO_PIN = "1234"  # every staff console PIN in config/halls (see the files' header)
-DEMO_MANAGER_PASSWORD = "admin123"
+DEMO_MANAGER_PASSWORD = "admin123"  # every hall manager's password in config/halls
 DEMO_CENTRAL_LOGIN = ("admin", "admin123")  # config/central.toml's central admin (central's API needs a login)
+# the passwords of config/central.toml's dashboard users (its header lists them); the banner
+# prints only those that match the hashes of the configuration the demo runs
+DEMO_CENTRAL_PASSWORDS = {"admin": "admin123", "academic-head": "dept123", "south-manager": "hall123"}
 
 PAGES = [
     ("kiosk (take a number)", "/kiosk"),
@@ -130,6 +136,54 @@ def staff_lines(cfg: EdgeConfig) -> list[str]:
     return lines
 
 
+@dataclass
+class Login:
+    """A login the banner prints, checked against the configuration the demo runs."""
+
+    url: str  # the login page
+    name: str
+    password: str
+    what: str  # who this is, in a few words
+
+
+def central_logins(central_toml: Path, url: str) -> tuple[list[Login], list[str]]:
+    """The dashboard users of central.toml whose demo password (DEMO_CENTRAL_PASSWORDS)
+    matches their hash; and the names of users whose password the demo does not know."""
+    from central.config import load as load_central
+    from sync.kernel.passwords import verify_secret
+
+    ccfg, entries = load_central(central_toml)
+    halls = {h.id: h.name for h in entries}
+    depts = {d.id: d.name for h in entries for d in h.business.catalog.departments}
+    found, unknown = [], []
+    for u in ccfg.users:
+        password = DEMO_CENTRAL_PASSWORDS.get(u.name)
+        if password is None or not verify_secret(u.password_hash, password):
+            unknown.append(u.name)
+            continue
+        what = {"admin": "central admin: every hall",
+                "department": f"head of {depts.get(u.department, u.department)}: that department in every hall",
+                "hall": f"manager of {halls.get(u.hall, u.hall)} ({u.hall}) only"}[u.role]
+        found.append(Login(f"{url}/login", u.name, password, what))
+    return found, unknown
+
+
+def hall_logins(halls: list["HallNode"]) -> tuple[list[Login], list[str]]:
+    """Every hall manager whose password is DEMO_MANAGER_PASSWORD (hall settings, /manage);
+    and `hall/manager` of those whose password the demo does not know."""
+    from sync.kernel.passwords import verify_secret
+
+    found, unknown = [], []
+    for h in halls:
+        for m in h.cfg.business.managers:
+            if verify_secret(m.password_hash, DEMO_MANAGER_PASSWORD):
+                found.append(Login(f"{h.edge.base_url}/manage", m.id, DEMO_MANAGER_PASSWORD,
+                                   f"manager {m.name} of {h.cfg.hall.name} ({h.cfg.hall.id})"))
+            else:
+                unknown.append(f"{h.cfg.hall.id}/{m.id}")
+    return found, unknown
+
+
 CENTRAL_PAGES = [("dashboard", "/"), ("halls as central sees them", "/api/halls")]
 HALL_PAGES = [("kiosk", "/kiosk"), ("consoles", "/console"), ("display", "/display"), ("devices", "/sim")]
 PRE_OPEN = timedelta(minutes=5)  # the simulated clock starts this long before the day's first period
@@ -186,10 +240,22 @@ class HallNode:
     path: Path
     edge: EdgeProcess
     proxy: Proxy
+    log: Path | None = None  # the hall's stderr
     sim: HallSim | None = None
     sim_t0: datetime | None = None
     real_t0: float = 0.0
     thread: threading.Thread | None = None
+    # supervision (Campus.supervise): a hall whose process ends is restarted with backoff
+    restart_at: float | None = None  # monotonic time of the next restart (None: running)
+    restarter: threading.Thread | None = None
+    backoff: float = RESTART_BACKOFF[0]
+    up_since: float = 0.0
+    restarts: int = 0
+
+    @property
+    def down(self) -> bool:
+        return self.edge.poll() is not None or self.restart_at is not None or (
+            self.restarter is not None and self.restarter.is_alive())
 
     def now(self, speed: float) -> datetime:
         assert self.sim_t0 is not None
@@ -277,14 +343,13 @@ class Campus:
             host, port = self.ports[path.stem]
             proxy = Proxy(cfg.hall.id, ("127.0.0.1", self.broker_port)).start()
             proxies[cfg.hall.id] = proxy
-            logf = (self.data / f"{cfg.hall.id}.log").open("ab")
+            log = self.data / f"{cfg.hall.id}.log"
             edge = EdgeProcess(path, self.data / cfg.hall.id, host, port, clock_start=self.start_at.isoformat(),
-                               clock_speed=self.opts.speed, sync=True, broker=f"mqtt://127.0.0.1:{proxy.port}",
-                               stderr=logf)
+                               clock_speed=self.opts.speed, sync=True, broker=f"mqtt://127.0.0.1:{proxy.port}")
             edge.simulate = True
-            edge.start()
-            logf.close()
-            self.halls.append(HallNode(cfg, path, edge, proxy))
+            node = HallNode(cfg, path, edge, proxy, log)
+            self._start_edge(node)
+            self.halls.append(node)
         self.outages = Outages(proxies, log=self.log)
         self.outages.serve(self.data / "control.json")
         self.central.wait_http(self.central_host, self.central_port)
@@ -297,7 +362,72 @@ class Campus:
             if not health:
                 return
             h.sim_t0, h.real_t0 = datetime.fromisoformat(health["clock"]["now"]), time.monotonic()
+            h.up_since = time.monotonic()
             h.sim = HallSim(h.cfg, h.edge.base_url, random.Random(rng.random()), log=self.log)
+
+    def _start_edge(self, h: HallNode) -> None:
+        assert h.log is not None
+        with h.log.open("ab") as logf:  # the child keeps its own copy of the descriptor
+            h.edge.stderr = logf
+            h.edge.start()
+
+    # ------------------------------------------------------------------ supervision
+
+    def supervise(self) -> None:
+        """Like a process manager: a hall whose process ended is reported once and restarted
+        after a backoff (1 s, doubling per restart up to 30 s; back to 1 s once a hall has run
+        for a minute), on its own port and data, its simulated clock where the others are."""
+        now = time.monotonic()
+        for h in self.halls:
+            if self.stop_event.is_set():
+                return
+            if h.restarter is not None and h.restarter.is_alive():
+                continue
+            code = h.edge.poll()
+            if code is None:
+                if h.restart_at is None and h.backoff > RESTART_BACKOFF[0] and now - h.up_since >= STABLE_AFTER:
+                    h.backoff = RESTART_BACKOFF[0]
+                continue
+            hid = h.cfg.hall.id
+            if h.restart_at is None:
+                how = f"killed by {signal_name(code)}" if code < 0 else f"exit code {code}"
+                self.log(f"  ! {hid} stopped ({how}); restarting in {h.backoff:g} s (log {h.log})")
+                h.restart_at = now + h.backoff
+            elif now >= h.restart_at:
+                # started from this (the main) thread: a child's parent-death signal fires when
+                # the thread that forked it ends, so never from a short-lived thread
+                h.edge.clock_start = h.now(self.opts.speed).isoformat()  # where the campus clock is now
+                try:
+                    self._start_edge(h)
+                except ProcessError as e:
+                    h.backoff = min(h.backoff * 2, RESTART_BACKOFF[1])
+                    h.restart_at = now + h.backoff
+                    self.log(f"  ! {hid} could not be started ({e}); next try in {h.backoff:g} s")
+                    continue
+                h.restarter = threading.Thread(target=self._restarted, args=(h,), name=f"restart-{hid}",
+                                               daemon=True)
+                h.restarter.start()
+
+    def _restarted(self, h: HallNode) -> None:
+        """Wait until the restarted hall answers; report it (or schedule another try)."""
+        hid = h.cfg.hall.id
+        try:
+            health = h.edge.wait_healthy(stop=self.stop_event)
+        except ProcessError as e:
+            if h.edge.poll() is None:
+                h.edge.stop()
+            h.backoff = min(h.backoff * 2, RESTART_BACKOFF[1])
+            h.restart_at = time.monotonic() + h.backoff
+            self.log(f"  ! {hid} did not come back ({e}); next try in {h.backoff:g} s")
+            return
+        if not health:  # the demo is stopping
+            return
+        h.sim_t0, h.real_t0 = datetime.fromisoformat(health["clock"]["now"]), time.monotonic()
+        h.restarts += 1
+        h.up_since = time.monotonic()
+        h.backoff = min(h.backoff * 2, RESTART_BACKOFF[1])
+        h.restart_at = None
+        self.log(f"  {hid} restarted (pid {h.edge.pid}, restart {h.restarts}); its people carry on")
 
     def run_people(self) -> None:
         """One thread per hall drives its staff and visitors until stop()."""
@@ -312,8 +442,9 @@ class Campus:
             now = h.now(self.opts.speed)
             if until is not None and now >= until:
                 break
-            if h.edge.poll() is not None:
-                break
+            if h.down:  # stopped: supervise() restarts it, its people wait
+                self.stop_event.wait(0.2)
+                continue
             try:
                 h.sim.step(now)
             except Exception as e:  # noqa: BLE001 - one line, and the simulation goes on
@@ -331,30 +462,31 @@ class Campus:
         except (OSError, http.client.HTTPException, ValueError):
             return {}
 
-    def progress(self) -> str:
+    def progress(self) -> list[str]:
+        """One short line per hall (under 100 characters): simulated time, tickets taken,
+        services done, visitors waiting; its link as central sees it (`cut` during an outage,
+        `down` while its process is restarted), its backlog, the events central holds of it."""
         seen = self.central_halls()
-        parts = []
+        lines = []
         for h in self.halls:
             hid = h.cfg.hall.id
-            st = h.sim.stats if h.sim else None
-            waiting = sum((h.sim.waiting if h.sim else {}).values())
             c = seen.get(hid, {})
-            try:  # the hall's own backlog: what central has not acked yet
-                with Client(h.edge.host, h.edge.port, timeout=3) as hc:
-                    backlog = hc.get("/api/health")["sync"]["pending"]
-            except (OSError, http.client.HTTPException, KeyError, TypeError):
-                backlog = (c.get("status") or {}).get("backlog")
-            net = ("cut " if h.proxy.is_cut else "") + ("online" if c.get("online") else "offline")
-            local = h.sim.cal.local(h.now(self.opts.speed)) if h.sim else None
-            parts.append(f"{hid} {local:%H:%M} tickets {st.issued if st else 0} "
-                         f"served {st.served if st else 0} waiting {waiting} · {net}"
-                         f"{'' if backlog is None else f' backlog {backlog}'} events {c.get('events', 0)}")
-        return " | ".join(parts)
+            backlog = None
+            if not h.down:
+                try:  # the hall's own backlog: what central has not acked yet
+                    with Client(h.edge.host, h.edge.port, timeout=3) as hc:
+                        backlog = hc.get("/api/health")["sync"]["pending"]
+                except (OSError, http.client.HTTPException, KeyError, TypeError):
+                    pass
+            lines.append(progress_line(h, self.opts.speed, c, backlog))
+        return lines
 
     def stop(self) -> list[str]:
         """Stop people, halls and central (SIGTERM), then proxies and the broker. Lines to report."""
         self.stop_event.set()
         for h in self.halls:
+            if h.restarter is not None:
+                h.restarter.join(10)
             if h.thread is not None:
                 h.thread.join(10)
             if h.sim is not None:
@@ -376,27 +508,60 @@ class Campus:
         return report
 
 
+def progress_line(h: HallNode, speed: float, central: dict, backlog: int | None) -> str:
+    """`north-student 09:12 tickets 120 served 98 waiting 7 · online · backlog 0 · central 2345`:
+    under 100 characters. `down` while the hall's process is being restarted (its backlog is
+    then unknown)."""
+    st = h.sim.stats if h.sim else None
+    waiting = sum((h.sim.waiting if h.sim else {}).values())
+    local = f"{h.sim.cal.local(h.now(speed)):%H:%M} " if h.sim else ""
+    if h.down:
+        net = "down"
+    else:
+        net = ("cut, " if h.proxy.is_cut else "") + ("online" if central.get("online") else "offline")
+    shown = "" if backlog is None or h.down else f" · backlog {backlog}"
+    return (f"{h.cfg.hall.id} {local}tickets {st.issued if st else 0} served {st.served if st else 0} "
+            f"waiting {waiting} · {net}{shown} · central {central.get('events', 0)}")
+
+
 def banner(c: Campus) -> None:
     o = c.opts
     out(f"onestop demo — {len(c.halls)} halls and central on one machine (seed {c.seed})")
     out(f"  simulated clock from {c.start_at:%a %Y-%m-%d %H:%M}, {o.speed:g}× real time")
     out(f"  broker: {c.broker.name} on 127.0.0.1:{c.broker_port} (MQTT {'5' if c.protocol == 5 else '3.1.1'}); "
         f"each hall reaches it through its own proxy")
-    out(f"  data and logs: {c.data} (emptied at every start, kept after the demo stops)")
+    out(f"  data and logs: {c.data}")
+    out("    (emptied at every start, kept after the demo stops)")
     out()
-    out(f"  central  {c.central_url}/login  (dashboard: live halls, reports, awards, complaints)"
-        f"   {c.central_url}/api/halls")
+    out(f"  central  {c.central_url}/login  (dashboard: live halls, reports, awards, complaints)")
+    out(f"           {c.central_url}/api/halls  (the halls as central sees them, JSON)")
     for h in c.halls:
         b = h.edge.base_url
         out(f"  {h.cfg.hall.name} ({h.cfg.hall.id})")
-        out("     " + "  ".join(f"{label} {b}{page}" for label, page in HALL_PAGES))
+        for i in range(0, len(HALL_PAGES), 2):
+            out("     " + "  ".join(f"{label} {b}{page}" for label, page in HALL_PAGES[i:i + 2]))
     out()
-    out(f"  demo credentials (change before production): staff PIN {DEMO_PIN} for every staff id; "
-        f"managers / {DEMO_MANAGER_PASSWORD}")
-    out("  central dashboard logins: admin / admin123 (central admin), academic-head / dept123 (教务处), "
-        "south-manager / hall123 (south-hall)")
-    out(f"  outage: onestop-sim outage --hall {c.halls[0].cfg.hall.id} --for 2m   (heal early: --heal)")
-    out("  Ctrl-C stops the demo.")
+    out("  logins (demo credentials; change them before production):")
+    central, unknown = central_logins(c.data / "config" / "central.toml", c.central_url)
+    out(f"    central dashboard {c.central_url}/login")
+    for x in central:
+        out(f"      {x.name + ' / ' + x.password:<28} {x.what}")
+    if unknown:
+        out(f"      (password not known to the demo: {', '.join(unknown)})")
+    managers, unknown = hall_logins(c.halls)
+    out("    hall settings (/manage on each hall)")
+    for x in managers:
+        out(f"      {x.name + ' / ' + x.password:<28} {x.what}")
+    if unknown:
+        out(f"      (password not known to the demo: {', '.join(unknown)})")
+    first = c.halls[0].cfg
+    example = first.business.staff[0].id if first.business.staff else "the staff id"
+    out(f"    window consoles (/console): any staff id of the hall with PIN {DEMO_PIN} (e.g. {example})")
+    out()
+    hall = c.halls[0].cfg.hall.id
+    out(f"  outage:  {outage_command(hall, '--for 2m', c.data)}")
+    out(f"  heal:    {outage_command(hall, '--heal', c.data)}")
+    out("  A hall that stops is restarted. Ctrl-C stops the demo.")
     out()
 
 
@@ -421,18 +586,23 @@ def run(opts: DemoOptions) -> int:
         banner(campus)
         out(f"  up in {time.monotonic() - t0:.1f} s")
         campus.run_people()
-        while not stop.wait(REPORT_EVERY):
-            dead = [h.cfg.hall.id for h in campus.halls if h.edge.poll() is not None]
-            if dead or (campus.central and campus.central.poll() is not None):
-                print(f"onestop-sim demo: {', '.join(dead) or 'central'} exited unexpectedly; logs in {campus.data}",
-                      file=sys.stderr)
+        next_report = time.monotonic() + REPORT_EVERY
+        while not stop.wait(SUPERVISE_EVERY):
+            if campus.central and campus.central.poll() is not None:
+                print(f"onestop-sim demo: central exited unexpectedly; logs in {campus.data}", file=sys.stderr)
                 code = 1
                 break
-            out(campus.progress())
+            campus.supervise()
+            if time.monotonic() >= next_report:
+                next_report = time.monotonic() + REPORT_EVERY
+                for line in campus.progress():
+                    out(line)
         return code
     finally:
         report = campus.stop()
         if report:
-            out("demo stopped: " + "; ".join(report) + f"; data kept in {campus.data}")
+            out(f"demo stopped; data kept in {campus.data}")
+            for line in report:
+                out(f"  {line}")
         for s, handler in previous.items():
             signal.signal(s, handler)

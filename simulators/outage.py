@@ -27,7 +27,7 @@ import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from .demopaths import DEMO_DATA
+from .demopaths import DEMO_DATA, outage_command, sim_command
 
 
 class Proxy:
@@ -254,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
         control = json.loads((args.data_dir / "control.json").read_text(encoding="utf-8"))["control"]
     except (OSError, ValueError, KeyError):
         print(f"onestop-sim outage: no running demo found ({args.data_dir / 'control.json'} is missing); "
-              f"start one with `onestop-sim demo`", file=sys.stderr)
+              f"start one with `{sim_command()} demo` (or `make demo`)", file=sys.stderr)
         return 1
     path, body = ("/heal", {"hall": args.hall}) if args.heal else ("/outage", {"hall": args.hall, "seconds": seconds})
     req = urllib.request.Request(control + path, data=json.dumps(body).encode(), method="POST",
@@ -275,7 +275,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print(f"{args.hall}: cut off from the broker for {format_duration(seconds)}; it keeps serving, "
               f"central shows it offline with a growing backlog (heal early: "
-              f"onestop-sim outage --hall {args.hall} --heal)")
+              f"{outage_command(args.hall, '--heal', args.data_dir)})")
     return 0
 
 

@@ -99,6 +99,8 @@ def stop_process(proc: subprocess.Popen | None, timeout: float = STOP_TIMEOUT) -
 
 
 def _child_setup() -> None:  # pragma: no cover - runs in the child between fork and exec
+    # Linux sends the parent-death signal when the THREAD that forked the child ends, not the
+    # process: start children from a thread that lives as long as they should (the main one)
     if sys.platform.startswith("linux"):
         import ctypes
 

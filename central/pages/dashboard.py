@@ -163,29 +163,6 @@ class DashboardController(Controller):
         r.delete_cookie(COOKIE, path="/")
         return r
 
-    @get("/live", sync_to_thread=True)
-    def live(self, request: Request, ctx: NamedDependency[Any]) -> Template | Redirect:
-        s = session(request, ctx)
-        if s is None:
-            return Redirect(path="/login")
-        scope = scope_of(s.user)
-        halls = []
-        known = {h["id"]: h for h in ctx.store.halls()}
-        for hid, entry in ctx.directory.halls.items():  # configured halls never heard from: offline
-            known.setdefault(hid, {"id": hid, "campus": entry.campus, "online": False, "last_seen": None,
-                                   "acked": {}, "events": 0, "status": {}})
-        for h in sorted(known.values(), key=lambda h: h["id"]):
-            if scope.role == "hall" and h["id"] != scope.hall:
-                continue
-            st = h["status"] or {}
-            windows = [w for w in st.get("windows", []) if scope.department_ok(w.get("department"))]
-            queues = {k: v for k, v in (st.get("queues") or {}).items() if scope.department_ok(k)}
-            halls.append({**h, "name": ctx.directory.hall_name(h["id"]),
-                          "campus_name": ctx.directory.campus_name(h["id"]) or h["campus"],
-                          "windows": windows, "queues": queues})
-        quarantined = ctx.store.count_quarantined() if scope.role == "admin" else None
-        return self._page(request, ctx, "live.html", title="实时大厅", halls=halls, quarantined=quarantined)
-
     @get("/reports/attendance", sync_to_thread=True)
     def attendance(self, request: Request, ctx: NamedDependency[Any]) -> Template | Redirect:
         q = request.query_params

@@ -17,6 +17,7 @@ A/B coverage (h-a, open days 11-02 .. 11-06 before 11-07): W1 A on 02, 03, B (s-
 from __future__ import annotations
 
 import io
+import time
 
 import pytest
 from litestar.testing import TestClient
@@ -168,7 +169,7 @@ def test_operations_live_view_shows_closing_paused_and_queues(api, store):
                      queues={"academic": 4},
                      closing={"service_date": "2026-11-23", "status": "alarm", "label": "报警中", "alarms": 2,
                               "failed": ["侧门"]})
-    store.hall_status("h-a", wire.encode(st), 5)
+    store.hall_status("h-a", wire.encode(st), int(time.time() * 1e6))  # just now: the hall is online
     api.post("/login", data={"username": "admin", "password": "admin123"})
     page = api.get("/live").text
     assert "闭厅检查（2026-11-23）：报警中，报警 2 次：侧门 未关闭/未断电" in page

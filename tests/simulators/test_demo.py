@@ -134,3 +134,153 @@ def _parent(pid: int) -> int | None:
             return int(f.read().rpartition(")")[2].split()[1])
     except (OSError, ValueError, IndexError):
         return None
+
+
+# ---------------------------------------------------------------- banner, progress, supervision
+
+
+def _node(hall: str):
+    from simulators.demo import HallNode
+    from simulators.procs import EdgeProcess
+
+    path = halls_dir(REPO_CONFIG) / f"{hall}.toml"
+    cfg = load(path)
+    edge = EdgeProcess(path, Path("/nonexistent"), "127.0.0.1", 8101)
+    return HallNode(cfg, path, edge, proxy=type("P", (), {"is_cut": True})())
+
+
+def test_demo_progress_line_under_100_characters():
+    from simulators.campus import HallSim
+    from simulators.demo import progress_line
+
+    h = _node("north-student")
+    h.sim = HallSim(h.cfg, "http://127.0.0.1:9", __import__("random").Random(1))
+    try:
+        h.sim_t0, h.real_t0 = datetime(2026, 11, 23, 9, 12, tzinfo=SH), time.monotonic()
+        h.sim.stats.issued, h.sim.stats.served, h.sim.waiting = 999, 998, {"a": 60, "b": 39}
+        line = progress_line(h, 10, {"online": False, "events": 99_999}, 9_999)
+    finally:
+        h.sim.close()
+    assert line.startswith("north-student 09:12 tickets 999 served 998 waiting 99 · cut, offline · backlog 9999")
+    assert len(line) < 100, (len(line), line)
+
+
+def test_demo_banner_logins_match_the_configuration():
+    """Every login the banner prints is checked against the configuration's hashes: central's
+    three users and one manager per hall; and a console example whose PIN is the demo's."""
+    from simulators.demo import DEMO_PIN, central_logins, hall_logins
+    from sync.kernel.passwords import verify_secret
+
+    found, unknown = central_logins(REPO_CONFIG / "central.toml", "http://c")
+    assert [(x.name, x.password) for x in found] == [("admin", "admin123"), ("academic-head", "dept123"),
+                                                     ("south-manager", "hall123")] and not unknown
+    nodes = [_node(h) for h in ("north-staff", "north-student", "south-hall")]
+    managers, unknown = hall_logins(nodes)
+    assert len(managers) == 3 and not unknown
+    staff = nodes[0].cfg.business.staff[0]
+    assert verify_secret(staff.pin_hash, DEMO_PIN)
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    """One demo for the tests below, started as a user would with .venv/bin NOT on PATH; its
+    output lines (a list growing in a reader thread); SIGTERM at the end must stop it with 0."""
+    tmp = tmp_path_factory.mktemp("demo")
+    env = {**os.environ, "PATH": os.pathsep.join(p for p in os.environ.get("PATH", "").split(os.pathsep)
+                                                 if Path(p).resolve() != BIN.resolve())}
+    proc = subprocess.Popen(
+        [str(BIN / "onestop-sim"), "demo", "--speed", "60", "--seed", "11", "--config-dir", str(REPO_CONFIG),
+         "--free-ports", "--data-dir", str(tmp / "data")],
+        cwd=tmp, env=env, stdout=subprocess.PIPE, stderr=open(tmp / "stderr.txt", "w"), text=True)
+    out: list[str] = []
+    reader = threading.Thread(target=lambda: [out.append(x) for x in proc.stdout], name="demo-out", daemon=True)
+    reader.start()
+    try:
+        wait_until(lambda: any("up in" in x for x in out) or proc.poll() is not None, 60,
+                   what=lambda: f"the demo to come up: {''.join(out)} {(tmp / 'stderr.txt').read_text()}")
+        assert proc.poll() is None, (tmp / "stderr.txt").read_text()
+        yield {"proc": proc, "out": out, "cwd": tmp, "env": env}
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        reader.join(timeout=10)
+
+
+def _banner(demo) -> str:
+    text = "".join(demo["out"])
+    return text[:text.index("up in")]
+
+
+@pytest.mark.slow
+def test_demo_banner_commands_run_as_printed(demo):
+    """The outage and heal commands run exactly as printed, in the demo's directory, with the
+    venv's bin/ not on PATH (no `command not found`)."""
+    banner = _banner(demo)
+    cut = re.search(r"^  outage:\s+(.+)$", banner, re.M).group(1)
+    heal = re.search(r"^  heal:\s+(.+)$", banner, re.M).group(1)
+    assert "--hall north-staff" in cut and "--heal" in heal
+    for cmd, said in ((cut, "cut off from the broker"), (heal, "reconnected")):
+        r = subprocess.run(cmd, shell=True, cwd=demo["cwd"], env=demo["env"], capture_output=True, text=True,
+                           timeout=30)
+        assert r.returncode == 0 and said in r.stdout, (cmd, r.stdout, r.stderr)
+
+
+@pytest.mark.slow
+def test_demo_banner_logins_work(demo):
+    """Every `name / password` the banner prints logs in where it says: central's dashboard
+    (to the live view) and each hall's manager API."""
+    banner = _banner(demo)
+    central = re.search(r"central dashboard (http://\S+)/login\n((?:      .+\n)+)", banner)
+    logins = re.findall(r"^      (\S+) / (\S+) ", central.group(2), re.M)
+    assert {n for n, _ in logins} == {"admin", "academic-head", "south-manager"}
+    base = central.group(1)
+    for name, password in logins:
+        with httpx.Client(base_url=base, timeout=10, headers={"origin": base}) as web:
+            r = web.post("/login", data={"username": name, "password": password}, follow_redirects=True)
+            assert r.status_code == 200 and str(r.url).endswith("/live"), (name, r.status_code)
+    managers = re.findall(r"^      (\S+) / (\S+) .* \(([a-z-]+)\)$", banner.split("hall settings")[1], re.M)
+    assert len(managers) == 3
+    kiosks = dict(re.findall(r"\((\S+)\)\n     kiosk (http://\S+)/kiosk", banner))
+    for name, password, hall in managers:
+        with httpx.Client(base_url=kiosks[hall], timeout=10, headers={"origin": kiosks[hall]}) as web:
+            r = web.post("/api/login", json={"manager": name, "password": password})
+            assert r.status_code == 200 and r.json()["manager"] == name, (hall, r.text)
+
+
+@pytest.mark.slow
+def test_demo_restarts_a_stopped_hall_and_keeps_running(demo):
+    """A hall's process killed: the demo says so once, restarts it on its port, says so, and
+    goes on (no flood of `Connection refused` lines from the simulated people)."""
+    proc, out = demo["proc"], demo["out"]
+    kiosk = re.search(r"\(south-hall\)\n     kiosk (http://\S+)/kiosk", _banner(demo)).group(1)
+    edge = next(p for p in _children(proc.pid) if "south-hall.toml" in _cmdline(p))
+    start = len(out)
+    os.kill(edge, signal.SIGKILL)
+    wait_until(lambda: any("south-hall restarted" in x for x in out[start:]), 30, interval=0.2,
+               what=lambda: "a restart report: " + "".join(out[start:]))
+    later = "".join(out[start:])
+    assert "south-hall stopped (killed by SIGKILL)" in later
+    assert later.count("Connection refused") <= 1, later
+    assert proc.poll() is None  # the demo goes on
+    assert _get(f"{kiosk}/api/health")["status"] == "ok"
+    restarted = next(p for p in _children(proc.pid) if "south-hall.toml" in _cmdline(p))
+    assert restarted != edge
+    wait_until(lambda: any(x.startswith("south-hall ") and "online" in x for x in out[start:]), 20, interval=0.2,
+               what="a progress line with the restarted hall online")
+    progress = [x for x in out if " tickets " in x]
+    assert progress and all(len(x.rstrip("\n")) < 100 for x in progress), max(progress, key=len)
+
+
+def _children(pid: int) -> list[int]:
+    return [int(x) for x in os.listdir("/proc") if x.isdigit() and _parent(int(x)) == pid]
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
