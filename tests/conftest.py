@@ -233,6 +233,9 @@ password_hash = "{_MANAGER_HASH}"
 [business.rules]
 no_show_after_recalls = 2
 rejoin_limit = 1
+# most tests take numbers before anyone signs on; the default (false) is tested with
+# `strict_hall` (tests/edge/test_queue.py, tests/edge/pages/test_kiosk.py)
+issue_without_open_window = true
 """
 
 # The devices of the test hall (docs/devices.md): appended to HALL_TOML by the device fixtures only,
