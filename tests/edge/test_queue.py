@@ -239,3 +239,42 @@ def test_queue_issue_answers_what_the_projection_stored(hall):
     """issue() answers without reading the ticket back; the answer must equal the projection."""
     res = hall.call(queue.issue, item="transcript", priority=True)
     assert hall.call(lambda ctx: ctx.store.ticket(res["ticket"].id)) == res["ticket"]
+
+
+def test_queue_department_without_open_window_refused(strict_client):
+    """A number only for a department whose window is open now, so that someone serves it: its
+    windows call the numbers [J 22]. A paused window (stepping away) is still open [C 9(4)]."""
+    c = strict_client
+    r = c.post("/api/tickets", json={"item": "transcript"})
+    assert r.status_code == 409 and r.json()["code"] == "department-closed"
+    assert r.json()["detail"] == "教务处窗口暂未开放，暂不能取号"
+    assert "ticket.issued" not in [e["kind"] for e in c.get("/api/events?limit=1000").json()]  # nothing changed
+    assert c.post("/api/windows/W1/sign-on", json={"staff": "s-li", "pin": "1234"}).status_code == 200
+    assert take(c, item="transcript")["number"] == "A001"
+    assert take(c, department="academic")["number"] == "A002"
+    r = c.post("/api/tickets", json={"department": "finance"})  # W3: nobody there
+    assert r.status_code == 409 and r.json()["code"] == "department-closed"
+    assert c.post("/api/windows/W1/pause", json={"reason": "取材料"}).json()["state"] == "paused"
+    assert take(c, item="transcript")["number"] == "A003"
+    c.post("/api/windows/W1/resume")
+    assert c.post("/api/windows/W1/sign-off").status_code == 200
+    r = c.post("/api/tickets", json={"item": "suspension"})
+    assert r.status_code == 409 and r.json()["code"] == "department-closed"
+    # a department with no window in service today keeps its own reason (W4: Tue/Thu)
+    r = c.post("/api/tickets", json={"item": "hukou"})
+    assert r.status_code == 409 and r.json()["code"] == "no-window-today"
+
+
+def test_queue_department_closed_before_opening_names_the_time(strict_client, clock):
+    """Before a work period numbers may be taken early [J 26], but only once a window of the
+    department is open; until then the refusal says when service starts."""
+    c = strict_client
+    clock.set(datetime(2026, 11, 23, 7, 45, tzinfo=SH))
+    r = c.post("/api/tickets", json={"item": "reimburse"})
+    assert r.status_code == 409 and r.json()["code"] == "department-closed"
+    assert "08:00 开始办理" in r.json()["detail"]
+    assert c.post("/api/windows/W3/sign-on", json={"staff": "s-qian", "pin": "1234"}).status_code == 200
+    assert take(c, item="reimburse")["number"] == "F001"
+    clock.set(datetime(2026, 11, 23, 7, 0, tzinfo=SH))  # before the early numbers: the hall's reason
+    r = c.post("/api/tickets", json={"item": "reimburse"})
+    assert r.status_code == 409 and r.json()["code"] == "hall-closed"

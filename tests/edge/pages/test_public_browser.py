@@ -325,13 +325,24 @@ def _board(browser, server):
 
 
 def test_public_display_fits_1920x1080_and_hides_nothing(browser, example):
-    """Every department's queue and every window in view, nothing under the voice button."""
+    """Every department's queue and every window in view with the list of latest calls full,
+    nothing under the voice button."""
     from playwright.sync_api import expect
 
+    from edge import cases, queue
+
     hall, server = example
+    staff = SIGNED_ON["w06"]
+    for _ in range(10):  # more calls than the board lists
+        hall.clock.advance(minutes=1)
+        hall.call(queue.issue, item="reimbursement")
+        hall.call(queue.call_next, "w06", staff)
+        hall.call(queue.start, "w06", staff)
+        hall.call(cases.complete, "w06", staff, "instant", item="reimbursement")
     ctx, page, watch = _board(browser, server)
     try:
         expect(page.locator("#queues li")).to_have_count(6)
+        expect(page.locator("#recent li")).to_have_count(8)  # 14 rows - 6 departments
         _check(page, watch, "display")
         covered = page.evaluate("""() => {
           const b = document.getElementById("voice").getBoundingClientRect();
