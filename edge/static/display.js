@@ -75,8 +75,17 @@
     });
     adopt();
   };
+  // The side column lists every department, then the latest calls that fit: when notes above
+  // the board (alerts, closed hall) take room, the oldest calls give way.
+  var fit = function () {
+    var side = document.querySelector(".side");
+    var rows = document.querySelectorAll("#recent li");
+    rows.forEach(function (li) { li.classList.remove("hidden"); });
+    for (var i = rows.length - 1; i > 0 && side.scrollHeight > side.clientHeight; i--) rows[i].classList.add("hidden");
+  };
   // read the paused seconds off the cards; keep a just-called row flashing
   var adopt = function () {
+    fit();
     pausedAt = {};
     document.querySelectorAll(".win").forEach(function (c) {
       if (c.dataset.paused !== undefined) pausedAt[c.dataset.window] = [parseInt(c.dataset.paused, 10), Date.now()];
@@ -99,6 +108,7 @@
     base = Date.parse(b.now); t0 = Date.now();
     offset = offsetMinutes(b.now);
     limit = b.step_away_limit_seconds;
+    tick();
     refresh();
   };
 
@@ -128,6 +138,7 @@
   voiceBtn.addEventListener("click", function () { speak("语音播报已启用"); voiceBtn.classList.add("hidden"); });
 
   adopt();
+  window.addEventListener("resize", fit);
   tick();
   setInterval(tick, 1000);
   if (!window.EventSource) return;
@@ -141,6 +152,7 @@
     es.addEventListener("board", function (e) {
       heard = Date.now(); reopened = 0;
       goOnline();
+      document.body.dataset.live = "1"; // the stream has answered (tests wait for it)
       try { render(JSON.parse(e.data)); } catch (err) { /* keep the last board */ }
     });
     es.addEventListener("call", function (e) {

@@ -352,6 +352,18 @@ def test_public_display_fits_1920x1080_and_hides_nothing(browser, example):
           }).map(el => el.textContent.trim().slice(0, 30));
         }""")
         assert not covered, f"under the voice button: {covered}"
+        # at lunch the closed note takes a line too; a card nobody holds adds the alerts line
+        from edge import attendance
+        before = hall.clock.now()
+        try:
+            hall.clock.set(datetime(2026, 11, 23, 12, 0, tzinfo=SH))
+            hall.call(attendance.record_unknown, "hall-reader", "00000000FF")  # the board updates live
+            expect(page.locator("#closed-note")).to_be_visible()
+            expect(page.locator("#alerts")).to_be_visible()
+            _check(page, watch, "display-lunch-with-alert")
+            assert page.locator("#recent li:visible").count() >= 3
+        finally:
+            hall.clock.set(before)
     finally:
         ctx.close()
 
@@ -364,7 +376,7 @@ def test_public_display_flashes_only_the_called_row(browser, example):
     hall, server = example
     ctx, page, watch = _board(browser, server)
     try:
-        page.wait_for_function("() => !document.body.classList.contains('offline')")
+        page.wait_for_function("() => document.body.dataset.live === '1'")  # the stream is open
         hall.call(queue.issue, item="transcript")
         called = hall.call(queue.call_next, "w01", SIGNED_ON["w01"])
         row = page.locator('.win[data-window="w01"]')
@@ -392,7 +404,7 @@ def test_public_display_shows_connection_lost_and_recovers(browser, example):
     hall, server = example
     ctx, page, watch = _board(browser, server)
     try:
-        page.wait_for_function("() => !document.body.classList.contains('offline')")
+        page.wait_for_function("() => document.body.dataset.live === '1'")  # the stream is open
         expect(page.locator("#lost")).to_be_hidden()
         watch.expect_stream_loss = True
         server.stop()
