@@ -51,7 +51,7 @@ class TicketIssuedResponse(msgspec.Struct, kw_only=True):
     priority: bool
     issued_at: str
     waiting_ahead: int
-    estimated_wait_minutes: int
+    estimated_wait_minutes: int | None  # None while none of the department's windows is serving
 
 
 class Rejoin(Body):

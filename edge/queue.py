@@ -26,19 +26,55 @@ from .workflow import TICKET, WINDOW, Invalid, NotFound, Refused
 # ---------------------------------------------------------------- taking a number
 
 
-def _check_issuing_time(ctx: Ctx) -> None:
+def issuing_refusal(ctx: Ctx) -> Refused | None:
+    """Why no number may be taken in the hall now (None: numbers may be taken): only during the
+    work periods [J 26], or `rules.issue_before_open_minutes` before one opens."""
     if ctx.catalog.rules.issue_outside_hours:
-        return
+        return None
     now = ctx.now()
     cal = ctx.calendar
     if cal.is_open(now):
-        return
+        return None
     nxt = cal.next_open(now)
     lead = timedelta(minutes=ctx.catalog.rules.issue_before_open_minutes)
     if nxt is not None and cal.local_date(nxt) == cal.local_date(now) and nxt - now <= lead:
-        return
+        return None
     when = f"，下次开放时间：{cal.local(nxt):%m月%d日 %H:%M}" if nxt else ""
-    raise Refused("hall-closed", f"大厅当前不在服务时间，暂停取号{when}")
+    return Refused("hall-closed", f"大厅当前不在服务时间，暂停取号{when}")
+
+
+def department_refusal(ctx: Ctx, department: str, rows: dict[str, WindowView] | None = None) -> Refused | None:
+    """Why no number may be taken for `department` now (None: it may). A number is given only
+    for a department that can serve it [J 22]: one with a window in this hall, while the hall
+    issues numbers, with a window in service today (periodic and flexible windows only on
+    their days [B 7, B 10, J 9]) and, unless `rules.issue_without_open_window`, while the hall
+    is open, a window open now (staff signed on; a paused window counts). Before opening (the
+    `issue_before_open_minutes` lead) numbers are given without an estimate: staff sign on at
+    the opening time. `rows`: the windows' projections, when the caller has read them."""
+    cat = ctx.catalog
+    dept = cat.departments[department]
+    mine = [w for w in cat.business.windows if w.department == department]
+    if not mine:
+        return Refused("department-not-here", f"{dept.name}不在本大厅设窗口")
+    refusal = issuing_refusal(ctx)
+    if refusal is not None:
+        return refusal
+    today = ctx.today()
+    rows = rows if rows is not None else {w.id: w for w in ctx.store.windows()}
+    if not any(in_service(ctx, w.id, today, rows.get(w.id)) for w in mine):
+        return Refused("no-window-today", f"{dept.name}今日没有开放的窗口")
+    if not cat.rules.issue_without_open_window and ctx.calendar.is_open(ctx.now()) and not any(
+            rows.get(w.id) is not None and rows[w.id].staff is not None for w in mine):
+        return Refused("department-closed", f"{dept.name}窗口暂未开放，暂不能取号")
+    return None
+
+
+def working_windows(ctx: Ctx, department: str, windows: list[WindowView] | None = None) -> int:
+    """How many of the department's windows serve now (staff signed on, not paused)."""
+    return sum(
+        1 for w in (windows if windows is not None else ctx.store.windows())
+        if w.department == department and w.state in ("idle", "serving")
+    )
 
 
 def issue(ctx: Ctx, item: str | None = None, department: str | None = None, priority: bool = False) -> dict:
@@ -55,14 +91,11 @@ def issue(ctx: Ctx, item: str | None = None, department: str | None = None, prio
     dept = cat.departments.get(department)
     if dept is None:
         raise NotFound("unknown-department", f"没有编号为 {department} 的部门")
-    if all(w.department != department for w in cat.business.windows):
-        raise Refused("department-not-here", f"{dept.name}不在本大厅设窗口")
-    _check_issuing_time(ctx)
-    today = ctx.today()
     rows = {w.id: w for w in ctx.store.windows()}
-    mine = [w for w in cat.business.windows if w.department == department]
-    if not any(in_service(ctx, w.id, today, rows.get(w.id)) for w in mine):
-        raise Refused("no-window-today", f"{dept.name}今日没有开放的窗口")
+    refusal = department_refusal(ctx, department, rows)
+    if refusal is not None:
+        raise refusal
+    today = ctx.today()
     sdate = today.isoformat()
     ahead = ctx.store.waiting_count(department, sdate, priority_only=priority)
     number = f"{dept.prefix}{ctx.store.last_number(department, sdate) + 1:03d}"
@@ -80,19 +113,19 @@ def issue(ctx: Ctx, item: str | None = None, department: str | None = None, prio
     return {"ticket": t, "waiting_ahead": ahead, "estimated_wait_minutes": wait}
 
 
-def estimate_wait(ctx: Ctx, department: str, ahead: int, windows: list[WindowView] | None = None) -> int:
+def estimate_wait(ctx: Ctx, department: str, ahead: int, windows: list[WindowView] | None = None) -> int | None:
     """Minutes until a ticket with `ahead` tickets before it is called: the department's mean
     service time today (or its items' typical time before any service finished), shared over
-    the windows working now (`windows`: their projections, when the caller has them)."""
+    the windows working now (`windows`: their projections, when the caller has them). None
+    while none of them is working: no estimate is better than a made-up one."""
+    working = working_windows(ctx, department, windows)
+    if working == 0:
+        return None
     mean = ctx.store.mean_service_seconds(department, ctx.service_date())
     if mean is None:
         minutes = [i.service_minutes for i in ctx.catalog.items.values() if i.department == department]
         mean = 60.0 * (sum(minutes) / len(minutes) if minutes else 8)
-    working = sum(
-        1 for w in (windows if windows is not None else ctx.store.windows())
-        if w.department == department and w.state in ("idle", "serving")
-    )
-    return math.ceil(ahead * mean / max(working, 1) / 60)
+    return math.ceil(ahead * mean / working / 60)
 
 
 # ---------------------------------------------------------------- calling

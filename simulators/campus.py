@@ -363,7 +363,7 @@ class HallSim:
                 at = self.next_visitor
                 if self._issuing(at) and self._issuing(now):
                     item = self._pick_item()
-                    if self.post("/api/tickets", {"item": item["id"]}, who="kiosk") is not None:
+                    if item is not None and self.post("/api/tickets", {"item": item["id"]}, who="kiosk") is not None:
                         self.stats.issued += 1
                 rate = HOURLY.get(self.cal.local(at).hour, 0.1) * PER_WINDOW_HOUR * max(1, len(self.agents)) * self.load
                 self.next_visitor = at + timedelta(hours=self.rng.expovariate(max(rate, 0.05)))
@@ -372,13 +372,14 @@ class HallSim:
         for a in self.agents:
             a.step(now, self.waiting)
 
-    def _pick_item(self) -> dict:
-        """A visitor's item: departments in proportion to the windows serving them today (so no
-        queue grows without bound), then any of that department's items."""
-        staffed = [self.window_dept[a.window] for a in self.agents]
+    def _pick_item(self) -> dict | None:
+        """A visitor's item: departments in proportion to the windows serving them now (so no
+        queue grows without bound), then any of that department's items. None while no window
+        is open: the kiosk offers nothing then (the hall's rules.issue_without_open_window)."""
+        staffed = [self.window_dept[a.window] for a in self.agents if a.state not in ("away", "gone")]
         depts = sorted({i["department"] for i in self.in_service_items} & set(staffed))
         if not depts:
-            return self.rng.choice(self.in_service_items)
+            return None
         dept = self.rng.choices(depts, weights=[staffed.count(d) for d in depts])[0]
         return self.rng.choice([i for i in self.in_service_items if i["department"] == dept])
 

@@ -233,6 +233,9 @@ password_hash = "{_MANAGER_HASH}"
 [business.rules]
 no_show_after_recalls = 2
 rejoin_limit = 1
+# most tests take numbers before anyone signs on; the default (false) is tested with
+# `strict_client` (tests/edge/test_queue.py, tests/edge/pages/test_kiosk.py)
+issue_without_open_window = true
 """
 
 # The devices of the test hall (docs/devices.md): appended to HALL_TOML by the device fixtures only,
@@ -338,6 +341,26 @@ def client(hall):
     app = create_app(hall, tick_seconds=3600, events_token=EVENTS_TOKEN)
     with edge_client(app) as c:
         yield c
+
+
+@pytest.fixture
+def strict_client(clock, tmp_path: Path):
+    """A client of the test hall with the default `issue_without_open_window = false`: numbers
+    only for a department with a window open now."""
+    from edge.app import create_app
+    from edge.config import load
+    from edge.hall import Hall
+
+    p = tmp_path / "strict-hall.toml"
+    p.write_text(HALL_TOML.replace("issue_without_open_window = true", "issue_without_open_window = false"),
+                 encoding="utf-8")
+    h = Hall(load(p), tmp_path / "strict-data", clock)
+    h.start()
+    try:
+        with edge_client(create_app(h, tick_seconds=3600, events_token=EVENTS_TOKEN)) as c:
+            yield c
+    finally:
+        h.stop()
 
 
 @pytest.fixture

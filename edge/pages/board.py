@@ -17,6 +17,9 @@ from ..web import PUBLIC, access
 from .common import PageController, hours, show
 
 
+RECENT_AND_QUEUE_ROWS = 14
+
+
 def natural(name: str) -> list:
     """Sort key putting "2号窗口" before "10号窗口" (only the server sorts; display.js swaps in what it renders)."""
     return [(0, int(p), "") if p.isdigit() else (1, 0, p) for p in re.split(r"(\d+)", name) if p]
@@ -31,6 +34,9 @@ def board_data(ctx: Ctx) -> dict:
         "shown": sorted((w for w in board["windows"] if w["staff"] or w["in_service"]),
                         key=lambda w: natural(w["name"])),
         "limit_seconds": stepaway.limit_seconds(ctx),
+        # the side column holds RECENT_AND_QUEUE_ROWS rows: every department's queue, then as
+        # many of the latest calls as fit (at least 3)
+        "recent_rows": max(3, RECENT_AND_QUEUE_ROWS - len(board["queues"])),
         "hours": hours(ctx),
     }
 

@@ -1,8 +1,10 @@
-"""The visitor kiosk (取号): items by department, an item's page with what to bring, taking a
-number (also by department or as a priority visitor), rejoining after a missed call, the ticket."""
+"""The visitor kiosk (取号): departments as big tiles, a department's items, an item's page with
+what to bring, taking a number (also by department or as a priority visitor), rejoining after a
+missed call on an on-screen keypad, the ticket slip naming the windows that serve it."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated
 
 from litestar import Request, get, post
@@ -10,13 +12,15 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
+from sync.kernel.business import Department
+
 from .. import queue, views, windows
 from ..context import Ctx
 from ..hall import Hall
+from ..store.windows import WindowView
 from ..workflow import TICKET, NotFound, Refused
 from ..web import PUBLIC, access
-from .common import (MODE_LABELS, Form, FormBody, PageController, back, date_label, flash, get_item, hours,
-                     promise, show)
+from .common import MODE_LABELS, Form, FormBody, PageController, back, date_label, flash, get_item, hours, promise, show
 
 
 class TicketForm(Form):
@@ -30,37 +34,110 @@ class RejoinForm(Form):
 
 
 # ---------------------------------------------------------------------------- read models and commands (writer thread)
+# The kiosk offers only what can be served now: each department carries the refusal the ticket
+# API would answer (queue.department_refusal), shown as a short reason on a tile that cannot be
+# tapped; the estimated wait is shown only while the hall is open and a window of the department
+# serves (staff signed on, not paused).
 
 
-def open_today(ctx: Ctx, dept_id: str) -> bool:
+def reason(ctx: Ctx, refusal: Refused | None) -> str:
+    """A refusal of queue.department_refusal as the few words a kiosk tile shows."""
+    if refusal is None:
+        return ""
+    cal, now, today = ctx.calendar, ctx.now(), ctx.today()
+    nxt = cal.next_open(now)
+    later_today = nxt is not None and nxt > now and cal.local_date(nxt) == today
+    if refusal.code == "hall-closed":
+        if later_today:
+            assert nxt is not None
+            lead = timedelta(minutes=ctx.catalog.rules.issue_before_open_minutes)
+            early = f"，{cal.local(nxt - lead):%H:%M} 起可取号" if lead else ""
+            return f"{cal.local(nxt):%H:%M} 开始办理{early}"
+        return "今日已停止取号" if cal.periods_on(today) else "今日不对外办公"
+    if refusal.code == "no-window-today":
+        return "该部门窗口今日不开放"
+    if refusal.code == "department-closed":
+        return "窗口暂未开放"  # the hall is open but nobody has signed on: when they come is unknown
+    if refusal.code == "department-not-here":
+        return "本大厅未设该部门窗口"
+    return refusal.message
+
+
+def department_state(ctx: Ctx, dept_id: str, rows: dict[str, WindowView] | None = None,
+                     queues: dict[str, dict] | None = None) -> dict:
+    """What the kiosk shows of a department: whether a number can be taken now (else why),
+    the waiting count, the estimated wait (None when no window serves now) and the windows of
+    this hall that serve it today."""
+    rows = rows if rows is not None else {w.id: w for w in ctx.store.windows()}
+    queues = queues if queues is not None else {q["department"]: q for q in views.queue_summary(ctx)}
+    refusal = queue.department_refusal(ctx, dept_id, rows)
+    q = queues.get(dept_id, {"waiting": 0, "estimated_wait_minutes": 0})
     today = ctx.today()
-    return any(windows.in_service(ctx, w.id, today) for w in ctx.catalog.business.windows if w.department == dept_id)
+    mine = [w for w in ctx.catalog.business.windows if w.department == dept_id]
+    working = queue.working_windows(ctx, dept_id, list(rows.values()))
+    staffed = [w for w in mine if rows.get(w.id) is not None and rows[w.id].staff is not None]
+    cal, now = ctx.calendar, ctx.now()
+    serving_now = working > 0 and cal.is_open(now)
+    nxt = None if cal.is_open(now) else cal.next_open(now)
+    return {
+        # early numbers before a work period: when calling starts
+        "opens_at": f"{cal.local(nxt):%H:%M}" if nxt is not None and cal.local_date(nxt) == today else None,
+        "available": refusal is None,
+        "code": refusal.code if refusal else None,
+        "reason": reason(ctx, refusal),
+        "waiting": q["waiting"],
+        "wait": q["estimated_wait_minutes"] if serving_now else None,
+        "paused": bool(staffed) and working == 0,
+        "open_windows": len(staffed),
+        "windows": [w.name for w in mine if windows.in_service(ctx, w.id, today, rows.get(w.id))],
+    }
 
 
 def kiosk_data(ctx: Ctx) -> dict:
     cat = ctx.catalog
+    rows = {w.id: w for w in ctx.store.windows()}
     queues = {q["department"]: q for q in views.queue_summary(ctx)}
     items = cat.hall_items()
+    hall_refusal = queue.issuing_refusal(ctx)
     return {
         "hours": hours(ctx),
+        "closed_reason": reason(ctx, hall_refusal),
         "departments": [
-            {"dept": d, "item_list": [i for i in items if i.department == d.id], "waiting": queues[d.id]["waiting"],
-             "wait": queues[d.id]["estimated_wait_minutes"], "open_today": open_today(ctx, d.id)}
+            {"dept": d, "items": sum(1 for i in items if i.department == d.id),
+             **department_state(ctx, d.id, rows, queues)}
             for d in cat.hall_departments()
         ],
     }
 
 
+def get_department(ctx: Ctx, dept_id: str) -> Department:
+    d = ctx.catalog.departments.get(dept_id)
+    if d is None or d not in ctx.catalog.hall_departments():
+        raise NotFound("unknown-department", f"本大厅没有编号为 {dept_id} 的部门")
+    return d
+
+
+def department_data(ctx: Ctx, dept_id: str) -> dict:
+    d = get_department(ctx, dept_id)
+    return {"hours": hours(ctx), "dept": d, "item_list": [i for i in ctx.catalog.hall_items() if i.department == d.id],
+            **department_state(ctx, d.id)}
+
+
 def item_data(ctx: Ctx, item_id: str) -> dict:
     it = get_item(ctx, item_id)
     dept = ctx.catalog.departments[it.department]
-    q = next((q for q in views.queue_summary(ctx) if q["department"] == it.department), None)
+    here = dept in ctx.catalog.hall_departments()
+    state = department_state(ctx, it.department) if here else {
+        "available": False, "code": "department-not-here", "reason": "本大厅未设该部门窗口", "waiting": 0,
+        "wait": None, "paused": False, "open_windows": 0, "windows": [], "opens_at": None}
     return {
-        "item": it, "dept": dept, "promise": promise(ctx, it), "hours": hours(ctx),
-        "here": q is not None, "open_today": q is not None and open_today(ctx, it.department),
-        "waiting": q["waiting"] if q else 0, "wait": q["estimated_wait_minutes"] if q else 0,
-        "mode": MODE_LABELS.get(it.mode, it.mode),
+        "item": it, "dept": dept, "promise": promise(ctx, it), "hours": hours(ctx), "here": here,
+        "mode": MODE_LABELS.get(it.mode, it.mode), **state,
     }
+
+
+def rejoin_data(ctx: Ctx) -> dict:
+    return {"prefixes": [d.prefix for d in ctx.catalog.hall_departments()], "hours": hours(ctx)}
 
 
 def issue(ctx: Ctx, item: str | None, department: str | None, priority: bool) -> str:
@@ -76,19 +153,21 @@ def ticket_data(ctx: Ctx, ticket_id: str) -> dict:
     if t is None:
         raise NotFound("unknown-ticket", "没有这个号码")
     ahead = wait = None
+    state = department_state(ctx, t.department) if t.department in {
+        d.id for d in ctx.catalog.hall_departments()} else {"wait": None, "windows": [], "paused": False}
     if t.state == "waiting":
         waiting = ctx.store.waiting(t.department, t.service_date)
         ahead = next((i for i, x in enumerate(waiting) if x.id == t.id), 0)
-        wait = queue.estimate_wait(ctx, t.department, ahead)
+        if state["wait"] is not None:
+            wait = queue.estimate_wait(ctx, t.department, ahead)
     it = ctx.catalog.items.get(t.item) if t.item else None
     wcfg = ctx.catalog.windows.get(t.window) if t.window else None
     dept = ctx.catalog.departments.get(t.department)
     return {
         "ticket": t, "state_label": TICKET.labels.get(t.state, t.state), "item": it, "dept": dept,
         "dept_name": dept.name if dept else t.department, "ahead": ahead, "wait": wait,
-        "window_name": wcfg.name if wcfg else None,
+        "window_name": wcfg.name if wcfg else None, "windows": state["windows"], "paused": state["paused"],
         "issued": f"{date_label(t.service_date)} {views.hhmm(ctx, t.issued_at)}",
-        "location": it.location if it else "",
     }
 
 
@@ -102,6 +181,14 @@ class KioskPages(PageController):
     async def kiosk(self, request: Request, hall: NamedDependency[Hall]) -> Template:
         return await show(request, hall, "kiosk.html", kiosk_data)
 
+    @get("/departments/{dept_id:str}", opt=access(PUBLIC))
+    async def kiosk_department(self, request: Request, hall: NamedDependency[Hall], dept_id: FromPath[str]) -> Template:
+        return await show(request, hall, "kiosk_department.html", department_data, dept_id)
+
+    @get("/rejoin", opt=access(PUBLIC))
+    async def kiosk_rejoin_page(self, request: Request, hall: NamedDependency[Hall]) -> Template:
+        return await show(request, hall, "kiosk_rejoin.html", rejoin_data)
+
     @get("/items/{item_id:str}", opt=access(PUBLIC))
     async def kiosk_item(self, request: Request, hall: NamedDependency[Hall], item_id: FromPath[str]) -> Template:
         return await show(request, hall, "kiosk_item.html", item_data, item_id)
@@ -109,7 +196,8 @@ class KioskPages(PageController):
     @post("/tickets", opt=access(PUBLIC))
     async def kiosk_issue(self, request: Request, hall: NamedDependency[Hall],
                           data: Annotated[TicketForm, FormBody]) -> Redirect:
-        to = f"/kiosk/items/{data.item}" if data.item else "/kiosk"
+        to = (f"/kiosk/items/{data.item}" if data.item
+              else f"/kiosk/departments/{data.department}" if data.department else "/kiosk")
         try:
             ticket_id = await hall.run(issue, data.item or None, data.department or None, data.priority)
         except Refused as e:
@@ -124,7 +212,7 @@ class KioskPages(PageController):
             ticket_id = await hall.run(rejoin, data.number)
         except Refused as e:
             flash(request, e.message)
-            return back("/kiosk")
+            return back("/kiosk/rejoin")
         return back(f"/kiosk/tickets/{ticket_id}")
 
     @get("/tickets/{ticket_id:str}", opt=access(PUBLIC))

@@ -1,29 +1,57 @@
-// Hall display board: re-render on `board` events, flash and announce `call` events.
+// Hall display board: re-render on `board` events, flash the called window's row and announce
+// `call` events, and say so plainly when the connection to the hall node is lost.
 // The server renders the first board; this keeps it live through /api/stream (SSE).
 (function () {
   "use strict";
   var board = document.getElementById("board");
   var limit = parseInt(board.dataset.limit, 10); // from the snapshot; each `board` event updates it
   var clock = document.getElementById("clock");
+  var lost = document.getElementById("lost");
+  var lostSince = document.getElementById("lost-since");
   var pausedAt = {}; // window id -> [paused seconds at snapshot, browser ms at snapshot]
-  var calledUntil = {}; // window id -> browser ms until which its card is highlighted
-  var CALLED_MS = 15000;
+  var flashUntil = {}; // window id -> browser ms until which its row flashes
+  var FLASH_MS = 6000;
+  var QUIET_MS = 30000; // a stream silent this long is reopened (the server sends no heartbeat)
+  var GRACE_MS = 8000; // a reopened stream must deliver its first board within this
 
   // hall time = last server time + elapsed browser time (the hall may run on a simulated clock)
   var base = Date.parse(clock.dataset.now), t0 = Date.now();
   var pad = function (n) { return (n < 10 ? "0" : "") + n; };
-  var hallNow = function () { return new Date(base + Date.now() - t0); };
-  var offsetMinutes = (function (iso) {
+  var offsetMinutes = function (iso) {
     var m = /([+-])(\d\d):(\d\d)$/.exec(iso || "");
     return m ? (m[1] === "-" ? -1 : 1) * (parseInt(m[2], 10) * 60 + parseInt(m[3], 10)) : 0;
-  })(clock.dataset.now);
-  var tick = function () {
+  };
+  var offset = offsetMinutes(clock.dataset.now);
+  var hallTime = function () {
+    var d = new Date(base + Date.now() - t0 + offset * 60000);
+    return pad(d.getUTCHours()) + ":" + pad(d.getUTCMinutes()) + ":" + pad(d.getUTCSeconds());
+  };
+
+  // ------------------------------------------------------------ connection state
+  var offline = false;
+  var goOffline = function () {
+    if (offline) return;
+    offline = true;
+    // the clock stops at the last moment the hall was heard from, dimmed with the figures
     if (!isNaN(base)) {
-      var d = new Date(hallNow().getTime() + offsetMinutes * 60000);
-      clock.textContent = pad(d.getUTCHours()) + ":" + pad(d.getUTCMinutes()) + ":" + pad(d.getUTCSeconds());
+      var last = hallTime();
+      clock.textContent = last;
+      lostSince.textContent = "（最后更新 " + last + "）";
     }
-    document.querySelectorAll(".win.called").forEach(function (c) {
-      if ((calledUntil[c.dataset.window] || 0) <= Date.now()) c.classList.remove("called");
+    document.body.classList.add("offline");
+    lost.classList.remove("hidden");
+  };
+  var goOnline = function () {
+    if (!offline) return;
+    offline = false;
+    document.body.classList.remove("offline");
+    lost.classList.add("hidden");
+  };
+
+  var tick = function () {
+    if (!offline && !isNaN(base)) clock.textContent = hallTime();
+    document.querySelectorAll(".win.flash").forEach(function (c) {
+      if ((flashUntil[c.dataset.window] || 0) <= Date.now()) c.classList.remove("flash");
     });
     var cards = document.querySelectorAll(".win.paused");
     for (var i = 0; i < cards.length; i++) {
@@ -47,18 +75,27 @@
     });
     adopt();
   };
-  // read the paused seconds off the cards; keep a just-called card highlighted
+  // The side column lists every department, then the latest calls that fit: when notes above
+  // the board (alerts, closed hall) take room, the oldest calls give way.
+  var fit = function () {
+    var side = document.querySelector(".side");
+    var rows = document.querySelectorAll("#recent li");
+    rows.forEach(function (li) { li.classList.remove("hidden"); });
+    for (var i = rows.length - 1; i > 0 && side.scrollHeight > side.clientHeight; i--) rows[i].classList.add("hidden");
+  };
+  // read the paused seconds off the cards; keep a just-called row flashing
   var adopt = function () {
+    fit();
     pausedAt = {};
     document.querySelectorAll(".win").forEach(function (c) {
       if (c.dataset.paused !== undefined) pausedAt[c.dataset.window] = [parseInt(c.dataset.paused, 10), Date.now()];
-      if ((calledUntil[c.dataset.window] || 0) > Date.now()) c.classList.add("called");
+      if ((flashUntil[c.dataset.window] || 0) > Date.now()) c.classList.add("flash");
     });
   };
   var refresh = function () {
     if (fetching) { again = true; return; }
     fetching = true;
-    fetch(window.location.pathname + window.location.search, { credentials: "same-origin" })
+    fetch(window.location.pathname + window.location.search, { credentials: "same-origin", cache: "no-store" })
       .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
       .then(function (html) { swap(new DOMParser().parseFromString(html, "text/html")); })
       .catch(function () { /* keep the last board */ })
@@ -69,13 +106,13 @@
   };
   var render = function (b) {
     base = Date.parse(b.now); t0 = Date.now();
+    offset = offsetMinutes(b.now);
     limit = b.step_away_limit_seconds;
+    tick();
     refresh();
   };
 
   // ------------------------------------------------------------ call announcements
-  var overlay = document.getElementById("overlay");
-  var pending = [], showing = false;
   var voiceBtn = document.getElementById("voice");
   var speak = function (text) {
     try {
@@ -84,37 +121,58 @@
       u.lang = "zh-CN";
       u.rate = 0.9;
       window.speechSynthesis.speak(u);
-    } catch (e) { /* no voice on this machine: the flash still shows */ }
+    } catch (e) { /* no voice on this machine: the row still flashes */ }
   };
-  var next = function () {
-    if (!pending.length) { showing = false; overlay.classList.remove("show"); return; }
-    showing = true;
-    var c = pending.shift();
-    document.getElementById("onum").textContent = c.number;
-    document.getElementById("otext").textContent = "请到 " + c.window_name + " 办理";
-    overlay.classList.add("show");
-    calledUntil[c.window] = Date.now() + CALLED_MS;
-    var card = document.querySelector('.win[data-window="' + c.window + '"]');
-    if (card) card.classList.add("called");
-    speak(c.text);
-    setTimeout(next, 6000);
-  };
+  // only the called window's row flashes, for FLASH_MS; the rest of the board stays still
   var announce = function (c) {
-    pending.push(c);
-    if (!showing) next();
+    flashUntil[c.window] = Date.now() + FLASH_MS;
+    var row = document.querySelector('.win[data-window="' + c.window + '"]');
+    if (row) {
+      row.classList.remove("flash");
+      void row.offsetWidth; // restart the animation for a second call of the same window
+      row.classList.add("flash");
+    }
+    speak(c.text);
   };
   // Browsers may block speech until someone touches the page once; the button does that.
   voiceBtn.addEventListener("click", function () { speak("语音播报已启用"); voiceBtn.classList.add("hidden"); });
 
   adopt();
+  window.addEventListener("resize", fit);
   tick();
   setInterval(tick, 1000);
   if (!window.EventSource) return;
-  var es = new EventSource("/api/stream");
-  es.addEventListener("board", function (e) {
-    try { render(JSON.parse(e.data)); } catch (err) { /* keep the last board */ }
-  });
-  es.addEventListener("call", function (e) {
-    try { announce(JSON.parse(e.data)); } catch (err) { /* ignore a bad event */ }
-  });
+
+  // ------------------------------------------------------------ the stream
+  var es = null, heard = Date.now(), reopened = 0, retry = null;
+  var connect = function () {
+    if (es) es.close();
+    if (retry) { clearTimeout(retry); retry = null; }
+    es = new EventSource("/api/stream");
+    es.addEventListener("board", function (e) {
+      heard = Date.now(); reopened = 0;
+      goOnline();
+      document.body.dataset.live = "1"; // the stream has answered (tests wait for it)
+      try { render(JSON.parse(e.data)); } catch (err) { /* keep the last board */ }
+    });
+    es.addEventListener("call", function (e) {
+      heard = Date.now();
+      try { announce(JSON.parse(e.data)); } catch (err) { /* ignore a bad event */ }
+    });
+    es.addEventListener("error", function () {
+      if (es.readyState === EventSource.OPEN) return;
+      goOffline();
+      // CONNECTING: the browser retries by itself; CLOSED (an error answer): retry here
+      if (es.readyState === EventSource.CLOSED && !retry) retry = setTimeout(connect, 3000);
+    });
+  };
+  connect();
+  // A stream can also die silently (a cable, a proxy): one quiet for QUIET_MS is reopened, and
+  // a reopened one that brings no board within GRACE_MS counts as lost (and is reopened again).
+  setInterval(function () {
+    var now = Date.now();
+    if (now - heard < QUIET_MS) return;
+    if (!reopened) { reopened = now; connect(); return; }
+    if (now - reopened > GRACE_MS) { goOffline(); reopened = now; connect(); }
+  }, 2000);
 })();

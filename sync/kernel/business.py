@@ -243,6 +243,9 @@ class Rules(Strict, kw_only=True):
     rejoin_limit: NonNegative = 1  # times a no-show ticket may rejoin the queue
     issue_outside_hours: bool = False  # allow taking a number when the hall is closed
     issue_before_open_minutes: NonNegative = 30  # numbers may be taken this long before opening
+    # allow taking a number for a department none of whose windows has staff signed on (the
+    # number waits until one opens); false: the kiosk and the API refuse it (department-closed)
+    issue_without_open_window: bool = False
     gap_supply_days: Annotated[int, Meta(ge=1)] = 5  # 容缺受理: working days to supply materials
     step_away_limit_minutes: Annotated[int, Meta(ge=1)] = 15  # 离岗 limit
     attendance: Attendance = field(default_factory=Attendance)

@@ -170,8 +170,11 @@ def test_queue_estimated_wait_uses_open_windows(client, signed_on):
         take(client, item="transcript")  # transcript 4 min, suspension 10, graduation 8 → mean ≈ 7.33
     t = take(client, item="transcript")
     assert t["waiting_ahead"] == 4
-    assert t["estimated_wait_minutes"] == 30  # 4 × 7.33 min with no window working (counts as one)
+    assert t["estimated_wait_minutes"] is None  # no window working: no estimate rather than a made-up one
     signed_on("W1", "s-li")
+    r = client.get(f"/api/tickets/{t['id']}").json()
+    assert r["estimated_wait_minutes"] == 30  # 4 × 7.33 min at one window
+    assert next(q for q in client.get("/api/queue").json() if q["department"] == "academic")["estimated_wait_minutes"] == 37
     signed_on("W2", "s-wang")
     r = client.get(f"/api/tickets/{t['id']}").json()
     assert r["waiting_ahead"] == 4 and r["estimated_wait_minutes"] == 15  # shared by two windows
@@ -239,3 +242,47 @@ def test_queue_issue_answers_what_the_projection_stored(hall):
     """issue() answers without reading the ticket back; the answer must equal the projection."""
     res = hall.call(queue.issue, item="transcript", priority=True)
     assert hall.call(lambda ctx: ctx.store.ticket(res["ticket"].id)) == res["ticket"]
+
+
+def test_queue_department_without_open_window_refused(strict_client):
+    """A number only for a department whose window is open now, so that someone serves it: its
+    windows call the numbers [J 22]. A paused window (stepping away) is still open [C 9(4)]."""
+    c = strict_client
+    r = c.post("/api/tickets", json={"item": "transcript"})
+    assert r.status_code == 409 and r.json()["code"] == "department-closed"
+    assert r.json()["detail"] == "教务处窗口暂未开放，暂不能取号"
+    assert "ticket.issued" not in [e["kind"] for e in c.get("/api/events?limit=1000").json()]  # nothing changed
+    assert c.post("/api/windows/W1/sign-on", json={"staff": "s-li", "pin": "1234"}).status_code == 200
+    assert take(c, item="transcript")["number"] == "A001"
+    assert take(c, department="academic")["number"] == "A002"
+    r = c.post("/api/tickets", json={"department": "finance"})  # W3: nobody there
+    assert r.status_code == 409 and r.json()["code"] == "department-closed"
+    assert c.post("/api/windows/W1/pause", json={"reason": "取材料"}).json()["state"] == "paused"
+    assert take(c, item="transcript")["number"] == "A003"
+    c.post("/api/windows/W1/resume")
+    assert c.post("/api/windows/W1/sign-off").status_code == 200
+    r = c.post("/api/tickets", json={"item": "suspension"})
+    assert r.status_code == 409 and r.json()["code"] == "department-closed"
+    # a department with no window in service today keeps its own reason (W4: Tue/Thu)
+    r = c.post("/api/tickets", json={"item": "hukou"})
+    assert r.status_code == 409 and r.json()["code"] == "no-window-today"
+
+
+def test_queue_early_numbers_before_opening_then_department_closed_while_nobody_came(strict_client, clock):
+    """Before a work period numbers may be taken early [J 26] even though staff sign on at the
+    opening time: the answer has no estimate (no window serves yet). Once the hall is open, a
+    department whose windows nobody has signed on to is refused, naming when service starts
+    if that is still ahead today (the 08:03 case of issue 12)."""
+    c = strict_client
+    clock.set(datetime(2026, 11, 23, 7, 45, tzinfo=SH))
+    early = take(c, item="reimburse")
+    assert early["number"] == "F001" and early["estimated_wait_minutes"] is None
+    clock.set(datetime(2026, 11, 23, 8, 3, tzinfo=SH))
+    r = c.post("/api/tickets", json={"item": "reimburse"})
+    assert r.status_code == 409 and r.json()["code"] == "department-closed"
+    assert c.post("/api/windows/W3/sign-on", json={"staff": "s-qian", "pin": "1234"}).status_code == 200
+    second = take(c, item="reimburse")
+    assert second["number"] == "F002" and second["waiting_ahead"] == 1 and second["estimated_wait_minutes"] is not None
+    clock.set(datetime(2026, 11, 24, 7, 0, tzinfo=SH))  # before the early numbers: the hall's reason
+    r = c.post("/api/tickets", json={"item": "reimburse"})
+    assert r.status_code == 409 and r.json()["code"] == "hall-closed"

@@ -16,7 +16,8 @@ from tests.conftest import EDGE_HEADERS, EVENTS_TOKEN, MANAGER_PASSWORD, PIN, ed
 ORIGIN = "http://testserver.local"
 # Routes anyone may call without a session (docs/api.md); everything else must refuse.
 PUBLIC = {
-    "/", "/kiosk", "/kiosk/items/{item_id:str}", "/kiosk/tickets", "/kiosk/rejoin", "/kiosk/tickets/{ticket_id:str}",
+    "/", "/kiosk", "/kiosk/departments/{dept_id:str}", "/kiosk/items/{item_id:str}", "/kiosk/tickets", "/kiosk/rejoin",
+    "/kiosk/tickets/{ticket_id:str}",
     "/display", "/guide", "/guide/{item_id:str}", "/console", "/console/{window_id:str}",
     "/console/{window_id:str}/sign-on", "/manage/login", "/manage/logout",
     "/api/health", "/api/catalog", "/api/tickets", "/api/tickets/{ticket_id:str}", "/api/tickets/rejoin",

@@ -51,9 +51,11 @@ def test_outage_cuts_a_hall_off_and_heals(tmp_path):
                    what="central to show the hall offline")
         # the hall keeps serving: numbers are taken and its backlog grows
         with httpx.Client(base_url=hall.edge.base_url, timeout=5) as c:
+            # numbers only for a department with a window open (rules.issue_without_open_window)
+            dept = wait_until(lambda: next((w["department"] for w in c.get("/api/windows").json() if w.get("staff")),
+                                           None), 20, interval=0.2, what="a window with staff signed on")
             for _ in range(3):
-                assert c.post("/api/tickets", json={"department": hall.cfg.business.windows[0].department}
-                              ).status_code == 201
+                assert c.post("/api/tickets", json={"department": dept}).status_code == 201
             assert wait_until(lambda: c.get("/api/health").json()["sync"]["pending"], 5, interval=0.2,
                               what="a backlog") > 0
         assert campus.halls[1].cfg.hall.id and campus.central_halls()[campus.halls[1].cfg.hall.id]["online"]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import threading
 import time
@@ -119,8 +120,9 @@ def test_browser_ticket_call_display_and_finish(server, browser):
     kiosk = kiosk_ctx.new_page()
     kiosk.on("pageerror", lambda e: errors.append(f"kiosk: {e}"))
     kiosk.goto(f"{base}/kiosk")
-    expect(kiosk.get_by_role("heading", name="教务处")).to_be_visible()
+    expect(kiosk.locator('a.dept-tile[data-dept="academic"]')).to_contain_text("教务处")
     kiosk.screenshot(path=str(SHOTS / "kiosk.png"), full_page=True)
+    kiosk.locator('a.dept-tile[data-dept="academic"]').click()  # department, then its item
     kiosk.get_by_role("link", name="成绩单打印").click()
     expect(kiosk.get_by_role("heading", name="成绩单打印")).to_be_visible()
     kiosk.screenshot(path=str(SHOTS / "kiosk-item.png"), full_page=True)
@@ -148,9 +150,10 @@ def test_browser_ticket_call_display_and_finish(server, browser):
     expect(display.locator('.win[data-window="W1"] .wnum')).to_have_text(number, timeout=10_000)
     expect(display.locator("#recent li").first).to_contain_text(number)
     assert display.evaluate("window.__notReloaded === true")
-    expect(display.locator("#overlay")).to_have_class("overlay show")
+    called_row = display.locator('.win[data-window="W1"]')  # only the called window's row flashes
+    expect(called_row).to_have_class(re.compile(r"\bflash\b"))
     display.screenshot(path=str(SHOTS / "display-call.png"))
-    expect(display.locator("#overlay")).not_to_have_class("overlay show", timeout=15_000)
+    expect(called_row).not_to_have_class(re.compile(r"\bflash\b"), timeout=15_000)
     display.screenshot(path=str(SHOTS / "display.png"))
 
     # Finish it as 即办: the item is preselected from the ticket and the outcome follows its mode.

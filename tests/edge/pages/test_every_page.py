@@ -82,6 +82,9 @@ VISITS: dict[str, list[Visit]] = {
     "/kiosk": [Visit("kiosk", "/kiosk", "anonymous", KIOSK, public=True, fixed=True)],
     "/kiosk/items/{item_id:str}": [Visit("kiosk-item", "/kiosk/items/transcript", "anonymous", KIOSK,
                                          public=True, fixed=True)],
+    "/kiosk/departments/{dept_id:str}": [Visit("kiosk-department", "/kiosk/departments/academic", "anonymous",
+                                               KIOSK, public=True, fixed=True)],
+    "/kiosk/rejoin": [Visit("kiosk-rejoin", "/kiosk/rejoin", "anonymous", KIOSK, public=True, fixed=True)],
     "/kiosk/tickets/{ticket_id:str}": [Visit("kiosk-ticket", "/kiosk/tickets/{ticket}", "anonymous", KIOSK,
                                              public=True, fixed=True)],
     "/display": [Visit("display", "/display", "anonymous", DISPLAY, public=True, fixed=True,
@@ -102,18 +105,7 @@ VISITS: dict[str, list[Visit]] = {
 
 # (visit@size, check) the current code fails, with the problem found; remove a mark once its fix
 # has landed (strict: a passing test marked here fails).
-HEADER_SMALL = "the header's centre name 测试大学师生服务中心 is 14.4 px (small in .brand)"
 KNOWN: dict[tuple[str, str], str] = {
-    ("kiosk@1080x1920", "small-text"): HEADER_SMALL + "; the 正在服务 badge is 15.3 px",
-    ("kiosk@1280x800", "small-text"): HEADER_SMALL + "; the 正在服务 badge is 15.3 px",
-    ("kiosk@1280x800", "overflow-y"): "issue 12 item 5: the kiosk is 1318 px tall at 1280×800 (8 departments)",
-    ("kiosk-item@1080x1920", "small-text"): HEADER_SMALL + "; 优先号码由窗口优先叫号 is 15.3 px (p.muted.small)",
-    ("kiosk-item@1280x800", "small-text"): HEADER_SMALL + "; 优先号码由窗口优先叫号 is 15.3 px (p.muted.small)",
-    ("kiosk-ticket@1080x1920", "small-text"): HEADER_SMALL,
-    ("kiosk-ticket@1280x800", "small-text"): HEADER_SMALL,
-    ("kiosk-ticket@1280x800", "overflow-y"): "the ticket slip page is 861 px tall at 1280×800",
-    ("guide@1440x900", "small-text"): HEADER_SMALL + "; phones and item kinds are 15.3 px (span.muted.small)",
-    ("guide-item@1440x900", "small-text"): HEADER_SMALL + "; 可容缺 badges and the notice are 15.3 px",
     ("sim@1440x900", "english"): "the simulator names gpiozero MockFactory, pty, pyserial and pin levels high/low",
 }
 
