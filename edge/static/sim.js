@@ -32,7 +32,7 @@
       if (p.role === "lamp") row.appendChild(el("span", "lamp-dot " + (p.lamp || "off")));
       var label = p.name + " · " + (ROLE[p.role] || p.role) + (p.window ? " · " + p.window : "") +
         (p.label ? " · " + p.label : "") + " · " + (p.board ? p.board + ":" : "") +
-        (typeof p.pin === "number" ? "GPIO" + p.pin : p.pin) + " (" + (p.level || "?") + ")";
+        (typeof p.pin === "number" ? "GPIO" + p.pin : p.pin) + "（" + ({ high: "高电平", low: "低电平" }[p.level] || "电平未知") + "）";
       row.appendChild(el("span", "pname", label));
       row.appendChild(el("b", "", stateText(p)));
       if (!p.ok) row.appendChild(el("span", "red", p.error));

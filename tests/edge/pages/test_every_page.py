@@ -106,7 +106,6 @@ VISITS: dict[str, list[Visit]] = {
 # (visit@size, check) the current code fails, with the problem found; remove a mark once its fix
 # has landed (strict: a passing test marked here fails).
 KNOWN: dict[tuple[str, str], str] = {
-    ("sim@1440x900", "english"): "the simulator names gpiozero MockFactory, pty, pyserial and pin levels high/low",
 }
 
 
