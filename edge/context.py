@@ -9,6 +9,7 @@ Layer: above the store, below every capability (queue, cases, attendance, …).
 from __future__ import annotations
 
 import logging
+from typing import Any
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -69,6 +70,8 @@ class Ctx:
     hall_id: str
     # why the last write failed (disk full…), until a write succeeds again; health shows it
     storage_error: str | None = None
+    # device name (as in device.fault events) → what the screens call it (device_labels)
+    device_labels: dict[str, str] = field(default_factory=dict)
 
     def now(self) -> datetime:
         return self.clock.now()
@@ -123,3 +126,23 @@ def load_persisted_business(ctx: Ctx) -> None:
     if b.version > ctx.catalog.business.version:
         swap_business(ctx, b)
         log.info("running configuration version %d received from central earlier", b.version)
+
+
+PIN_ROLE_LABELS = {"lamp": "暂停服务灯", "pause_button": "暂停按钮", "rating_button": "评价按钮",
+                   "door": "门磁", "power": "电源检测"}
+
+
+def device_labels(devices: Any, business: biz.Business) -> dict[str, str]:
+    """What the screens call each configured device (its `label`, else its role and window in
+    Chinese), so that a fault reads 「设备故障：1号窗口读卡器」 and not the configuration's id."""
+    windows = {w.id: w.name for w in business.windows}
+    out: dict[str, str] = {}
+    for r in devices.readers:
+        out[r.name] = r.label or (f"{windows.get(r.window, r.window or '')}读卡器" if r.role == "window" else "考勤读卡器")
+    for name, p in devices.pins.items():
+        level = f"（{p.level}分）" if p.role == "rating_button" and p.level else ""
+        out[name] = p.label or f"{windows.get(p.window, '') if p.window else ''}{PIN_ROLE_LABELS.get(p.role, '设备')}{level}"
+    for name, b in devices.boards.items():
+        out[name] = b.label or "远程 GPIO 板"
+    return out
+

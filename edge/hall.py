@@ -21,7 +21,7 @@ from sync.kernel.calendar import HallCalendar
 from sync.kernel.clock import Clock
 
 from .config import EdgeConfig
-from .context import Catalog, Ctx, load_persisted_business
+from .context import Catalog, Ctx, device_labels, load_persisted_business
 from .store import Store
 from .store.log import StoredEvent, storage_failure
 from .workflow import StorageUnavailable
@@ -44,6 +44,7 @@ class Hall:
             calendar=HallCalendar(config.business.calendar),
             catalog=Catalog(config.business),
             hall_id=config.hall.id,
+            device_labels=device_labels(config.devices, config.business),
         )
         self._q: queue.SimpleQueue = queue.SimpleQueue()
         self._thread: threading.Thread | None = None

@@ -130,8 +130,9 @@ def alerts(ctx: Ctx, ws: list[dict] | None = None) -> list[dict]:
     out: list[dict] = []
     for d in ctx.store.device_states():
         if d.state == "fault":
-            out.append({"kind": "device", "device": d.name, "text": f"设备故障：{d.name} — {d.message}",
-                        "since": iso(ctx, d.since)})
+            # the screens name the device as people know it; the technical message is for staff
+            out.append({"kind": "device", "device": d.name, "message": d.message,
+                        "text": f"设备故障：{ctx.device_labels.get(d.name, d.name)}", "since": iso(ctx, d.since)})
     for w in ws if ws is not None else windows(ctx):
         if w["violation"]:
             who = w["staff"]["name"] if w["staff"] else ""

@@ -214,8 +214,19 @@ def hall_of(request: Request) -> Hall | None:
         return None
 
 
+PUBLIC_PREFIXES = ("/kiosk", "/guide", "/display")
+
+
+def error_page(request: Request, status: int, message: str) -> Template:
+    """The error page: on the public screens (kiosk, guide, display) in their layout, without
+    staff links, leading back to the kiosk; elsewhere the staff layout, back to the home page."""
+    public = request.url.path.startswith(PUBLIC_PREFIXES)
+    return render(request, hall_of(request), "error.html", status=status, message=message,
+                  public=public, home="/kiosk" if public else "/")
+
+
 def refused_page(request: Request, exc: Refused) -> Response:
-    return render(request, hall_of(request), "error.html", status=exc.status, message=exc.message)
+    return error_page(request, exc.status, exc.message)
 
 
 def unauthorized_page(request: Request, exc: NotAuthorizedException | PermissionDeniedException) -> Response:
@@ -229,12 +240,11 @@ def unauthorized_page(request: Request, exc: NotAuthorizedException | Permission
             to = "/"
         flash(request, exc.detail)
         return back(to)
-    return render(request, hall_of(request), "error.html", status=exc.status_code, message=exc.detail)
+    return error_page(request, exc.status_code, exc.detail)
 
 
 def invalid_page(request: Request, exc: ValidationException) -> Response:
-    return render(request, hall_of(request), "error.html", status=400,
-                  message="提交的内容不完整或格式不正确，请返回重新填写")
+    return error_page(request, 400, "提交的内容不完整或格式不正确，请返回重新填写")
 
 
 class PageController(Controller):

@@ -112,7 +112,10 @@ def test_hardware_window_reader_messages_show_on_the_console(hardware, device_ha
     assert "刷卡：" in html and "未登记的卡：7777777777" in html
     hardware.sim_plug("w1-reader", False)
     wait_until(lambda: "device.fault" in kinds(device_hall))
-    assert "设备故障：w1-reader" in device_client.get("/console/W1").text
+    html = device_client.get("/console/W1").text
+    assert "设备故障：1号窗口读卡器" in html  # as people know it, not the configuration id "w1-reader"
+    board = device_client.get("/api/display").json()["alerts"]
+    assert any(a["kind"] == "device" and a["text"] == "设备故障：1号窗口读卡器" and a["device"] == "w1-reader" for a in board)
 
 
 def test_hardware_pause_button_lights_the_lamp_and_resumes(hardware, device_hall, clock):

@@ -146,3 +146,19 @@ def test_kiosk_public_pages_link_to_no_staff_page(client):
         hrefs = re.findall(r'href="([^"]*)"', html)
         staff = [h for h in hrefs if h == "/" or h.startswith(("/console", "/manage"))]
         assert not staff, (path, staff)
+
+
+def test_kiosk_error_page_stays_public(client):
+    """A refusal on a public screen (an unknown item, a bad form) keeps the public layout: no
+    link to the staff pages, the way back leads to the kiosk. A staff page keeps its own."""
+    for path, status in (("/kiosk/items/no-such-item", 404), ("/kiosk/departments/nowhere", 404),
+                         ("/guide/no-such-item", 404)):
+        r = client.get(path)
+        assert r.status_code == status and "text/html" in r.headers["content-type"], path
+        hrefs = re.findall(r'href="([^"]*)"', r.text)
+        assert not [h for h in hrefs if h == "/" or h.startswith(("/console", "/manage"))], (path, hrefs)
+        assert 'href="/kiosk"' in r.text and "返回自助取号" in r.text
+    r = client.post("/kiosk/tickets", data={"priority": "maybe"})
+    assert 400 <= r.status_code < 500 and 'href="/console' not in r.text
+    staff = client.get("/console/NOPE")
+    assert staff.status_code == 404 and "回到首页" in staff.text
