@@ -146,7 +146,8 @@ def alerts(ctx: Ctx, ws: list[dict] | None = None) -> list[dict]:
     now = to_micros(ctx.now())
     for u in ctx.store.unknown_cards(since=now - UNKNOWN_CARD_SHOWN_US, limit=3):
         out.append({"kind": "unknown_card", "card": u.card, "reader": u.reader,
-                    "text": f"未登记的卡：{u.card}（{u.reader}）", "at": iso(ctx, u.at)})
+                    "text": f"未登记的卡：{ctx.device_labels.get(u.reader, u.reader)}",
+                    "message": f"卡号 {u.card}", "at": iso(ctx, u.at)})  # the number for staff only
     return out
 
 
