@@ -20,6 +20,7 @@ from sync.kernel.business import Business, Department, Item, Staff, Window
 from sync.kernel.calendar import HallCalendar
 from sync.kernel.clock import Clock
 
+from .config import Backup
 from .store import Store
 
 log = logging.getLogger("onestop.edge.sync")
@@ -69,6 +70,8 @@ class Ctx:
     hall_id: str
     # why the last write failed (disk full…), until a write succeeds again; health shows it
     storage_error: str | None = None
+    # `[backup]` of the hall file: the nightly copy housekeeping makes (None: none)
+    backup: Backup | None = None
 
     def now(self) -> datetime:
         return self.clock.now()

@@ -44,6 +44,7 @@ class Hall:
             calendar=HallCalendar(config.business.calendar),
             catalog=Catalog(config.business),
             hall_id=config.hall.id,
+            backup=config.backup,
         )
         self._q: queue.SimpleQueue = queue.SimpleQueue()
         self._thread: threading.Thread | None = None

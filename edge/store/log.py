@@ -42,6 +42,11 @@ class StoreError(Exception):
     what to do; nothing was changed."""
 
 
+def new_epoch() -> str:
+    """A new random epoch id."""
+    return os.urandom(8).hex()
+
+
 def lock_path(path: Path) -> Path:
     """The file every open store of the database at `path` holds a shared lock on (and writes
     its pid to): `edge.store.backup.restore` refuses while anyone holds it."""
@@ -294,7 +299,7 @@ class LogStore:
             self.schema = migrations.migrate(self, self.clock.micros())
             meta = {r.key: r.value for r in self.m.Meta.select()}
             if "epoch" not in meta:
-                self.epoch = os.urandom(8).hex()
+                self.epoch = new_epoch()
                 self.m.Meta.create(key="epoch", value=self.epoch)
                 self.m.Meta.create(key="hall", value=self.hall)
                 self.m.Meta.create(key="created", value=str(self.clock.micros()))
@@ -392,7 +397,7 @@ class LogStore:
         bodies and times. Call inside a transaction. Returns the new epoch."""
         E = self.m.EventRow
         old = self.epoch
-        new = os.urandom(8).hex()
+        new = new_epoch()
         seq = 0
         if move_from is not None:
             rows = list(E.select().where((E.epoch == old) & (E.seq >= move_from)).order_by(E.seq))
