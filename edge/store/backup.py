@@ -121,7 +121,7 @@ def restore(db: Path, source: Path, now: datetime) -> Restored:
         if db.exists():
             current = read(db)
             if current.hall != copy.hall:
-                raise StoreError(f"{source} is hall {copy.hall!r}'s but {db} belongs to hall "
+                raise StoreError(f"{source} is a backup of hall {copy.hall!r} but {db} belongs to hall "
                                  f"{current.hall!r}: restore into that hall's data directory")
         moved = _set_aside(db, now)
         try:
