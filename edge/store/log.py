@@ -282,7 +282,11 @@ class LogStore:
         hold it together; a restore needs it alone."""
         if self._lock is not None:
             return
-        fd = os.open(lock_path(self.path), os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fd = os.open(lock_path(self.path), os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as e:
+            raise StoreError(f"{lock_path(self.path)} cannot be opened ({e.strerror}): the node needs to write "
+                             f"in {self.path.parent}; fix its permissions or free space; nothing was changed") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
         except BlockingIOError:

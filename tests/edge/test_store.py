@@ -186,3 +186,13 @@ def test_store_schema_after_all_migrations_is_pinned(store):
         "tests/edge/fixtures/schema.sql again (see tests/edge/fixtures/make_fixtures.py)")
     assert 'CREATE TABLE schema_migrations (version INTEGER NOT NULL PRIMARY KEY' in pinned
     assert store.schema_version() == store.schema[1] >= 1
+
+
+def test_store_open_without_its_lock_file_says_so_in_one_line(tmp_path):
+    """The lock file cannot be made (a read-only data dir; here, a directory in its place, which
+    fails for root too): a StoreError naming it, not a traceback."""
+    (tmp_path / "hall.db.lock").mkdir()
+    s = Store(tmp_path / "hall.db", "test-hall", ManualClock(MONDAY_9))
+    with pytest.raises(StoreError, match=r"hall.db.lock cannot be opened \(Is a directory\): the node needs to write"):
+        s.open()
+    assert not (tmp_path / "hall.db").exists()
