@@ -4,6 +4,7 @@
                     [--worker-id ID] [--shared] [--clock-start ISO --clock-speed F]
     onestop-central broker-config --config config/central.toml --out DIR
     onestop-central keygen --out DIR [--force]
+    onestop-central backup (--config config/central.toml | --db URL) --out FILE
 """
 
 from __future__ import annotations
@@ -61,8 +62,57 @@ def keygen(argv: list[str]) -> int:
     return 0
 
 
+def backup(argv: list[str]) -> int:
+    """`onestop-central backup`: a consistent copy of central's SQLite database while it runs
+    (SQLite's online backup API); for PostgreSQL, the pg_dump command to run instead
+    (docs/operations.md, "Upgrades, backups and restore")."""
+    import sqlite3
+
+    from sync.kernel.sqlitecopy import CopyError, copy_database
+
+    p = argparse.ArgumentParser(prog="onestop-central backup",
+                                description="Copy central's database consistently, while central runs.")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--config", help="central configuration (its [db] url names the database)")
+    src.add_argument("--db", help="sqlite:///path.db or postgresql://…")
+    p.add_argument("--out", required=True, help="the backup file to write (replaced atomically)")
+    args = p.parse_args(argv)
+    url = args.db
+    if url is None:
+        from . import config as central_config
+
+        try:
+            url = central_config.load(args.config)[0].db.url
+        except ConfigError as e:
+            print(f"onestop-central backup: {e}", file=sys.stderr)
+            return 2
+    if url.startswith(("postgresql://", "postgres://")):
+        print("onestop-central backup: a PostgreSQL database is backed up with its own tool, while central runs: "
+              f"pg_dump --format=custom --file {args.out} '{url}'  (restore: pg_restore --clean --dbname URL FILE)",
+              file=sys.stderr)
+        return 2
+    if not url.startswith("sqlite:///"):
+        print(f"onestop-central backup: database URL must be sqlite:///PATH or postgresql://…, got {url!r}",
+              file=sys.stderr)
+        return 2
+
+    def describe(con: sqlite3.Connection) -> tuple[int, int]:
+        version = con.execute("SELECT MAX(version) FROM schema_migrations").fetchone()[0] or 0
+        return version, con.execute("SELECT COUNT(*) FROM events").fetchone()[0]
+
+    try:
+        version, events = copy_database(Path(url[len("sqlite:///"):]), Path(args.out), describe)
+    except (CopyError, sqlite3.Error) as e:
+        print(f"onestop-central backup: {e}", file=sys.stderr)
+        return 2
+    print(f"backed up central's database to {args.out}: {events} events, schema {version}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["backup"]:
+        return backup(argv[1:])
     if argv[:1] == ["broker-config"]:
         from .brokerconf import main as broker_config
 

@@ -1,4 +1,9 @@
-"""`onestop-edge`: run one hall node."""
+"""`onestop-edge`: run one hall node.
+
+    onestop-edge --config FILE [--data-dir DIR] [--http HOST:PORT] [--no-sync] [--simulate] …
+    onestop-edge backup --data-dir DIR --out FILE      (while the node runs)
+    onestop-edge restore --data-dir DIR --from FILE    (with the node stopped)
+"""
 
 from __future__ import annotations
 
@@ -51,7 +56,44 @@ def _tick_seconds(speed: float | None) -> float:
     return max(0.2, 5.0 / speed) if speed and speed > 1 else 5.0
 
 
+def backup_or_restore(command: str, argv: list[str]) -> int:
+    """`onestop-edge backup` / `restore` (docs/operations.md, "Upgrades, backups and restore")."""
+    from datetime import UTC, datetime
+
+    from .store import backup as bk
+    from .store.log import StoreError
+
+    p = argparse.ArgumentParser(prog=f"onestop-edge {command}", description=(
+        "Copy the hall's database consistently, while the node runs." if command == "backup" else
+        "Put a backup in place of the hall's database (the node must be stopped); the database it "
+        "replaces is kept aside and new events start a new epoch."))
+    p.add_argument("--data-dir", required=True, help="the node's data directory (holds hall.db)")
+    if command == "backup":
+        p.add_argument("--out", required=True, help="the backup file to write (replaced atomically)")
+    else:
+        p.add_argument("--from", dest="source", required=True, help="the backup file to restore")
+    args = p.parse_args(argv)
+    db = Path(args.data_dir) / "hall.db"
+    try:
+        if command == "backup":
+            snap = bk.backup(db, Path(args.out))
+            print(f"backed up hall {snap.hall} to {args.out}: epoch {snap.epoch} up to seq {snap.seq} "
+                  f"({snap.events} events, schema {snap.schema})")
+        else:
+            done = bk.restore(db, Path(args.source), datetime.now(UTC))
+            kept = f"; the replaced database is kept as {done.kept[0]}" if done.kept else ""
+            print(f"restored hall {done.copy.hall} from {args.source} into {db}: epoch {done.copy.epoch} up to seq "
+                  f"{done.copy.seq}; new events start epoch {done.epoch}{kept}")
+    except StoreError as e:
+        print(f"onestop-edge {command}: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] in (["backup"], ["restore"]):
+        return backup_or_restore(argv[0], argv[1:])
     args = parse_args(argv)
     if args.hash_pin:
         from .auth import hash_secret

@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 
 from msgspec import Meta, Struct, field
 
-from sync.kernel.business import Business, Id
+from sync.kernel.business import Business, ClockTime, Id
 from sync.kernel.configfile import ConfigError, check_business, convert, read_toml, resolve_business
 
 __all__ = ["ConfigError", "EdgeConfig", "load"]
@@ -118,6 +118,15 @@ class CentralTrust(Strict, kw_only=True):
     max_clock_jump_days: Annotated[float, Meta(gt=0, le=3650)] = 31.0
 
 
+class Backup(Strict, kw_only=True):
+    """The nightly copy of the hall's database to a second medium (a USB stick), made by the
+    hall's housekeeping (docs/operations.md). `dir` empty: no nightly copy."""
+
+    dir: str = ""  # absolute path of a directory on the second medium; never created by the hall
+    keep: Annotated[int, Meta(ge=1, le=366)] = 7  # copies kept there; older ones are deleted
+    at: ClockTime = "02:30"  # local time (the calendar's time zone) from which the day's copy is due
+
+
 class EdgeConfig(Strict, kw_only=True):
     hall: HallIdentity
     business: Business
@@ -125,6 +134,7 @@ class EdgeConfig(Strict, kw_only=True):
     http: Http = field(default_factory=Http)
     broker: Broker = field(default_factory=Broker)
     devices: Devices = field(default_factory=Devices)
+    backup: Backup = field(default_factory=Backup)
 
 
 _PIN_NAME = re.compile(r"^(GPIO|BCM|WPI)(\d{1,2})$|^(BOARD|J8:)(\d{1,2})$")
@@ -239,6 +249,14 @@ def check_central(cfg: EdgeConfig, path: Path) -> None:
                 raise ConfigError(f"{path}: field $.central.{name}: {e}") from None
 
 
+def check_backup(cfg: EdgeConfig, path: Path) -> None:
+    if cfg.backup.dir and not Path(cfg.backup.dir).is_absolute():
+        raise ConfigError(f"{path}: field $.backup.dir: must be an absolute path (the second medium's "
+                          f"mount point, e.g. /media/usb/onestop), got {cfg.backup.dir!r}")
+    if cfg.backup.at == "24:00":
+        raise ConfigError(f"{path}: field $.backup.at: a time of day from 00:00 to 23:59, got '24:00'")
+
+
 def load(path: str | Path) -> EdgeConfig:
     """Load and check a hall configuration file. Raises ConfigError."""
     path = Path(path)
@@ -249,4 +267,5 @@ def load(path: str | Path) -> EdgeConfig:
     check_business(cfg.business, path, included)
     check_devices(cfg, path)
     check_central(cfg, path)
+    check_backup(cfg, path)
     return cfg

@@ -21,6 +21,7 @@ from sync.kernel.business import Business, Department, Item, Staff, Window
 from sync.kernel.calendar import HallCalendar
 from sync.kernel.clock import Clock
 
+from .config import Backup
 from .store import Store
 
 log = logging.getLogger("onestop.edge.sync")
@@ -72,6 +73,8 @@ class Ctx:
     storage_error: str | None = None
     # device name (as in device.fault events) → what the screens call it (device_labels)
     device_labels: dict[str, str] = field(default_factory=dict)
+    # `[backup]` of the hall file: the nightly copy housekeeping makes (None: none)
+    backup: Backup | None = None
 
     def now(self) -> datetime:
         return self.clock.now()

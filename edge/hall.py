@@ -45,6 +45,7 @@ class Hall:
             catalog=Catalog(config.business),
             hall_id=config.hall.id,
             device_labels=device_labels(config.devices, config.business),
+            backup=config.backup,
         )
         self._q: queue.SimpleQueue = queue.SimpleQueue()
         self._thread: threading.Thread | None = None

@@ -10,6 +10,7 @@ anything.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import sqlite3
@@ -26,6 +27,8 @@ import peewee as pw
 from sync.contract import events as ev
 from sync.kernel.clock import Clock, uuid7
 
+from . import migrations
+
 Rule = Callable[[Any, int, int, Any], None]  # (store, seq, ts, body): how one fact changes a projection
 
 
@@ -35,7 +38,19 @@ class StoredEvent(ev.Event, kw_only=True):
 
 class StoreError(Exception):
     """The hall's database cannot be used as it is (wrong hall, not a database, an empty file
-    where a log was expected). The message names the file and what to do; nothing was changed."""
+    where a log was expected, a schema newer than this code). The message names the file and
+    what to do; nothing was changed."""
+
+
+def new_epoch() -> str:
+    """A new random epoch id."""
+    return os.urandom(8).hex()
+
+
+def lock_path(path: Path) -> Path:
+    """The file every open store of the database at `path` holds a shared lock on (and writes
+    its pid to): `edge.store.backup.restore` refuses while anyone holds it."""
+    return path.with_name(path.name + ".lock")
 
 
 # SQLite's words for a database that cannot take a write right now (SQLITE_FULL, SQLITE_IOERR,
@@ -230,6 +245,8 @@ class LogStore:
         self.epoch = ""
         self._next_seq = 1
         self._pending: list[StoredEvent] = []
+        self._lock: int | None = None
+        self.schema = (0, 0)  # (version found at open, version now)
 
     # -- lifecycle
 
@@ -240,10 +257,19 @@ class LogStore:
             raise StoreError(
                 f"{self.path} is empty (0 bytes) where the hall's log was expected: restore it from a "
                 "backup, or delete the file to start a new log on purpose")
+        self._take_lock()
         try:
             self._open()
-        except pw.DatabaseError as e:
+        except migrations.NewerSchema as e:
             self.close()
+            raise StoreError(
+                f"{self.path} has schema version {e.found}, newer than this hall's code (schema {e.known}): "
+                "run the onestop release that wrote it, or restore a backup made by this one; nothing "
+                "was changed") from None
+        except BaseException as e:
+            self.close()
+            if not isinstance(e, pw.DatabaseError):
+                raise
             if storage_failure(e):
                 raise StoreError(f"{self.path} cannot be written ({e}): free space on its disk or fix its "
                                  "permissions; nothing was changed") from None
@@ -251,13 +277,33 @@ class LogStore:
                 f"{self.path} is not a readable hall database ({e}): restore it from a backup, or move "
                 "it away to start a new log; nothing was changed") from None
 
+    def _take_lock(self) -> None:
+        """A shared lock for as long as this store is open: several readers and the node may
+        hold it together; a restore needs it alone."""
+        if self._lock is not None:
+            return
+        try:
+            fd = os.open(lock_path(self.path), os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as e:
+            raise StoreError(f"{lock_path(self.path)} cannot be opened ({e.strerror}): the node needs to write "
+                             f"in {self.path.parent}; fix its permissions or free space; nothing was changed") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise StoreError(f"{self.path} is being restored (`onestop-edge restore` holds "
+                             f"{lock_path(self.path)}): start the node when it has finished") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        self._lock = fd
+
     def _open(self) -> None:
         self.db.connect(reuse_if_open=True)
         with self.db.atomic():
-            self.db.create_tables(self._log_tables + self._projection_tables, safe=True)
+            self.schema = migrations.migrate(self, self.clock.micros())
             meta = {r.key: r.value for r in self.m.Meta.select()}
             if "epoch" not in meta:
-                self.epoch = os.urandom(8).hex()
+                self.epoch = new_epoch()
                 self.m.Meta.create(key="epoch", value=self.epoch)
                 self.m.Meta.create(key="hall", value=self.hall)
                 self.m.Meta.create(key="created", value=str(self.clock.micros()))
@@ -272,6 +318,12 @@ class LogStore:
     def close(self) -> None:
         if not self.db.is_closed():
             self.db.close()
+        if self._lock is not None:
+            os.close(self._lock)  # releases the shared lock
+            self._lock = None
+
+    def schema_version(self) -> int:
+        return migrations.read_version(self.db.execute_sql)
 
     def atomic(self):
         return self.db.atomic()
@@ -349,7 +401,7 @@ class LogStore:
         bodies and times. Call inside a transaction. Returns the new epoch."""
         E = self.m.EventRow
         old = self.epoch
-        new = os.urandom(8).hex()
+        new = new_epoch()
         seq = 0
         if move_from is not None:
             rows = list(E.select().where((E.epoch == old) & (E.seq >= move_from)).order_by(E.seq))

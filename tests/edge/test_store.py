@@ -4,6 +4,7 @@ derived state (rebuilding them from the log gives the same state)."""
 from __future__ import annotations
 
 import typing
+from pathlib import Path
 
 import pytest
 
@@ -171,3 +172,27 @@ def test_store_tables_are_their_view_structs(store):
     assert ddl["tickets"].startswith('CREATE TABLE "tickets" ("id" TEXT NOT NULL PRIMARY KEY, "number" TEXT NOT NULL')
     assert '"handoffs" ("id" INTEGER NOT NULL PRIMARY KEY, "seq" INTEGER NOT NULL, "case" TEXT NOT NULL' in ddl["handoffs"]
     assert ddl["events"].startswith('CREATE TABLE "events" ("pos" INTEGER NOT NULL PRIMARY KEY, "epoch" TEXT')
+
+
+def test_store_schema_after_all_migrations_is_pinned(store):
+    """A new database, after every migration, has exactly the schema in
+    tests/edge/fixtures/schema.sql: a table that changes without its migration shows here (and
+    in the upgrade test of tests/edge/test_migrations.py)."""
+    from tests.edge.fixtures.make_fixtures import schema_sql
+
+    pinned = (Path(__file__).parent / "fixtures" / "schema.sql").read_text(encoding="utf-8")
+    assert schema_sql(store.db.execute_sql) == pinned, (
+        "the hall's schema changed: add a migration in edge/store/migrations.py, then write "
+        "tests/edge/fixtures/schema.sql again (see tests/edge/fixtures/make_fixtures.py)")
+    assert 'CREATE TABLE schema_migrations (version INTEGER NOT NULL PRIMARY KEY' in pinned
+    assert store.schema_version() == store.schema[1] >= 1
+
+
+def test_store_open_without_its_lock_file_says_so_in_one_line(tmp_path):
+    """The lock file cannot be made (a read-only data dir; here, a directory in its place, which
+    fails for root too): a StoreError naming it, not a traceback."""
+    (tmp_path / "hall.db.lock").mkdir()
+    s = Store(tmp_path / "hall.db", "test-hall", ManualClock(MONDAY_9))
+    with pytest.raises(StoreError, match=r"hall.db.lock cannot be opened \(Is a directory\): the node needs to write"):
+        s.open()
+    assert not (tmp_path / "hall.db").exists()

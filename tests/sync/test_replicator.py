@@ -276,6 +276,40 @@ def test_replicator_restored_from_old_copy_reuses_no_seq(campus, broker):
     assert len(stored) == 10 + 15 + 7  # both timelines, each event once
 
 
+def test_replicator_restored_with_onestop_edge_restore_loses_nothing_and_duplicates_nothing(campus, broker):
+    """The same as above through the real commands (docs/operations.md): `onestop-edge backup`
+    while the hall runs, `onestop-edge restore` after it stopped; the restore starts the new
+    epoch itself, and central ends with both timelines, each event once."""
+    import subprocess
+    import sys
+
+    c = campus(halls=["hall-a"])
+    edge = c.edges[0]
+    for _ in range(10):
+        edge.take()
+    assert_converged(c.db, c.edges)
+    copy = c.tmp / "hall-a-backup.db"
+    r = subprocess.run([sys.executable, "-m", "edge.cli", "backup", "--data-dir", str(edge.data), "--out", str(copy)],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    for _ in range(15):
+        edge.take()
+    assert_converged(c.db, c.edges)
+    first_timeline = edge.log_keys()
+    edge.stop()
+    r = subprocess.run([sys.executable, "-m", "edge.cli", "restore", "--data-dir", str(edge.data), "--from", str(copy)],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    edge.start()
+    for _ in range(7):
+        edge.take()
+    stored = assert_converged(c.db, c.edges, timeout=60, extra=first_timeline)
+    slots = {(hall, epoch, seq) for hall, epoch, seq, _ in stored}
+    assert len(slots) == len(stored) == 10 + 15 + 7  # both timelines, each event once, no slot twice
+    assert len({eid for *_, eid in stored}) == len(stored)
+    assert len(edge.health()["epochs"]) == 2  # the copy's epoch and the one the restore started
+
+
 def test_replicator_two_central_workers_one_killed(tmp_path, mosquitto, central_db):
     central_toml, files = write_campus(tmp_path, HALLS)
     db = central_db
