@@ -1,6 +1,7 @@
 """One schedule (sync.kernel.schedule) drives who is expected, at the hall and at central: a week
 of a real hall's attendance (punches on the injected clock, the manager opening and withdrawing a
-flexible window), its event log ingested at central, and both sides' figures compared day by day.
+flexible window), its event log ingested at central, and both sides' figures compared day by day;
+and a sign-off during a pause judged by the step-away limit at both ends.
 
 The test hall: W1 s-li, W2 s-wang (fixed, academic), W3 s-qian (fixed, finance), W4 s-sun
 (periodic: Tuesdays and Thursdays [B 7, B 10]), W5 flexible (机动窗口 [J 9]) with s-ma added as
@@ -84,20 +85,30 @@ def week(tmp_path: Path, clock):
         manager(WEEK[2], 18, windows.withdraw_window)  # ... withdrawn that evening
         clock.set(datetime(SATURDAY.year, SATURDAY.month, SATURDAY.day, 9, 0, tzinfo=SH))
         reports = {day: h.call(attendance.day_report, day) for day in WEEK}
-        rows = h.call(lambda ctx: ctx.store.event_rows(ctx.store.epoch, 0, 10_000))
-        epoch = h.call(lambda ctx: ctx.store.epoch)
+        batch = batch_of(h)
     finally:
         h.stop()
+    return reports, batch, central_directory(tmp_path)
+
+
+def batch_of(h) -> bytes:
+    """The hall's whole log as one wire batch, as the replicator would send it."""
+    rows = h.call(lambda ctx: ctx.store.event_rows(ctx.store.epoch, 0, 10_000))
+    epoch = h.call(lambda ctx: ctx.store.epoch)
     events = [wire.WireEvent(seq=r[0], id=r[1], kind=r[2], schema=r[3], body=r[4], ts=r[5], boot=r[6], mono=r[7],
                              clock=r[8]) for r in rows]
-    batch = wire.encode(wire.Batch(v=wire.V, hall="test-hall", epoch=epoch, events=events, sent=0))
+    return wire.encode(wire.Batch(v=wire.V, hall="test-hall", epoch=epoch, events=events, sent=0))
+
+
+def central_directory(tmp_path: Path) -> Directory:
+    """Central's view of the same hall configuration."""
     cfg = tmp_path / "cfg"
     (cfg / "halls").mkdir(parents=True)
     (cfg / "halls" / "test-hall.toml").write_text(hall_toml(), encoding="utf-8")
-    (cfg / "central.toml").write_text(USERS_TOML.split("[[users]]")[0] + "[[users]]" + USERS_TOML.split("[[users]]")[1],
-                                      encoding="utf-8")  # the admin only: the other users name other halls
+    admin_only = USERS_TOML.split("[[users]]")[0] + "[[users]]" + USERS_TOML.split("[[users]]")[1]
+    (cfg / "central.toml").write_text(admin_only, encoding="utf-8")  # the other users name other halls
     _c, halls = load_central(cfg / "central.toml")
-    return reports, batch, Directory.of(halls)
+    return Directory.of(halls)
 
 
 def hall_figures(reports: dict) -> dict[str, dict[str, int]]:
@@ -173,3 +184,41 @@ def test_schedule_fixed_window_absence_still_counted(store, week):
     assert hall_figures(reports)["s-zhao"] == {"expected": 0, "absent": 0, "present": 0}
     assert got.get("s-zhao", {"expected": 0, "absent": 0, "present": 0}) == {"expected": 0, "absent": 0,
                                                                              "present": 0}
+
+
+def test_schedule_sign_off_during_a_pause_is_judged_by_the_step_away_limit(store, tmp_path, clock):
+    """C 9(4): s-li pauses W1 and signs off 16 minutes later, before the periodic check ran: the
+    step-away ends over the limit and is one violation at the hall; central counts the same one.
+    A second pause ended by signing off within the limit is none."""
+    from edge import presence
+    from edge.config import load
+    from edge.hall import Hall
+    from central import projections as pj
+
+    p = tmp_path / "hall.toml"
+    p.write_text(hall_toml(), encoding="utf-8")
+    h = Hall(load(p), tmp_path / "data", clock)
+    h.start()
+    try:
+        h.call(presence.sign_on, "W1", "s-li")
+        h.call(presence.pause, "W1", "s-li")
+        clock.advance(minutes=16)
+        h.call(presence.sign_off, "W1", "s-li")
+        clock.advance(minutes=5)
+        h.call(presence.sign_on, "W1", "s-li")
+        h.call(presence.pause, "W1", "s-li")
+        clock.advance(minutes=15)  # exactly the limit: still allowed
+        h.call(presence.sign_off, "W1", "s-li")
+        aways = h.call(lambda ctx: ctx.store.step_aways(0, 2**62, window="W1"))
+        batch = batch_of(h)
+    finally:
+        h.stop()
+    assert [(a.over_limit, a.violation) for a in aways] == [(True, True), (False, False)]
+    assert all(a.end is not None for a in aways)
+    store.ingest("test-hall", wire.events_topic("test-hall"), batch, 1)
+    d = central_directory(tmp_path)
+    days = pj.staff_days(store, d, MONDAY, MONDAY, ["test-hall"])
+    assert (days[("test-hall", "s-li", MONDAY)].violations, days[("test-hall", "s-li", MONDAY)].step_aways) == (1, 2)
+    for src in (store, Raw(store)):
+        rows = source(src, d, MONDAY, MONDAY, ["test-hall"]).attendance(MONDAY + timedelta(days=1))
+        assert next(r for r in rows if r.staff == "s-li").violations == sum(a.violation for a in aways) == 1
