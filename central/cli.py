@@ -195,6 +195,7 @@ def main(argv: list[str] | None = None) -> int:
         app.state.config_editor = editor  # dashboard edits (central.pages.config) go through it
         app.state.awards = cfg.awards  # central.pages.awards: [awards] rules
         app.state.followup_fix_days = cfg.followups.fix_days  # central.supervision.followups: [followups]
+        app.state.supervision = cfg.supervision  # central.supervision: complaint reply days, bulletin notice
         app.state.live.settings = LiveSettings.of(cfg.dashboard)  # central.pages.live: [dashboard] live_*
         if not serve(app, host, int(port)):
             print(f"onestop-central: could not serve on {host}:{port}", file=sys.stderr)

@@ -29,7 +29,12 @@ attendance = 0.3
 on_time = 0.2
 
 [followups]                       # bad-rating follow-ups (central.supervision)
-fix_days = 5                      # open days of the hall's calendar from the rating to fix it
+fix_days = 5                      # open days of the hall's calendar from the rating to fix it; every
+                                  # hall file's rules.ratings.followup_days must equal it (load refuses)
+
+[supervision]                     # complaints and the patrol bulletin (central.supervision)
+reply_days = { "一般" = 0, "需调查" = 15, "复杂" = 30 }   # reply deadline by complexity, calendar days [H 限时办结-3]
+notice_bulletins = 2              # named in this many consecutive monthly bulletins: written notice [C 20]
 
 [awards]                          # assessment outcomes (central.awards; docs/central.md)
 complaint_points = 5.0            # score points off per upheld complaint
@@ -71,7 +76,7 @@ from msgspec import Meta, Struct, field
 from sync.kernel.business import Business
 from sync.kernel.configfile import ConfigError, convert, load_hall_business, read_toml
 
-__all__ = ["CentralConfig", "ConfigError", "HallEntry", "User", "load"]
+__all__ = ["CentralConfig", "ConfigError", "HallEntry", "Supervision", "User", "load"]
 
 
 class Strict(Struct, forbid_unknown_fields=True, kw_only=True):
@@ -169,6 +174,21 @@ class Followups(Strict, kw_only=True):
     fix_days: Annotated[int, Meta(ge=1, le=60)] = 5  # open days of the hall's calendar to fix a bad rating
 
 
+def _default_reply_days() -> dict[str, int]:
+    return {"一般": 0, "需调查": 15, "复杂": 30}
+
+
+class Supervision(Strict, kw_only=True):
+    """`[supervision]`: complaint reply deadlines by complexity, calendar days from the day it was
+    received (immediately / 15 days when investigation is needed / 30 days for complex cases
+    [H 限时办结-3]); and the written notice to the home department of staff named in
+    `notice_bulletins` consecutive monthly patrol bulletins (连续 2 次以上 [C 20])."""
+
+    reply_days: dict[Annotated[str, Meta(min_length=1, max_length=16)], Annotated[int, Meta(ge=0, le=365)]] = field(
+        default_factory=_default_reply_days)
+    notice_bulletins: Annotated[int, Meta(ge=1, le=12)] = 2
+
+
 class User(Strict, kw_only=True):
     name: str
     display: str = ""
@@ -187,6 +207,7 @@ class CentralConfig(Strict, kw_only=True):
     dashboard: Dashboard = field(default_factory=Dashboard)
     assessment: Assessment = field(default_factory=Assessment)
     followups: Followups = field(default_factory=Followups)
+    supervision: Supervision = field(default_factory=Supervision)
     awards: Awards = field(default_factory=Awards)
     users: list[User] = []
 
@@ -226,6 +247,10 @@ def load(path: str | Path) -> tuple[CentralConfig, list[HallEntry]]:
                 username=broker.get("username", hid), password=broker.get("password", ""), business=biz,
             ))
     check_awards(cfg.awards, path)
+    if not cfg.supervision.reply_days:
+        raise ConfigError(f"{path}: field $.supervision.reply_days: at least one complexity is needed")
+    for h in halls:
+        check_followup_days(cfg.followups.fix_days, h.business.rules.ratings.followup_days, h.file, path)
     for i, u in enumerate(cfg.users):
         if u.role == "department" and not u.department:
             raise ConfigError(f"{path}: field $.users[{i}].department: a department head needs a department")
@@ -234,6 +259,16 @@ def load(path: str | Path) -> tuple[CentralConfig, list[HallEntry]]:
         if [x.name for x in cfg.users].count(u.name) > 1:
             raise ConfigError(f"{path}: field $.users[{i}].name: user {u.name!r} is defined twice")
     return cfg, halls
+
+
+def check_followup_days(fix_days: int, followup_days: int, hall_file: str | Path, path: str | Path) -> None:
+    """One follow-up deadline for a bad rating: the hall counts `rules.ratings.followup_days`
+    working days, central `[followups] fix_days` open days of the same calendar; a hall file
+    whose number differs from central's is refused, so the two never disagree."""
+    if followup_days != fix_days:
+        raise ConfigError(f"{hall_file}: field $.business.rules.ratings.followup_days: {followup_days} differs from "
+                          f"[followups] fix_days = {fix_days} in {path}; the bad-rating follow-up deadline must be "
+                          "the same at the hall and at central")
 
 
 def check_awards(a: Awards, path: str | Path) -> None:

@@ -18,6 +18,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sync.kernel.calendar import HallCalendar
+from sync.kernel.schedule import Schedule, overrides_of
 
 from .config import HallEntry
 
@@ -243,6 +244,19 @@ class StaffMonth:
         return self.late + self.early + self.absent + self.missing + self.violations
 
 
+def schedules(store, d: Directory, end: date, halls: list[str]) -> dict[str, Schedule]:
+    """Each hall's schedule (sync.kernel.schedule, the model the hall counts with) with the
+    manager's window overrides up to local day `end`."""
+    _lo, hi = day_range_us(d, end, end)
+    rows: dict[str, list] = {h: [] for h in halls}
+    for hall, kind, ts, window in store.select_bodies(["window.opened", "window.withdrawn"], 0, hi, ["window"],
+                                                       halls):
+        rows.setdefault(hall, []).append((datetime.fromtimestamp(ts / 1e6, d.tz(hall)), window,
+                                          "opened" if kind == "window.opened" else "withdrawn"))
+    return {h: Schedule(d.halls[h].business, d.calendars[h], overrides_of(rows.get(h, [])))
+            for h in halls if h in d.halls}
+
+
 def leave_days(store, d: Directory, lo_day: date, hi_day: date, halls) -> dict[tuple[str, str], set[date]]:
     """Days covered (whole or half) by approved leave, per (hall, staff)."""
     _lo, hi = day_range_us(d, lo_day, hi_day)
@@ -358,11 +372,20 @@ def first_days(store, d: Directory, halls: list[str]) -> dict[str, date]:
 def fold_attendance(d: Directory, start: date, end: date, hall_ids: list[str], today: date,
                     totals: dict[tuple[str, str], StaffTotals],
                     leave: dict[tuple[str, str], set[date]],
-                    since: dict[str, date] | None = None) -> list[StaffMonth]:
+                    since: dict[str, date] | None = None,
+                    sched: dict[str, Schedule] | None = None) -> list[StaffMonth]:
     """Staff totals of start..end into report rows: days absent and punch slots missed (open
     days up to the day before `today`, from the hall's first day with records on when `since`
     gives it; a hall with no records at all expects nothing), leave days. A-role staff always
-    get a row."""
+    get a row.
+
+    A day counts for a staff member only when the schedule (`sched`, sync.kernel.schedule: the
+    model the hall counts with) expects them there — one of their A-role windows is open that
+    day — or they punched: staff of a periodic window are never absent on the days it is
+    closed, a flexible window's staff only on the days it was opened [B 7, B 10, J 9]. Such
+    days feed rankings, awards and the allowance [B 14, J 33]. A day on leave counts as leave,
+    a punched day as present (missing slots counted), an expected day without a punch as
+    absent [J 27, B 28]."""
     out: dict[tuple[str, str], StaffMonth] = {}
     for (hall, staff), t in totals.items():
         out[(hall, staff)] = StaffMonth(hall=hall, staff=staff, department=d.staff_department(hall, staff),
@@ -376,6 +399,7 @@ def fold_attendance(d: Directory, start: date, end: date, hall_ids: list[str], t
         for s in entry.business.staff:
             if s.windows and (hall, s.id) not in out:  # A-role staff are expected on every open day
                 out[(hall, s.id)] = StaffMonth(hall=hall, staff=s.id, department=s.department)
+        hs = (sched or {}).get(hall) or Schedule(entry.business, cal)
         open_days: list[tuple[date, int]] = []
         day = start
         if since is not None:
@@ -390,14 +414,15 @@ def fold_attendance(d: Directory, start: date, end: date, hall_ids: list[str], t
             t = totals.get((h, staff))
             days = t.days if t else {}
             on_leave = leave.get((h, staff), set())
-            expected_role = bool((st := d.staff(h, staff)) and st.windows)
             for day, slots in open_days:
+                if day not in days and not hs.expected(staff, day):
+                    continue  # not scheduled that day and no punch: nothing to count
                 if day in on_leave:
                     r.leave_days += 1
                 elif day in days:
                     r.expected += 1
                     r.missing += max(0, slots - days[day])
-                elif expected_role:
+                else:
                     r.expected += 1
                     r.absent += 1
             r.present = len(days)
@@ -412,7 +437,7 @@ def attendance(store, d: Directory, start: date, end: date, halls: list[str] | N
     hall_ids = halls if halls is not None else list(d.halls)
     totals = totals_of(staff_days(store, d, start, end, halls))
     return fold_attendance(d, start, end, hall_ids, today, totals, leave_days(store, d, start, end, halls),
-                           first_days(store, d, hall_ids))
+                           first_days(store, d, hall_ids), schedules(store, d, end, hall_ids))
 
 
 # ---------------------------------------------------------------- cases (承诺件)

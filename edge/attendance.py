@@ -34,14 +34,15 @@ from sync.kernel.clock import from_micros, to_micros, uuid7
 
 from . import stepaway
 from .context import Ctx
-from .windows import in_service
+from .windows import schedule
 from .store.attendance import LeaveView, PunchView
 from .workflow import Forbidden, Invalid, NotFound, Refused
 
 KIND_LABELS = {"in": "上班", "out": "下班", "extra": "重复"}
 CLASS_LABELS = {"on_time": "正常", "late": "迟到", "early": "早退", "repeat": "重复打卡", "closed_day": "非工作日"}
 STATUS_LABELS = {"normal": "正常", "late": "迟到", "early_leave": "早退", "absent": "缺勤",
-                 "missing_punch": "缺卡", "leave": "请假", "closed": "休息日", "pending": "未到打卡时间"}
+                 "missing_punch": "缺卡", "leave": "请假", "closed": "休息日", "pending": "未到打卡时间",
+                 "unscheduled": "本日无排班"}
 LEAVE_STATES = {"requested": "待审批", "approved": "已批准", "rejected": "已驳回"}
 
 Slot = tuple[str, datetime, str]  # (in|out, local time, half: am|pm)
@@ -288,8 +289,10 @@ def leave_brief(ctx: Ctx, lv: LeaveView) -> dict:
 
 
 def staff_day(ctx: Ctx, staff: Staff, day: date, punches: list[PunchView] | None = None,
-              leaves: list[LeaveView] | None = None) -> dict:
-    """One staff member's attendance on `day`, as of now."""
+              leaves: list[LeaveView] | None = None, expected: bool | None = None) -> dict:
+    """One staff member's attendance on `day`, as of now. `expected`: whether the schedule
+    (sync.kernel.schedule) expects them that day; a staff member not expected who did not punch
+    is neither absent nor on leave (本日无排班) [B 7, B 10, J 9]."""
     sl = slots(ctx, day)
     base = {"staff": staff.id, "name": staff.name, "department": staff.department}
     if not sl:
@@ -299,6 +302,13 @@ def staff_day(ctx: Ctx, staff: Staff, day: date, punches: list[PunchView] | None
     mine = [p for p in (punches if punches is not None else ctx.store.punches(day.isoformat(), staff.id))
             if p.staff == staff.id]
     halves, kinds = leave_halves(ctx, staff.id, day, leaves)
+    if expected is None:
+        expected = schedule(ctx).expected(staff.id, day)
+    if not mine and not expected:
+        return {**base, "status": "unscheduled", "status_label": STATUS_LABELS["unscheduled"], "flags": [],
+                "flag_labels": [], "slots": [{"kind": k, "time": t.strftime("%H:%M"), "state": "unscheduled",
+                                              "punched": None} for k, t, _ in sl],
+                "leave": kinds, "punches": 0}
     rules = ctx.catalog.rules.attendance
     out_slots = []
     for i, (kind, when, half) in enumerate(sl):
@@ -384,9 +394,11 @@ def _minus(a: list[tuple[int, int]], b: list[tuple[int, int]]) -> list[tuple[int
     return out
 
 
-def window_coverage(ctx: Ctx, day: date, people: dict[str, dict]) -> list[dict]:
-    """Per window in service on `day`: its A and B staff, who is expected (B while A is on leave
-    or absent), and the share of its open time so far that it was staffed."""
+def window_coverage(ctx: Ctx, day: date, people: dict[str, dict], sched=None) -> list[dict]:
+    """Per window open on `day` by the schedule (sync.kernel.schedule): its A and B staff, who
+    is expected (B while A is on leave or absent), and the share of its open time so far that
+    it was staffed."""
+    sched = sched or schedule(ctx)
     now = to_micros(ctx.now())
     open_iv = [(to_micros(s), to_micros(e)) for s, e in ctx.calendar.periods_on(day)]
     open_so_far = _clip(open_iv, 0, now)
@@ -396,7 +408,7 @@ def window_coverage(ctx: Ctx, day: date, people: dict[str, dict]) -> list[dict]:
     limit_us = stepaway.limit_seconds(ctx) * 1_000_000
     out = []
     for w in ctx.catalog.business.windows:
-        if not in_service(ctx, w.id, day):
+        if not sched.window_open(w.id, day):
             continue
         a_staff = [s for s in ctx.catalog.business.staff if w.id in s.windows]
         b_staff = [s for s in ctx.catalog.business.staff if w.id in s.backup_for]
@@ -435,9 +447,11 @@ def day_report(ctx: Ctx, day: date | None = None) -> dict:
     iso = day.isoformat()
     punches = ctx.store.punches(iso)
     leaves = ctx.store.leaves(state="approved", overlapping=(iso, iso))
-    people = {s.id: staff_day(ctx, s, day, punches, leaves) for s in ctx.catalog.business.staff}
+    sched = schedule(ctx)
+    expected = sched.expected_staff(day)
+    people = {s.id: staff_day(ctx, s, day, punches, leaves, s.id in expected) for s in ctx.catalog.business.staff}
     return {"date": iso, "open": ctx.calendar.is_open_day(day),
             "slots": [{"kind": k, "time": t.strftime("%H:%M")} for k, t, _ in slots(ctx, day)],
-            "staff": list(people.values()), "windows": window_coverage(ctx, day, people),
+            "staff": list(people.values()), "windows": window_coverage(ctx, day, people, sched),
             "unknown_cards": [{"card": u.card, "reader": u.reader, "at": ctx.calendar.local(from_micros(u.at)).isoformat(timespec="seconds")}
                               for u in ctx.store.unknown_cards(since=to_micros(datetime.combine(day, time(0), tzinfo=ctx.calendar.tz)))]}

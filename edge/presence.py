@@ -3,7 +3,8 @@
 Rules: one staff member per window; the A-role works it, the B-role stands in (AB岗)
 [U 10, J 15, C 7]; a staff member cannot sign off while a service at their window is open;
 stepping away shows the "service paused" sign and may last at most the configured limit
-(15 minutes by default) [C 9(4)]. Every pause is recorded with its start, end, and whether it
+(15 minutes by default) [C 9(4)]; signing off while paused ends the step-away and judges it by
+that limit (edge.stepaway.end_pause). Every pause is recorded with its start, end, and whether it
 broke the limit.
 """
 
@@ -15,7 +16,7 @@ from . import attendance
 from .auth import verify_secret
 from .context import Ctx
 from .windows import acting_window, get_window, in_service
-from .stepaway import limit_seconds, paused_seconds
+from .stepaway import end_pause, paused_seconds
 from .store.windows import WindowView
 from .workflow import WINDOW, Forbidden, NotFound, Refused
 
@@ -60,7 +61,7 @@ def sign_off(ctx: Ctx, window_id: str, staff_id: str) -> WindowView:
     if w.state == "serving":
         raise Refused("service-open", "当前号码尚未办结，不能签退")
     if w.state == "paused":
-        _resume(ctx, w, staff_id, via="sign-off")
+        end_pause(ctx, w, staff_id, via="sign-off")  # judged by the limit like any return [C 9(4)]
     WINDOW.next("idle", "sign_off", "窗口")
     ctx.store.append(ev.WindowSignedOff(window=window_id, staff=staff_id))
     return ctx.store.window(window_id)  # type: ignore[return-value]
@@ -78,15 +79,8 @@ def pause(ctx: Ctx, window_id: str, staff_id: str, reason: str = "", via: str = 
 def resume(ctx: Ctx, window_id: str, staff_id: str, via: str = "console") -> WindowView:
     w = acting_window(ctx, window_id, staff_id)
     WINDOW.next(w.state, "resume", "窗口")
-    _resume(ctx, w, staff_id, via)
+    end_pause(ctx, w, staff_id, via)
     return ctx.store.window(window_id)  # type: ignore[return-value]
-
-
-def _resume(ctx: Ctx, w: WindowView, staff_id: str, via: str) -> None:
-    seconds = paused_seconds(ctx, w)
-    ctx.store.append(ev.WindowResumed(window=w.id, staff=staff_id, paused_seconds=seconds,
-                                      over_limit=seconds > limit_seconds(ctx), via=via)
-    )
 
 
 # ---------------------------------------------------------------- devices: pause button, window reader

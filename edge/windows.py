@@ -12,6 +12,8 @@ from __future__ import annotations
 from datetime import date
 
 from sync.contract import events as ev
+from sync.kernel.clock import from_micros
+from sync.kernel.schedule import Schedule, overrides_of, scheduled
 
 from .context import Ctx
 from .store.windows import WindowView
@@ -30,11 +32,14 @@ def in_service(ctx: Ctx, window_id: str, day: date, row: WindowView | None = Non
         return False
     if manual == "opened":
         return True
-    if w.kind == "fixed":
-        return True
-    if w.kind == "periodic":
-        return day.isoweekday() in w.weekdays
-    return any(p.start <= day <= p.end for p in w.peaks)  # flexible: its peak periods
+    return scheduled(w, day)
+
+
+def schedule(ctx: Ctx) -> Schedule:
+    """Who is expected where on any day (sync.kernel.schedule), with the manager's overrides
+    read from the hall's log: the same model central counts attendance with."""
+    rows = [(from_micros(ts), w, action) for ts, w, action in ctx.store.window_overrides()]
+    return Schedule(ctx.catalog.business, ctx.calendar, overrides_of(rows))
 
 
 def get_window(ctx: Ctx, window_id: str) -> WindowView:

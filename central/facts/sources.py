@@ -221,7 +221,8 @@ class FactSource:
         hall_ids = self.halls if self.halls is not None else list(self.d.halls)
         leave = pj.leave_days(self.store, self.d, self.start, self.end, self.halls)
         return pj.fold_attendance(self.d, self.start, self.end, hall_ids, today, totals, leave,
-                                  pj.first_days(self.store, self.d, hall_ids))
+                                  pj.first_days(self.store, self.d, hall_ids),
+                                  pj.schedules(self.store, self.d, self.end, hall_ids))
 
 
 class EventSource:

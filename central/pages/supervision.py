@@ -32,7 +32,12 @@ def fix_days(request: Request) -> int:
     return int(request.app.state.get("followup_fix_days") or fu.DEFAULT_FIX_DAYS)
 
 
-def _choices(d) -> dict:
+def supervision(request: Request):
+    """`[supervision]` of central.toml (complaint reply days, bulletin notice), defaults when unset."""
+    return request.app.state.get("supervision") or cp.DEFAULT
+
+
+def _choices(d, reply_days: dict[str, int]) -> dict:
     """Every hall's windows, staff, items and departments for the form selects (by id)."""
     windows, staff, items, deps = {}, {}, {}, {}
     for h in d.halls.values():
@@ -46,7 +51,7 @@ def _choices(d) -> dict:
         for dep in b.catalog.departments:
             deps.setdefault(dep.id, dep.name)
     return {"windows": windows, "staff_names": staff, "items": items, "departments": deps,
-            "channels": cp.CHANNELS, "complexities": cp.COMPLEXITY_DAYS, "outcomes": cp.OUTCOMES,
+            "channels": cp.CHANNELS, "complexities": reply_days, "outcomes": cp.OUTCOMES,
             "verifications": fu.VERIFICATIONS, "categories": pt.PATROL_CATEGORIES, "kinds": pt.PATROL_KINDS}
 
 
@@ -66,7 +71,7 @@ class RecordsPages(Controller):
 
     def _render(self, request: Request, ctx, s, name: str, status: int = 200, **data) -> Template:
         return Template(template_name=name, status_code=status, media_type=MediaType.HTML, context=page_context(
-            s.user, ctx, **_choices(ctx.directory), **data))
+            s.user, ctx, **_choices(ctx.directory, supervision(request).reply_days), **data))
 
     def _post(self, request: Request, ctx, act, again, then):
         """A form post: `act(session)` makes the change, then 303 to `then(result)`; a domain
@@ -110,7 +115,8 @@ class RecordsPages(Controller):
     def complaint_create(self, request: Request, ctx: NamedDependency[Any],
                          data: Annotated[dict, Body(media_type=RequestEncodingType.URL_ENCODED)]) -> Template | Redirect:
         return self._post(request, ctx,
-                          lambda s: cp.create_complaint(ctx.store, ctx.directory, s.user, _form(data), ctx.now_us()),
+                          lambda s: cp.create_complaint(ctx.store, ctx.directory, s.user, _form(data), ctx.now_us(),
+                                                       supervision(request).reply_days),
                           lambda s, e: self._complaints(request, ctx, s, status_of(e), str(e), _form(data)),
                           lambda c: f"/complaints/{c['id']}")
 
@@ -197,7 +203,7 @@ class RecordsPages(Controller):
             return Redirect(path="/login")
         month = request.query_params.get("month") or ctx.today().strftime("%Y-%m")
         try:
-            b = pt.bulletin(ctx.store, ctx.directory, scope_of(s.user), month)
+            b = pt.bulletin(ctx.store, ctx.directory, scope_of(s.user), month, supervision(request).notice_bulletins)
         except BadRequest as e:
             return self._render(request, ctx, s, "patrols_bulletin.html", 400, title="巡查通报", b=None,
                                 month=month, error=str(e))
@@ -226,7 +232,7 @@ class RecordsApi(Controller):
     @post("/complaints", sync_to_thread=True, status_code=201, summary="Record a complaint")
     def complaint_create(self, request: Request, ctx: NamedDependency[Any], data: JSONBody[dict[str, Any]]) -> dict:
         user, _scope = ctx.caller(request)
-        return cp.create_complaint(ctx.store, ctx.directory, user, data, ctx.now_us())
+        return cp.create_complaint(ctx.store, ctx.directory, user, data, ctx.now_us(), supervision(request).reply_days)
 
     @get("/complaints/{cid:int}", sync_to_thread=True, summary="One complaint (?as_of=)")
     def complaint(self, request: Request, ctx: NamedDependency[Any], cid: FromPath[int]) -> dict:
@@ -266,4 +272,5 @@ class RecordsApi(Controller):
     @get("/patrols/bulletin", sync_to_thread=True, summary="Monthly patrol bulletin (?month=YYYY-MM)")
     def patrol_bulletin(self, request: Request, ctx: NamedDependency[Any]) -> dict:
         _user, scope = ctx.caller(request)
-        return pt.bulletin(ctx.store, ctx.directory, scope, request.query_params.get("month") or "")
+        return pt.bulletin(ctx.store, ctx.directory, scope, request.query_params.get("month") or "",
+                           supervision(request).notice_bulletins)

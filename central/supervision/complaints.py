@@ -1,7 +1,8 @@
 """Complaints (投诉): routed (归口) to the department owning the person (staff → their
 department), else the window, else the service item; the central admin may re-route. Reply due
-date from the received day: 一般 the same day, 需调查 15 days, 复杂 30 days (calendar days,
-[H 限时办结-3]). Overdue = no reply and the due day has passed."""
+date from the received day: `[supervision] reply_days` per complexity, by default 一般 the same
+day, 需调查 15 days, 复杂 30 days (calendar days, [H 限时办结-3]). Overdue = no reply and the due
+day has passed."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import json
 import re
 from datetime import date, timedelta
 
-from ..config import User
+from ..config import Supervision, User
 from ..errors import BadRequest, Forbidden, NotFound
 from ..projections import Directory
 from ..scope import Scope, parse_month
@@ -18,7 +19,7 @@ from .forms import (audit, catalog_item, check_window_staff, choice, department_
                     parse_day)
 
 CHANNELS = ("窗口", "电话", "信箱", "网上")
-COMPLEXITY_DAYS = {"一般": 0, "需调查": 15, "复杂": 30}
+DEFAULT = Supervision()  # when the app was started without a central.toml (tests)
 OUTCOMES = ("属实", "部分属实", "不属实")
 UPHELD = ("属实", "部分属实")
 
@@ -33,9 +34,9 @@ def route_department(d: Directory, hall: str, window: str = "", staff: str = "",
     return ""
 
 
-def due_date(received: date, complexity: str) -> date:
-    """一般: the same day; 需调查: 15 days; 复杂: 30 days (calendar days)."""
-    return received + timedelta(days=COMPLEXITY_DAYS[complexity])
+def due_date(received: date, complexity: str, reply_days: dict[str, int] = DEFAULT.reply_days) -> date:
+    """The received day + the complexity's reply days (calendar days) [H 限时办结-3]."""
+    return received + timedelta(days=reply_days[complexity])
 
 
 def complaint_visible(scope: Scope, c) -> bool:
@@ -64,8 +65,10 @@ def complaint_dict(d: Directory, c, today: date) -> dict:
     }
 
 
-def create_complaint(store, d: Directory, user: User, data: dict, now_us: int) -> dict:
-    """Admin (any hall) or hall manager (their hall) records a complaint received."""
+def create_complaint(store, d: Directory, user: User, data: dict, now_us: int,
+                     reply_days: dict[str, int] = DEFAULT.reply_days) -> dict:
+    """Admin (any hall) or hall manager (their hall) records a complaint received; its reply is
+    due after `reply_days[complexity]` days ([supervision] reply_days)."""
     if user.role not in ("admin", "hall"):
         raise Forbidden("只有中心管理员和大厅管理员可以登记投诉")
     hall = hall_of(d, user, field_text(data, "hall", 64))
@@ -84,7 +87,7 @@ def create_complaint(store, d: Directory, user: User, data: dict, now_us: int) -
     if day > local_now(d, hall, now_us).date():
         raise BadRequest("受理日期不能晚于今天")
     channel = choice(field_text(data, "channel", 16), CHANNELS, "受理渠道")
-    complexity = choice(field_text(data, "complexity", 16), tuple(COMPLEXITY_DAYS), "复杂程度")
+    complexity = choice(field_text(data, "complexity", 16), tuple(reply_days), "复杂程度")
     content = field_text(data, "content", 4000)
     if not content:
         raise BadRequest("请填写投诉内容")
@@ -101,7 +104,7 @@ def create_complaint(store, d: Directory, user: User, data: dict, now_us: int) -
         c = C.create(received_day=day.isoformat(), received_time=hm, channel=channel, hall=hall, window=window,
                      staff=staff, item=item, department=department,
                      complainant=field_text(data, "complainant", 200), content=content, complexity=complexity,
-                     due=due_date(day, complexity).isoformat(), created_by=user.name, created_at=now_us)
+                     due=due_date(day, complexity, reply_days).isoformat(), created_by=user.name, created_at=now_us)
         audit(store, user, "complaint.create", {"id": c.id, "hall": hall, "staff": staff, "window": window,
                                                  "department": department, "complexity": complexity,
                                                  "due": c.due}, now_us)

@@ -1,11 +1,13 @@
-"""Patrol findings (现场巡查 / 电子监察), one row each; the monthly bulletin (通报) flags staff
-with two or more findings in the month for a written notice to their home department [C 20]."""
+"""Patrol findings (现场巡查 / 电子监察), one row each; the monthly bulletin (通报) names every
+staff member with a finding in the month, and flags for a written notice to their home
+department those named in `[supervision] notice_bulletins` (default 2) consecutive monthly
+bulletins, this month's included (连续 2 次以上 [C 20])."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
-from ..config import User
+from ..config import Supervision, User
 from ..errors import BadRequest, Forbidden
 from ..projections import Directory
 from ..scope import Scope, parse_month
@@ -14,7 +16,7 @@ from .forms import audit, check_window_staff, choice, field_text, hall_of, local
 
 PATROL_CATEGORIES = ("纪律", "态度", "效率", "其他")
 PATROL_KINDS = ("现场巡查", "电子监察")
-NOTICE_THRESHOLD = 2  # findings in a month that trigger 书面通报派驻部门
+DEFAULT_NOTICE_BULLETINS = Supervision().notice_bulletins  # when started without a central.toml (tests)
 
 
 def _patrol_department(d: Directory, p) -> str:
@@ -80,10 +82,22 @@ def list_patrols(store, d: Directory, scope: Scope, month: str = "", hall: str =
     return [patrol_dict(d, p) for p in q.order_by(P.day.desc(), P.id.desc()) if patrol_visible(d, scope, p)]
 
 
-def bulletin(store, d: Directory, scope: Scope, month: str) -> dict:
+def _month_before(first: date) -> date:
+    return (first - timedelta(days=1)).replace(day=1)
+
+
+def bulletin(store, d: Directory, scope: Scope, month: str, notice_bulletins: int = DEFAULT_NOTICE_BULLETINS) -> dict:
     """The monthly patrol bulletin (巡查通报): every finding of the month, the count per staff
-    member, and those with >= 2 findings flagged for a written notice to their home department."""
+    member, and those named (≥ 1 finding) in this and the `notice_bulletins` − 1 bulletins before
+    it — `notice_bulletins` consecutive months — flagged for a written notice to their home
+    department [C 20]."""
     s, e = parse_month(month)
+    named_before: list[set[tuple[str, str]]] = []
+    first = s
+    for _ in range(notice_bulletins - 1):
+        first = _month_before(first)
+        named_before.append({(p["hall"], p["staff"]) for p in list_patrols(store, d, scope, f"{first:%Y-%m}")
+                             if p["staff"]})
     findings = sorted(list_patrols(store, d, scope, month), key=lambda p: (p["day"], p["id"]))
     per: dict[tuple[str, str], dict] = {}
     for p in findings:
@@ -98,9 +112,9 @@ def bulletin(store, d: Directory, scope: Scope, month: str) -> dict:
         row["categories"][p["category"]] = row["categories"].get(p["category"], 0) + 1
     staff = sorted(per.values(), key=lambda r: (-r["findings"], r["hall"], r["staff"]))
     for r in staff:
-        r["notice"] = r["findings"] >= NOTICE_THRESHOLD
+        r["notice"] = all((r["hall"], r["staff"]) in named for named in named_before)
     return {"month": f"{s:%Y-%m}", "start": s.isoformat(), "end": e.isoformat(), "findings": findings,
-            "staff": staff, "notices": [r for r in staff if r["notice"]], "threshold": NOTICE_THRESHOLD}
+            "staff": staff, "notices": [r for r in staff if r["notice"]], "threshold": notice_bulletins}
 
 
 def patrol_findings(store, start: date, end: date) -> dict[tuple[str, str], int]:

@@ -135,5 +135,19 @@ class WindowQueries:
             for r in cur.fetchall()
         ]
 
+    def window_overrides(self) -> list[tuple[int, str, str]]:
+        """(ts, window, action) of every `window.opened` / `window.withdrawn` event in log order
+        (the schedule's overrides, sync.kernel.schedule). Read from the log, incrementally: only
+        events appended since the last call are scanned (by their `pos` key)."""
+        last, rows = getattr(self, "_override_cache", (0, []))
+        top = self.db.execute_sql("SELECT MAX(pos) FROM events").fetchone()[0] or 0
+        if top > last:
+            cur = self.db.execute_sql(
+                "SELECT ts, kind, json_extract(body, '$.window') FROM events WHERE pos > ? AND pos <= ?"
+                " AND kind IN ('window.opened', 'window.withdrawn') ORDER BY pos", (last, top))
+            rows = rows + [(ts, w, "opened" if k == "window.opened" else "withdrawn") for ts, k, w in cur.fetchall()]
+            self._override_cache = (top, rows)
+        return list(rows)
+
     def window_of_staff(self, staff: str) -> WindowView | None:
         return get_view(WindowView, self.m.Window, self.m.Window.staff == staff)

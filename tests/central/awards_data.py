@@ -13,6 +13,9 @@ Pattern of the day (every A-role staff member punches in and out on time unless 
 | h-b  | W4     | b-sun   |                  | no punch: absent |                            |
 | h-c  | W1     | c-li    | 5 5 5 5          | late in        |                              |
 | h-c  | W2     | c-wang  | 5 5              |                |                              |
+
+W4 is a fixed window here (the plain test hall's W4 opens on Tuesdays and Thursdays only, and
+the test days are a Monday and a Friday): b-sun is expected, so his missing punch is an absence.
 """
 
 from __future__ import annotations
@@ -36,7 +39,11 @@ DEPARTMENT = {"li": "academic", "wang": "academic", "qian": "finance", "sun": "s
 
 
 def write_config(tmp: Path) -> Path:
-    return data.write_config(tmp, PREFIX)
+    path = data.write_config(tmp, PREFIX)
+    for f in (tmp / "cfg" / "halls").glob("*.toml"):
+        text = f.read_text(encoding="utf-8")
+        f.write_text(text.replace('kind = "periodic"\nweekdays = [2, 4]\n', "", 1), encoding="utf-8")
+    return path
 
 
 def build_directory(tmp: Path) -> Directory:

@@ -163,3 +163,28 @@ def test_complaints_need_login_and_nav(client):
     assert page.status_code == 200 and 'href="/followups"' in page.text and 'href="/patrols"' in page.text
     assert 'id="new-complaint"' not in page.text  # department heads do not record complaints
     assert client.get("/patrols").status_code == 200 and client.get("/followups").status_code == 200
+
+
+def test_complaints_reply_days_from_config(app, api, tmp_path):
+    """H 限时办结-3: the reply deadline per complexity is configuration ([supervision] reply_days);
+    a complexity the configuration does not name is refused with 400 and nothing stored."""
+    from central.config import Supervision, load
+    from tests.central.data import write_config
+
+    conf = write_config(tmp_path / "cfg-reply")
+    conf.write_text(conf.read_text(encoding="utf-8")
+                    + '\n[supervision]\nreply_days = { "一般" = 1, "需调查" = 10 }\n', encoding="utf-8")
+    cfg, _halls = load(conf)
+    assert cfg.supervision.reply_days == {"一般": 1, "需调查": 10} and cfg.supervision.notice_bulletins == 2
+    app.state.supervision = cfg.supervision
+    try:
+        r = api.post("/api/complaints", json={"received": "2026-11-02", "channel": "电话", "hall": "h-a",
+                                              "staff": "s-qian", "complexity": "需调查", "content": "x"}, auth=ADMIN)
+        assert r.status_code == 201 and r.json()["due"] == "2026-11-12"
+        before = len(api.get("/api/complaints", auth=ADMIN).json())
+        bad = api.post("/api/complaints", json={"received": "2026-11-02", "channel": "电话", "hall": "h-a",
+                                                "staff": "s-qian", "complexity": "复杂", "content": "x"}, auth=ADMIN)
+        assert bad.status_code == 400 and "复杂程度" in bad.text
+        assert len(api.get("/api/complaints", auth=ADMIN).json()) == before
+    finally:
+        app.state.supervision = Supervision()

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import msgspec
+import pytest
 from litestar.testing import TestClient
 
 from central.app import create_app
-from central.config import load
+from central.config import ConfigError, load
 from central.supervision import followups as fu
 from sync.contract import events as ev
 from sync.contract import wire
@@ -114,11 +115,18 @@ def test_followups_appeal_excludes_rating_from_good_rate(client, api, parts):
 
 
 def test_followups_fix_days_from_config(parts, tmp_path):
+    """The follow-up deadline is configuration, one number for the hall and central: central
+    refuses a hall file whose rules.ratings.followup_days differs from [followups] fix_days."""
     store, directory, auth, _logs, _extra = parts
     conf = write_config(tmp_path / "three")
     conf.write_text(conf.read_text(encoding="utf-8") + "\n[followups]\nfix_days = 3\n", encoding="utf-8")
-    cfg, _halls = load(conf)
-    assert cfg.followups.fix_days == 3
+    with pytest.raises(ConfigError, match=r"h-a\.toml: field \$\.business\.rules\.ratings\.followup_days: 5 differs"):
+        load(conf)
+    for hall in (tmp_path / "three" / "cfg" / "halls").glob("*.toml"):
+        hall.write_text(hall.read_text(encoding="utf-8") + "\n[business.rules.ratings]\nfollowup_days = 3\n",
+                        encoding="utf-8")
+    cfg, halls = load(conf)
+    assert cfg.followups.fix_days == 3 and {h.business.rules.ratings.followup_days for h in halls} == {3}
     app = create_app(store, None, directory, auth)
     app.state.followup_fix_days = cfg.followups.fix_days
     with Browser(app) as c:

@@ -11,7 +11,8 @@ from tests.central.supervision_data import (ADMIN, FINANCE, HB, actions, api, ap
 # ---------------------------------------------------------------- patrols
 
 
-def test_patrols_bulletin_flags_two_findings(client, api, parts):
+def test_patrols_bulletin_counts_findings_and_flags_staff_named_two_months_running(client, api, parts):
+    """C 20: s-li, named in October and November, gets the written notice in November."""
     store = parts[0]
     login(client, ADMIN)
     findings = [("2026-11-03", "h-a", "W1", "s-li", "纪律", "现场巡查", "上班时间玩手机"),
@@ -72,3 +73,35 @@ def test_patrols_bad_input_400_nothing_stored(client, api, parts, field, value, 
     r = client.post("/api/patrols", json=good | {field: value})
     assert r.status_code == 400 and message in r.json()["detail"]
     assert count(store, "Patrol") == 0 and actions(store) == []
+
+
+def test_patrols_notice_after_consecutive_bulletins(client, app):
+    """C 20: 连续 2 次以上 — a written notice goes to staff named in N consecutive monthly bulletins
+    (N = [supervision] notice_bulletins, default 2), not to staff with many findings in one month."""
+    from central.config import Supervision
+
+    login(client, ADMIN)
+    findings = [("2026-09-08", "s-li"), ("2026-10-12", "s-li"), ("2026-11-03", "s-li"),
+                ("2026-11-04", "s-wang"), ("2026-11-05", "s-wang"), ("2026-11-06", "s-wang"),  # 3 in one month
+                ("2026-10-07", "s-qian"), ("2026-12-01", "s-qian")]  # a month between: not consecutive
+    for day, staff in findings:
+        r = client.post("/patrols", data={"day": day, "hall": "h-a", "staff": staff, "category": "纪律",
+                                          "kind": "现场巡查", "note": "离岗未挂牌"}, follow_redirects=False)
+        assert r.status_code == 303, r.text
+
+    def notices(month: str) -> dict[str, bool]:
+        b = client.get(f"/api/patrols/bulletin?month={month}").json()
+        return {r["staff"]: r["notice"] for r in b["staff"]}
+
+    assert notices("2026-09") == {"s-li": False}
+    assert notices("2026-10") == {"s-li": True, "s-qian": False}
+    assert notices("2026-11") == {"s-li": True, "s-wang": False}
+    assert notices("2026-12") == {"s-qian": False}
+    app.state.supervision = Supervision(notice_bulletins=3)
+    try:
+        assert notices("2026-10") == {"s-li": False, "s-qian": False}
+        assert notices("2026-11") == {"s-li": True, "s-wang": False}
+        page = client.get("/patrols/bulletin?month=2026-11")
+        assert page.status_code == 200 and "连续 3 个月被通报" in page.text
+    finally:
+        app.state.supervision = Supervision()
