@@ -51,6 +51,20 @@ def _tick_seconds(speed: float | None) -> float:
     return max(0.2, 5.0 / speed) if speed and speed > 1 else 5.0
 
 
+def _writer_check(hall):
+    """Under systemd's watchdog: the check that lets the serve loop ping it, i.e. the hall's writer
+    beat within half the watchdog's timeout (a hung writer gets the node restarted)."""
+    from sync.kernel.sdnotify import watchdog_seconds
+
+    from .hall import BEAT_SECONDS
+
+    timeout = watchdog_seconds()
+    if not timeout:
+        return None
+    max_age = max(timeout / 2, 3 * BEAT_SECONDS)
+    return lambda: hall.writer_alive(max_age)
+
+
 def doctor_main(argv: list[str]) -> int:
     """`onestop-edge doctor --config FILE [--data-dir DIR] …`: one line per check (edge.doctor)."""
     p = argparse.ArgumentParser(prog="onestop-edge doctor",
@@ -147,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
               flush=True)
         if args.simulate:
             print(f"  device simulator {base}/sim", flush=True)
-        if not serve(app, host, int(port)):
+        if not serve(app, host, int(port), alive=_writer_check(hall)):
             print(f"onestop-edge: could not serve on {host}:{port}", file=sys.stderr)
             return 1
     finally:
