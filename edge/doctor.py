@@ -29,30 +29,16 @@ from typing import Callable
 from sync.contract import wire
 from sync.contract.signing import Refused, Trust
 from sync.kernel.clock import from_micros
+from sync.kernel.checkup import FAIL, OK, SKIP, Check, report
 from sync.kernel.configfile import ConfigError
 
 from .config import EdgeConfig, load
 from .syncing import CLOCK_TOLERANCE_US, FLOOR_KEY
 
-OK, FAIL, SKIP = "✔", "✗", "–"
+__all__ = ["FAIL", "OK", "SKIP", "Check", "Options", "report", "run"]
+
 MIN_FREE_MB = 200  # default free space the data directory's disk must keep (--min-free-mb)
 OTHER_HALL = "doctor-probe-other-hall"  # a hall id no hall has: its topics must be refused
-
-
-@dataclass
-class Check:
-    name: str
-    mark: str  # OK, FAIL or SKIP
-    detail: str
-    fix: str = ""
-
-    @property
-    def failed(self) -> bool:
-        return self.mark == FAIL
-
-    def line(self) -> str:
-        text = f"{self.mark} {self.name}: {self.detail}"
-        return f"{text} — fix: {self.fix}" if self.failed and self.fix else text
 
 
 @dataclass
@@ -368,11 +354,3 @@ def _iso(us: int) -> str:
         return from_micros(us).isoformat(timespec="seconds")
     except (OverflowError, ValueError):
         return f"{us} µs"
-
-
-def report(checks: list[Check], out) -> int:
-    for c in checks:
-        print(c.line(), file=out, flush=True)
-    failed = sum(c.failed for c in checks)
-    print(f"{failed} problem(s) found" if failed else "no problem found", file=out, flush=True)
-    return 1 if failed else 0
