@@ -49,7 +49,7 @@ def test_deploy_edge_unit_is_supervised():
     s = u["Service"]
     assert s["Type"] == "notify" and s["NotifyAccess"] == "main"
     assert 5 <= int(s["WatchdogSec"]) <= 120
-    assert s["Restart"] == "on-failure"
+    assert s["Restart"] == "on-failure" and s["RestartPreventExitStatus"] == "2"
     assert set(s["SupplementaryGroups"].split()) == {"dialout", "gpio"}
     assert s["User"] == "onestop"
     assert "--config /etc/onestop/hall.toml" in s["ExecStart"] and "--data-dir" in s["ExecStart"]
