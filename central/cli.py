@@ -5,6 +5,7 @@
     onestop-central broker-config --config config/central.toml --out DIR
     onestop-central keygen --out DIR [--force]
     onestop-central backup (--config config/central.toml | --db URL) --out FILE
+    onestop-central doctor --config config/central.toml [--db URL]
 """
 
 from __future__ import annotations
@@ -109,10 +110,27 @@ def backup(argv: list[str]) -> int:
     return 0
 
 
+def doctor(argv: list[str]) -> int:
+    """`onestop-central doctor --config FILE [--db URL]`: one line per check (central.doctor)."""
+    p = argparse.ArgumentParser(prog="onestop-central doctor",
+                                description="Check central's configuration, signing key, database, broker and "
+                                            "halls; exit 1 when something is wrong.")
+    p.add_argument("--config", required=True, help="central configuration, e.g. config/central.toml")
+    p.add_argument("--db", help="the database URL (default: [db] url of the config)")
+    p.add_argument("--timeout", type=float, default=5.0, metavar="SECONDS", help="for the broker to answer")
+    args = p.parse_args(argv)
+    from . import doctor as checks
+
+    return checks.report(checks.run(args.config, checks.Options(db=args.db, timeout=max(0.5, args.timeout))),
+                         sys.stdout)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["backup"]:
         return backup(argv[1:])
+    if argv[:1] == ["doctor"]:
+        return doctor(argv[1:])
     if argv[:1] == ["broker-config"]:
         from .brokerconf import main as broker_config
 

@@ -178,6 +178,13 @@ class GpioBoard:
     def state(self) -> str:
         return "fault" if self.errors else "ok"
 
+    def factory_name(self) -> str:
+        """The class name of the pin factory the open devices use (e.g. "LGPIOFactory",
+        "MockFactory"); "" when none could be made (onestop-edge doctor)."""
+        with self._lock:
+            found = next((getattr(d, "pin_factory", None) for d in self._devices.values()), None) or self.factory
+        return type(found).__name__ if found is not None else ""
+
     # ------------------------------------------------------------ inputs
 
     def _edge_handler(self, name: str, active: bool) -> Callable[[], None]:

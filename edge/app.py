@@ -28,7 +28,7 @@ from .pages import page_handlers
 from .web import (PLAIN_DETAILS, PUBLIC, CrossSiteMiddleware, SignOns, access, guard, internal_error, security_headers,
                   invalid_request_detail, session_config, status_code_name, too_deep)
 from .web import events_token as env_events_token
-from .workflow import Refused
+from .workflow import Refused, StorageUnavailable
 
 log = logging.getLogger("onestop.edge")
 HERE = Path(__file__).parent
@@ -114,6 +114,10 @@ async def _ticker(hall: Hall, seconds: float, sessions: FileStore, hardware=None
             await hall.run(tick, hardware.sensors() if hardware is not None else None)
             if rounds % 120 == 0:
                 await sessions.delete_expired()
+        except StorageUnavailable:
+            pass  # an expected fault (disk full, read-only): the hall logged it once, health says degraded
+        except OSError as e:  # the sessions folder on a failing disk: one line, no traceback
+            log.warning("tick: %s", e)
         except Exception:  # noqa: BLE001 - keep ticking
             log.exception("tick failed")
         rounds += 1

@@ -90,10 +90,50 @@ def backup_or_restore(command: str, argv: list[str]) -> int:
     return 0
 
 
+def _writer_check(hall):
+    """Under systemd's watchdog: the check that lets the serve loop ping it, i.e. the hall's writer
+    beat within half the watchdog's timeout (a hung writer gets the node restarted)."""
+    from sync.kernel.sdnotify import watchdog_seconds
+
+    from .hall import BEAT_SECONDS
+
+    timeout = watchdog_seconds()
+    if not timeout:
+        return None
+    max_age = max(timeout / 2, 3 * BEAT_SECONDS)
+    return lambda: hall.writer_alive(max_age)
+
+
+def doctor_main(argv: list[str]) -> int:
+    """`onestop-edge doctor --config FILE [--data-dir DIR] …`: one line per check (edge.doctor)."""
+    p = argparse.ArgumentParser(prog="onestop-edge doctor",
+                                description="Check this hall node's configuration, disk, database, devices, "
+                                            "broker and clock; exit 1 when something is wrong.")
+    p.add_argument("--config", required=True, help="hall configuration file")
+    p.add_argument("--data-dir", help="the node's data directory (default: var/<hall-id>)")
+    p.add_argument("--simulate", action="store_true", help="the node runs with simulated devices")
+    p.add_argument("--no-sync", action="store_true", help="the node runs without central: skip the broker")
+    p.add_argument("--listen", type=float, default=1.0, metavar="SECONDS",
+                   help="how long to listen on each badge reader for frames (default 1)")
+    p.add_argument("--wait", type=float, default=12.0, metavar="SECONDS",
+                   help="how long to wait for central's time beacon (default 12; 0: do not wait)")
+    p.add_argument("--min-free-mb", type=int, default=None, metavar="MB",
+                   help="free space the data directory's disk must keep (default 200)")
+    args = p.parse_args(argv)
+    from . import doctor
+
+    opts = doctor.Options(data_dir=Path(args.data_dir) if args.data_dir else None, simulate=args.simulate,
+                          no_sync=args.no_sync, listen=max(0.0, args.listen), wait=max(0.0, args.wait),
+                          min_free_mb=args.min_free_mb if args.min_free_mb is not None else doctor.MIN_FREE_MB)
+    return doctor.report(doctor.run(args.config, opts), sys.stdout)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] in (["backup"], ["restore"]):
         return backup_or_restore(argv[0], argv[1:])
+    if argv[:1] == ["doctor"]:
+        return doctor_main(argv[1:])
     args = parse_args(argv)
     if args.hash_pin:
         from .auth import hash_secret
@@ -162,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
               flush=True)
         if args.simulate:
             print(f"  device simulator {base}/sim", flush=True)
-        if not serve(app, host, int(port)):
+        if not serve(app, host, int(port), alive=_writer_check(hall)):
             print(f"onestop-edge: could not serve on {host}:{port}", file=sys.stderr)
             return 1
     finally:

@@ -14,6 +14,7 @@ import concurrent.futures
 import logging
 import queue
 import threading
+import time
 from pathlib import Path
 from typing import Any, Callable
 
@@ -30,6 +31,7 @@ log = logging.getLogger("onestop.edge")
 
 Listener = Callable[[list[StoredEvent]], None]
 _STOP = object()
+BEAT_SECONDS = 0.5  # an idle writer still beats this often (systemd's watchdog asks, see writer_alive)
 
 
 class Hall:
@@ -51,6 +53,7 @@ class Hall:
         self._thread: threading.Thread | None = None
         self._listeners: list[Listener] = []
         self.max_batch = 128
+        self.beat = time.monotonic()  # the writer's last sign of life
 
     # -- lifecycle
 
@@ -65,6 +68,12 @@ class Hall:
             self._q.put(_STOP)
             self._thread.join(timeout=30)
         self._thread = None
+
+    def writer_alive(self, max_age: float) -> bool:
+        """Whether the writer thread runs and beat within `max_age` seconds (it beats after each
+        batch and every BEAT_SECONDS when idle): a writer stuck in a command is not alive."""
+        thread = self._thread
+        return thread is not None and thread.is_alive() and time.monotonic() - self.beat < max_age
 
     def add_listener(self, fn: Listener) -> None:
         self._listeners.append(fn)
@@ -104,7 +113,11 @@ class Hall:
         ready.set_result(None)
         try:
             while True:
-                job = self._q.get()
+                self.beat = time.monotonic()
+                try:
+                    job = self._q.get(timeout=BEAT_SECONDS)
+                except queue.Empty:
+                    continue
                 if job is _STOP:
                     break
                 batch = [job]

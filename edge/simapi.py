@@ -4,10 +4,12 @@ MockFactory pins and the simulated badge readers of `edge.hardware`."""
 from __future__ import annotations
 
 import asyncio
-from typing import Literal
+import threading
+from typing import Annotated, Literal
 
 from litestar import Controller, Request, get, post
 from litestar.params import JSONBody
+from msgspec import Meta
 
 from .api import Body, Id, PathId
 from .web import PUBLIC, access
@@ -26,6 +28,15 @@ class BadgeWrite(Body, kw_only=True):
 
 class ReaderAction(Body, kw_only=True):
     action: Literal["unplug", "plug"]
+
+
+class WriterHang(Body, kw_only=True):
+    seconds: Annotated[float, Meta(gt=0, le=600)]
+
+
+def _block_writer(ctx, seconds: float) -> None:
+    """A command that keeps the hall's writer thread busy (a simulated hung writer)."""
+    threading.Event().wait(seconds)
 
 
 class SimApi(Controller):
@@ -81,6 +92,15 @@ class SimApi(Controller):
             raise NotFound("unknown-reader", f"没有名为 {name} 的读卡器")
         hw.sim_plug(name, data.action == "plug")
         return {"reader": name, "plugged": data.action == "plug"}
+
+
+    @post("/writer/hang", status_code=200, summary="Block the hall's writer thread for some seconds (a hung writer: "
+          "systemd's watchdog pings stop)", opt=access(PUBLIC))
+    async def hang_writer(self, request: Request, data: JSONBody[WriterHang]) -> dict:
+        if not request.app.state.get("simulate"):
+            raise Refused("no-simulation", "没有模拟设备（请用 --simulate 启动）")
+        request.app.state["hall"].submit(_block_writer, data.seconds)
+        return {"hung_seconds": data.seconds}
 
 
 def sim_handlers() -> list:

@@ -177,3 +177,115 @@ class Link:
             self._on_message(msg.topic, msg.payload)
         except Exception:  # noqa: BLE001 - a bad message never kills the network thread
             log.exception("handling a message on %s failed", msg.topic)
+
+
+# -- a one-shot check of a broker account (onestop-edge doctor, onestop-central doctor) ----------
+
+
+@dataclass
+class ProbeResult:
+    """What a broker answered one short session: `refused` is the CONNACK's reason ("" when
+    connected, the socket error when the broker could not be reached); `granted` maps each
+    subscribed filter to whether the broker granted it; `published` each published topic to
+    True (accepted), False (refused: MQTT 5 only) or None (no answer, or MQTT 3.1.1, which
+    cannot say); `messages` holds what arrived, in order."""
+
+    connected: bool = False
+    refused: str = ""
+    granted: dict[str, bool] | None = None
+    published: dict[str, bool | None] | None = None
+    messages: list[tuple[str, bytes]] | None = None
+
+
+def probe(broker: BrokerUrl, client_id: str, *, subscribe: Sequence[str] = (),
+          publish: Sequence[tuple[str, bytes]] = (), wait: Callable[[ProbeResult], bool] | None = None,
+          timeout: float = 5.0, protocol: int = 5, ca_file: str | None = None) -> ProbeResult:
+    """Connect once (clean session), subscribe to each of `subscribe` and publish (QoS 1) each
+    of `publish`, then collect messages until every answer is in and `wait(result)` is true, or
+    `timeout` seconds have passed; disconnect. Never raises for a broker fault: the result says what happened."""
+    result = ProbeResult(granted={}, published={}, messages=[])
+    answered = threading.Event()
+    acked = threading.Condition()
+    pending_sub: dict[int, str] = {}
+    pending_pub: dict[int, str] = {}
+    v5 = protocol == 5
+    if v5:
+        c = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=paho.MQTTv5)
+    else:
+        c = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=paho.MQTTv311,
+                        clean_session=True)
+    if broker.username:
+        c.username_pw_set(broker.username, broker.password or None)
+    if broker.tls:
+        c.tls_set(ca_certs=ca_file, cert_reqs=ssl.CERT_REQUIRED)
+
+    def on_connect(client, userdata, flags, reason_code, properties) -> None:
+        result.connected = not reason_code.is_failure
+        result.refused = "" if result.connected else str(reason_code)
+        answered.set()
+
+    def on_subscribe(client, userdata, mid, reason_codes, properties) -> None:
+        with acked:
+            topic = pending_sub.pop(mid, None)
+            if topic is not None:
+                result.granted[topic] = not any(rc.is_failure for rc in reason_codes)
+            acked.notify_all()
+
+    def on_publish(client, userdata, mid, reason_code, properties) -> None:
+        with acked:
+            topic = pending_pub.pop(mid, None)
+            if topic is not None:
+                result.published[topic] = (not reason_code.is_failure) if v5 else None
+            acked.notify_all()
+
+    def on_message(client, userdata, msg) -> None:
+        with acked:
+            result.messages.append((msg.topic, bytes(msg.payload)))
+            acked.notify_all()
+
+    c.on_connect, c.on_subscribe, c.on_publish, c.on_message = on_connect, on_subscribe, on_publish, on_message
+    c.on_disconnect = lambda *a: answered.set()
+    try:
+        if v5:
+            c.connect(broker.host, broker.port, keepalive=15, clean_start=True)
+        else:
+            c.connect(broker.host, broker.port, keepalive=15)
+    except (OSError, ssl.SSLError, ValueError) as e:
+        result.refused = f"cannot reach {broker.host}:{broker.port}: {e}"
+        return result
+    c.loop_start()
+    try:
+        if not answered.wait(timeout) or not result.connected:
+            result.refused = result.refused or f"no answer from {broker} within {timeout:g} s"
+            result.connected = False
+            return result
+        with acked:
+            for topic in subscribe:
+                rc, mid = c.subscribe(topic, qos=1)
+                if rc == paho.MQTT_ERR_SUCCESS:
+                    pending_sub[mid] = topic
+            for topic, payload in publish:
+                info = c.publish(topic, payload, qos=1)
+                if info.rc == paho.MQTT_ERR_SUCCESS:
+                    pending_pub[info.mid] = topic
+            deadline = threading.Event()
+            timer = threading.Timer(timeout, lambda: (deadline.set(), _notify(acked)))
+            timer.start()
+            try:
+                while not deadline.is_set() and (pending_sub or pending_pub
+                                                  or (wait is not None and not wait(result))):
+                    acked.wait(0.5)
+            finally:
+                timer.cancel()
+        for topic in publish:
+            result.published.setdefault(topic[0], None)
+        result.connected = c.is_connected() or result.connected
+        return result
+    finally:
+        c.disconnect()
+        c.loop_stop()
+
+
+def _notify(cond: threading.Condition) -> None:
+    with cond:
+        cond.notify_all()

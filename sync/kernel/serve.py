@@ -20,9 +20,11 @@ import contextlib
 import signal
 import threading
 from collections.abc import AsyncIterator
-from typing import TypeVar
+from typing import Callable, TypeVar
 
 import uvicorn
+
+from . import sdnotify
 
 T = TypeVar("T")
 
@@ -129,9 +131,23 @@ class GracefulServer(uvicorn.Server):
     """uvicorn that sets the app's `Stopping` as soon as it begins to shut down (signal or
     `should_exit`), so open streams end and the graceful shutdown does not wait on them."""
 
-    def __init__(self, config: uvicorn.Config, stopping: Stopping | None = None) -> None:
+    def __init__(self, config: uvicorn.Config, stopping: Stopping | None = None,
+                 alive: Callable[[], bool] | None = None) -> None:
         super().__init__(config)
         self.stopping = stopping
+        self.alive = alive
+        self._watchdog: asyncio.Task | None = None
+
+    async def startup(self, sockets=None) -> None:
+        """Serve, then tell systemd (Type=notify) the service is ready and, under a WatchdogSec,
+        ping its watchdog from this event loop while `alive()` holds (sync.kernel.sdnotify)."""
+        await super().startup(sockets)
+        if not self.started or self.should_exit:
+            return
+        sdnotify.notify("READY=1", "STATUS=serving")
+        timeout = sdnotify.watchdog_seconds()
+        if timeout:
+            self._watchdog = asyncio.create_task(sdnotify.keep_alive(timeout, self.alive))
 
     @contextlib.contextmanager
     def capture_signals(self):
@@ -146,16 +162,22 @@ class GracefulServer(uvicorn.Server):
                 signal.signal(sig, handler)
 
     async def shutdown(self, sockets=None) -> None:
+        sdnotify.notify("STOPPING=1")
+        if self._watchdog is not None:
+            self._watchdog.cancel()
         if self.stopping is not None:
             self.stopping.set()
         await super().shutdown(sockets)
 
 
-def serve(app, host: str, port: int, *, stopping: Stopping | None = None, grace: float = GRACE_SECONDS) -> bool:
+def serve(app, host: str, port: int, *, stopping: Stopping | None = None, grace: float = GRACE_SECONDS,
+          alive: Callable[[], bool] | None = None) -> bool:
     """Serve until a signal; False if the server could not start (e.g. the port is taken).
-    `stopping` (default: the app's own, see `stopping_of`) is set when the shutdown begins."""
+    `stopping` (default: the app's own, see `stopping_of`) is set when the shutdown begins.
+    Under systemd: READY=1 once serving, STOPPING=1 when stopping, and WATCHDOG=1 pings while
+    `alive()` holds (sync.kernel.sdnotify)."""
     server = GracefulServer(uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
                                            lifespan="on", timeout_graceful_shutdown=grace),
-                            stopping if stopping is not None else stopping_of(app, create=True))
+                            stopping if stopping is not None else stopping_of(app, create=True), alive)
     server.run()
     return bool(server.started)

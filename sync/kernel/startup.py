@@ -4,6 +4,7 @@ format, and the configuration and options loaded with one clear line on stderr f
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from typing import Callable, TypeVar
 
@@ -12,10 +13,14 @@ from .configfile import ConfigError
 T = TypeVar("T")
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+JOURNAL_FORMAT = "%(levelname)s %(name)s: %(message)s"  # journald stamps each line itself
 
 
 def start_logging(level: str) -> None:
-    logging.basicConfig(level=level.upper(), format=LOG_FORMAT)
+    """One line per event on stderr; under systemd (stderr is the journal: $JOURNAL_STREAM) without
+    the time, which journald records."""
+    journal = bool(os.environ.get("JOURNAL_STREAM"))
+    logging.basicConfig(level=level.upper(), format=JOURNAL_FORMAT if journal else LOG_FORMAT)
 
 
 def load_or_report(program: str, load: Callable[[], T], bad_value: str = "") -> T | None:

@@ -25,7 +25,7 @@ PUBLIC = {
     "/api/login", "/api/logout",
 }
 SIMULATE_ONLY = {"/sim", "/api/sim/pins", "/api/sim/pins/{name:str}", "/api/sim/readers", "/api/sim/badge",
-                 "/api/sim/readers/{name:str}"}
+                 "/api/sim/readers/{name:str}", "/api/sim/writer/hang"}
 
 
 def events_len(hall) -> int:
