@@ -33,6 +33,7 @@ from sync.kernel.checkup import FAIL, OK, SKIP, Check, report
 from sync.kernel.configfile import ConfigError
 
 from .config import EdgeConfig, load
+from .store import migrations
 from .syncing import CLOCK_TOLERANCE_US, FLOOR_KEY
 
 __all__ = ["FAIL", "OK", "SKIP", "Check", "Options", "report", "run"]
@@ -127,7 +128,7 @@ def check_database(path: Path, hall_id: str) -> tuple[list[Check], int]:
         if result != "ok":
             return [Check("database", FAIL, f"{path} damaged: {result}", fix)], 0
         meta = _meta(con)
-        user_version = con.execute("PRAGMA user_version").fetchone()[0]
+        version = migrations.read_version(con.execute)
     except sqlite3.Error as e:
         return [Check("database", FAIL, f"{path} is not a readable hall database: {e}", fix)], 0
     finally:
@@ -135,8 +136,11 @@ def check_database(path: Path, hall_id: str) -> tuple[list[Check], int]:
     if meta.get("hall") not in (None, hall_id):
         return [Check("database", FAIL, f"{path} belongs to hall {meta.get('hall')!r}, not {hall_id!r}",
                       "give --data-dir the directory of this hall")], 0
-    version = meta.get("schema_version") or meta.get("schema") or (str(user_version) if user_version else "")
-    schema = f"schema version {version}" if version else "schema version not recorded"
+    if version > migrations.latest():
+        return [Check("database", FAIL, f"{path} has schema {version}, newer than this code's {migrations.latest()}",
+                      "install the release that wrote it (or restore a backup made by this one)")], 0
+    pending = migrations.latest() - version
+    schema = f"schema {version}" + (f" ({pending} migration(s) to apply at the next start)" if pending else " (current)")
     try:
         floor = int(meta.get(FLOOR_KEY) or 0)
     except ValueError:

@@ -290,3 +290,23 @@ def test_doctor_cli_prints_one_line_per_check_and_exits_1_on_a_fault(tmp_path):
                           text=True, timeout=60, cwd=Path(__file__).parents[2])
     assert good.returncode == 0, good.stdout + good.stderr
     assert good.stdout.splitlines()[-1] == "no problem found"
+
+
+def test_doctor_database_schema_current_or_newer_than_the_code(tmp_path):
+    """The database line names the schema version the migrations recorded; a database written by
+    a newer release fails (the node would refuse to open it)."""
+    import sqlite3
+
+    from edge.store import migrations
+
+    hall_file = write_hall(tmp_path)
+    db = make_database(hall_file, tmp_path / "data")
+    ok = by_name(doctor.run(hall_file, opts(tmp_path, no_sync=True)))["database"]
+    assert ok.mark == doctor.OK and f"schema {migrations.latest()} (current)" in ok.detail
+    con = sqlite3.connect(db)
+    with con:
+        con.execute(f"INSERT INTO {migrations.VERSION_TABLE} (version, name, applied) VALUES (?, 'future', 0)",
+                    (migrations.latest() + 1,))
+    con.close()
+    newer = by_name(doctor.run(hall_file, opts(tmp_path, no_sync=True)))["database"]
+    assert newer.failed and "newer than this code" in newer.detail
