@@ -103,7 +103,7 @@ def run_edge() -> dict[str, float]:
 def run_central() -> dict[str, float]:
     from . import bench_central
 
-    r = bench_central.run(halls=3, days=30, visits=100, runs=3, postgres=False)
+    r = bench_central.run(halls=3, days=60, visits=100, runs=3, postgres=False)
     return {"central.sqlite_ingest_ratio_to_raw": r["runs"][0]["ingest"]["ratio_to_raw"]}
 
 
