@@ -4,8 +4,11 @@ publish each hall's business configuration (retained) and the time beacon.
 Everything it sends to the halls (acks, configurations, beacons) goes out through `_send`, the
 one place that signs (`sync.contract.signing.Signer`): a hall takes nothing unsigned.
 
-MQTT callbacks only queue work; one worker thread owns the store's write path, so a slow
-commit pushes back on the broker connection instead of piling up in memory.
+MQTT callbacks only queue work. A decoder thread decodes each batch and its event bodies
+(`central.store.prepare`) while one worker thread, which owns the store's write path, writes the
+batches before it: decoding and inserting overlap (SQLite and PostgreSQL release the GIL while
+they work). Both queues are bounded, so a slow commit pushes back on the broker connection
+instead of piling up in memory.
 """
 
 from __future__ import annotations
@@ -21,8 +24,9 @@ from sync.contract import wire
 from sync.contract.signing import Signer
 from sync.kernel.clock import Clock
 from sync.mqtt import BrokerUrl, Link
+from sync.replicator import shorten_switch_interval
 
-from .store import CentralStore, IngestResult
+from .store import CentralStore, IngestResult, Prepared, prepare
 
 log = logging.getLogger("onestop.central")
 _STOP = object()
@@ -57,7 +61,8 @@ class CentralService:
         events = f"{wire.ROOT}/halls/+/events"
         if shared:
             events = f"$share/{SHARE_GROUP}/{events}"
-        self._q: queue.Queue = queue.Queue(maxsize=256)
+        self._raw: queue.Queue = queue.Queue(maxsize=64)  # as received, for the decoder
+        self._q: queue.Queue = queue.Queue(maxsize=256)  # decoded, for the writer
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self.stats = {"batches": 0, "stored": 0, "duplicates": 0, "quarantined": 0, "acks": 0}
@@ -72,7 +77,9 @@ class CentralService:
         )
 
     def start(self) -> None:
-        for name, target in (("central-ingest", self._worker), ("central-beacon", self._beacon)):
+        shorten_switch_interval()  # the writer steps rows through sqlite3 too (sync.replicator)
+        for name, target in (("central-decode", self._decoder), ("central-ingest", self._worker),
+                             ("central-beacon", self._beacon)):
             t = threading.Thread(target=target, name=name, daemon=True)
             t.start()
             self._threads.append(t)
@@ -81,7 +88,7 @@ class CentralService:
     def stop(self) -> None:
         self._stop.set()
         self.link.stop()
-        self._q.put(_STOP)
+        self._raw.put(_STOP)  # the decoder hands it on to the worker
         for t in self._threads:
             t.join(10)
         self._threads.clear()
@@ -101,14 +108,33 @@ class CentralService:
             self._send(wire.config_topic(msg.hall), msg, retain=True)
         # what this database really holds replaces any retained ack a previous database left
         # at the broker, so halls resend whatever central no longer has
-        self._q.put(("acks", b""))
+        self._raw.put(("acks", b""))
 
     def _send(self, topic: str, msg: Struct, *, retain: bool, qos: int = 1) -> bool:
         """Publish a downlink message, signed for `topic`: the only way anything reaches a hall."""
         return self.link.publish(topic, self.signer.seal(topic, wire.encode(msg)), qos=qos, retain=retain)
 
     def _on_message(self, topic: str, payload: bytes) -> None:
-        self._q.put((topic, payload))  # blocks when the worker is behind: backpressure
+        self._raw.put((topic, payload))  # blocks when the worker is behind: backpressure
+
+    # -- decoder
+
+    def _decoder(self) -> None:
+        """Decode event batches ahead of the writer, in arrival order (everything else passes
+        through untouched, so the worker sees messages in the order they came)."""
+        while True:
+            item = self._raw.get()
+            if item is _STOP:
+                self._q.put(_STOP)
+                return
+            topic, payload = item
+            parts = wire.split_hall_topic(topic) if topic != "acks" else None
+            if parts is not None and parts[1] == "events":
+                try:
+                    item = (topic, prepare(parts[0], topic, payload, self.clock.micros()))
+                except Exception:  # noqa: BLE001 - the worker decodes it again and quarantines
+                    log.exception("decoding a batch on %s failed", topic)
+            self._q.put(item)
 
     def publish_config(self, msg: wire.ConfigMessage) -> bool:
         """Store and publish (retained) a hall's business configuration."""
@@ -170,17 +196,12 @@ class CentralService:
         if topic == "acks":
             self._publish_all_acks()
             return None
-        received = self.clock.micros()
-        parts = wire.split_hall_topic(topic)
-        if parts is None:
-            return None
-        hall, leaf = parts
-        if leaf == "status":
-            self.store.hall_status(hall, payload, received)
-            return None
-        if leaf != "events":
-            return None
-        result = self.store.ingest(hall, topic, payload, received)
+        if isinstance(payload, Prepared):
+            result = self.store.store_prepared(payload)
+        else:
+            result = self._handle_raw(topic, payload)
+            if result is False:
+                return None
         self.stats["batches"] += 1
         if result is None:
             self.stats["quarantined"] += 1
@@ -189,6 +210,20 @@ class CentralService:
         self.stats["duplicates"] += result.duplicates
         self.stats["quarantined"] += result.quarantined
         return result
+
+    def _handle_raw(self, topic: str, payload: bytes) -> IngestResult | None | bool:
+        """A message the decoder passed through: False when it was not an event batch."""
+        received = self.clock.micros()
+        parts = wire.split_hall_topic(topic)
+        if parts is None:
+            return False
+        hall, leaf = parts
+        if leaf == "status":
+            self.store.hall_status(hall, payload, received)
+            return False
+        if leaf != "events":
+            return False
+        return self.store.ingest(hall, topic, payload, received)
 
     def _beacon(self) -> None:
         while not self._stop.wait(self.beacon_interval):

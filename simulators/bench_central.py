@@ -369,6 +369,21 @@ def time_pages(base: str, pages: dict[str, str], runs: int) -> dict:
 # ---------------------------------------------------------------- the run
 
 
+def raw_rate(payloads, tmp: Path) -> float:
+    """events/s of sqlite3.executemany of the same rows into the events table shape, one
+    transaction (bench_sync.raw_sqlite_rate): the storage limit ingest is compared with."""
+    from sync.contract import wire
+
+    from .bench_sync import raw_sqlite_rate
+
+    rows = []
+    for hall, payload, _ts in payloads:
+        b = wire.decode(payload, wire.Batch)
+        rows += [(hall, b.epoch, e.seq, e.id, e.kind, e.schema, e.body.decode(), e.ts, e.ts, e.boot, e.mono,
+                  e.clock, 0) for e in b.events]
+    return raw_sqlite_rate(rows, tmp)
+
+
 def run_one(label: str, url: str, payloads, config: Path, year: int, runs: int) -> dict:
     from central.store import marks
     from central.store import CentralStore
@@ -430,8 +445,10 @@ def run(halls: int = 30, days: int = 365, visits: int = 100, seed: int = 1, runs
         print(f"  generated {n:,} events in {gen_s:.1f} s ({len(payloads)} batches; "
               f"{kinds.get('ticket.issued', 0):,} tickets, {kinds.get('rating.given', 0):,} ratings, "
               f"{kinds.get('attendance.punch', 0):,} punches)", flush=True)
+        raw = raw_rate(payloads, tmp)
+        print(f"  raw sqlite3.executemany of the same rows: {raw:,.0f} events/s", flush=True)
         result = {"halls": halls, "days": days, "visits_per_day": visits, "seed": seed, "events": n,
-                  "kinds": kinds, "target_ms": TARGET_MS, "runs": []}
+                  "kinds": kinds, "target_ms": TARGET_MS, "raw_sqlite_executemany_per_s": round(raw), "runs": []}
         targets = []
         if db:
             targets.append(("postgresql" if db.startswith("postgres") else "sqlite", db, None))
@@ -444,7 +461,9 @@ def run(halls: int = 30, days: int = 365, visits: int = 100, seed: int = 1, runs
                     targets.append(("postgresql", pg[0], pg[1]))
         for label, url, drop in targets:
             try:
-                result["runs"].append(run_one(label, url, payloads, config, year, runs))
+                one = run_one(label, url, payloads, config, year, runs)
+                one["ingest"]["ratio_to_raw"] = round(one["ingest"]["events_per_s"] / raw, 3)
+                result["runs"].append(one)
             finally:
                 if drop:
                     drop()

@@ -24,6 +24,7 @@ broker is reached through `sync.transport` (`sync.mqtt` for MQTT), so it never i
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 import time
 from typing import Any, Protocol
@@ -33,6 +34,18 @@ from .contract.signing import Refused, Trust
 from .transport import Endpoint, Transport
 
 log = logging.getLogger("onestop.sync.edge")
+
+# The sending thread reads the log through sqlite3, which lets go of the GIL for every row it
+# steps; with Python's default 5 ms switch interval each time it wants the GIL back it can wait
+# up to 5 ms behind a busy thread (the hall starting its web app, a page being rendered) — the
+# convoy effect that halved the backlog drain (docs/benchmarks.md, bench sync). A shorter
+# interval bounds that wait. Process-wide; only ever lowered.
+SWITCH_INTERVAL = 0.0002
+
+
+def shorten_switch_interval(seconds: float = SWITCH_INTERVAL) -> None:
+    if sys.getswitchinterval() > seconds:
+        sys.setswitchinterval(seconds)
 
 
 class Source(Protocol):
@@ -107,7 +120,9 @@ class Replicator:
         self._lock = threading.Lock()
         self._heard: list[wire.Ack] = []  # acks not yet taken in by the sending loop
         self._sent: dict[str, int] = {}  # epoch → highest seq sent in order on this connection
+        self._live_from = 0  # the live lane sent seqs _live_from+1 … _live_upto of _live_epoch
         self._live_upto = 0
+        self._live_epoch: str | None = None
         self._verify: dict[str, int] = {}  # stale epoch → last seq we must see central answer
         self._lower: dict[str, tuple[int, float]] = {}  # epoch → (lower ack heard, since when)
         self._synced = False  # an ack has been taken in on this connection
@@ -129,6 +144,7 @@ class Replicator:
     # -- lifecycle
 
     def start(self) -> None:
+        shorten_switch_interval()
         self._thread = threading.Thread(target=self._run, name="sync-edge", daemon=True)
         self._thread.start()
         self.link.start()
@@ -238,7 +254,8 @@ class Replicator:
 
     def _restart_sending(self) -> None:
         self._sent = {}
-        self._live_upto = 0
+        self._live_from = self._live_upto = 0
+        self._live_epoch = None
         self._last_progress = time.monotonic()
 
     def _take_acks(self) -> None:
@@ -322,6 +339,14 @@ class Replicator:
             inflight += sent - acked
             while sent < last and inflight < self.max_inflight:
                 room = min(self.batch_size, self.max_inflight - inflight)
+                if epoch == self._live_epoch and self._live_from <= sent < self._live_upto:
+                    # the live lane already sent these on this connection: no duplicate (when one
+                    # was lost, the ack stops short and the ack timeout sends everything again)
+                    inflight += self._live_upto - sent
+                    sent = self._live_upto
+                    continue
+                if epoch == self._live_epoch and sent < self._live_from:
+                    room = min(room, self._live_from - sent)  # up to where the live lane began
                 events = self.source.read(epoch, sent, room)
                 if not events or not self._publish(epoch, events):
                     self._sent[epoch] = sent
@@ -339,10 +364,13 @@ class Replicator:
         current = self.source.current_epoch()
         last = dict(epochs).get(current, 0)
         if self._synced and not self._verify and last > self._sent.get(current, 0):
-            start = max(self._live_upto, self._sent.get(current, 0), last - self.live_batch)
+            live_upto = self._live_upto if current == self._live_epoch else 0
+            start = max(live_upto, self._sent.get(current, 0), last - self.live_batch)
             if start < last:
                 events = self.source.read(current, start, self.live_batch)
                 if events and self._publish(current, events):
+                    if start != live_upto or current != self._live_epoch:  # a new live range
+                        self._live_from, self._live_epoch = start, current
                     self._live_upto = events[-1].seq
         if inflight < self.max_inflight and any(self._sent.get(ep, 0) < ls for ep, ls in epochs):
             self._wake.set()

@@ -50,6 +50,52 @@ class IngestResult:
     quarantined: int = 0
 
 
+@dataclass
+class Prepared:
+    """A batch payload decoded (`prepare`), ready for `CentralStore.store_prepared`."""
+
+    hall: str
+    topic: str
+    payload: bytes
+    received: int
+    refused: str | None = None  # why the whole payload goes to quarantine
+    epoch: str = ""
+    last_seq: int | None = None
+    rows: list[tuple] = field(default_factory=list)  # events table rows, seq order
+    bodies: list = field(default_factory=list)  # their decoded bodies
+    bad: list[tuple[int, bytes, str]] = field(default_factory=list)  # (seq, event bytes, reason) to quarantine
+
+
+def prepare(topic_hall: str, topic: str, payload: bytes, received: int) -> Prepared:
+    """Decode a batch payload and every event body in it: no database needed, so it can run
+    on another thread than the writer."""
+    prep = Prepared(hall=topic_hall, topic=topic, payload=payload, received=received)
+    try:
+        batch: wire.Batch = wire.decode(payload, wire.Batch)
+    except wire.WireError as e:
+        prep.refused = str(e)
+        return prep
+    if batch.hall != topic_hall:
+        prep.refused = f"batch says hall {batch.hall!r} but came on the topic of {topic_hall!r}"
+        return prep
+    prep.epoch = epoch = batch.epoch
+    if batch.events:
+        prep.last_seq = batch.events[-1].seq
+    rows, bodies, decode_body, newest = prep.rows, prep.bodies, ev.decode_body, ev.SCHEMA
+    for e in batch.events:
+        try:
+            body = decode_body(e.kind, e.body)
+            if e.schema > newest:
+                raise msgspec.ValidationError(f"schema {e.schema} is newer than {newest}")
+        except (msgspec.ValidationError, msgspec.DecodeError) as err:
+            prep.bad.append((e.seq, msgspec.msgpack.encode(e), f"event {e.kind}: {err}"))
+            continue
+        rows.append((topic_hall, epoch, e.seq, e.id, e.kind, e.schema, e.body.decode(),
+                     e.ts, e.ts, e.boot, e.mono, e.clock, received))
+        bodies.append(body)
+    return prep
+
+
 class CentralStore:
     def __init__(self, url: str) -> None:
         self.url = url
@@ -90,36 +136,29 @@ class CentralStore:
         """Store one batch payload. Returns what to ack, or None when nothing could be identified
         (the payload went to quarantine whole). Inside a caller's transaction this is a
         savepoint; on its own it commits before returning."""
+        return self.store_prepared(prepare(topic_hall, topic, payload, received))
+
+    def store_prepared(self, prep: "Prepared") -> IngestResult | None:
+        """The database half of `ingest` for a batch `prepare` decoded (central.service
+        decodes the next batches on another thread while this one is written)."""
+        topic_hall, topic, received = prep.hall, prep.topic, prep.received
         with self.db.atomic():
-            try:
-                batch: wire.Batch = wire.decode(payload, wire.Batch)
-            except wire.WireError as e:
-                self.quarantine(topic_hall, topic, payload, str(e), received)
-                return None
-            if batch.hall != topic_hall:
-                self.quarantine(topic_hall, topic, payload,
-                                f"batch says hall {batch.hall!r} but came on the topic of {topic_hall!r}", received)
+            if prep.refused is not None:
+                self.quarantine(topic_hall, topic, prep.payload, prep.refused, received)
                 return None
             result = IngestResult(hall=topic_hall)
-            if batch.events:
-                result.upto[batch.epoch] = batch.events[-1].seq
-            progress, conflict_at = self._lock_progress(topic_hall, batch.epoch)
-            rows, bodies = [], []
-            for e in batch.events:
-                if conflict_at is not None and e.seq >= conflict_at:
-                    continue  # the hall re-numbers these into a new epoch; never store them here
-                try:
-                    body = ev.decode_body(e.kind, e.body)
-                    if e.schema > ev.SCHEMA:
-                        raise msgspec.ValidationError(f"schema {e.schema} is newer than {ev.SCHEMA}")
-                except (msgspec.ValidationError, msgspec.DecodeError) as err:
-                    self.quarantine(topic_hall, topic, msgspec.msgpack.encode(e), f"event {e.kind}: {err}",
-                                    received, batch.epoch, e.seq)
-                    result.quarantined += 1
+            if prep.last_seq is not None:
+                result.upto[prep.epoch] = prep.last_seq
+            progress, conflict_at = self._lock_progress(topic_hall, prep.epoch)
+            for seq, payload, reason in prep.bad:
+                if conflict_at is not None and seq >= conflict_at:
                     continue
-                rows.append((topic_hall, batch.epoch, e.seq, e.id, e.kind, e.schema, e.body.decode(),
-                             e.ts, e.ts, e.boot, e.mono, e.clock, received))
-                bodies.append(body)
+                self.quarantine(topic_hall, topic, payload, reason, received, prep.epoch, seq)
+                result.quarantined += 1
+            rows, bodies = prep.rows, prep.bodies
+            if conflict_at is not None:  # the hall re-numbers these into a new epoch; never store them here
+                keep = [i for i, r in enumerate(rows) if r[2] < conflict_at]
+                rows, bodies = [rows[i] for i in keep], [bodies[i] for i in keep]
             if rows:
                 self._rebase(topic_hall, rows)
                 inserted = self._insert_events(rows)
@@ -127,15 +166,15 @@ class CentralStore:
                 result.duplicates = len(rows) - inserted
                 removed = 0
                 if inserted < len(rows):
-                    conflict = self._first_conflict(topic_hall, batch.epoch, rows)
+                    conflict = self._first_conflict(topic_hall, prep.epoch, rows)
                     if conflict is not None:
                         # keep nothing of this batch from the conflict on (the hall moves those
                         # events to a new epoch), and refuse that range of the epoch from now on
                         E, P = self.m.Event, self.m.Progress
                         ours = [r[3] for r in rows if r[2] >= conflict]
-                        removed = E.delete().where((E.hall == topic_hall) & (E.epoch == batch.epoch)
+                        removed = E.delete().where((E.hall == topic_hall) & (E.epoch == prep.epoch)
                                                    & (E.seq >= conflict) & E.event_id.in_(ours)).execute()
-                        P.update(conflict=conflict).where((P.hall == topic_hall) & (P.epoch == batch.epoch)).execute()
+                        P.update(conflict=conflict).where((P.hall == topic_hall) & (P.epoch == prep.epoch)).execute()
                         result.stored -= sum(1 for r in rows if r[2] >= conflict)
                 self._count(topic_hall, inserted - removed)
                 # the (hall, day) facts these events change are dirty (central.store.marks)
@@ -143,16 +182,19 @@ class CentralStore:
                 for r in rows:
                     if r[4] == "clock.corrected":
                         self._apply_correction(topic_hall, r[6])
-            self._advance(topic_hall, batch.epoch, progress)
+            self._advance(topic_hall, prep.epoch, progress)
         return result
 
     def _lock_progress(self, hall: str, epoch: str) -> tuple[int, int | None]:
-        P = self.m.Progress
-        P.insert(hall=hall, epoch=epoch, contiguous=0).on_conflict_ignore().execute()
-        q = P.select(P.contiguous, P.conflict).where((P.hall == hall) & (P.epoch == epoch))
+        # plain SQL: this runs once per batch, and building the query through peewee cost more
+        # than running it (cProfile of the drain, docs/benchmarks.md)
+        p, table = self.db.param, self.m.Progress._meta.table_name
+        self.db.execute_sql(f"INSERT INTO {table} (hall, epoch, contiguous) VALUES ({p}, {p}, 0)"
+                            " ON CONFLICT DO NOTHING", [hall, epoch])
+        sql = f"SELECT contiguous, conflict FROM {table} WHERE hall = {p} AND epoch = {p}"
         if self.postgres:
-            q = q.for_update()
-        contiguous, conflict = q.tuples().get()
+            sql += " FOR UPDATE"
+        contiguous, conflict = self.db.execute_sql(sql, [hall, epoch]).fetchone()
         return contiguous or 0, conflict
 
     def _count(self, hall: str, delta: int) -> None:
@@ -164,9 +206,9 @@ class CentralStore:
                             " DO UPDATE SET events = hall_event_counts.events + excluded.events", [hall, delta])
 
     def conflicts(self, hall: str) -> dict[str, int]:
-        P = self.m.Progress
-        q = P.select(P.epoch, P.conflict).where((P.hall == hall) & P.conflict.is_null(False))
-        return dict(q.tuples())
+        p, table = self.db.param, self.m.Progress._meta.table_name
+        return dict(self.db.execute_sql(
+            f"SELECT epoch, conflict FROM {table} WHERE hall = {p} AND conflict IS NOT NULL", [hall]).fetchall())
 
     def _insert_events(self, rows: list[tuple]) -> int:
         """Insert what is new; returns how many rows were new (the rest were duplicates)."""
@@ -222,12 +264,13 @@ class CentralStore:
                 contiguous = seq
             break
         if contiguous != start:
-            P.update(contiguous=contiguous).where((P.hall == hall) & (P.epoch == epoch)).execute()
+            self.db.execute_sql(f"UPDATE {P._meta.table_name} SET contiguous = {p} WHERE hall = {p} AND epoch = {p}",
+                                [contiguous, hall, epoch])
         return contiguous
 
     def acks(self, hall: str) -> dict[str, int]:
-        P = self.m.Progress
-        return {epoch: c for epoch, c in P.select(P.epoch, P.contiguous).where(P.hall == hall).tuples()}
+        p, table = self.db.param, self.m.Progress._meta.table_name
+        return dict(self.db.execute_sql(f"SELECT epoch, contiguous FROM {table} WHERE hall = {p}", [hall]).fetchall())
 
     # ------------------------------------------------------------------ clock corrections
 

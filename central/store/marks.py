@@ -68,8 +68,16 @@ def _utc_date(ts: int) -> date:
 # ---------------------------------------------------------------- marking (at ingest)
 
 
-def _get(body, name: str):
-    return body.get(name) if isinstance(body, dict) else getattr(body, name, None)
+class _Fields:
+    """A JSON body (dict) read like a decoded body struct: missing fields are None."""
+
+    __slots__ = ("_d",)
+
+    def __init__(self, d: dict) -> None:
+        self._d = d
+
+    def __getattr__(self, name: str):
+        return self._d.get(name)
 
 
 def _local_days(store, hall: str, ts: int) -> list[str]:
@@ -115,22 +123,25 @@ def mark(store, hall: str, events: list[tuple[str, list[int], object]]) -> None:
     issued, cased = [], []
     tickets: set[str] = set()
     cases: set[str] = set()
+    # (plain attribute reads on the decoded bodies: this loop runs for every event ingested)
     for kind, stamps, body in events:
+        if body.__class__ is dict:
+            body = _Fields(body)
         if kind == "ticket.issued":
-            day = _get(body, "service_date")
+            day = getattr(body, "service_date", None)
             marks.add((hall, day))
-            issued.append((hall, _get(body, "ticket"), day))
+            issued.append((hall, getattr(body, "ticket", None), day))
         elif kind.startswith("ticket."):
-            tickets.add(_get(body, "ticket"))
-            if kind == "ticket.completed" and _get(body, "case"):
-                cased.append((hall, _get(body, "case"), _get(body, "ticket")))
+            tickets.add(getattr(body, "ticket", None))
+            if kind == "ticket.completed" and getattr(body, "case", None):
+                cased.append((hall, body.case, getattr(body, "ticket", None)))
         elif kind == "rating.given":
-            tickets.add(_get(body, "ticket"))
+            tickets.add(getattr(body, "ticket", None))
             marks.update((hall, day) for ts in stamps for day in _local_days(store, hall, ts))
         elif kind == "case.finished":
-            cases.add(_get(body, "case"))
+            cases.add(getattr(body, "case", None))
         elif kind == "attendance.punch":
-            marks.add((hall, _get(body, "service_date")))
+            marks.add((hall, getattr(body, "service_date", None)))
         elif kind in ("window.paused", "window.step_away_violation"):
             marks.update((hall, day) for ts in stamps for day in _local_days(store, hall, ts))
     insert_rows(store, "fact_tickets", ("hall", "ticket", "day"), sorted(set(issued)), "ON CONFLICT DO NOTHING")

@@ -54,6 +54,25 @@ def _m8_quarantine_bounded(store) -> None:
                  payload=payload[:QUARANTINE_KEEP]).where(Q.id == ident).execute()
 
 
+def _m9_maps_without_rowid(store) -> None:
+    """On SQLite the ticket and case maps and the dirty marks become WITHOUT ROWID tables: the
+    primary key is the table, so each ingest insert writes one B-tree instead of two (the ticket
+    map is written for every ticket issued; docs/benchmarks.md, bench sync). PostgreSQL: nothing."""
+    if store.postgres:
+        return
+    for table, cols, key in (("fact_tickets", "hall TEXT NOT NULL, ticket TEXT NOT NULL, day TEXT NOT NULL",
+                              "hall, ticket, day"),
+                             ("fact_case_tickets", "hall TEXT NOT NULL, case_id TEXT NOT NULL, ticket TEXT NOT NULL",
+                              "hall, case_id, ticket"),
+                             ("fact_dirty", "hall TEXT NOT NULL, day TEXT NOT NULL, token BIGINT NOT NULL",
+                              "hall, day")):
+        store.db.execute_sql(f"CREATE TABLE {table}_new ({cols}, PRIMARY KEY ({key})) WITHOUT ROWID")
+        names = ", ".join(c.split()[0] for c in cols.split(", "))
+        store.db.execute_sql(f"INSERT INTO {table}_new ({names}) SELECT {names} FROM {table}")
+        store.db.execute_sql(f"DROP TABLE {table}")
+        store.db.execute_sql(f"ALTER TABLE {table}_new RENAME TO {table}")
+
+
 # (version, name, function) — append only; never edit an applied migration.
 MIGRATIONS = [
     (1, "initial schema", _m1_initial),
@@ -64,4 +83,5 @@ MIGRATIONS = [
     (6, "per-hall event counts", _m6_hall_counts),
     (7, "hourly facts and month roll-ups", _m7_fact_rollups),
     (8, "bounded quarantine payloads with size and hash", _m8_quarantine_bounded),
+    (9, "ticket/case maps and dirty marks without rowid (SQLite)", _m9_maps_without_rowid),
 ]

@@ -66,6 +66,6 @@ def test_store_migration_bounds_quarantine_rows_written_before(tmp_path):
         [row] = s.quarantined()
         assert row["size"] == 100_000 and row["kept"] == 4096
         assert row["sha256"] == hashlib.sha256(BIG[:100_000]).hexdigest()
-        assert s.schema_version() == 8
+        assert s.schema_version() == 9
     finally:
         s.close()
