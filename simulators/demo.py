@@ -32,6 +32,8 @@ from sync.kernel.calendar import HallCalendar
 
 from .campus import HallSim
 from .client import Client
+from .demologins import (DEMO_CENTRAL_LOGIN, DEMO_CENTRAL_PASSWORDS, DEMO_MANAGER_PASSWORD, DEMO_PIN, Login,  # noqa: F401
+                         central_logins, hall_logins)
 from .demopaths import DEMO_DATA, REPO_CONFIG, outage_command
 from .keys import install_downlink_keys
 from .outage import Outages, Proxy
@@ -43,12 +45,6 @@ SUPERVISE_EVERY = 0.5  # real seconds between two looks at the halls' processes
 RESTART_BACKOFF = (1.0, 30.0)  # a stopped hall restarts after 1 s, doubling per restart up to 30 s
 STABLE_AFTER = 60.0  # real seconds up after which a hall's restart backoff starts again at 1 s
 MIN_OPEN_LEFT = timedelta(minutes=30)  # start in a later period when fewer simulated minutes remain
-DEMO_PIN = "1234"  # every staff console PIN in config/halls (see the files' header)
-DEMO_MANAGER_PASSWORD = "admin123"  # every hall manager's password in config/halls
-DEMO_CENTRAL_LOGIN = ("admin", "admin123")  # config/central.toml's central admin (central's API needs a login)
-# the passwords of config/central.toml's dashboard users (its header lists them); the banner
-# prints only those that match the hashes of the configuration the demo runs
-DEMO_CENTRAL_PASSWORDS = {"admin": "admin123", "academic-head": "dept123", "south-manager": "hall123"}
 
 PAGES = [
     ("kiosk (take a number)", "/kiosk"),
@@ -134,54 +130,6 @@ def staff_lines(cfg: EdgeConfig) -> list[str]:
         who = "  ".join([*(f"{s.id} {s.name}" for s in a[:1]), *(f"B {s.id} {s.name}" for s in backup[:1])])
         lines.append(f"    {w.id:<5} {w.name}{kind} · {depts.get(w.department, w.department)}: {who or '-'}")
     return lines
-
-
-@dataclass
-class Login:
-    """A login the banner prints, checked against the configuration the demo runs."""
-
-    url: str  # the login page
-    name: str
-    password: str
-    what: str  # who this is, in a few words
-
-
-def central_logins(central_toml: Path, url: str) -> tuple[list[Login], list[str]]:
-    """The dashboard users of central.toml whose demo password (DEMO_CENTRAL_PASSWORDS)
-    matches their hash; and the names of users whose password the demo does not know."""
-    from central.config import load as load_central
-    from sync.kernel.passwords import verify_secret
-
-    ccfg, entries = load_central(central_toml)
-    halls = {h.id: h.name for h in entries}
-    depts = {d.id: d.name for h in entries for d in h.business.catalog.departments}
-    found, unknown = [], []
-    for u in ccfg.users:
-        password = DEMO_CENTRAL_PASSWORDS.get(u.name)
-        if password is None or not verify_secret(u.password_hash, password):
-            unknown.append(u.name)
-            continue
-        what = {"admin": "central admin: every hall",
-                "department": f"head of {depts.get(u.department, u.department)}: that department in every hall",
-                "hall": f"manager of {halls.get(u.hall, u.hall)} ({u.hall}) only"}[u.role]
-        found.append(Login(f"{url}/login", u.name, password, what))
-    return found, unknown
-
-
-def hall_logins(halls: list["HallNode"]) -> tuple[list[Login], list[str]]:
-    """Every hall manager whose password is DEMO_MANAGER_PASSWORD (hall settings, /manage);
-    and `hall/manager` of those whose password the demo does not know."""
-    from sync.kernel.passwords import verify_secret
-
-    found, unknown = [], []
-    for h in halls:
-        for m in h.cfg.business.managers:
-            if verify_secret(m.password_hash, DEMO_MANAGER_PASSWORD):
-                found.append(Login(f"{h.edge.base_url}/manage", m.id, DEMO_MANAGER_PASSWORD,
-                                   f"manager {m.name} of {h.cfg.hall.name} ({h.cfg.hall.id})"))
-            else:
-                unknown.append(f"{h.cfg.hall.id}/{m.id}")
-    return found, unknown
 
 
 CENTRAL_PAGES = [("dashboard", "/"), ("halls as central sees them", "/api/halls")]
