@@ -22,13 +22,14 @@ from litestar.params import QueryParameter
 from litestar.static_files import create_static_files_router
 
 from sync.kernel.clock import Clock, SystemClock
+from sync.kernel.httperrors import invalid_request_detail
 from sync.kernel.serve import Stopping
 
 from . import operations as op
 from . import reports as rp
 from .auth import COOKIE, Auth, Check, scope_of
 from .config import User
-from .errors import BadRequest, error_body, invalid_request_detail
+from .errors import BadRequest, error_body
 from .export import XLSX_TYPE, filename, to_xlsx
 from .pages.awards import AwardsApi, AwardsPages
 from .pages.common import template_config

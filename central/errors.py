@@ -1,6 +1,8 @@
 """The errors central's domain code raises, one set for all of central; the web layer maps them
 to HTTP statuses (400, 403, 404)."""
 
+from sync.kernel.httperrors import code_of, plain_detail
+
 
 class BadRequest(ValueError):
     """A parameter or form field the caller must fix (HTTP 400)."""
@@ -19,36 +21,6 @@ class NotFound(Exception):
 # (docs/central.md, "Errors"): `code` is stable for programs, by HTTP status; a 400 is always
 # `invalid-request` (a parameter, form field or body the caller must fix).
 
-STATUS_CODES = {400: "invalid-request", 401: "not-authorized", 403: "forbidden", 404: "not-found",
-                405: "method-not-allowed", 409: "conflict", 413: "too-large", 415: "unsupported-media-type",
-                429: "too-many-requests", 500: "internal-error", 503: "unavailable"}
-# The framework's own English details of a bare 404/405 (no route, wrong method), said in Chinese.
-PLAIN_DETAILS = {"Not Found": "没有这个地址", "Method Not Allowed": "该地址不支持此请求方法"}
-SOURCES = {"body": "请求体", "query": "查询参数", "path": "路径参数", "header": "请求头", "cookie": "Cookie"}
-
-
-def code_of(status: int) -> str:
-    """The stable `code` of an error answer of this HTTP status ("error" for one not listed)."""
-    return STATUS_CODES.get(status, "error")
-
-
 def error_body(status: int, detail: str, **more) -> dict:
     """An error answer's JSON body."""
-    return {"status_code": status, "code": code_of(status), "detail": PLAIN_DETAILS.get(detail, detail), **more}
-
-
-def invalid_request_detail(extra: list | None) -> str:
-    """The Chinese `detail` of a request the framework could not validate or decode: the fields
-    that failed, by name and where they were sent; the framework's own (English) messages stay in
-    the answer's `extra`."""
-    fields = []
-    for e in extra or []:
-        if not isinstance(e, dict):
-            continue
-        source = getattr(e.get("source"), "value", e.get("source"))  # litestar's ParamType or a str
-        where = SOURCES.get(str(source or ""), "")
-        key = str(e.get("key") or "")
-        name = "请求体" if key in ("", "data") and source == "body" else key
-        fields.append(f"{name}（{where}）" if where and name != where else name)
-    fields = [f for f in dict.fromkeys(fields) if f]
-    return f"请求参数不正确：{'、'.join(fields)}" if fields else "请求内容无法解析（格式不正确）"
+    return {"status_code": status, "code": code_of(status), "detail": plain_detail(detail), **more}

@@ -16,6 +16,7 @@ from litestar.static_files import create_static_files_router
 from litestar.stores.file import FileStore
 from litestar.template.config import TemplateConfig
 
+from sync.kernel.httperrors import code_of, invalid_request_detail, plain_detail
 from sync.kernel.serve import Stopping
 
 from .api import DevicesApi, HallApi
@@ -25,8 +26,8 @@ from .hall import Hall
 from .housekeeping import tick
 from .live import Hub
 from .pages import page_handlers
-from .web import (PLAIN_DETAILS, PUBLIC, CrossSiteMiddleware, SignOns, access, guard, internal_error, security_headers,
-                  invalid_request_detail, session_config, status_code_name, too_deep)
+from .web import (PUBLIC, CrossSiteMiddleware, SignOns, access, guard, internal_error, security_headers,
+                  session_config, too_deep)
 from .web import events_token as env_events_token
 from .workflow import Refused, StorageUnavailable
 
@@ -43,10 +44,10 @@ def refused_handler(request: Request, exc: Refused) -> Response:
 
 
 def http_handler(request: Request, exc: HTTPException) -> Response:
-    """An HTTP error of the framework or a guard: `code` by status (edge.web.STATUS_CODES; a
+    """An HTTP error of the framework or a guard: `code` by status (sync.kernel.httperrors; a
     request that fails validation is `invalid-request`), the fields that failed in `extra`."""
-    body: dict = {"status_code": exc.status_code, "code": status_code_name(exc.status_code),
-                  "detail": PLAIN_DETAILS.get(exc.detail, exc.detail)}
+    body: dict = {"status_code": exc.status_code, "code": code_of(exc.status_code),
+                  "detail": plain_detail(exc.detail)}
     if isinstance(exc, ClientException) and exc.status_code == 400:
         extra = exc.extra if isinstance(exc.extra, list) and exc.extra else [{"message": exc.detail}]
         body.update(code="invalid-request", detail=invalid_request_detail(extra), extra=extra)

@@ -37,6 +37,8 @@ from litestar.middleware.session.server_side import ServerSideSessionBackend, Se
 from litestar.types import ASGIApp, Empty, Message, Receive, Scope, Send
 from litestar.utils.dataclass import extract_dataclass_items
 
+from sync.kernel.httperrors import code_of
+
 from . import cases, windows
 from .auth import LoginAudit, Throttle, verify_account
 from .context import Ctx
@@ -309,42 +311,8 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; style-src-attr 
        "form-action 'self'; frame-ancestors {ancestors}")
 
 
-# The `code` of an error answer that carries no code of its own (a refusal of the domain, edge.workflow,
-# names its own): by HTTP status. docs/api.md, "Errors", lists them; programs match on `code`.
-STATUS_CODES = {400: "invalid-request", 401: "not-authorized", 403: "forbidden", 404: "not-found",
-                405: "method-not-allowed", 409: "conflict", 413: "too-large", 415: "unsupported-media-type",
-                429: "too-many-requests", 500: "internal-error", 503: "unavailable"}
-
-
-def status_code_name(status: int) -> str:
-    """The stable `code` of an error answer of this HTTP status (STATUS_CODES; "error" otherwise)."""
-    return STATUS_CODES.get(status, "error")
-
-
-# The framework's own English details of a bare 404/405 (no route, wrong method), said in Chinese.
-PLAIN_DETAILS = {"Not Found": "没有这个地址", "Method Not Allowed": "该地址不支持此请求方法"}
-SOURCES = {"body": "请求体", "query": "查询参数", "path": "路径参数", "header": "请求头", "cookie": "Cookie"}
-
-
-def invalid_request_detail(extra: list | None) -> str:
-    """The Chinese `detail` of a request the framework could not validate or decode (a 400 of
-    litestar's ClientException): the fields that failed, by name and where they were sent; the
-    framework's own (English) messages stay in `extra`."""
-    fields = []
-    for e in extra or []:
-        if not isinstance(e, dict):
-            continue
-        source = getattr(e.get("source"), "value", e.get("source"))  # litestar's ParamType or a str
-        where = SOURCES.get(str(source or ""), "")
-        key = str(e.get("key") or "")
-        name = "请求体" if key in ("", "data") and source == "body" else key
-        fields.append(f"{name}（{where}）" if where and name != where else name)
-    fields = [f for f in dict.fromkeys(fields) if f]
-    return f"请求参数不正确：{'、'.join(fields)}" if fields else "请求内容无法解析（格式不正确）"
-
-
 async def _answer(send: Send, status: int, detail: str, headers: list | None = None, code: str | None = None) -> None:
-    body = msgspec.json.encode({"status_code": status, "code": code or status_code_name(status), "detail": detail})
+    body = msgspec.json.encode({"status_code": status, "code": code or code_of(status), "detail": detail})
     await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
                             *(headers or [])]})
