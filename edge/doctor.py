@@ -90,7 +90,7 @@ def check_data_dir(data_dir: Path, min_free_mb: int) -> Check:
             break
         target = target.parent
     if not target.is_dir():
-        return Check(name, FAIL, f"{target} is not a directory", f"remove it or give --data-dir another path")
+        return Check(name, FAIL, f"{target} is not a directory", "remove it or give --data-dir another path")
     probe = target / f".doctor-{uuid.uuid4().hex}"
     try:
         fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -32,8 +32,7 @@ from sync.kernel.calendar import HallCalendar
 
 from .campus import HallSim
 from .client import Client
-from .demologins import (DEMO_CENTRAL_LOGIN, DEMO_CENTRAL_PASSWORDS, DEMO_MANAGER_PASSWORD, DEMO_PIN, Login,  # noqa: F401
-                         central_logins, hall_logins)
+from .demologins import DEMO_CENTRAL_LOGIN, DEMO_PIN, central_logins, hall_logins
 from .demopaths import DEMO_DATA, REPO_CONFIG, outage_command
 from .keys import install_downlink_keys
 from .outage import Outages, Proxy

@@ -25,16 +25,14 @@ from datetime import datetime
 from sync.kernel.clock import ManualClock
 from tests.central.data import SH, Browser, ingest_all, three_halls, write_config
 from tests.central.test_pages import page_routes
+from tests.pagecheck import CHROMIUM, chromium, missing_browser
 
-CHROMIUM = "/usr/bin/chromium"
 SHOTS = Path("/tmp/onestop-shots")
 
 
 def _need_chromium() -> None:
     if not os.path.exists(CHROMIUM):
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{CHROMIUM} is missing")
-        pytest.skip(f"{CHROMIUM} is missing")
+        missing_browser(f"{CHROMIUM} is not installed")
 
 
 def _serve(app):
@@ -72,18 +70,10 @@ def server(store, tmp_path):
 
 @pytest.fixture(scope="module")
 def browser():
-    """Headless Debian chromium driven by playwright (flags for a closed network)."""
-    from playwright.sync_api import sync_playwright
-
+    """Headless Debian chromium driven by playwright (tests.pagecheck.chromium)."""
     SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--no-first-run"])
-        try:
-            yield b
-        finally:
-            b.close()
+    with chromium() as b:
+        yield b
 
 
 def test_browser_login_live_and_monthly_report_merged(server, browser, request):

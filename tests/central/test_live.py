@@ -8,7 +8,6 @@ transaction, as `CentralService._handle` does), stamped with central's ManualClo
 from __future__ import annotations
 
 import json
-import os
 import queue
 import socket
 import threading
@@ -33,10 +32,10 @@ from sync.kernel.clock import ManualClock
 from sync.kernel.serve import GracefulServer, stopping_of
 from tests.central.data import SH, Browser, HallLog, at, write_config
 from tests.conftest import wait_until
+from tests.pagecheck import chromium
 
 DAY = "2026-11-23"  # a Monday
 NOW = datetime(2026, 11, 23, 9, 30, tzinfo=SH)
-CHROMIUM = "/usr/bin/chromium"
 SHOTS = Path("/tmp/onestop-shots")
 
 
@@ -310,58 +309,46 @@ def test_live_stream_ends_within_2_s_of_shutdown(central):
 
 @pytest.mark.slow
 def test_live_browser_updates_without_reload_and_greys_a_stale_hall(central):
-    if not os.path.exists(CHROMIUM):
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{CHROMIUM} is missing")
-        pytest.skip(f"{CHROMIUM} is missing")
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     central.report("h-a", status("h-a", waiting={"academic": 3}, epoch=central.epoch))
     central.report("h-b", status("h-b", waiting={"finance": 2}, last_seq=5, backlog=1), ago_s=30)
     served = Served(central.app)
     SHOTS.mkdir(parents=True, exist_ok=True)
     try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-                "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                "--disable-component-update", "--no-first-run"])
-            try:
-                page = browser.new_page(viewport={"width": 1440, "height": 900})
-                errors: list[str] = []
-                # failed requests other than the favicon (central has none yet: issue 12, item 7)
-                page.on("response", lambda r: errors.append(f"{r.status} {r.url}")
-                        if r.status >= 400 and not r.url.endswith("/favicon.ico") else None)
-                page.on("pageerror", lambda e: errors.append(str(e)))
-                page.goto(f"{served.url}/login")
-                page.fill("input[name=username]", "admin")
-                page.fill("input[name=password]", "admin123")
-                page.click("button[type=submit]")
-                page.wait_for_url("**/live")
-                page.wait_for_selector("#live-state[data-state=live]", timeout=5000)
-                page.evaluate("window.__sameDocument = true")  # gone if the page reloads
-                hall_a = page.locator("section.hall[data-hall=h-a]")
-                assert hall_a.locator("[data-figure=waiting]").inner_text() == "3 人"
+        with chromium() as browser:
+            page = browser.new_page(viewport={"width": 1440, "height": 900})
+            errors: list[str] = []
+            page.on("response", lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(f"{served.url}/login")
+            page.fill("input[name=username]", "admin")
+            page.fill("input[name=password]", "admin123")
+            page.click("button[type=submit]")
+            page.wait_for_url("**/live")
+            page.wait_for_selector("#live-state[data-state=live]", timeout=5000)
+            page.evaluate("window.__sameDocument = true")  # gone if the page reloads
+            hall_a = page.locator("section.hall[data-hall=h-a]")
+            assert hall_a.locator("[data-figure=waiting]").inner_text() == "3 人"
 
-                central.report("h-a", status("h-a", waiting={"academic": 9}, epoch=central.epoch))
-                expect(hall_a.locator("[data-figure=waiting]")).to_have_text("9 人", timeout=5000)
-                assert page.evaluate("window.__sameDocument === true"), "the page was reloaded"
-                assert page.locator("#live-totals [data-figure=waiting]").inner_text() == "11 人"
+            central.report("h-a", status("h-a", waiting={"academic": 9}, epoch=central.epoch))
+            expect(hall_a.locator("[data-figure=waiting]")).to_have_text("9 人", timeout=5000)
+            assert page.evaluate("window.__sameDocument === true"), "the page was reloaded"
+            assert page.locator("#live-totals [data-figure=waiting]").inner_text() == "11 人"
 
-                hall_b = page.locator("section.hall[data-hall=h-b]")
-                assert hall_b.get_attribute("data-stale") == "no"
-                central.clock.advance(seconds=45)  # h-b's status is now 75 s old: stale after 60 s
-                page.wait_for_selector("section.hall[data-hall=h-b][data-stale=yes]", timeout=5000)
-                assert "最后联系 09:29" in hall_b.inner_text() and "离线前待上传 5 条" in hall_b.inner_text()
-                grey = hall_b.evaluate("e => getComputedStyle(e).filter + '|' + getComputedStyle(e).opacity")
-                assert "grayscale" in grey or not grey.endswith("|1"), grey
-                assert page.locator("#live-totals [data-figure=waiting]").inner_text() == "9 人"
-                assert page.evaluate("window.__sameDocument === true")
-                width = page.evaluate("document.documentElement.scrollWidth")
-                assert width <= 1440, f"horizontal overflow: {width} px"
-                page.screenshot(path=str(SHOTS / "central-live-1440.png"), full_page=True)
-                assert not errors, errors
-            finally:
-                browser.close()
+            hall_b = page.locator("section.hall[data-hall=h-b]")
+            assert hall_b.get_attribute("data-stale") == "no"
+            central.clock.advance(seconds=45)  # h-b's status is now 75 s old: stale after 60 s
+            page.wait_for_selector("section.hall[data-hall=h-b][data-stale=yes]", timeout=5000)
+            assert "最后联系 09:29" in hall_b.inner_text() and "离线前待上传 5 条" in hall_b.inner_text()
+            grey = hall_b.evaluate("e => getComputedStyle(e).filter + '|' + getComputedStyle(e).opacity")
+            assert "grayscale" in grey or not grey.endswith("|1"), grey
+            assert page.locator("#live-totals [data-figure=waiting]").inner_text() == "9 人"
+            assert page.evaluate("window.__sameDocument === true")
+            width = page.evaluate("document.documentElement.scrollWidth")
+            assert width <= 1440, f"horizontal overflow: {width} px"
+            page.screenshot(path=str(SHOTS / "central-live-1440.png"), full_page=True)
+            assert not errors, errors
     finally:
         served.stop()
 

@@ -168,7 +168,7 @@ def test_demo_progress_line_under_100_characters():
 def test_demo_banner_logins_match_the_configuration():
     """Every login the banner prints is checked against the configuration's hashes: central's
     three users and one manager per hall; and a console example whose PIN is the demo's."""
-    from simulators.demo import DEMO_PIN, central_logins, hall_logins
+    from simulators.demologins import DEMO_PIN, central_logins, hall_logins
     from sync.kernel.passwords import verify_secret
 
     found, unknown = central_logins(REPO_CONFIG / "central.toml", "http://c")

@@ -14,7 +14,6 @@ browser the test is skipped on a developer machine but fails under CI (env CI se
 from __future__ import annotations
 
 import json
-import os
 import re
 import socket
 import threading
@@ -25,36 +24,18 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import EVENTS_TOKEN
+from tests.pagecheck import chromium
 
-CHROMIUM = "/usr/bin/chromium"
 SHOTS = Path("/tmp/onestop-shots")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run"]
 CLOCK_START = "2026-11-23T09:00+08:00"  # a Monday morning: the test hall is open
 
 pytestmark = pytest.mark.slow
 
 
-def _missing(what: str) -> None:
-    if os.environ.get("CI", "").lower() not in ("", "0", "false", "no"):
-        pytest.fail(f"{what} (under CI the browser test must run: `bash .ci/system-deps`, `pip install -e '.[test]'`)")
-    pytest.skip(what)
-
-
 @pytest.fixture
 def browser():
-    if not os.path.exists(CHROMIUM):
-        _missing(f"{CHROMIUM} is not installed")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _missing("python playwright is not installed")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
+    with chromium() as b:
+        yield b
 
 
 def _free_port() -> int:

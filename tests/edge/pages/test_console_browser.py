@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import EVENTS_TOKEN, HALL_TOML, MONDAY_9, PIN
-from tests.edge.pages.test_browser import ARGS, CHROMIUM, _free_port, _missing
+from tests.edge.pages.test_browser import _free_port
+from tests.pagecheck import chromium
 
 pytestmark = pytest.mark.slow
 
@@ -27,20 +28,8 @@ BAR_ACTIONS = ("叫号", "重呼", "开始办理", "过号", "办结", "暂停�
 
 @pytest.fixture(scope="module")
 def browser():
-    import os
-
-    if not os.path.exists(CHROMIUM):
-        _missing(f"{CHROMIUM} is not installed")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _missing("python playwright is not installed")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
+    with chromium() as b:
+        yield b
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,6 @@ the same port by the connection-lost test); Chromium and playwright as in test_b
 
 from __future__ import annotations
 
-import os
 import re
 import socket
 import threading
@@ -26,11 +25,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import EVENTS_TOKEN, SH
+from tests.pagecheck import chromium
 
-CHROMIUM = "/usr/bin/chromium"
 SHOTS = Path("/tmp/onestop-shots/hall")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run"]
 EXAMPLE_HALL = Path(__file__).resolve().parents[3] / "config" / "halls" / "north-student.toml"
 MONDAY_9 = datetime(2026, 11, 23, 9, 0, tzinfo=SH)  # w08 (international, Mon/Wed) is in service
 KIOSK_SIZES = {"portrait": (1080, 1920), "landscape": (1280, 800)}
@@ -82,27 +79,11 @@ PAGE_FACTS = """() => {
 }""" % {"min": MIN_TEXT_PX}
 
 
-def _missing(what: str) -> None:
-    if os.environ.get("CI", "").lower() not in ("", "0", "false", "no"):
-        pytest.fail(f"{what} (under CI the browser test must run: `bash .ci/system-deps`, `pip install -e '.[test]'`)")
-    pytest.skip(what)
-
-
 @pytest.fixture(scope="module")
 def browser():
-    if not os.path.exists(CHROMIUM):
-        _missing(f"{CHROMIUM} is not installed")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _missing("python playwright is not installed")
     SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
+    with chromium() as b:
+        yield b
 
 
 class HallServer:
