@@ -58,7 +58,7 @@ def _tick_seconds(speed: float | None) -> float:
 
 def backup_or_restore(command: str, argv: list[str]) -> int:
     """`onestop-edge backup` / `restore` (docs/operations.md, "Upgrades, backups and restore")."""
-    from datetime import UTC, datetime
+    from sync.kernel.clock import SystemClock
 
     from .store import backup as bk
     from .store.log import StoreError
@@ -80,7 +80,7 @@ def backup_or_restore(command: str, argv: list[str]) -> int:
             print(f"backed up hall {snap.hall} to {args.out}: epoch {snap.epoch} up to seq {snap.seq} "
                   f"({snap.events} events, schema {snap.schema})")
         else:
-            done = bk.restore(db, Path(args.source), datetime.now(UTC))
+            done = bk.restore(db, Path(args.source), SystemClock().now())  # names the database kept aside
             kept = f"; the replaced database is kept as {done.kept[0]}" if done.kept else ""
             print(f"restored hall {done.copy.hall} from {args.source} into {db}: epoch {done.copy.epoch} up to seq "
                   f"{done.copy.seq}; new events start epoch {done.epoch}{kept}")
