@@ -3,9 +3,13 @@ the event kinds, the flash message and notice links of a page."""
 
 from __future__ import annotations
 
+import contextlib
 import re
+import socket
+import threading
+from collections.abc import Iterator
 
-from tests.conftest import PIN
+from tests.conftest import PIN, wait_until
 
 
 def sign_on(client, window: str = "W1", staff: str = "s-li"):
@@ -47,3 +51,29 @@ def case_link(html: str) -> str:
     m = re.search(r'href="(/notices/[0-9a-f-]+)"', html)
     assert m, flash(html)
     return m.group(1)
+
+
+@contextlib.contextmanager
+def served(app, name: str) -> Iterator[str]:
+    """`app` under uvicorn on a free port, in a background thread, as `onestop-edge` serves it
+    (sync.kernel.serve.GracefulServer: open event streams end at once on shutdown): its base URL."""
+    import uvicorn
+
+    from sync.kernel.serve import GracefulServer, stopping_of
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    srv = GracefulServer(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False,
+                                        lifespan="on", timeout_graceful_shutdown=1), stopping_of(app))
+    thread = threading.Thread(target=srv.run, name=f"uvicorn-{name}", daemon=True)
+    thread.start()
+    try:
+        wait_until(lambda: srv.started or not thread.is_alive(), 15, what="uvicorn to start")
+        if not srv.started:
+            raise RuntimeError("uvicorn did not start")
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        srv.should_exit = True
+        thread.join(timeout=10)
+    assert not thread.is_alive(), "uvicorn did not stop"

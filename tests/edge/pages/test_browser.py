@@ -15,15 +15,13 @@ from __future__ import annotations
 
 import json
 import re
-import socket
-import threading
-import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import EVENTS_TOKEN
+from tests.edge.pages.helpers import served
 from tests.pagecheck import chromium
 
 SHOTS = Path("/tmp/onestop-shots")
@@ -38,41 +36,20 @@ def browser():
         yield b
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def server(config, tmp_path):
     """The real app on a free port, in a background thread, on a simulated clock."""
-    import uvicorn
-
     from edge.app import create_app
     from edge.hall import Hall
     from sync.kernel.clock import make_clock
 
     hall = Hall(config, tmp_path / "data", make_clock(CLOCK_START, None))
     hall.start()
-    port = _free_port()
-    srv = uvicorn.Server(uvicorn.Config(create_app(hall, tick_seconds=3600, events_token=EVENTS_TOKEN), host="127.0.0.1", port=port,
-                                        log_level="warning", access_log=False, lifespan="on",
-                                        timeout_graceful_shutdown=3))
-    thread = threading.Thread(target=srv.run, name="uvicorn-browser-test", daemon=True)
-    thread.start()
     try:
-        deadline = time.monotonic() + 15
-        while not srv.started:
-            if not thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("uvicorn did not start")
-            time.sleep(0.05)
-        yield f"http://127.0.0.1:{port}"
+        with served(create_app(hall, tick_seconds=3600, events_token=EVENTS_TOKEN), "browser-test") as url:
+            yield url
     finally:
-        srv.should_exit = True
-        thread.join(timeout=15)
         hall.stop()
-    assert not thread.is_alive(), "uvicorn did not stop"
 
 
 def _get_json(url: str):

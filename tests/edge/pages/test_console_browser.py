@@ -9,14 +9,12 @@ hall clock) for the module. Screenshots: /tmp/onestop-shots/hall/console-*.png.
 
 from __future__ import annotations
 
-import threading
-import time
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import EVENTS_TOKEN, HALL_TOML, MONDAY_9, PIN
-from tests.edge.pages.test_browser import _free_port
+from tests.edge.pages.helpers import served as serving
 from tests.pagecheck import chromium
 
 pytestmark = pytest.mark.slow
@@ -35,37 +33,21 @@ def browser():
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
     """(base URL, hall, clock): the real app on a free port in a background thread."""
-    import uvicorn
-
     from edge.app import create_app
     from edge.config import load
     from edge.hall import Hall
     from sync.kernel.clock import ManualClock
-    from sync.kernel.serve import GracefulServer, stopping_of
 
     tmp = tmp_path_factory.mktemp("console-browser")
     (tmp / "hall.toml").write_text(HALL_TOML, encoding="utf-8")
     clock = ManualClock(MONDAY_9)
     hall = Hall(load(tmp / "hall.toml"), tmp / "data", clock)
     hall.start()
-    app = create_app(hall, tick_seconds=3600, events_token=EVENTS_TOKEN)
-    port = _free_port()
-    srv = GracefulServer(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False,
-                                        lifespan="on", timeout_graceful_shutdown=1), stopping_of(app))
-    thread = threading.Thread(target=srv.run, name="uvicorn-console-browser", daemon=True)
-    thread.start()
     try:
-        deadline = time.monotonic() + 15
-        while not srv.started:
-            if not thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("uvicorn did not start")
-            time.sleep(0.05)
-        yield f"http://127.0.0.1:{port}", hall, clock
+        with serving(create_app(hall, tick_seconds=3600, events_token=EVENTS_TOKEN), "console-browser") as url:
+            yield url, hall, clock
     finally:
-        srv.should_exit = True
-        thread.join(timeout=5)  # open event streams end at once (Stopping), no graceful wait
         hall.stop()
-    assert not thread.is_alive(), "uvicorn did not stop"
 
 
 class Watch:

@@ -17,14 +17,13 @@ turns that into a failure, and the mark is removed. Screenshots: /tmp/onestop-sh
 from __future__ import annotations
 
 import re
-import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import DEVICES_TOML, EVENTS_TOKEN, HALL_TOML, MANAGER_PASSWORD, PIN
+from tests.edge.pages.helpers import served
 from tests.pagecheck import applicable, check_page, chromium
 
 pytestmark = pytest.mark.slow
@@ -141,20 +140,10 @@ def cases() -> list:
     return out
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def hall_server(tmp_path_factory):
     """The test hall with its devices, `--simulate` (as `make demo` runs a hall), served by
     uvicorn on a free port; yields (base URL, app)."""
-    import uvicorn
-
     from edge.app import create_app
     from edge.config import load
     from edge.hall import Hall
@@ -169,24 +158,12 @@ def hall_server(tmp_path_factory):
     hw = Hardware(hall, simulate=True, reopen_min=0.02)
     hw.start()
     app = create_app(hall, simulate=True, hardware=hw, tick_seconds=3600, events_token=EVENTS_TOKEN)
-    port = _free_port()
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False,
-                                        lifespan="on", timeout_graceful_shutdown=3))
-    thread = threading.Thread(target=srv.run, name="uvicorn-every-page", daemon=True)
-    thread.start()
     try:
-        deadline = time.monotonic() + 15
-        while not srv.started:
-            if not thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("uvicorn did not start")
-            time.sleep(0.05)
-        yield f"http://127.0.0.1:{port}", app
+        with served(app, "every-page") as url:
+            yield url, app
     finally:
-        srv.should_exit = True
-        thread.join(timeout=15)
         hw.stop()
         hall.stop()
-    assert not thread.is_alive(), "uvicorn did not stop"
 
 
 def _ok(r, what: str):
