@@ -63,6 +63,24 @@ def parse_broker_url(url: str, username: str = "", password: str = "") -> Broker
     )
 
 
+def _client(broker: "BrokerUrl", client_id: str, protocol: int, *, persistent: bool, ca_file: str | None = None,
+            insecure: bool = False) -> paho.Client:
+    """A paho client for `broker` with its credentials and TLS; `persistent`: on MQTT 3.1.1 a
+    session the broker keeps while we are away (MQTT 5 sets its expiry at connect)."""
+    if protocol == 5:
+        c = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=paho.MQTTv5)
+    else:
+        c = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=paho.MQTTv311,
+                        clean_session=not persistent)
+    if broker.username:
+        c.username_pw_set(broker.username, broker.password or None)
+    if broker.tls:
+        c.tls_set(ca_certs=ca_file, cert_reqs=ssl.CERT_NONE if insecure else ssl.CERT_REQUIRED)
+        if insecure:
+            c.tls_insecure_set(True)
+    return c
+
+
 class Link:
     def __init__(
         self,
@@ -90,18 +108,8 @@ class Link:
         self.keepalive = keepalive
         self._session_expiry = session_expiry
         self._connected = threading.Event()
-        if protocol == 5:
-            c = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=paho.MQTTv5)
-        else:
-            # a persistent session, so QoS 1 messages for us wait at the broker while we are away
-            c = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=paho.MQTTv311,
-                            clean_session=False)
-        if broker.username:
-            c.username_pw_set(broker.username, broker.password or None)
-        if broker.tls:
-            c.tls_set(ca_certs=ca_file, cert_reqs=ssl.CERT_NONE if insecure else ssl.CERT_REQUIRED)
-            if insecure:
-                c.tls_insecure_set(True)
+        # MQTT 3.1.1: a persistent session, so QoS 1 messages for us wait at the broker while we are away
+        c = _client(broker, client_id, protocol, persistent=True, ca_file=ca_file, insecure=insecure)
         if will is not None:
             c.will_set(will[0], will[1], qos=1, retain=True)
         c.reconnect_delay_set(min_delay=1, max_delay=15)
@@ -209,15 +217,7 @@ def probe(broker: BrokerUrl, client_id: str, *, subscribe: Sequence[str] = (),
     pending_sub: dict[int, str] = {}
     pending_pub: dict[int, str] = {}
     v5 = protocol == 5
-    if v5:
-        c = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=paho.MQTTv5)
-    else:
-        c = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=paho.MQTTv311,
-                        clean_session=True)
-    if broker.username:
-        c.username_pw_set(broker.username, broker.password or None)
-    if broker.tls:
-        c.tls_set(ca_certs=ca_file, cert_reqs=ssl.CERT_REQUIRED)
+    c = _client(broker, client_id, protocol, persistent=False, ca_file=ca_file)
 
     def on_connect(client, userdata, flags, reason_code, properties) -> None:
         result.connected = not reason_code.is_failure

@@ -7,7 +7,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 import httpx
@@ -22,6 +22,7 @@ from edge.store.log import StoreError
 from sync.contract import events as ev
 from sync.kernel.clock import ManualClock
 from tests.conftest import HALL_TOML, MONDAY_9, SH, wait_until
+from tests.edge.test_migrations import rows as tables
 from tests.edge.test_restart import Edge
 
 EVENT_COLUMNS = "epoch, seq, id, kind, schema, body, ts, boot, mono, clock"
@@ -39,15 +40,6 @@ def events(path: Path, epoch: str | None = None, upto: int | None = None) -> lis
             q += " WHERE epoch = ? AND seq <= ?"
             args = [epoch, upto if upto is not None else 2**62]
         return con.execute(q + " ORDER BY pos", args).fetchall()
-    finally:
-        con.close()
-
-
-def tables(path: Path) -> dict[str, list[tuple]]:
-    con = sqlite3.connect(path)
-    try:
-        names = [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
-        return {n: sorted(con.execute(f'SELECT * FROM "{n}"').fetchall(), key=repr) for n in names}
     finally:
         con.close()
 
