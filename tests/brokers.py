@@ -47,6 +47,7 @@ __all__ = [
     "BrokerError",
     "CENTRAL_USERS",
     "MosquittoBroker",
+    "connected_client",
     "TEST_HALLS",
     "free_port",
     "make_test_ca",
@@ -77,6 +78,40 @@ def with_credentials(url: str, user: str, password: str | None = None) -> str:
     u = urlsplit(url)
     pw = password_for(user) if password is None else password
     return f"{u.scheme}://{quote(user, safe='')}:{quote(pw, safe='')}@{u.hostname}:{u.port}"
+
+
+def connected_client(port: int, user: str, *, protocol: int = 4, client_id: str = "", on_connect=None,
+                     on_message=None, timeout: float = 20):
+    """A plain paho client signed in as `user`, its CONNACK received (paho refuses a publish
+    before it). amqtt 0.12 sometimes drops a connection while setting its session up, when
+    another client subscribes at that moment; paho then connects again, so this waits for the
+    first successful CONNACK rather than the first attempt. `on_connect(client)` runs on every
+    connection (subscribe there)."""
+    import threading
+
+    import paho.mqtt.client as paho
+
+    c = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id=client_id,
+                    protocol=paho.MQTTv5 if protocol == 5 else paho.MQTTv311)
+    connected = threading.Event()
+
+    def connack(cl, userdata, flags, reason, props) -> None:
+        if not reason.is_failure:
+            if on_connect is not None:
+                on_connect(cl)
+            connected.set()
+
+    c.on_connect = connack
+    if on_message is not None:
+        c.on_message = on_message
+    c.username_pw_set(user, password_for(user))
+    c.reconnect_delay_set(min_delay=0.2, max_delay=1)
+    c.connect(HOST, port)
+    c.loop_start()
+    if not connected.wait(timeout):
+        c.loop_stop()
+        raise BrokerError(f"{user} could not connect to the broker on port {port} in {timeout} s")
+    return c
 
 
 class BrokerError(RuntimeError):

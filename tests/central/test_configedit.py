@@ -21,7 +21,7 @@ from central.projections import Directory
 from sync.kernel import business as biz
 from sync.contract import wire
 from sync.contract.signing import Trust
-from tests.brokers import password_for
+from tests.brokers import connected_client
 from tests.central.data import Browser, write_config
 from tests.conftest import SIGNER
 from tests.sync.conftest import broker  # noqa: F401 - the real-broker fixture (mosquitto, amqtt)
@@ -339,13 +339,9 @@ def _retained_config(broker_port: int, hall: str, protocol: int, timeout: float 
             body = Trust([SIGNER.public_key]).open(msg.topic, msg.payload)  # signed by central
             got.append(wire.decode(body, wire.ConfigMessage))
 
-    c = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id=f"probe-{time.monotonic_ns()}",
-                    protocol=paho.MQTTv5 if protocol == 5 else paho.MQTTv311)
-    c.on_message = on_message
-    c.on_connect = lambda cl, u, f, rc, p: cl.subscribe(wire.config_topic(hall), qos=1)
-    c.username_pw_set("central-3", password_for("central-3"))  # a central-side user no running central uses
-    c.connect("127.0.0.1", broker_port)
-    c.loop_start()
+    # a central-side user no running central uses
+    c = connected_client(broker_port, "central-3", protocol=protocol, client_id=f"probe-{time.monotonic_ns()}",
+                         on_connect=lambda cl: cl.subscribe(wire.config_topic(hall), qos=1), on_message=on_message)
     try:
         wait_until(lambda: got, timeout, what="the retained config message")
     finally:

@@ -8,7 +8,7 @@ import pytest
 
 from sync.contract import wire
 from sync.mqtt import BrokerUrl, parse_broker_url
-from tests.brokers import MosquittoBroker, make_test_ca, password_for
+from tests.brokers import MosquittoBroker, connected_client, make_test_ca
 from tests.sync.harness import Central, Edge, Traffic, assert_converged, wait_until, write_campus
 
 
@@ -39,10 +39,7 @@ def test_mqtt_security_per_hall_credentials_and_acl(tmp_path, broker):
         assert_converged(db, edges)
         assert all(e.health()["sync"]["connected"] for e in edges)
         # hall-a's credentials cannot write into hall-b's records: the broker drops it
-        c = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id="intruder", protocol=paho.MQTTv311)
-        c.username_pw_set("hall-a", password_for("hall-a"))
-        c.connect("127.0.0.1", broker.port)
-        c.loop_start()
+        c = connected_client(broker.port, "hall-a", client_id="intruder")
         forged = wire.Batch(v=wire.V, hall="hall-b", epoch="forged", sent=0, events=[])
         c.publish(wire.events_topic("hall-b"), wire.encode(forged), qos=1).wait_for_publish(5)
         edges[1].take()

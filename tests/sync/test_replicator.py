@@ -18,7 +18,7 @@ import pytest
 
 from central.store import CentralStore
 from sync.contract import wire
-from tests.brokers import password_for
+from tests.brokers import connected_client
 from tests.sync.harness import Central, Edge, Traffic, assert_converged, central_keys, wait_until, write_campus
 
 pytestmark = pytest.mark.slow
@@ -64,12 +64,7 @@ def campus(tmp_path, broker):
 def raw_client(url_port: int, protocol: int, user: str = "central-3") -> paho.Client:
     """A plain client signed in as `user` (default: a central worker user no running central
     uses: mosquitto binds client ids to users, so it would disconnect that central)."""
-    c = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id="", protocol=paho.MQTTv5 if protocol == 5
-                    else paho.MQTTv311)
-    c.username_pw_set(user, password_for(user))
-    c.connect("127.0.0.1", url_port)
-    c.loop_start()
-    return c
+    return connected_client(url_port, user, protocol=protocol)
 
 
 def sniffer(url_port: int, protocol: int, topic: str, user: str = "central-2") -> tuple[paho.Client, list[bytes]]:
