@@ -32,6 +32,10 @@ class HallIdentity(Strict, kw_only=True):
     centre: str = ""
     address: str = ""
     complaint_phone: str = ""  # 投诉/办不成事反映 phone, shown on public pages
+    # the hall node's address as a visitor's phone on the hall's Wi-Fi reaches it, e.g.
+    # "http://192.168.10.2:8100" (no internet needed); the slip's QR code opens the ticket's page
+    # there. Empty: no QR code on slips.
+    public_url: Annotated[str, Meta(pattern=r"^(https?://[^/\s]+)?$")] = ""
 
 
 class Broker(Strict, kw_only=True):

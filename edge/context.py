@@ -75,6 +75,8 @@ class Ctx:
     device_labels: dict[str, str] = field(default_factory=dict)
     # `[backup]` of the hall file: the nightly copy housekeeping makes (None: none)
     backup: Backup | None = None
+    # `[hall] public_url`: the hall node as visitors' phones reach it (edge.phone links); "" none
+    public_url: str = ""
 
     def now(self) -> datetime:
         return self.clock.now()

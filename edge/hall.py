@@ -48,6 +48,7 @@ class Hall:
             hall_id=config.hall.id,
             device_labels=device_labels(config.devices, config.business),
             backup=config.backup,
+            public_url=config.hall.public_url,
         )
         self._q: queue.SimpleQueue = queue.SimpleQueue()
         self._thread: threading.Thread | None = None

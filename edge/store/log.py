@@ -13,6 +13,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import secrets
 import sqlite3
 import typing
 from collections.abc import Callable, Iterable, Sequence
@@ -307,12 +308,15 @@ class LogStore:
                 self.m.Meta.create(key="epoch", value=self.epoch)
                 self.m.Meta.create(key="hall", value=self.hall)
                 self.m.Meta.create(key="created", value=str(self.clock.micros()))
+                meta = {"epoch": self.epoch}
             else:
                 self.epoch = meta["epoch"]
                 if meta.get("hall") != self.hall:
                     raise StoreError(
                         f"{self.path} belongs to hall {meta.get('hall')!r}, not {self.hall!r}"
                     )
+            if "link-key" not in meta:  # signs the links printed on slips (edge.phone); never leaves the hall
+                self.m.Meta.create(key="link-key", value=secrets.token_hex(32))
         self._next_seq = self.last_seq_of(self.epoch) + 1
 
     def close(self) -> None:

@@ -455,3 +455,14 @@ def test_config_central_public_key_is_checked_and_needed_to_sync(tmp_path, capsy
     assert main(["--config", str(p), "--data-dir", str(tmp_path / "d")]) == 2
     assert "field $.central.public_key" in capsys.readouterr().err
     assert not (tmp_path / "d").exists()  # refused before anything started
+
+
+def test_config_public_url_must_be_a_bare_http_address(tmp_path):
+    from edge.config import ConfigError, load
+    from tests.conftest import HALL_TOML
+
+    for bad in ("192.168.10.2:8100", "http://192.168.10.2:8100/kiosk", "ftp://x"):
+        p = tmp_path / "hall.toml"
+        p.write_text(HALL_TOML.replace("[hall]\n", f'[hall]\npublic_url = "{bad}"\n', 1), encoding="utf-8")
+        with pytest.raises(ConfigError, match="public_url"):
+            load(p)

@@ -1,0 +1,43 @@
+"""The link a visitor's phone follows from the slip's QR code to the ticket's own page.
+
+The link names the ticket and carries a tag only this hall can make (HMAC-SHA256 of the ticket id
+under the hall's `link-key`, made once with the database and never sent anywhere), so a phone
+can follow its own ticket and rate its own service, and nobody can guess the link of another
+visitor's ticket from the numbers on the display board. The page answers on the hall's network
+at `[hall] public_url`; no internet is involved.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+from .context import Ctx
+
+TAG_CHARS = 20  # hex characters of the tag: 80 bits
+
+
+def _key(ctx: Ctx) -> bytes:
+    key = ctx.store.meta("link-key")
+    if not key:  # made by Store.open for every database; a missing one is a broken store
+        raise RuntimeError("the hall database has no link-key")
+    return bytes.fromhex(key)
+
+
+def ticket_tag(ctx: Ctx, ticket_id: str) -> str:
+    return hmac.new(_key(ctx), ticket_id.encode(), hashlib.sha256).hexdigest()[:TAG_CHARS]
+
+
+def tag_matches(ctx: Ctx, ticket_id: str, tag: str) -> bool:
+    return hmac.compare_digest(ticket_tag(ctx, ticket_id), tag.lower())
+
+
+def ticket_path(ctx: Ctx, ticket_id: str) -> str:
+    """The path of the ticket's phone page on the hall node: /m/{ticket id}/{tag}."""
+    return f"/m/{ticket_id}/{ticket_tag(ctx, ticket_id)}"
+
+
+def ticket_link(ctx: Ctx, ticket_id: str) -> str | None:
+    """The whole link for the slip's QR code, or None while `[hall] public_url` is not set."""
+    base = ctx.public_url.rstrip("/")
+    return f"{base}{ticket_path(ctx, ticket_id)}" if base else None
