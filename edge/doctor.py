@@ -34,7 +34,8 @@ from sync.kernel.configfile import ConfigError
 
 from .config import EdgeConfig, load
 from .store import migrations
-from .syncing import CLOCK_TOLERANCE_US, FLOOR_KEY
+from .syncing import CLOCK_TOLERANCE_US
+from .timefloor import FLOOR_KEY
 
 __all__ = ["FAIL", "OK", "SKIP", "Check", "Options", "report", "run"]
 

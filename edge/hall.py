@@ -21,6 +21,7 @@ from typing import Any, Callable
 from sync.kernel.calendar import HallCalendar
 from sync.kernel.clock import Clock
 
+from . import timefloor
 from .config import EdgeConfig
 from .context import Catalog, Ctx, device_labels, load_persisted_business
 from .store import Store
@@ -108,6 +109,8 @@ class Hall:
             with self.store.atomic():
                 self.store.ensure_windows({w.id: w.department for w in self.config.business.windows})
                 load_persisted_business(self.ctx)
+                timefloor.hold(self.ctx)
+                timefloor.remember(self.ctx)
         except BaseException as e:  # noqa: BLE001 - reported to start()
             ready.set_exception(e)
             return
@@ -118,6 +121,7 @@ class Hall:
                 try:
                     job = self._q.get(timeout=BEAT_SECONDS)
                 except queue.Empty:
+                    self._remember_time()
                     continue
                 if job is _STOP:
                     break
@@ -136,7 +140,16 @@ class Hall:
                 if stop_after:
                     break
         finally:
+            self._remember_time(force=True)
             self.store.close()
+
+    def _remember_time(self, force: bool = False) -> None:
+        """The time floor of edge.timefloor (idle writer: at most every ten minutes; at stop)."""
+        try:
+            with self.store.atomic():
+                timefloor.remember(self.ctx, force)
+        except Exception as e:  # noqa: BLE001 - a full disk must not stop the writer; health says why
+            log.warning("could not remember the time: %s", e)
 
     def _run_batch(self, batch: list) -> None:
         # A caller that gave up before its command ran (an HTTP client that went away cancels

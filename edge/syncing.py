@@ -38,12 +38,12 @@ from . import closing, views
 from .context import Ctx, apply_business
 from .hall import Hall
 from .store.log import StoredEvent
+from .timefloor import FLOOR_KEY
 
 log = logging.getLogger("onestop.edge.sync")
 
 CLOCK_TOLERANCE_US = 2_000_000  # a synced clock further off than this is corrected again
 REFUSAL_INTERVAL = 600.0  # seconds: one downlink.refused event per topic and reason at most this often
-FLOOR_KEY = "time_floor"  # store meta: the latest trusted time (µs UTC) this hall has seen
 FLOOR_PERSIST_US = 60_000_000  # the persisted floor is moved on at most once a minute
 DAY_US = 86_400_000_000
 
