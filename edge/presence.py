@@ -5,14 +5,16 @@ Rules: one staff member per window; the A-role works it, the B-role stands in (A
 stepping away shows the "service paused" sign and may last at most the configured limit
 (15 minutes by default) [C 9(4)]; signing off while paused ends the step-away and judges it by
 that limit (edge.stepaway.end_pause). Every pause is recorded with its start, end, and whether it
-broke the limit.
+broke the limit. Staff leave only after serving whoever took a number [U 21, B 28, C 11(6)]: a
+sign-off that would leave the department's waiting visitors without a serving window is refused
+unless the hall manager confirms it (`sign_off(..., override_by=manager)`, recorded).
 """
 
 from __future__ import annotations
 
 from sync.contract import events as ev
 
-from . import attendance
+from . import attendance, queue
 from .auth import verify_secret
 from .context import Ctx
 from .windows import acting_window, get_window, in_service
@@ -56,14 +58,46 @@ def sign_on(ctx: Ctx, window_id: str, staff_id: str, via: str = "pin") -> Window
     return ctx.store.window(window_id)  # type: ignore[return-value]
 
 
-def sign_off(ctx: Ctx, window_id: str, staff_id: str) -> WindowView:
+def left_waiting(ctx: Ctx, w: WindowView) -> int:
+    """How many visitors of the window's department would be left without a serving window if
+    it signed off now: its waiting numbers when no other window of the department is signed on
+    and not paused, else 0."""
+    waiting = len(ctx.store.waiting(w.department, ctx.service_date()))
+    if not waiting:
+        return 0
+    others = [x for x in ctx.store.windows() if x.id != w.id]
+    return 0 if queue.working_windows(ctx, w.department, others) else waiting
+
+
+def sign_off_refusal(ctx: Ctx, w: WindowView) -> Refused | None:
+    """Staff leave only after serving whoever took a number [U 21, B 28, C 11(6)]: a sign-off
+    that would leave waiting visitors without a serving window is refused (the hall manager
+    may confirm it on the manager page; `rules.attendance.refuse_sign_off_while_waiting`)."""
+    if not ctx.catalog.rules.attendance.refuse_sign_off_while_waiting:
+        return None
+    n = left_waiting(ctx, w)
+    if not n:
+        return None
+    return Refused("department-still-waiting",
+                   f"本部门还有 {n} 人在等候，且没有其他窗口在岗：请办理完毕后再签退（延时服务）；"
+                   "确需离开，请大厅负责人在管理页确认签退")
+
+
+def sign_off(ctx: Ctx, window_id: str, staff_id: str, override_by: str | None = None) -> WindowView:
+    """签退. `override_by`: the hall manager confirming a sign-off that leaves visitors waiting."""
     w = acting_window(ctx, window_id, staff_id)
     if w.state == "serving":
         raise Refused("service-open", "当前号码尚未办结，不能签退")
+    waiting = left_waiting(ctx, w)
+    if override_by is None:
+        refusal = sign_off_refusal(ctx, w)
+        if refusal is not None:
+            raise refusal
     if w.state == "paused":
         end_pause(ctx, w, staff_id, via="sign-off")  # judged by the limit like any return [C 9(4)]
     WINDOW.next("idle", "sign_off", "窗口")
-    ctx.store.append(ev.WindowSignedOff(window=window_id, staff=staff_id))
+    ctx.store.append(ev.WindowSignedOff(window=window_id, staff=staff_id, override_by=override_by,
+                                        waiting=waiting if override_by else 0))
     return ctx.store.window(window_id)  # type: ignore[return-value]
 
 

@@ -160,6 +160,9 @@ def sign_off(ctx: Ctx, window_id: str, staff: str, confirmed: int | None) -> str
     staff member confirmed at least that many (`confirmed`, from the confirmation page);
     otherwise returns what that page shows. Nothing changes until then."""
     w = windows.get_window(ctx, window_id)
+    refusal = presence.sign_off_refusal(ctx, w) if w.state != "serving" and w.staff == staff else None
+    if refusal is not None:  # nobody else would serve them [U 21, B 28, C 11(6)]: only the manager may
+        raise refusal
     waiting = len(ctx.store.waiting(w.department, ctx.service_date()))
     if waiting and w.state != "serving" and (confirmed is None or confirmed < waiting):
         others = [x for x in views.windows(ctx)

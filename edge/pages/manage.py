@@ -1,5 +1,6 @@
-"""The hall manager's page: login, today's windows and queues, opening a flexible window or
-withdrawing a window for the rest of the day."""
+"""The hall manager's page: login, today's windows and queues, opening a flexible window,
+withdrawing a window for the rest of the day, or confirming a sign-off the console refuses
+because visitors would be left waiting (recorded with the manager's id)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from .. import views, windows
+from .. import presence, views, windows
 from ..context import Ctx
 from ..hall import Hall
 from ..workflow import NotFound, Refused
@@ -48,6 +49,13 @@ def window_command(ctx: Ctx, action: str, window_id: str, manager_id: str) -> st
     if action == "withdraw":
         windows.withdraw_window(ctx, window_id, manager_id)
         return f"{name} 已撤回（今日不再开放）"
+    if action == "sign-off":  # the manager confirms a sign-off the console refuses [U 21, B 28, C 11(6)]
+        w = windows.get_window(ctx, window_id)
+        if w.staff is None:
+            raise Refused("window-closed", f"{name} 无人签到")
+        left = presence.left_waiting(ctx, w)
+        presence.sign_off(ctx, window_id, w.staff, override_by=manager_id)
+        return f"{name} 已确认签退" + (f"（本部门仍有 {left} 人等候，请安排其他窗口办理）" if left else "")
     raise NotFound("unknown-action", f"未知的操作 {action}")
 
 

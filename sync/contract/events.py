@@ -152,6 +152,10 @@ class WindowSignedOn(Body, kw_only=True):
 class WindowSignedOff(Body, kw_only=True):
     window: str
     staff: str
+    # the hall manager who confirmed a sign-off that left `waiting` visitors of the department
+    # without a serving window [U 21, B 28, C 11(6)]; None for an ordinary sign-off
+    override_by: str | None = None
+    waiting: int = 0
 
 
 @kind("window.paused")

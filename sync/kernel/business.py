@@ -217,6 +217,10 @@ class Attendance(Strict, kw_only=True):
     duplicate_window_seconds: NonNegative = 60  # repeated punches within this count once
     window_reader_punches: bool = False  # a badge at a window reader also counts as a punch
     window_reader_sign_off_seconds: Annotated[int, Meta(ge=1, le=120)] = 10  # 2nd tap after a badge pause signs off
+    # staff leave only after serving whoever took a number [U 21, B 28, C 11(6)]: a sign-off that
+    # would leave the department's waiting visitors without a serving window is refused unless
+    # the hall manager confirms it (recorded)
+    refuse_sign_off_while_waiting: bool = True
     leave_kinds: list[LeaveKind] = field(default_factory=_default_leave_kinds)
 
 

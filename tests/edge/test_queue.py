@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from edge import queue
-from tests.conftest import SH
+from tests.conftest import SH, login_manager
 
 
 def take(client, **body):
@@ -260,7 +260,9 @@ def test_queue_department_without_open_window_refused(strict_client):
     assert c.post("/api/windows/W1/pause", json={"reason": "取材料"}).json()["state"] == "paused"
     assert take(c, item="transcript")["number"] == "A003"
     c.post("/api/windows/W1/resume")
-    assert c.post("/api/windows/W1/sign-off").status_code == 200
+    # three still wait: only the hall manager may let W1 go [U 21, B 28, C 11(6)]
+    assert c.post("/api/windows/W1/sign-off").json()["code"] == "department-still-waiting"
+    login_manager(c).post("/manage/windows/W1/sign-off")
     r = c.post("/api/tickets", json={"item": "suspension"})
     assert r.status_code == 409 and r.json()["code"] == "department-closed"
     # a department with no window in service today keeps its own reason (W4: Tue/Thu)

@@ -45,3 +45,23 @@ def test_windows_withdraw_refused_while_staffed_then_takes_it_out_of_service(hal
     assert hall.call(windows.in_service, "W1", clock.now().date()) is False
     assert hall.call(windows.open_window, "W1", "manager").manual == "opened"
     assert hall.call(windows.in_service, "W1", clock.now().date()) is True
+
+
+def test_windows_sign_off_leaving_visitors_unserved_is_refused_over_the_api_and_the_badge(client, hall, clock):
+    """Staff leave only after serving whoever took a number [U 21, B 28, C 11(6)]: the API answers
+    409 `department-still-waiting`; the badge's quick second tap is refused on the reader; once
+    another window of the department serves, or the queue is empty, the sign-off goes through."""
+    r = client.post("/api/windows/W1/sign-on", json={"staff": "s-li", "pin": "1234"})
+    assert r.status_code == 200
+    take(client, item="transcript")
+    r = client.post("/api/windows/W1/sign-off")
+    assert r.status_code == 409 and r.json()["code"] == "department-still-waiting"
+    assert "1 人在等候" in r.json()["detail"]
+    hall.call(presence.pause, "W1", "s-li", via="badge")
+    card = next(s.card for s in hall.config.business.staff if s.id == "s-li")
+    res = hall.call(presence.badge_at_window, "W1", "w1-reader", card)  # the quick second tap
+    assert res["result"] == "refused" and res["code"] == "department-still-waiting"
+    assert hall.call(lambda ctx: ctx.store.window("W1")).staff == "s-li"
+    hall.call(presence.sign_on, "W2", "s-zhao")  # the department's B window serves now
+    assert client.post("/api/windows/W1/sign-off").status_code == 200
+    assert hall.call(lambda ctx: ctx.store.window("W1")).staff is None

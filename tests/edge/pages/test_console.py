@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from tests.conftest import PIN
+from tests.conftest import PIN, login_manager
 from tests.edge.pages.helpers import flash, issue, kinds, sign_on, window
 
 
@@ -156,19 +156,40 @@ def _waiting_count(html: str) -> int | None:
     return int(m.group(1)) if m else None
 
 
-def test_console_sign_off_with_people_waiting_asks_to_confirm_first(client):
+def test_console_sign_off_leaving_visitors_unserved_is_refused_until_the_manager_confirms(client):
     """Extended service [U 21, B 28, C 11(6)]: those who took a number are served before staff
-    leave, so 签退 with people waiting needs a confirmation that states how many; without it
-    nothing changes."""
+    leave. With the department's only window on duty, 签退 is refused and nothing changes; the
+    hall manager may confirm it on the manager page, and the event names the manager and how
+    many were left waiting."""
+    sign_on(client)
+    for _ in range(3):
+        issue(client, "transcript")
+    for data in ({}, {"confirm": "3"}):  # a forged confirmation does not get past it either
+        r = client.post("/console/W1/sign-off", data=data)
+        assert "本部门还有 3 人在等候，且没有其他窗口在岗" in flash(r.text)
+        assert window(client, "W1")["staff"]["id"] == "s-li"
+    assert "window.signed_off" not in kinds(client)
+    r = client.post("/manage/windows/W1/sign-off")  # no manager session: to the login page
+    assert r.status_code == 200 and window(client, "W1")["staff"] is not None
+    login_manager(client)
+    r = client.post("/manage/windows/W1/sign-off")
+    assert "已确认签退" in flash(r.text) and "仍有 3 人等候" in flash(r.text)
+    assert window(client, "W1")["staff"] is None
+    off = [e for e in client.get("/api/events", params={"limit": 1000}).json() if e["kind"] == "window.signed_off"]
+    assert len(off) == 1 and off[0]["body"]["override_by"] == "manager" and off[0]["body"]["waiting"] == 3
+
+
+def test_console_sign_off_leaving_the_queue_to_another_window_asks_to_confirm_first(client, signed_on):
+    """With another window of the department on duty the waiting visitors are still served: 签退
+    needs a confirmation stating how many wait, counted again when it arrives."""
+    signed_on("W2", "s-zhao")  # B role of the same department, in another browser
     sign_on(client)
     for _ in range(3):
         issue(client, "transcript")
     r = client.post("/console/W1/sign-off")
     assert r.status_code == 200 and "确认签退" in r.text and _waiting_count(r.text) == 3
-    assert "签退后本部门没有窗口在岗" in r.text  # W1 is the department's only window on duty
-    assert 'name="confirm" value="3"' in r.text
-    assert window(client, "W1")["staff"]["id"] == "s-li"
-    assert "window.signed_off" not in kinds(client)
+    assert "本部门仍在岗的窗口：2号窗口" in r.text and 'name="confirm" value="3"' in r.text
+    assert window(client, "W1")["staff"]["id"] == "s-li" and "window.signed_off" not in kinds(client)
     # a fourth visitor arrived while the page was open: confirming 3 is not enough, it asks again
     issue(client, "transcript")
     r = client.post("/console/W1/sign-off", data={"confirm": "3"})
@@ -179,16 +200,7 @@ def test_console_sign_off_with_people_waiting_asks_to_confirm_first(client):
     assert "window.signed_off" not in kinds(client)
     r = client.post("/console/W1/sign-off", data={"confirm": "4"})
     assert "已签退" in flash(r.text) and 'name="pin"' in r.text
-    assert window(client, "W1")["staff"] is None
-    assert kinds(client).count("window.signed_off") == 1
-
-
-def test_console_sign_off_confirmation_names_the_department_windows_still_on_duty(client, signed_on):
-    signed_on("W2", "s-zhao")  # B role of the same department, in another browser
-    sign_on(client)
-    issue(client, "transcript")
-    r = client.post("/console/W1/sign-off")
-    assert _waiting_count(r.text) == 1 and "本部门仍在岗的窗口：2号窗口" in r.text
+    assert window(client, "W1")["staff"] is None and kinds(client).count("window.signed_off") == 1
 
 
 def test_console_sign_off_with_nobody_waiting_needs_no_confirmation(client):
