@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import string
+
+import segno
 
 from .context import Ctx
 
@@ -29,6 +32,10 @@ def ticket_tag(ctx: Ctx, ticket_id: str) -> str:
 
 
 def tag_matches(ctx: Ctx, ticket_id: str, tag: str) -> bool:
+    """Whether `tag` is this hall's tag of `ticket_id` (anything that is not TAG_CHARS hex
+    characters is not, without comparing: compare_digest refuses non-ASCII text)."""
+    if len(tag) != TAG_CHARS or not all(c in string.hexdigits for c in tag):
+        return False
     return hmac.compare_digest(ticket_tag(ctx, ticket_id), tag.lower())
 
 
@@ -41,3 +48,11 @@ def ticket_link(ctx: Ctx, ticket_id: str) -> str | None:
     """The whole link for the slip's QR code, or None while `[hall] public_url` is not set."""
     base = ctx.public_url.rstrip("/")
     return f"{base}{ticket_path(ctx, ticket_id)}" if base else None
+
+
+def qr_svg(link: str, title: str = "") -> str:
+    """The QR code of `link` as inline SVG (no size: the page's CSS sizes it), drawn by the
+    server (segno), so the kiosk needs no script and no internet to show it. Error correction
+    M (15 %): a slip held crooked or a screen's glare still scans."""
+    code = segno.make(link, error="m", micro=False)
+    return code.svg_inline(omitsize=True, svgclass="qr", lineclass=None, title=title or None, dark="#000", light="#fff")

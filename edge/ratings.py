@@ -1,9 +1,13 @@
-"""Ratings (好差评): the five buttons at a window rate the service that just ended there.
+"""Ratings (好差评): the five buttons at a window rate the service that just ended there; the
+visitor's phone page (edge.pages.phone) rates the service of its own ticket.
 
 Rules [J 23, U 19, B 23, C 11(7)]: after a service ends, the window's buttons rate it for
-`rules.ratings.window_seconds` (until the window calls its next number); one rating per service
-(一次一评): later presses are ignored, and so are presses with no service to rate. Nothing about
-the visitor is stored. A rating at a level in `rules.ratings.followup_levels` (不满意,
+`rules.ratings.window_seconds` (until the window calls its next number); the phone page rates
+its ticket's finished service within the same `window_seconds` (the next call at the window
+does not end it: the phone names its ticket). One rating per service (一次一评), whichever
+comes first: later presses are ignored, and a later rating from the phone is refused with a
+message, changing nothing; presses with no service to rate are ignored. Nothing about the
+visitor is stored. A rating at a level in `rules.ratings.followup_levels` (不满意,
 非常不满意) opens a follow-up (call-back, verification, fix) due in `followup_days` working days.
 Levels: 5 非常满意, 4 满意, 3 基本满意, 2 不满意, 1 非常不满意.
 """
@@ -15,6 +19,7 @@ from sync.kernel.business import RATING_LABELS
 from sync.kernel.clock import from_micros, to_micros, uuid7
 
 from .context import Ctx
+from .store.queue import TicketView
 from .store.ratings import FollowupView
 from .workflow import Forbidden, Invalid, NotFound, Refused
 
@@ -38,9 +43,51 @@ def press(ctx: Ctx, window_id: str, level: int) -> dict:
         return {"result": "ignored", "reason": "too-late"}
     if ctx.store.rating(t.id) is not None:
         return {"result": "ignored", "reason": "already-rated"}
+    return _record(ctx, t, level, "buttons")
+
+
+def phone_rating(ctx: Ctx, t: TicketView) -> dict:
+    """Whether the phone page may rate ticket `t` now: {"state": "open" | "rated" | "closed" |
+    "none", "level", "label", "seconds_left"}. "none": no finished service to rate (yet)."""
+    r = ctx.store.rating(t.id)
+    if r is not None:
+        return {"state": "rated", "level": r.level, "label": RATING_LABELS.get(r.level, str(r.level)),
+                "seconds_left": 0}
+    if t.state != "done" or t.finished_at is None or t.window is None:
+        return {"state": "none", "level": None, "label": "", "seconds_left": 0}
+    left = ctx.catalog.rules.ratings.window_seconds - (to_micros(ctx.now()) - t.finished_at) / 1_000_000
+    if left <= 0:
+        return {"state": "closed", "level": None, "label": "", "seconds_left": 0}
+    return {"state": "open", "level": None, "label": "", "seconds_left": int(left + 0.999)}
+
+
+def rate_from_phone(ctx: Ctx, ticket_id: str, level: int) -> dict:
+    """The visitor rates the finished service of their own ticket from its phone page (the
+    caller checked the page's tag). Refused, changing nothing, when the service is not finished,
+    the rating window has passed or the service is already rated (by the buttons or the phone)."""
+    if level not in RATING_LABELS:
+        raise Invalid("bad-level", "评价等级须为 1–5")
+    t = ctx.store.ticket(ticket_id)
+    if t is None:
+        raise NotFound("unknown-ticket", "没有这个号码")
+    state = phone_rating(ctx, t)["state"]
+    if state == "rated":
+        raise Refused("already-rated", "本次服务已评价过，每次服务只能评价一次")
+    if state == "none":
+        raise Refused("nothing-to-rate", "本次服务尚未办结，办结后即可评价")
+    if state == "closed":
+        raise Refused("too-late", "评价时间已过，感谢您的支持")
+    return _record(ctx, t, level, "phone")
+
+
+def _record(ctx: Ctx, t: TicketView, level: int, source: str) -> dict:
+    """One rating of the service of ticket `t` (done at its window), and the follow-up a bad
+    one opens."""
+    window_id = t.window or ""
     ctx.store.append(ev.RatingGiven(window=window_id, ticket=t.id, level=level, staff=t.staff,
-                                    department=t.department))
-    out = {"result": "rated", "ticket": t.id, "number": t.number, "level": level, "label": RATING_LABELS[level]}
+                                    department=t.department, source=source))  # type: ignore[arg-type]
+    out = {"result": "rated", "ticket": t.id, "number": t.number, "level": level, "label": RATING_LABELS[level],
+           "source": source}
     rules = ctx.catalog.rules.ratings
     if level in rules.followup_levels:
         fid = uuid7(ctx.clock)

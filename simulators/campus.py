@@ -176,6 +176,7 @@ class HallSim:
         self.on_leave: str | None = None
         self.last_error = ""
         self.unreachable = 0  # requests failed in a row because the hall did not answer
+        self.first_ticket: str | None = None  # the id of the first number the simulated visitors took
 
     # ------------------------------------------------------------------ HTTP, errors logged
     def request(self, method: str, path: str, body: dict | None = None, client: httpx.Client | None = None,
@@ -363,8 +364,10 @@ class HallSim:
                 at = self.next_visitor
                 if self._issuing(at) and self._issuing(now):
                     item = self._pick_item()
-                    if item is not None and self.post("/api/tickets", {"item": item["id"]}, who="kiosk") is not None:
+                    taken = self.post("/api/tickets", {"item": item["id"]}, who="kiosk") if item is not None else None
+                    if taken is not None:
                         self.stats.issued += 1
+                        self.first_ticket = self.first_ticket or taken.get("id")  # the demo shows its phone page
                 rate = HOURLY.get(self.cal.local(at).hour, 0.1) * PER_WINDOW_HOUR * max(1, len(self.agents)) * self.load
                 self.next_visitor = at + timedelta(hours=self.rng.expovariate(max(rate, 0.05)))
         queue = self.request("GET", "/api/queue") or []

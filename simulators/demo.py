@@ -15,13 +15,16 @@ the data of every node lives under `var/demo/`, emptied at start and kept after 
 
 from __future__ import annotations
 
+import html
 import http.client
 import random
+import re
 import shutil
 import signal
 import sys
 import threading
 import time
+import urllib.request
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -162,6 +165,22 @@ def generated_config(src: Path, dest: Path, protocol: int) -> Path:
     return dest
 
 
+def set_public_url(hall_file: Path, url: str) -> None:
+    """Point the hall file's `[hall] public_url` (the phone page's address) at `url`."""
+    text = re.sub(r'(?m)^public_url = .*\n', "", hall_file.read_text(encoding="utf-8"))
+    hall_file.write_text(text.replace("[hall]\n", f'[hall]\npublic_url = "{url}"\n', 1), encoding="utf-8")
+
+
+def phone_link(base_url: str, ticket: str) -> str | None:
+    """The phone-page link the kiosk slip of `ticket` carries in its QR code (None: none yet)."""
+    try:
+        with urllib.request.urlopen(f"{base_url}/kiosk/tickets/{ticket}", timeout=3) as r:
+            m = re.search(r'data-link="([^"]+)"', r.read().decode("utf-8"))
+    except OSError:
+        return None
+    return html.unescape(m.group(1)) if m else None
+
+
 def broker_credentials(central_toml: Path, out: Path, port: int) -> "brokerconf.Written":
     """The broker's password and ACL files for the demo, as `onestop-central broker-config`
     writes them, from the [broker] username/password of central.toml and of every hall file:
@@ -271,6 +290,8 @@ class Campus:
         self.broker, self.broker_port, self.protocol = start_broker(self.data / "broker", port=broker_port,
                                                                     prefer=self.opts.broker, auth=auth)
         cfg_dir = generated_config(self.src, self.data / "config", self.protocol)
+        for f in files:  # the phone-page links of the slips' QR codes lead to where this demo serves the hall
+            set_public_url(cfg_dir / "halls" / f.name, "http://{}:{}".format(*self.ports[f.stem]))
         cfgs = [(load(cfg_dir / "halls" / f.name), cfg_dir / "halls" / f.name) for f in files]
         cal = HallCalendar(cfgs[0][0].business.calendar)
         self.start_at = self.opts.clock_start or campus_start(cal, datetime.now(timezone.utc))
@@ -534,6 +555,7 @@ def run(opts: DemoOptions) -> int:
         out(f"  up in {time.monotonic() - t0:.1f} s")
         campus.run_people()
         next_report = time.monotonic() + REPORT_EVERY
+        shown_phone = False
         while not stop.wait(SUPERVISE_EVERY):
             if campus.central and campus.central.poll() is not None:
                 print(f"onestop-sim demo: central exited unexpectedly; logs in {campus.data}", file=sys.stderr)
@@ -544,6 +566,12 @@ def run(opts: DemoOptions) -> int:
                 next_report = time.monotonic() + REPORT_EVERY
                 for line in campus.progress():
                     out(line)
+                first = campus.halls[0]
+                if not shown_phone and first.sim is not None and first.sim.first_ticket and not first.down:
+                    link = phone_link(first.edge.base_url, first.sim.first_ticket)
+                    if link:
+                        shown_phone = True
+                        out(f"  phone page of the first number at {first.cfg.hall.id} (its slip's QR code): {link}")
         return code
     finally:
         report = campus.stop()

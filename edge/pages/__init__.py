@@ -1,5 +1,5 @@
 """The hall's pages: home, visitor kiosk, window consoles and their cases, display board, public
-guide, printable notices and the hall manager's page; one module per screen, what they share in
+guide, printable notices, the hall manager's page and the visitor's phone page; one module per screen, what they share in
 `common`.
 
 Server-rendered Jinja templates (Simplified Chinese UI) with one local stylesheet and a few
@@ -21,9 +21,11 @@ from .home import HomePage
 from .kiosk import KioskPages
 from .manage import ManagePages
 from .notices import NoticePages
+from .phone import PhonePages
 from .sim import SimPage
 
-PAGES = [HomePage, KioskPages, ConsolePages, ConsoleCasesPages, BoardPage, GuidePages, NoticePages, ManagePages]
+PAGES = [HomePage, KioskPages, ConsolePages, ConsoleCasesPages, BoardPage, GuidePages, NoticePages, ManagePages,
+         PhonePages]
 
 
 def page_handlers(simulate: bool) -> list:

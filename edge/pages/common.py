@@ -214,7 +214,7 @@ def hall_of(request: Request) -> Hall | None:
         return None
 
 
-PUBLIC_PREFIXES = ("/kiosk", "/guide", "/display")
+PUBLIC_PREFIXES = ("/kiosk", "/guide", "/display", "/m/")  # /m/: the visitor's phone page
 
 
 def error_page(request: Request, status: int, message: str) -> Template:

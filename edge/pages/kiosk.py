@@ -14,7 +14,7 @@ from litestar.response import Redirect, Template
 
 from sync.kernel.business import Department
 
-from .. import queue, views, windows
+from .. import phone, queue, views, windows
 from ..context import Ctx
 from ..hall import Hall
 from ..store.windows import WindowView
@@ -171,6 +171,16 @@ def ticket_data(ctx: Ctx, ticket_id: str) -> dict:
     }
 
 
+def slip_data(ctx: Ctx, ticket_id: str) -> dict:
+    """The slip on screen: the ticket (ticket_data) and, while `[hall] public_url` is set, the
+    QR code of its phone page (edge.phone) with the link it encodes."""
+    d = ticket_data(ctx, ticket_id)
+    link = phone.ticket_link(ctx, ticket_id)
+    d["phone_link"] = link
+    d["phone_qr"] = phone.qr_svg(link, "扫码查看排队进度") if link else None
+    return d
+
+
 # ---------------------------------------------------------------------------- routes
 
 
@@ -217,4 +227,4 @@ class KioskPages(PageController):
 
     @get("/tickets/{ticket_id:str}", opt=access(PUBLIC))
     async def kiosk_ticket(self, request: Request, hall: NamedDependency[Hall], ticket_id: FromPath[str]) -> Template:
-        return await show(request, hall, "kiosk_ticket.html", ticket_data, ticket_id)
+        return await show(request, hall, "kiosk_ticket.html", slip_data, ticket_id)

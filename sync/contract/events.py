@@ -302,13 +302,17 @@ class LeaveRejected(Body, kw_only=True):
 
 @kind("rating.given")
 class RatingGiven(Body, kw_only=True):
-    """One rating of one service (一次一评), from the window's buttons. No visitor identity."""
+    """One rating of one service (一次一评), from the window's buttons or the visitor's phone
+    page. No visitor identity."""
 
     window: str
     ticket: str
     level: int  # 5 非常满意 … 1 非常不满意
     staff: str | None = None
     department: str | None = None
+    # where the rating was given; added compatibly (omitted for buttons, so a button rating
+    # encodes as before; central counts every rating.given alike whatever its source)
+    source: Literal["buttons", "phone"] = "buttons"
 
 
 @kind("rating.followup_opened")

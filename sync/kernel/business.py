@@ -252,6 +252,9 @@ class Rules(Strict, kw_only=True):
     issue_without_open_window: bool = False
     gap_supply_days: Annotated[int, Meta(ge=1)] = 5  # 容缺受理: working days to supply materials
     step_away_limit_minutes: Annotated[int, Meta(ge=1)] = 15  # 离岗 limit
+    # the visitor's phone page reminds them (banner, vibration) when this many numbers or fewer
+    # are ahead of their ticket; 0: only when theirs is next
+    remind_ahead: Annotated[int, Meta(ge=0, le=99)] = 3
     attendance: Attendance = field(default_factory=Attendance)
     ratings: Ratings = field(default_factory=Ratings)
     closing: Closing = field(default_factory=Closing)

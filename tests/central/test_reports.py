@@ -11,7 +11,8 @@ from central import reports as rp
 from central.errors import BadRequest
 from central.scope import Scope, parse_period
 from sync.contract import wire
-from tests.central.data import HallLog, ingest_all, ingest_late, three_halls
+from sync.contract import events as ev
+from tests.central.data import HallLog, at, ingest_all, ingest_late, three_halls
 
 TODAY = date(2026, 11, 6)  # open days counted: Mon 11-02 .. Thu 11-05
 
@@ -170,3 +171,21 @@ def test_reports_csv_has_bom_and_chinese_headers(store, directory):
     assert data.startswith(b"\xef\xbb\xbf")
     lines = data.decode("utf-8-sig").splitlines()
     assert lines[0].startswith("大厅,非常满意,满意") and lines[1].startswith("甲大厅,1,0,0,1,0,2,0.5")
+
+
+def test_reports_satisfaction_counts_a_phone_rating_like_a_button_rating(store, directory):
+    """A rating given on the visitor's phone page (`rating.given` with `source = "phone"`) is
+    one rating of its service like a button's (一次一评 [J 23, U 19, B 23, C 11(7)]): h-c's T9,
+    unrated in the hand-computed figures, rated 4 from the phone."""
+    logs = three_halls()
+    logs["h-c"].add(ev.RatingGiven(window="W1", ticket="T9", level=4, staff="s-li", department="academic",
+                                   source="phone"), at("2026-11-04", "14:42"))
+    ingest_all(store, logs)
+    assert store.quarantined() == []  # central validated the body with its new field
+    rows = _by(rp.satisfaction(store, directory, "2026-11-01", "2026-11-30")["rows"], "hall", "window")
+    r = rows[("h-c", "W1")]
+    assert (r["level4"], r["ratings"], r["good_rate"], r["completed"], r["unrated"], r["unrated_rate"]) == \
+        (1, 1, 1.0, 1, 0, 0.0)
+    dept = _by(rp.satisfaction(store, directory, "2026-11-01", "2026-11-30", by="department")["rows"], "department")
+    assert (dept[("academic",)]["ratings"], dept[("academic",)]["good_rate"], dept[("academic",)]["unrated"]) == \
+        (3, 0.6667, 0)

@@ -284,3 +284,14 @@ def _cmdline(pid: int) -> str:
             return f.read().replace(b"\0", b" ").decode(errors="replace")
     except OSError:
         return ""
+
+
+def test_demo_prints_a_phone_page_link_that_opens(demo):
+    """The demo points each hall's `public_url` at where it serves it and prints the phone page of
+    the first hall's first number (its slip's QR code) once a visitor took one."""
+    found = wait_until(lambda: re.search(r"phone page of the first number at (\S+) \(its slip's QR code\): (\S+)",
+                                         "".join(demo["out"])), 60, what="the phone-page link", interval=0.5)
+    kiosk = re.search(r"\(" + re.escape(found.group(1)) + r"\)\n     kiosk (http://\S+)/kiosk", _banner(demo)).group(1)
+    assert found.group(2).startswith(kiosk + "/m/")
+    r = httpx.get(found.group(2), timeout=10)
+    assert r.status_code == 200 and "您的号码" in r.text and 'id="live"' in r.text

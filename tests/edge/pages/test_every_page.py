@@ -5,7 +5,8 @@ the example campus's halls, `--simulate`, on a simulated Monday 09:00) served
 by uvicorn, one headless Chromium, pages opened in sequence: each page of the hall's route table
 (every GET page route, listed from the page controllers so a new page cannot be forgotten) as its
 user — public screens without a session, the window console and its cases with a clerk signed
-on at W1 serving a number, the manager's page logged in, /sim as in the demo — at kiosk
+on at W1 serving a number, the manager's page logged in, /sim as in the demo, a waiting number's
+phone page (/m/…) — at phone 360×780 and 412×915, kiosk
 1080×1920 and 1280×800, console 1366×768, display 1920×1080, everything else 1440×900.
 
 tests/pagecheck.py does the checking; each (page, size, check) is one test, so a failure names
@@ -33,6 +34,7 @@ KIOSK = ((1080, 1920), (1280, 800))
 CONSOLE = ((1366, 768),)
 DISPLAY = ((1920, 1080),)
 OTHER = ((1440, 900),)
+PHONE = ((360, 780), (412, 915))  # the visitor's phone page (a small and a large phone)
 # The test hall grown to the example campus's size (config/halls/north-student.toml: 9 windows,
 # 8 departments), so the board and the kiosk are measured with as much on them as in the demo.
 DEMO_SIZE_TOML = "".join(f"""
@@ -100,6 +102,7 @@ VISITS: dict[str, list[Visit]] = {
     "/manage": [Visit("manage", "/manage", "manager", OTHER)],
     "/manage/login": [Visit("manage-login", "/manage/login", "anonymous", OTHER)],
     "/sim": [Visit("sim", "/sim", "anonymous", OTHER, devices=True)],
+    "/m/{ticket_id:str}/{tag:str}": [Visit("phone", "{phone}", "anonymous", PHONE, public=True)],
 }
 
 # (visit@size, check) the current code fails, with the problem found; remove a mark once its fix
@@ -152,7 +155,9 @@ def hall_server(tmp_path_factory):
 
     tmp = tmp_path_factory.mktemp("every-page")
     hall_file = tmp / "hall.toml"
-    hall_file.write_text(HALL_TOML + DEMO_SIZE_TOML + DEVICES_TOML, encoding="utf-8")
+    # with [hall] public_url: the kiosk slip carries its phone page's QR code
+    hall_file.write_text((HALL_TOML + DEMO_SIZE_TOML + DEVICES_TOML).replace(
+        "[hall]\n", '[hall]\npublic_url = "http://192.168.10.2:8100"\n', 1), encoding="utf-8")
     hall = Hall(load(hall_file), tmp / "data", make_clock(CLOCK_START, None))
     hall.start()
     hw = Hardware(hall, simulate=True, reopen_min=0.02)
@@ -176,7 +181,7 @@ def users(hall_server):
     """One browser; a context per user, set up through the API as the pages' users would be:
     an open case (a 休学 number completed as promised at W2), the clerk s-li signed on at W1
     serving a 成绩单 number, a waiting number for the kiosk's ticket page, the manager logged in."""
-    base, _app = hall_server
+    base, app = hall_server
     with chromium() as browser:
         contexts = {u: browser.new_context(locale="zh-CN") for u in ("anonymous", "clerk", "manager", "w2")}
         try:
@@ -201,7 +206,11 @@ def users(hall_server):
             readers = _ok(anon.get(f"{base}/api/sim/readers"), "readers")
             devices = [p["name"] for p in pins] + [r["name"] for r in readers] + [r["protocol"] for r in readers]
             devices += [f"GPIO{p['pin']}" if isinstance(p["pin"], int) else str(p["pin"]) for p in pins]
-            yield {"base": base, "contexts": contexts, "params": {"ticket": ticket, "case": case}, "results": {},
+            from edge import phone
+
+            link = app.state["hall"].call(phone.ticket_path, ticket)  # the waiting ticket's phone page
+            yield {"base": base, "contexts": contexts, "params": {"ticket": ticket, "case": case, "phone": link},
+                   "results": {},
                    "devices": tuple(devices)}
         finally:
             for c in contexts.values():
