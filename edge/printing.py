@@ -106,6 +106,17 @@ def _noop(ctx: Ctx) -> None:
 # ---------------------------------------------------------------- the coordinator
 
 
+def make_printer(cfg: Printer, sim: SimPrinter | None = None) -> SlipPrinter:
+    """The printer of `[devices.printer]`; with `sim`, that simulated printer in its place."""
+    common: dict[str, Any] = dict(timeout=cfg.timeout_seconds, width=cfg.width, qr_size=cfg.qr_size, cut=cfg.cut,
+                                  query_status=cfg.query_status)
+    if sim is not None:
+        return SlipPrinter("sim", device=sim, **common)
+    host, _, tcp = cfg.host.partition(":")
+    return SlipPrinter(cfg.kind, usb_vendor=cfg.usb_vendor or 0, usb_product=cfg.usb_product or 0, port=cfg.port,
+                       baudrate=cfg.baudrate, host=host, tcp_port=int(tcp or 9100), **common)
+
+
 class Printing:
     def __init__(self, hall: Hall, cfg: Printer, *, simulate: bool = False, keep: int = 50) -> None:
         self.hall = hall
@@ -113,15 +124,7 @@ class Printing:
         self.name = cfg.name
         self.simulate = simulate
         self.sim: SimPrinter | None = SimPrinter() if simulate else None
-        common: dict[str, Any] = dict(timeout=cfg.timeout_seconds, width=cfg.width, qr_size=cfg.qr_size, cut=cfg.cut,
-                                      query_status=cfg.query_status)
-        if self.sim is not None:
-            self.printer = SlipPrinter("sim", device=self.sim, **common)
-        else:
-            host, _, tcp = cfg.host.partition(":")
-            self.printer = SlipPrinter(cfg.kind, usb_vendor=cfg.usb_vendor or 0, usb_product=cfg.usb_product or 0,
-                                       port=cfg.port, baudrate=cfg.baudrate, host=host, tcp_port=int(tcp or 9100),
-                                       **common)
+        self.printer = make_printer(cfg, self.sim)
         self.state = "starting"
         self.message = ""
         self.printed = 0
