@@ -19,6 +19,7 @@ number; the attempt and its outcome are a `slip.reprinted` event.
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import concurrent.futures
 import logging
@@ -174,13 +175,20 @@ class Printing:
         return fut
 
     def idle(self, timeout: float = 10.0) -> None:
-        """Wait until every job queued so far is done and its fault/recovery committed (tests)."""
+        """Wait until the slips of every commit so far are printed (or not) and the faults and
+        recoveries they caused are committed (tests, the simulator's switches)."""
+        self._hall_round(timeout)  # listeners of earlier batches ran: their slips are queued
         fut: concurrent.futures.Future = concurrent.futures.Future()
         self._q.put(("mark", None, fut))
         fut.result(timeout)
+        self._hall_round(timeout)
+
+    def _hall_round(self, timeout: float) -> None:
+        # futures complete before the listeners run; a later (empty) command on the single
+        # writer thread returns only after the listeners of every earlier batch ran
         try:
             self.hall.submit(_noop).result(timeout)
-        except RuntimeError:
+        except RuntimeError:  # the hall stopped
             pass
 
     def faulted(self) -> bool:
@@ -292,3 +300,23 @@ def slip_notice(ctx: Mapping[str, Any], ticket_id: str | None = None) -> str | N
     request = ctx.get("request")
     printing = request.app.state.get("printing") if request is not None else None
     return printing.notice(ticket_id) if printing is not None else None
+
+
+# ---------------------------------------------------------------- simulation (/sim, /api/sim/printer)
+
+
+def printer_state(printing, limit: int = 10) -> dict:
+    sim = printing.sim
+    return {**printing.health(), "paper": sim.paper, "online": sim.online,
+            "slips": [s.as_dict() for s in list(sim.slips)[-limit:]][::-1], "recent": list(printing.recent)[-limit:][::-1]}
+
+
+async def switch_printer(printing, paper: str | None, online: bool | None) -> dict:
+    """Switch the simulated printer's paper or power and wait until the hall noticed."""
+    if paper is not None:
+        printing.sim.set_paper(paper)
+    if online is not None:
+        printing.sim.set_online(online)
+    printing.probe()
+    await asyncio.to_thread(printing.idle)
+    return printer_state(printing)

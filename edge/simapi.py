@@ -12,6 +12,7 @@ from litestar.params import JSONBody
 from msgspec import Meta
 
 from .api import Body, Id, PathId
+from .printing import printer_state, switch_printer
 from .web import PUBLIC, access
 from .workflow import Invalid, NotFound, Refused
 
@@ -114,23 +115,6 @@ def sim_printer(request: Request):
     if printing is None or printing.sim is None:
         raise Refused("no-simulated-printer", "没有模拟打印机（请在 [devices.printer] 配置打印机并用 --simulate 启动）")
     return printing
-
-
-def printer_state(printing, limit: int = 10) -> dict:
-    sim = printing.sim
-    return {**printing.health(), "paper": sim.paper, "online": sim.online,
-            "slips": [s.as_dict() for s in list(sim.slips)[-limit:]][::-1], "recent": list(printing.recent)[-limit:][::-1]}
-
-
-async def switch_printer(printing, paper: str | None, online: bool | None) -> dict:
-    """Switch the simulated printer's paper or power and wait until the hall noticed."""
-    if paper is not None:
-        printing.sim.set_paper(paper)
-    if online is not None:
-        printing.sim.set_online(online)
-    printing.probe()
-    await asyncio.to_thread(printing.idle)
-    return printer_state(printing)
 
 
 class SimPrinterApi(Controller):

@@ -13,7 +13,7 @@ from litestar.response import Redirect, Template
 
 from ..context import Ctx
 from ..hall import Hall
-from ..simapi import printer_state, switch_printer
+from ..printing import printer_state, switch_printer
 from ..web import PUBLIC, access
 from .common import Form, FormBody, back, flash, hours, render
 

@@ -386,7 +386,7 @@ class SlipReprinted(Body, kw_only=True):
     number: str
     by: str  # staff or manager id
     role: str  # staff | manager
-    printed: bool = True
+    printed: bool  # always in the body (omit_defaults would drop a default)
     reason: str = ""
 
 
