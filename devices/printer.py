@@ -69,7 +69,7 @@ def lines_of(slip: Slip) -> list[tuple[str, int]]:
         out.append((f"前面还有 {slip.ahead} 人", 1))
     if slip.issued:
         out.append((f"取号时间 {slip.issued}", 1))
-    out.append(("请留意叫号屏和语音叫号，过号需重新排队", 1))
+    out.append(("请留意叫号，过号需重新排队", 1))
     if slip.link:
         out.append(("扫码查看排队进度", 1))
     return out
