@@ -25,6 +25,7 @@ from .auth import LoginAudit, Throttle
 from .hall import Hall
 from .housekeeping import tick
 from .live import Hub
+from .printing import slip_notice
 from .pages import page_handlers
 from .pages.phone import PhoneApi
 from .web import (PUBLIC, CrossSiteMiddleware, SignOns, access, guard, internal_error, security_headers,
@@ -57,11 +58,12 @@ def http_handler(request: Request, exc: HTTPException) -> Response:
 
 def create_app(hall: Hall, *, simulate: bool = False, extra_handlers: list | None = None,
                tick_seconds: float = TICK_SECONDS, replicator=None, hardware=None,
-               events_token: str | None = None) -> Litestar:
+               events_token: str | None = None, printing=None) -> Litestar:
     """The hall's app; `replicator` (sync.replicator.Replicator) feeds /api/health's sync part;
     `hardware` (edge.hardware.Hardware) feeds the closing check, /api/devices and, with
     `simulate`, the /api/sim endpoints and the /sim page. `events_token`: a bearer token that
-    may read /api/events (default: $ONESTOP_EDGE_EVENTS_TOKEN; empty: the manager only)."""
+    may read /api/events (default: $ONESTOP_EDGE_EVENTS_TOKEN; empty: the manager only).
+    `printing` (edge.printing.Printing): the receipt printer (kiosk notice, reprints, /sim)."""
     hub = Hub()
     stopping = Stopping()  # set when the server shuts down: open streams end (sync.kernel.serve)
     hall.add_listener(hub.on_events)
@@ -95,12 +97,14 @@ def create_app(hall: Hall, *, simulate: bool = False, extra_handlers: list | Non
         middleware=[CrossSiteMiddleware, session_config().middleware],
         before_send=[security_headers],
         stores={"sessions": sessions},
-        template_config=TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEngine),
+        template_config=TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEngine,
+                                       engine_callback=lambda e: e.register_template_callable("slip_notice", slip_notice)),
         openapi_config=OpenAPIConfig(title=f"onestop hall {hall.config.hall.id}", version="1",
                                      # the schema is public (it describes routes, no data)
                                      openapi_router=Router(path="/schema", route_handlers=[], opt=access(PUBLIC))),
         lifespan=[lifespan],
         state={"simulate": simulate, "stopping": stopping, "replicator": replicator, "hardware": hardware, "hall": hall,
+               "printing": printing,
                "signons": signons, "throttle": Throttle(), "login_audit": LoginAudit(hall.clock.now),
                "events_token": events_token if events_token is not None else env_events_token()},
         request_max_body_size=MAX_BODY,

@@ -174,6 +174,12 @@ def main(argv: list[str] | None = None) -> int:
 
         hardware = Hardware(hall, cfg.devices, simulate=args.simulate)
         hardware.start()  # a missing reader or pin is a device fault, never a failed start
+    printing = None
+    if cfg.devices.printer is not None:
+        from .printing import Printing
+
+        printing = Printing(hall, cfg.devices.printer, simulate=args.simulate)
+        printing.start()  # an absent printer is a device fault, never a failed start
     replicator = None
     if not args.no_sync:
         from .syncing import start_replication
@@ -187,6 +193,8 @@ def main(argv: list[str] | None = None) -> int:
                                            status_interval=cfg.broker.status_interval,
                                            accept_clock_jump=args.accept_clock_jump)
         except ValueError as e:
+            if printing is not None:
+                printing.stop()
             if hardware is not None:
                 hardware.stop()
             hall.stop()
@@ -194,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     try:
         app = create_app(hall, simulate=args.simulate, replicator=replicator, hardware=hardware,
-                         tick_seconds=_tick_seconds(args.clock_speed))
+                         tick_seconds=_tick_seconds(args.clock_speed), printing=printing)
         base = f"http://{host}:{port}"
         print(f"onestop-edge {cfg.hall.id} ({cfg.hall.name}) data in {data_dir}, clock {clock.quality}, "
               f"sync {'off' if replicator is None else replicator.link.broker}", flush=True)
@@ -208,6 +216,8 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if replicator is not None:
             replicator.stop()
+        if printing is not None:
+            printing.stop()
         if hardware is not None:
             hardware.stop()
         hall.stop()

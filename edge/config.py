@@ -100,8 +100,30 @@ class Pin(Strict, kw_only=True):
     active_high: bool = True  # lamps
 
 
+class Printer(Strict, kw_only=True):
+    """`[devices.printer]`: the kiosk's thermal receipt printer speaking ESC/POS (docs/devices.md).
+    ``usb``: `usb_vendor` and `usb_product` (e.g. 0x0416 and 0x5011); ``serial``: `port` and
+    `baudrate`; ``network``: `host` ("192.168.10.20" or "192.168.10.20:9100")."""
+
+    kind: Literal["usb", "serial", "network"]
+    name: Id = "kiosk-printer"  # the device's name in device.fault events
+    label: str = ""  # what the screens call it (default 取号打印机)
+    usb_vendor: Annotated[int, Meta(ge=1, le=0xFFFF)] | None = None
+    usb_product: Annotated[int, Meta(ge=1, le=0xFFFF)] | None = None
+    port: str = ""
+    baudrate: Annotated[int, Meta(ge=300, le=921600)] = 9600
+    host: Annotated[str, Meta(pattern=r"^([^:\s]+(:\d{1,5})?)?$")] = ""
+    width: Annotated[int, Meta(ge=16, le=64)] = 32  # characters per line: 58 mm paper 32, 80 mm paper 48
+    qr_size: Annotated[int, Meta(ge=1, le=16)] = 6  # dots per QR module
+    cut: bool = True  # the printer has a cutter
+    query_status: bool = True  # ask paper/online state before each slip (DLE EOT)
+    timeout_seconds: Annotated[float, Meta(gt=0, le=60)] = 5.0  # connecting, writing, status answers
+    retry_seconds: Annotated[float, Meta(ge=1, le=3600)] = 30.0  # while faulted: how often to look again
+
+
 class Devices(Strict, kw_only=True):
     readers: list[Reader] = []
+    printer: Printer | None = None
     boards: dict[Id, Board] = {}
     pins: dict[Id, Pin] = {}
     debounce_ms: Annotated[int, Meta(ge=0, le=1000)] = 50  # buttons and inputs
@@ -241,6 +263,30 @@ def check_devices(cfg: EdgeConfig, path: Path) -> None:
             per_window.add(slot)
 
 
+def check_printer(cfg: EdgeConfig, path: Path) -> None:
+    """`[devices.printer]`: each kind's own fields, and none of another kind's."""
+    p = cfg.devices.printer
+    if p is None:
+        return
+
+    def fail(name: str, message: str) -> None:
+        raise ConfigError(f"{path}: field $.devices.printer.{name}: {message}")
+
+    own = {"usb": ("usb_vendor", "usb_product"), "serial": ("port",), "network": ("host",)}
+    for kind, fields in own.items():
+        for name in fields:
+            value = getattr(p, name)
+            if kind == p.kind and not value:
+                fail(name, f"a {kind} printer needs its {name}")
+            if kind != p.kind and value:
+                fail(name, f"only a {kind} printer has a {name} (this one is kind = {p.kind!r})")
+    if p.kind == "network" and ":" in p.host and not 1 <= int(p.host.rsplit(":", 1)[1]) <= 65535:
+        fail("host", f"port out of range in {p.host!r}")
+    taken = {r.name for r in cfg.devices.readers} | set(cfg.devices.pins) | set(cfg.devices.boards)
+    if p.name in taken:
+        fail("name", f"{p.name!r} is already the name of a reader, pin or board")
+
+
 def check_central(cfg: EdgeConfig, path: Path) -> None:
     from sync.contract.signing import parse_public_key
 
@@ -270,6 +316,7 @@ def load(path: str | Path) -> EdgeConfig:
     cfg = convert(raw, EdgeConfig, path)
     check_business(cfg.business, path, included)
     check_devices(cfg, path)
+    check_printer(cfg, path)
     check_central(cfg, path)
     check_backup(cfg, path)
     return cfg

@@ -149,5 +149,7 @@ def device_labels(devices: Any, business: biz.Business) -> dict[str, str]:
         out[name] = p.label or f"{windows.get(p.window, '') if p.window else ''}{PIN_ROLE_LABELS.get(p.role, '设备')}{level}"
     for name, b in devices.boards.items():
         out[name] = b.label or "远程 GPIO 板"
+    if getattr(devices, "printer", None) is not None:
+        out[devices.printer.name] = devices.printer.label or "取号打印机"
     return out
 

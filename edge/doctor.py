@@ -70,6 +70,7 @@ def run(config_path: str | Path, opts: Options | None = None) -> list[Check]:
     checks += db_checks
     checks += check_readers(cfg, opts)
     checks += check_gpio(cfg, opts.simulate)
+    checks.append(check_printer(cfg, opts.simulate))
     beacon_us: int | None = None
     if opts.no_sync:
         checks.append(Check("broker", SKIP, "not checked (--no-sync)"))
@@ -233,6 +234,42 @@ def check_gpio(cfg: EdgeConfig, simulate: bool) -> list[Check]:
         else:
             checks.append(Check(f"gpio {name}", OK, f"pin {p.pin!r}{where} ({p.role}) set up"))
     return checks
+
+
+_PRINTER_FIX = {
+    "usb": "plug the printer in and switch it on; check $.devices.printer.usb_vendor/usb_product against `lsusb` "
+           "and that the service user may use the device (the udev rule of deploy/, group lp or plugdev)",
+    "serial": "plug the printer in and switch it on; check $.devices.printer.port and baudrate, and that the "
+              "service user is in the dialout group",
+    "network": "switch the printer on and check $.devices.printer.host (its IP address and port, usually 9100) "
+               "from this box: nc -vz HOST 9100",
+}
+
+
+def check_printer(cfg: EdgeConfig, simulate: bool) -> Check:
+    """The receipt printer: it opens and says it is online with paper."""
+    p = cfg.devices.printer
+    if p is None:
+        return Check("printer", SKIP, "no receipt printer configured ([devices.printer])")
+    if simulate:
+        return Check("printer", SKIP, "simulated (--simulate: slips go to the simulator page)")
+    from .printing import make_printer
+
+    printer = make_printer(p)
+    try:
+        st = printer.status()
+    finally:
+        printer.close()
+    where = printer.where()
+    if st.state == "ok":
+        return Check("printer", OK, f"{where} online, paper loaded")
+    if st.state == "paper-low":
+        return Check("printer", OK, f"{where} online, paper running low (put a new roll in soon)")
+    if st.state == "unknown":
+        return Check("printer", OK, f"{where} opens; {st.message} (paper and cover state not known)")
+    if st.state == "paper-out":
+        return Check("printer", FAIL, f"{where} is out of paper", "put a new roll of thermal paper in and close the cover")
+    return Check("printer", FAIL, f"{where}: {st.message}", _PRINTER_FIX[p.kind])
 
 
 # ---------------------------------------------------------------- broker and central's key

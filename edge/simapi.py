@@ -12,6 +12,7 @@ from litestar.params import JSONBody
 from msgspec import Meta
 
 from .api import Body, Id, PathId
+from .printing import printer_state, switch_printer
 from .web import PUBLIC, access
 from .workflow import Invalid, NotFound, Refused
 
@@ -103,5 +104,37 @@ class SimApi(Controller):
         return {"hung_seconds": data.seconds}
 
 
+class PrinterSwitch(Body, kw_only=True):
+    paper: Literal["ok", "low", "out"] | None = None
+    online: bool | None = None
+
+
+def sim_printer(request: Request):
+    """The app's simulated receipt printer (edge.printing with --simulate)."""
+    printing = request.app.state.get("printing")
+    if printing is None or printing.sim is None:
+        raise Refused("no-simulated-printer", "没有模拟打印机（请在 [devices.printer] 配置打印机并用 --simulate 启动）")
+    return printing
+
+
+class SimPrinterApi(Controller):
+    """`--simulate` only: the simulated receipt printer (the slips it decoded, paper and power)."""
+
+    path = "/api/sim/printer"
+    tags = ["simulation"]
+
+    @get("/", summary="The simulated printer: state and the last slips decoded from its ESC/POS stream",
+         opt=access(PUBLIC))
+    async def printer(self, request: Request) -> dict:
+        return printer_state(sim_printer(request))
+
+    @post("/", status_code=200, summary="Switch the simulated printer's paper (ok, low, out) or power (online)",
+          opt=access(PUBLIC))
+    async def switch(self, request: Request, data: JSONBody[PrinterSwitch]) -> dict:
+        if data.paper is None and data.online is None:
+            raise Invalid("nothing-to-switch", "请给出 paper（ok、low、out）或 online（true、false）")
+        return await switch_printer(sim_printer(request), data.paper, data.online)
+
+
 def sim_handlers() -> list:
-    return [SimApi]
+    return [SimApi, SimPrinterApi]

@@ -24,6 +24,7 @@ from ..web import (AT_WINDOW, PUBLIC, STAFF_KEYS, SignOns, access, check_pin, si
 from .common import (MODE_LABELS, NOTICE_TITLES, Form, FormBody, PageController, as_list, back, flash, hours,
                      labelled_windows, not_signed, promise, render, run_and_flash, save_session, session, sign_in,
                      sign_out, staff_at, staff_name)
+from .reprint import ReprintForm, reprint
 
 WRITTEN_NOTICE = ("notice", "gaps", "refused")
 
@@ -346,6 +347,16 @@ class ConsolePages(PageController):
                 flash(request, msg, kind="ok", link=f"/notices/{case_id}", link_text="打印受理回执")
             else:
                 flash(request, msg, kind="ok")
+        return back(f"/console/{window_id}")
+
+    @post("/{window_id:str}/reprint", opt=access(AT_WINDOW, "/console/{window_id}"))
+    async def console_reprint(self, request: Request, hall: NamedDependency[Hall], window_id: FromPath[str],
+                              data: Annotated[ReprintForm, FormBody]) -> Redirect:
+        """补打号码条: print a slip of today's number again on the kiosk's printer."""
+        staff = staff_at(request, window_id)
+        if staff is None:
+            return not_signed(request, window_id)
+        await reprint(request, hall, data.number, staff, "staff")
         return back(f"/console/{window_id}")
 
     @post("/{window_id:str}/{action:str}", opt=access(AT_WINDOW, "/console/{window_id}"))

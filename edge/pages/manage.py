@@ -18,6 +18,7 @@ from ..workflow import NotFound, Refused
 from ..web import MANAGER, MANAGER_KEYS, PUBLIC, access, check_manager, throttled_login
 from .common import (Form, FormBody, PageController, back, flash, hours, labelled_windows, manager, render,
                      run_and_flash, session, sign_in, sign_out)
+from .reprint import ReprintForm, reprint
 
 
 class LoginForm(Form):
@@ -93,6 +94,16 @@ class ManagePages(PageController):
     async def manage_logout(self, request: Request) -> Redirect:
         sign_out(request, *MANAGER_KEYS)
         return back("/manage/login")
+
+    @post("/reprint", opt=access(MANAGER, "/manage/login"))
+    async def manage_reprint(self, request: Request, hall: NamedDependency[Hall],
+                             data: Annotated[ReprintForm, FormBody]) -> Redirect:
+        """补打号码条 by number."""
+        manager_id = manager(request)
+        if not manager_id:
+            return back("/manage/login")
+        await reprint(request, hall, data.number, manager_id, "manager")
+        return back("/manage")
 
     @post("/windows/{window_id:str}/{action:str}", opt=access(MANAGER, "/manage/login"))
     async def manage_window(self, request: Request, hall: NamedDependency[Hall], window_id: FromPath[str],

@@ -385,6 +385,19 @@ class DeviceRecovered(Body, kw_only=True):
     down_seconds: int = 0
 
 
+@kind("slip.reprinted")
+class SlipReprinted(Body, kw_only=True):
+    """A queue slip printed again by number at a clerk's or the manager's request (edge.printing);
+    `printed` false with the printer's `reason` when the printer could not."""
+
+    ticket: str
+    number: str
+    by: str  # staff or manager id
+    role: str  # staff | manager
+    printed: bool  # always in the body (omit_defaults would drop a default)
+    reason: str = ""
+
+
 # ------------------------------------------------------------------ clock
 
 

@@ -151,22 +151,28 @@ def hall_server(tmp_path_factory):
     from edge.config import load
     from edge.hall import Hall
     from edge.hardware import Hardware
+    from edge.printing import Printing
     from sync.kernel.clock import make_clock
+    from tests.edge.test_printing import PRINTER_TOML
 
     tmp = tmp_path_factory.mktemp("every-page")
     hall_file = tmp / "hall.toml"
     # with [hall] public_url: the kiosk slip carries its phone page's QR code
-    hall_file.write_text((HALL_TOML + DEMO_SIZE_TOML + DEVICES_TOML).replace(
+    hall_file.write_text((HALL_TOML + DEMO_SIZE_TOML + DEVICES_TOML + PRINTER_TOML).replace(
         "[hall]\n", '[hall]\npublic_url = "http://192.168.10.2:8100"\n', 1), encoding="utf-8")
     hall = Hall(load(hall_file), tmp / "data", make_clock(CLOCK_START, None))
     hall.start()
     hw = Hardware(hall, simulate=True, reopen_min=0.02)
     hw.start()
-    app = create_app(hall, simulate=True, hardware=hw, tick_seconds=3600, events_token=EVENTS_TOKEN)
+    printing = Printing(hall, hall.config.devices.printer, simulate=True)  # /sim shows its slips
+    printing.start()
+    app = create_app(hall, simulate=True, hardware=hw, tick_seconds=3600, events_token=EVENTS_TOKEN,
+                     printing=printing)
     try:
         with served(app, "every-page") as url:
             yield url, app
     finally:
+        printing.stop()
         hw.stop()
         hall.stop()
 
