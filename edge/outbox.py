@@ -41,6 +41,7 @@ from .workflow import Invalid, NotFound, Refused, StorageUnavailable
 
 log = logging.getLogger("onestop.edge.outbox")
 
+GATEWAY_LABELS = {"file": "文件输出", "http": "短信网关"}
 NOTICE_OUTCOMES = ("promised", "joint", "gaps")  # cases whose applicant may leave a phone number
 
 # ---------------------------------------------------------------------------- phone numbers
@@ -181,14 +182,29 @@ def retry(ctx: Ctx, notice_id: str, by: str) -> str:
     return f"通知已重新排队（{masked(n.phone)}）"
 
 
+def error_label(reason: str) -> str:
+    """A delivery failure as the manager's page says it (the log keeps the gateway's words)."""
+    if not reason:
+        return ""
+    if reason == "phone-erased":
+        return "电话号码已按保存期限删除"
+    if reason.startswith("gateway unreachable"):
+        return "网关无法连接（离线时保留在队列中）"
+    m = re.match(r"HTTP (\d{3})", reason)
+    if m:
+        code = int(m.group(1))
+        return f"网关拒收（{code}）" if 400 <= code < 500 and code not in (408, 429) else f"网关出错（{code}）"
+    return "无法写入通知文件"
+
+
 def summary(ctx: Ctx) -> dict:
     """The outbox for the manager's page: counts and the latest failed and queued notices."""
     def row(n: NoticeView) -> dict:
         c = ctx.store.case(n.case)
         return {"id": n.id, "number": c.number if c else "", "reason": n.reason, "phone": masked(n.phone) if n.phone else "已删除",
-                "attempts": n.attempts, "error": n.error, "state": n.state, "retry": n.state == "failed" and bool(n.phone)}
+                "attempts": n.attempts, "error": error_label(n.error), "state": n.state, "retry": n.state == "failed" and bool(n.phone)}
 
-    return {"counts": ctx.store.notice_counts(), "gateway": ctx.notify.gateway,
+    return {"counts": ctx.store.notice_counts(), "gateway": GATEWAY_LABELS.get(ctx.notify.gateway, ctx.notify.gateway),
             "failed": [row(n) for n in ctx.store.notices("failed", 20)],
             "queued": [row(n) for n in ctx.store.notices("queued", 20)]}
 

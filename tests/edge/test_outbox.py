@@ -279,7 +279,7 @@ def test_outbox_http_gateway_4xx_fails_without_retry_and_the_manager_resends(nha
     assert not events(desk, "notice.retried")
     login_manager(m)
     page = m.get("/manage").text
-    assert "办结通知（短信）" in page and "138****5678" in page and "HTTP 400" in page
+    assert "办结通知（短信）" in page and "138****5678" in page and "网关拒收（400）" in page
     r = m.post(f"/manage/notices/{failed['body']['notice']}/retry")
     assert "通知已重新排队" in flash(r.text)
     assert sender.run_once() == {"sent": 1, "failed": 0, "queued": 0}
@@ -314,7 +314,7 @@ def test_outbox_offline_gateway_keeps_the_notice_queued_and_delivers_later(nhall
         clock.advance(seconds=600)
     assert not events(desk, "notice.failed") and not events(desk, "notice.sent")
     login_manager(desk)
-    assert "gateway unreachable" in desk.get("/manage").text
+    assert "网关无法连接" in desk.get("/manage").text
     gw = gateway([], port=port)  # the gateway is back
     assert sender.run_once() == {"sent": 1, "failed": 0, "queued": 0}
     assert gw.received[0]["body"]["to"] == PHONE
@@ -376,7 +376,7 @@ def test_outbox_phone_erased_after_retention_and_never_in_the_log(nhall, desk, c
     failed = events(desk, "notice.failed")
     assert [f["body"]["reason"] for f in failed] == ["phone-erased"]
     login_manager(desk)
-    assert "已删除" in desk.get("/manage").text
+    assert "电话号码已按保存期限删除" in desk.get("/manage").text
 
 
 # ---------------------------------------------------------------------------- the thread and the config
