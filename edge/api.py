@@ -76,6 +76,7 @@ class Complete(Body):
     reason: Text = ""
     note: Text = ""
     supply_by: date | None = None
+    phone: Annotated[str, msgspec.Meta(max_length=40)] = ""  # the applicant's, for the result notice (edge.outbox)
 
 
 class Transfer(Body):
@@ -351,7 +352,7 @@ class HallApi(Controller):
         return await hall.run(
             _window_cmd(cases.complete), window_id, staff_of(request), data.outcome, item=data.item,
             missing=data.missing, co_departments=data.co_departments, reason=data.reason, note=data.note,
-            supply_by=check_day(data.supply_by, "supply_by"),
+            supply_by=check_day(data.supply_by, "supply_by"), phone=data.phone,
         )
 
     @post("/windows/{window_id:str}/transfer", status_code=200, summary="Transfer the visitor to another department (首问负责)", opt=access(AT_WINDOW))

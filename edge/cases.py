@@ -10,6 +10,10 @@ Outcomes [J 24–25, U 20, B 25, C 11]:
 - ``gaps`` (容缺受理): accepted with named missing materials (only those the item allows) and a
   date to supply them, with a printable notice;
 - ``refused`` (不予办理): with the reason, in a printable return notice.
+
+For promised, joint and 容缺 cases the applicant may leave a phone number (`phone`): when the
+case is finished, or its supply date passes, a result notice goes out (edge.outbox)
+[J 24(2), B 25(2), C 11(4), C 11(7)].
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from datetime import date
 from sync.contract import events as ev
 from sync.kernel.clock import uuid7
 
+from . import outbox
 from .context import Ctx
 from .queue import current_ticket
 from .windows import acting_window
@@ -48,8 +53,10 @@ def complete(
     reason: str = "",
     note: str = "",
     supply_by: date | None = None,
+    phone: str = "",
 ) -> TicketView:
-    """End the current service at a window with one of the outcomes."""
+    """End the current service at a window with one of the outcomes; `phone`: the applicant's
+    number for the result notice (promised, joint, gaps only)."""
     w = acting_window(ctx, window_id, staff)
     t = current_ticket(ctx, w)
     if outcome not in OUTCOMES:
@@ -63,6 +70,13 @@ def complete(
     if it.department != w.department:
         raise Invalid("item-of-other-department", f"「{it.name}」不属于本窗口部门，请转办")
     TICKET.next(t.state, "complete", "号码")
+    number = None
+    if phone and phone.strip():
+        if outcome not in outbox.NOTICE_OUTCOMES:
+            raise Invalid("no-notice-for-outcome", "只有承诺件、联办件和容缺受理件可以登记电话号码以便通知办理结果")
+        number = outbox.normalise_phone(phone)
+        if ctx.notify.gateway == "none":
+            raise Refused("notify-off", "本大厅未开通办结短信通知（[notify] gateway），不能登记电话号码")
 
     cal = ctx.calendar
     today = ctx.today()
@@ -115,6 +129,8 @@ def complete(
     if t.state == "called":
         ctx.store.append(ev.TicketStarted(ticket=t.id, window=window_id, staff=staff))
     ctx.store.append(ev.TicketCompleted(**body))
+    if number is not None:
+        outbox.record_phone(ctx, body["case"], number, staff)
     return ctx.store.ticket(t.id)  # type: ignore[return-value]
 
 
@@ -168,7 +184,9 @@ def finish(ctx: Ctx, case_id: str, by: str, result: str = "done", note: str = ""
         if outstanding:
             raise Refused("materials-outstanding", f"尚有容缺材料未补交：{', '.join(outstanding)}")
     ctx.store.append(ev.CaseFinished(case=case_id, by=by, result=result, note=note.strip()[:500]))  # type: ignore[arg-type]
-    return get_case(ctx, case_id)
+    done = get_case(ctx, case_id)
+    outbox.case_finished(ctx, done)  # the result notice, if the applicant left a number [B 25(2)]
+    return done
 
 
 def is_overdue(c: CaseView, today: date) -> bool:

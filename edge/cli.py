@@ -168,6 +168,9 @@ def main(argv: list[str] | None = None) -> int:
     except StoreError as e:
         print(f"onestop-edge: {e}", file=sys.stderr)
         return 2
+    from .outbox import start_sender
+
+    sender = start_sender(hall, data_dir)  # result notices ([notify]); None when off
     hardware = None
     if args.simulate or cfg.devices.readers or cfg.devices.pins:
         from .hardware import Hardware
@@ -197,6 +200,8 @@ def main(argv: list[str] | None = None) -> int:
                 printing.stop()
             if hardware is not None:
                 hardware.stop()
+            if sender is not None:
+                sender.stop()
             hall.stop()
             print(f"onestop-edge: bad broker: {e}", file=sys.stderr)
             return 2
@@ -220,6 +225,8 @@ def main(argv: list[str] | None = None) -> int:
             printing.stop()
         if hardware is not None:
             hardware.stop()
+        if sender is not None:
+            sender.stop()
         hall.stop()
     return 0
 

@@ -153,6 +153,50 @@ class Backup(Strict, kw_only=True):
     at: ClockTime = "02:30"  # local time (the calendar's time zone) from which the day's copy is due
 
 
+class Notify(Strict, kw_only=True):
+    """`[notify]`: the result notice (办结通知) to an applicant who left a phone number with a
+    promised, joint or 容缺 case [J 24(2), B 25(2), C 11(4), C 11(7)] (edge.outbox,
+    docs/configuration.md). `gateway = "none"`: no notices, no phone numbers taken."""
+
+    gateway: Literal["none", "file", "http"] = "none"
+    path: str = "outbox.jsonl"  # file: JSON lines appended here (relative: to the data directory)
+    url: Annotated[str, Meta(pattern=r"^(https?://\S+)?$")] = ""  # http: the SMS gateway's endpoint
+    token: str = ""  # http: sent as `Authorization: Bearer <token>`
+    timeout_seconds: Annotated[float, Meta(gt=0, le=120)] = 10.0  # http: one request's limit
+    retry_seconds: Annotated[float, Meta(gt=0, le=86400)] = 60.0  # wait before the 2nd attempt; doubles
+    retry_max_seconds: Annotated[float, Meta(gt=0, le=86400)] = 3600.0  # the longest wait between attempts
+    # attempts the gateway answered with an error (5xx, 429) before the notice is failed; an
+    # unreachable gateway (offline hall) keeps the notice queued until it answers
+    max_attempts: Annotated[int, Meta(ge=1, le=1000)] = 8
+    # days after a case ends (finished) that its phone number is kept, then erased from the hall
+    phone_retention_days: Annotated[int, Meta(ge=1, le=3650)] = 30
+    # the message texts (edge.outbox.TEMPLATES); empty: the built-in Chinese text
+    done_template: str = ""
+    refused_template: str = ""
+    supply_due_template: str = ""
+
+
+NOTICE_PLACEHOLDERS = ("month", "day", "hall", "item", "number", "department", "contact", "note", "supply_by", "missing")
+NOTICE_MAX_TEXT = 500
+
+
+def template_error(text: str, which: str) -> str | None:
+    """Why a configured `[notify]` message template cannot be used, or None (empty: the
+    built-in one, edge.outbox.TEMPLATES)."""
+    if not text:
+        return None
+    if len(text) > NOTICE_MAX_TEXT:
+        return f"at most {NOTICE_MAX_TEXT} characters"
+    try:
+        text.format(**{k: "" for k in NOTICE_PLACEHOLDERS})
+    except KeyError as e:
+        return f"unknown placeholder {{{e.args[0]}}}; known: {', '.join('{' + k + '}' for k in NOTICE_PLACEHOLDERS)}"
+    except (ValueError, IndexError) as e:
+        return f"not a template ({e}); write a literal brace as {{{{ or }}}}"
+    return None
+
+
+
 class EdgeConfig(Strict, kw_only=True):
     hall: HallIdentity
     business: Business
@@ -161,6 +205,7 @@ class EdgeConfig(Strict, kw_only=True):
     broker: Broker = field(default_factory=Broker)
     devices: Devices = field(default_factory=Devices)
     backup: Backup = field(default_factory=Backup)
+    notify: Notify = field(default_factory=Notify)
 
 
 _PIN_NAME = re.compile(r"^(GPIO|BCM|WPI)(\d{1,2})$|^(BOARD|J8:)(\d{1,2})$")
@@ -307,6 +352,21 @@ def check_backup(cfg: EdgeConfig, path: Path) -> None:
         raise ConfigError(f"{path}: field $.backup.at: a time of day from 00:00 to 23:59, got '24:00'")
 
 
+def check_notify(cfg: EdgeConfig, path: Path) -> None:
+    n = cfg.notify
+    if n.gateway == "http" and not n.url:
+        raise ConfigError(f"{path}: field $.notify.url: the http gateway needs the SMS gateway's URL")
+    if n.gateway == "file" and not n.path.strip():
+        raise ConfigError(f"{path}: field $.notify.path: the file gateway needs a file")
+    if n.retry_max_seconds < n.retry_seconds:
+        raise ConfigError(f"{path}: field $.notify.retry_max_seconds: must be at least retry_seconds "
+                          f"({n.retry_seconds})")
+    for name in ("done_template", "refused_template", "supply_due_template"):
+        problem = template_error(getattr(n, name), name.removesuffix("_template"))
+        if problem:
+            raise ConfigError(f"{path}: field $.notify.{name}: {problem}")
+
+
 def load(path: str | Path) -> EdgeConfig:
     """Load and check a hall configuration file. Raises ConfigError."""
     path = Path(path)
@@ -319,4 +379,5 @@ def load(path: str | Path) -> EdgeConfig:
     check_printer(cfg, path)
     check_central(cfg, path)
     check_backup(cfg, path)
+    check_notify(cfg, path)
     return cfg

@@ -21,7 +21,7 @@ from sync.kernel.business import Business, Department, Item, Staff, Window
 from sync.kernel.calendar import HallCalendar
 from sync.kernel.clock import Clock
 
-from .config import Backup
+from .config import Backup, Notify
 from .store import Store
 
 log = logging.getLogger("onestop.edge.sync")
@@ -77,6 +77,10 @@ class Ctx:
     backup: Backup | None = None
     # `[hall] public_url`: the hall node as visitors' phones reach it (edge.phone links); "" none
     public_url: str = ""
+    # `[notify]` of the hall file (edge.outbox: result notices, phone retention) and the hall's
+    # name the notices say
+    notify: Notify = field(default_factory=Notify)
+    hall_name: str = ""
 
     def now(self) -> datetime:
         return self.clock.now()

@@ -50,6 +50,8 @@ class Hall:
             device_labels=device_labels(config.devices, config.business),
             backup=config.backup,
             public_url=config.hall.public_url,
+            notify=config.notify,
+            hall_name=config.hall.name,
         )
         self._q: queue.SimpleQueue = queue.SimpleQueue()
         self._thread: threading.Thread | None = None

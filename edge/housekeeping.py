@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from . import closing, queue, stepaway
+from . import closing, outbox, queue, stepaway
 from .config import Backup
 from .context import Ctx
 from .store import backup as store_backup
@@ -19,12 +19,14 @@ log = logging.getLogger("onestop.edge.backup")
 def tick(ctx: Ctx, sensors: list | None = None) -> dict:
     """Expire yesterday's unfinished numbers, turn over-long step-aways into violations, run
     the closing check with the door/power readings `sensors` (`edge.closing.Sensor`, from
-    `edge.hardware.Hardware.sensors`; none: no closing check), and make the nightly backup
-    when it is due."""
+    `edge.hardware.Hardware.sensors`; none: no closing check), queue the notices of 容缺 cases
+    whose supply date passed and erase phone numbers past `[notify] phone_retention_days`
+    (edge.outbox), and make the nightly backup when it is due."""
     expired = queue.expire_stale(ctx)
     violations = stepaway.check_step_aways(ctx)
     closed = closing.check(ctx, list(sensors or []))
-    out = {"expired": expired, "violations": violations, "closing": closed}
+    out = {"expired": expired, "violations": violations, "closing": closed,
+           "supply_notices": outbox.supply_due(ctx), "phones_erased": outbox.erase_expired(ctx)}
     if ctx.backup is not None and ctx.backup.dir:
         out["backup"] = nightly_backup(ctx, ctx.backup)
     return out

@@ -329,11 +329,25 @@ class CentralStore:
         acked: dict[str, dict[str, int]] = {}
         for hall, epoch, c in P.select(P.hall, P.epoch, P.contiguous).tuples():
             acked.setdefault(hall, {})[epoch] = c
+        notices = self.notice_counts()
         out = []
         for h in H.select().order_by(H.id):
             out.append({"id": h.id, "campus": h.campus, "online": bool(h.online), "last_seen": h.last_seen,
                         "acked": acked.get(h.id, {}), "events": int(counts.get(h.id, 0)),
-                        "status": json.loads(h.status or "{}")})
+                        "status": json.loads(h.status or "{}"),
+                        "notices": notices.get(h.id, {"queued": 0, "sent": 0, "failed": 0})})
+        return out
+
+    def notice_counts(self) -> dict[str, dict[str, int]]:
+        """hall → result notices (edge.outbox) by the events that reached central: `queued`,
+        `sent`, `failed` (each failure, also of a notice resent later). Few rows: the
+        (kind, ts_true) index finds them."""
+        E = self.m.Event
+        out: dict[str, dict[str, int]] = {}
+        q = (E.select(E.hall, E.kind, pw.fn.COUNT(E.id))
+             .where(E.kind.in_(["notice.queued", "notice.sent", "notice.failed"])).group_by(E.hall, E.kind))
+        for hall, kind, n in q.tuples():
+            out.setdefault(hall, {"queued": 0, "sent": 0, "failed": 0})[kind.split(".", 1)[1]] = int(n)
         return out
 
     def event_counts(self) -> dict[str, int]:

@@ -1,5 +1,6 @@
 """The open cases of a window's department (承诺件, 联办件, 容缺受理, 一次性告知): material handoffs
-between departments, supplied materials, finishing a case; the last closed cases."""
+between departments, supplied materials, the applicant's phone number for the result notice
+(edge.outbox), finishing a case; the last closed cases."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.response import Redirect
 
-from .. import cases, views, windows
+from .. import cases, outbox, views, windows
 from ..cases import OUTCOME_LABELS
 from ..context import Ctx
 from ..hall import Hall
@@ -32,6 +33,13 @@ class HandoffForm(Form):
 
 class SupplyForm(Form):
     materials: list[str] | str = []
+
+
+class PhoneForm(Form):
+    phone: str = ""
+
+
+NOTICE_STATES = {"queued": "待发送", "sent": "已发送", "failed": "发送失败"}
 
 
 class FinishForm(Form):
@@ -62,6 +70,10 @@ def cases_data(ctx: Ctx, window_id: str, staff: str | None) -> dict:
         b["outstanding"] = [m for m in b["missing"] if not m["supplied"]]
         b["involved"] = [{"id": c.department, "name": b["department_name"]}] + b["co_departments"]
         b["lead"] = c.department == w.department
+        contact = ctx.store.contact(c.id)
+        b["phone"] = outbox.masked(contact.phone) if contact else None
+        b["notices"] = [{"reason": n.reason, "state": NOTICE_STATES.get(n.state, n.state)}
+                        for n in ctx.store.notices_of(c.id)]
         out.append(b)
     out.sort(key=lambda b: (b["deadline"] or "9999", b["opened_at"] or ""))
     closed = []
@@ -71,7 +83,8 @@ def cases_data(ctx: Ctx, window_id: str, staff: str | None) -> dict:
                        "result": CASE_RESULTS.get(c.result or "", c.result or ""),
                        "notice": c.outcome in NOTICE_TITLES})
     return {"window": brief, "signed": True, "dept": ctx.catalog.departments.get(w.department),
-            "cases": out, "closed": closed, "results": CASE_RESULTS, "today": day_label(ctx.today())}
+            "cases": out, "closed": closed, "results": CASE_RESULTS, "today": day_label(ctx.today()),
+            "notify": ctx.notify.gateway != "none", "notice_outcomes": outbox.NOTICE_OUTCOMES}
 
 
 def split_materials(text: str) -> list[str]:
@@ -87,6 +100,9 @@ def case_action(ctx: Ctx, action: str, window_id: str, staff: str, case_id: str,
     if action == "supply":
         cases.supply(ctx, case_id, as_list(form.materials), staff)
         return f"{c.number} 补交材料已登记"
+    if action == "phone":
+        number = outbox.record_phone(ctx, case_id, form.phone[:40], staff)
+        return f"{c.number} 已登记通知电话 {outbox.masked(number)}，办结后将发送短信通知"
     if action == "finish":
         cases.finish(ctx, case_id, staff, form.result, form.note)
         return f"{c.number} 办件已办结"
@@ -115,6 +131,11 @@ class ConsoleCasesPages(PageController):
     async def case_supply(self, request: Request, hall: NamedDependency[Hall], window_id: FromPath[str],
                           case_id: FromPath[str], data: Annotated[SupplyForm, FormBody]) -> Redirect:
         return await self._case(request, hall, window_id, "supply", case_id, data)
+
+    @post("/{case_id:str}/phone", opt=access(AT_WINDOW, "/console/{window_id}"))
+    async def case_phone(self, request: Request, hall: NamedDependency[Hall], window_id: FromPath[str],
+                         case_id: FromPath[str], data: Annotated[PhoneForm, FormBody]) -> Redirect:
+        return await self._case(request, hall, window_id, "phone", case_id, data)
 
     @post("/{case_id:str}/finish", opt=access(AT_WINDOW, "/console/{window_id}"))
     async def case_finish(self, request: Request, hall: NamedDependency[Hall], window_id: FromPath[str],

@@ -1,6 +1,7 @@
 """The hall manager's page: login, today's windows and queues, opening a flexible window,
-withdrawing a window for the rest of the day, or confirming a sign-off the console refuses
-because visitors would be left waiting (recorded with the manager's id)."""
+withdrawing a window for the rest of the day, confirming a sign-off the console refuses because
+visitors would be left waiting (recorded with the manager's id), reprinting a slip, and the
+result notices' outbox (counts, sending a failed notice again)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from .. import presence, views, windows
+from .. import outbox, presence, views, windows
 from ..context import Ctx
 from ..hall import Hall
 from ..workflow import NotFound, Refused
@@ -39,6 +40,7 @@ def manage_data(ctx: Ctx) -> dict:
         "done": sum(1 for t in tickets if t.state == "done"),
         "no_show": sum(1 for t in tickets if t.state == "no_show"),
         "open_cases": len(ctx.store.cases(state="open")),
+        "outbox": outbox.summary(ctx) if ctx.notify.gateway != "none" else None,
     }
 
 
@@ -112,3 +114,11 @@ class ManagePages(PageController):
         if not manager_id:
             return back("/manage/login")
         return await run_and_flash(request, hall, "/manage", window_command, action, window_id, manager_id)
+
+    @post("/notices/{notice_id:str}/retry", opt=access(MANAGER, "/manage/login"))
+    async def manage_notice_retry(self, request: Request, hall: NamedDependency[Hall],
+                                  notice_id: FromPath[str]) -> Redirect:
+        manager_id = manager(request)
+        if not manager_id:
+            return back("/manage/login")
+        return await run_and_flash(request, hall, "/manage#outbox", outbox.retry, notice_id[:64], manager_id)

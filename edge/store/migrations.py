@@ -25,9 +25,16 @@ def _m1_initial(store: Any) -> None:
     store.db.create_tables(store._log_tables + store._projection_tables, safe=True)
 
 
+def _m2_outbox(store: Any) -> None:
+    """The result notices' hall-local tables (edge.store.outbox): not part of migration 1's
+    tables (they are neither log nor projection), so new and upgraded databases get them here."""
+    store.db.create_tables(store.local.tables, safe=True)
+
+
 # (version, name, function of the store) — append only.
 MIGRATIONS: list[tuple[int, str, Callable[[Any], None]]] = [
     (1, "initial schema: the event log, meta and every capability's projections", _m1_initial),
+    (2, "result notices: case_contacts (phone numbers, hall only) and outbox", _m2_outbox),
 ]
 
 

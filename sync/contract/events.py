@@ -435,6 +435,61 @@ class DownlinkRefused(Body, kw_only=True):
     suppressed: int = 0
 
 
+# ------------------------------------------------------------------ result notices (办结通知)
+# The applicant's phone number never enters the log: it stays in the hall's own, unreplicated
+# tables (edge.store.outbox) and is erased there after the retention period (docs/security.md,
+# "Applicants' phone numbers"). These events say only that a number was recorded and how each
+# notice fared, so central can count notices per hall.
+
+
+@kind("case.phone_recorded")
+class CasePhoneRecorded(Body, kw_only=True):
+    """The applicant left a phone number for the result notice (the number is not here)."""
+
+    case: str
+    by: str
+
+
+NoticeReason = Literal["done", "refused", "supply_due"]
+
+
+@kind("notice.queued")
+class NoticeQueued(Body, kw_only=True):
+    """A result notice was queued for a case's applicant [B 25(2), C 11(4), C 11(7)]."""
+
+    notice: str
+    case: str
+    reason: NoticeReason
+
+
+@kind("notice.sent")
+class NoticeSent(Body, kw_only=True):
+    notice: str
+    case: str
+    gateway: str  # file | http
+    attempts: int
+
+
+@kind("notice.failed")
+class NoticeFailed(Body, kw_only=True):
+    """A notice given up: the gateway refused it (4xx), answered with errors `max_attempts`
+    times, or the phone number was erased before it could be sent."""
+
+    notice: str
+    case: str
+    attempts: int
+    reason: str
+
+
+@kind("notice.retried")
+class NoticeRetried(Body, kw_only=True):
+    """A manager put a failed notice back in the queue."""
+
+    notice: str
+    case: str
+    by: str
+
+
 def encode_body(body: Body) -> bytes:
     return msgspec.json.encode(body)
 

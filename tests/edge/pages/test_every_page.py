@@ -59,6 +59,13 @@ department = "{d}"
     ("library", "图书馆", "B", "离校图书清还"), ("card", "校园卡中心", "C", "校园卡补办"),
     ("youth", "团委", "Y", "团组织关系转接"), ("career", "就业指导中心", "J", "就业报到证办理")], start=6))
 
+# Result notices on (edge.outbox), so the cases page shows a case's phone and the manager's page
+# the outbox; no sender runs here: a finished case's notice stays queued.
+NOTIFY_TOML = """
+[notify]
+gateway = "file"
+"""
+
 # Data the pages show on purpose (ids of the test hall a page names as data): none so far.
 DATA_WORDS: tuple[str, ...] = ()
 
@@ -158,7 +165,7 @@ def hall_server(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("every-page")
     hall_file = tmp / "hall.toml"
     # with [hall] public_url: the kiosk slip carries its phone page's QR code
-    hall_file.write_text((HALL_TOML + DEMO_SIZE_TOML + DEVICES_TOML + PRINTER_TOML).replace(
+    hall_file.write_text((HALL_TOML + DEMO_SIZE_TOML + DEVICES_TOML + PRINTER_TOML + NOTIFY_TOML).replace(
         "[hall]\n", '[hall]\npublic_url = "http://192.168.10.2:8100"\n', 1), encoding="utf-8")
     hall = Hall(load(hall_file), tmp / "data", make_clock(CLOCK_START, None))
     hall.start()
@@ -196,8 +203,16 @@ def users(hall_server):
             _ok(w2.post(f"{base}/api/tickets", data={"item": "suspension"}), "ticket")
             for step in ("call", "start"):
                 _ok(w2.post(f"{base}/api/windows/W2/{step}"), f"W2 {step}")
-            _ok(w2.post(f"{base}/api/windows/W2/complete", data={"outcome": "promised"}), "W2 complete")
+            _ok(w2.post(f"{base}/api/windows/W2/complete", data={"outcome": "promised", "phone": "13812345678"}),
+                "W2 complete")
             case = _ok(w2.get(f"{base}/api/cases?state=open"), "cases")[0]["id"]
+            _ok(w2.post(f"{base}/api/tickets", data={"item": "suspension"}), "ticket")  # a finished case's notice
+            for step in ("call", "start"):
+                _ok(w2.post(f"{base}/api/windows/W2/{step}"), f"W2 {step}")
+            _ok(w2.post(f"{base}/api/windows/W2/complete", data={"outcome": "promised", "phone": "0431-85166666"}),
+                "W2 complete")
+            done = next(c for c in _ok(w2.get(f"{base}/api/cases?state=open"), "cases") if c["id"] != case)
+            _ok(w2.post(f"{base}/api/cases/{done['id']}/finish", data={"note": "已审批"}), "W2 finish")
             clerk = contexts["clerk"].request
             _ok(clerk.post(f"{base}/api/tickets", data={"item": "transcript"}), "ticket")
             ticket = _ok(clerk.post(f"{base}/api/tickets", data={"item": "transcript"}), "ticket")["id"]
