@@ -22,6 +22,7 @@ from sync.kernel.serve import Stopping
 from .api import DevicesApi, HallApi
 from .simapi import sim_handlers
 from .auth import LoginAudit, Throttle
+from . import i18n
 from .hall import Hall
 from .housekeeping import tick
 from .live import Hub
@@ -94,7 +95,8 @@ def create_app(hall: Hall, *, simulate: bool = False, extra_handlers: list | Non
         middleware=[CrossSiteMiddleware, session_config().middleware],
         before_send=[security_headers],
         stores={"sessions": sessions},
-        template_config=TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEngine),
+        template_config=TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEngine,
+                                       engine_callback=i18n.install),  # _() / {% trans %}: edge/i18n.py
         openapi_config=OpenAPIConfig(title=f"onestop hall {hall.config.hall.id}", version="1",
                                      # the schema is public (it describes routes, no data)
                                      openapi_router=Router(path="/schema", route_handlers=[], opt=access(PUBLIC))),
