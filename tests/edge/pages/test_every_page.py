@@ -263,3 +263,28 @@ def test_every_page_route_of_the_app_is_visited(hall_server):
              and not re.match(r"^/(api|static|schema)(/|$)", r.path)}
     assert pages == set(VISITS), (f"pages without a visit: {sorted(pages - set(VISITS))}; "
                                   f"visits of no page: {sorted(set(VISITS) - pages)}")
+
+
+@pytest.mark.parametrize("size", KIOSK, ids=size_id)
+def test_every_page_kiosk_large_text_is_half_again_larger(users, size, tmp_path):
+    """Large-text mode (适老化, issue 14): the kiosk's text is at least 1.5× the normal mode's
+    (body text, headings, buttons; the huge waiting figures shrink to make room), and a screenshot
+    of it is taken for a person to look at."""
+    sizes = {}
+    for mode, url in (("normal", "/kiosk/items/transcript"), ("large", "/kiosk/items/transcript?big=1")):
+        page = users["contexts"]["anonymous"].new_page()
+        try:
+            page.set_viewport_size({"width": size[0], "height": size[1]})
+            page.goto(users["base"] + url, wait_until="load")
+            sizes[mode] = page.evaluate("""() => Object.fromEntries(['body', 'h1', 'h2', '.materials li', 'button.green',
+                'a.btn', '.kwait', '.muted'].map(s => [s, parseFloat(getComputedStyle(document.querySelector(s)).fontSize)]))""")
+            if mode == "large":
+                shot = tmp_path / "large.png"
+                page.screenshot(path=str(shot))
+                assert shot.stat().st_size > 10_000
+                page.screenshot(path=f"/tmp/onestop-shots/hall-kiosk-item-large-screenshot-{size_id(size)}.png")
+        finally:
+            page.close()
+    small = {sel: sizes["large"][sel] / sizes["normal"][sel] for sel in sizes["normal"]
+             if sizes["large"][sel] < 1.5 * sizes["normal"][sel] - 0.01}
+    assert not small, f"text less than 1.5× in large-text mode: {small} ({sizes})"
