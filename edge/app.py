@@ -22,6 +22,7 @@ from sync.kernel.serve import Stopping
 from .api import DevicesApi, HallApi
 from .simapi import sim_handlers
 from .auth import LoginAudit, Throttle
+from . import i18n
 from .hall import Hall
 from .housekeeping import tick
 from .live import Hub
@@ -98,7 +99,9 @@ def create_app(hall: Hall, *, simulate: bool = False, extra_handlers: list | Non
         before_send=[security_headers],
         stores={"sessions": sessions},
         template_config=TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEngine,
-                                       engine_callback=lambda e: e.register_template_callable("slip_notice", slip_notice)),
+                                       engine_callback=lambda e: (
+                                           i18n.install(e),  # _() / {% trans %}: edge/i18n.py
+                                           e.register_template_callable("slip_notice", slip_notice))),
         openapi_config=OpenAPIConfig(title=f"onestop hall {hall.config.hall.id}", version="1",
                                      # the schema is public (it describes routes, no data)
                                      openapi_router=Router(path="/schema", route_handlers=[], opt=access(PUBLIC))),

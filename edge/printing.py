@@ -38,6 +38,7 @@ from .config import Printer
 from .context import Ctx
 from .hall import Hall
 from .hardware import record_fault, record_recovered
+from .i18n import N_
 from .store.log import StoredEvent
 from .workflow import Invalid, NotFound
 
@@ -45,10 +46,10 @@ log = logging.getLogger("onestop.edge.printing")
 
 FAULTS = ("paper-out", "offline", "write-failed")
 # what the kiosk's ticket page says when the slip could not be printed
-NOTICES = {
-    "paper-out": "打印机缺纸，未能打印号码条，请记下您的号码",
-    "offline": "打印机暂时无法使用，未能打印号码条，请记下您的号码",
-    "write-failed": "打印机暂时无法使用，未能打印号码条，请记下您的号码",
+NOTICES = {  # the kiosk page translates them (edge.i18n: N_ marks them for the catalog)
+    "paper-out": N_("打印机缺纸，未能打印号码条，请记下您的号码"),
+    "offline": N_("打印机暂时无法使用，未能打印号码条，请记下您的号码"),
+    "write-failed": N_("打印机暂时无法使用，未能打印号码条，请记下您的号码"),
 }
 STATE_LABELS = {"ok": "正常", "paper-low": "纸将尽", "paper-out": "缺纸", "offline": "离线", "write-failed": "打印失败",
                 "unknown": "未知", "starting": "启动中"}

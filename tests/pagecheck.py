@@ -24,7 +24,14 @@ with the check it failed (one of CHECKS) and a message naming what and where:
 - `small-text` (`public=True`): visible text smaller than `min_font_px` (16 px);
 - `english`: Latin words (2+ letters) in the visible text, placeholders and button labels of a
   Chinese UI, except the few abbreviations of ALLOWED_WORDS and the page's `allow_words` (data
-  such as staff ids the page shows on purpose).
+  such as staff ids the page shows on purpose) and text marked `lang="en"` (the English toggle);
+- `chinese` (`lang="en"`, the inverse): Chinese characters or punctuation in the visible text,
+  placeholders and labels of an English page, except in elements marked `lang="zh…"` (business
+  data from the catalog, shown in Chinese on purpose);
+- `touch` (`min_target_px`): a link, button or tile smaller than that in either direction (a
+  kiosk's targets are ≥ 15 mm: 57 CSS px at 96 px per inch);
+- `contrast` (`min_contrast`): visible text whose colour against its background (the nearest
+  ancestor with one, blended over white) has a WCAG contrast ratio below that (AA: 4.5).
 
 A screenshot is saved as `{shots}/{name}.png` (default folder SHOTS, /tmp/onestop-shots; the
 viewport only for a fixed screen, the whole page otherwise) for a person to look at. The
@@ -48,7 +55,8 @@ CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--no-first-run"]
 SHOTS = Path(os.environ.get("ONESTOP_SHOTS", "/tmp/onestop-shots"))
-CHECKS = ("document", "console", "request", "overflow-x", "overflow-y", "small-text", "english")
+CHECKS = ("document", "console", "request", "overflow-x", "overflow-y", "small-text", "english", "chinese", "touch",
+          "contrast")
 MIN_FONT_PX = 16
 
 # Latin abbreviations a Chinese UI uses as they are (kept tight: anything else is English to
@@ -57,6 +65,7 @@ ALLOWED_WORDS = frozenset({"PIN", "QR", "ID", "CSV", "PDF", "Excel", "XLSX", "MQ
                            "AM", "PM", "AM/PM"})
 TOKEN = re.compile(r"[A-Za-z0-9]+(?:[-/.'’_][A-Za-z0-9]+)*")
 WORD = re.compile(r"[A-Za-z]{2,}")
+CJK = re.compile(r"[\u3001-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff01-\uff5e]")  # U+3000 is a space
 HEX_ID = re.compile(r"[0-9a-fA-F]+(?:-[0-9a-fA-F]+)*")  # uuids, hashes: data, not words
 EXAMPLES = 8  # at most this many examples per problem message
 
@@ -70,9 +79,12 @@ class Problem:
         return f"[{self.check}] {self.message}"
 
 
-def applicable(public: bool = False, fixed: bool = False, in_view: Iterable[str] = ()) -> tuple[str, ...]:
+def applicable(public: bool = False, fixed: bool = False, in_view: Iterable[str] = (), *, lang: str = "zh",
+               touch: bool = False, contrast: bool = False) -> tuple[str, ...]:
     """The checks `check_page` runs for a page with these flags."""
-    return tuple(c for c in CHECKS if (c != "overflow-y" or fixed or tuple(in_view)) and (c != "small-text" or public))
+    wanted = {"overflow-y": fixed or bool(tuple(in_view)), "small-text": public, "english": lang == "zh",
+              "chinese": lang != "zh", "touch": touch, "contrast": contrast}
+    return tuple(c for c in CHECKS if wanted.get(c, True))
 
 
 def english_words(text: str, allow: Iterable[str] = ()) -> list[str]:
@@ -81,6 +93,11 @@ def english_words(text: str, allow: Iterable[str] = ()) -> list[str]:
     return [t for t in TOKEN.findall(text) if WORD.search(t) and t not in allowed
             and not all(p in allowed for p in re.split(r"[-/]", t))
             and not (len(t) >= 8 and HEX_ID.fullmatch(t) and re.search(r"\d", t))]
+
+
+def chinese_text(text: str) -> list[str]:
+    """The Chinese characters and punctuation of `text` (an English page should have none)."""
+    return CJK.findall(text)
 
 
 def missing_browser(what: str) -> None:
@@ -111,7 +128,7 @@ def chromium() -> Iterator:
 
 # What the page itself measures, in one evaluate: sizes, the elements sticking out, the text.
 _MEASURE = r"""
-({inView, minFont}) => {
+({inView, minFont, minTarget, minContrast}) => {
   const W = window.innerWidth, H = window.innerHeight, doc = document.documentElement;
   const describe = el => {
     let s = el.tagName.toLowerCase();
@@ -136,7 +153,21 @@ _MEASURE = r"""
     walk(document.body);
     return out;
   };
-  const texts = [], small = [];
+  const texts = [], small = [], lowContrast = [], smallTargets = [];
+  const langOf = el => { const l = el.closest('[lang]'); return l ? l.lang : ''; };
+  const rgba = c => { const m = c.match(/[\d.]+/g) || [0, 0, 0, 0]; return m.map(Number).concat([1]).slice(0, 4); };
+  const lum = ([r, g, b]) => { const f = v => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+                               return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b); };
+  const background = el => {
+    for (let e = el; e; e = e.parentElement) {
+      const c = rgba(getComputedStyle(e).backgroundColor);
+      if (c[3] > 0) return c.slice(0, 3).map(v => v * c[3] + 255 * (1 - c[3]));
+    }
+    return [255, 255, 255];
+  };
+  const ratio = el => { const fg = rgba(getComputedStyle(el).color), bg = background(el);
+                        const col = fg.slice(0, 3).map((v, i) => v * fg[3] + bg[i] * (1 - fg[3]));
+                        const a = lum(col), b = lum(bg); return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05); };
   const skip = new Set(['SCRIPT', 'STYLE', 'NOSCRIPT', 'TEMPLATE', 'OPTION']);
   const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
   for (let n = walker.nextNode(); n; n = walker.nextNode()) {
@@ -148,16 +179,24 @@ _MEASURE = r"""
     const r = range.getBoundingClientRect();
     const box = el.getBoundingClientRect();
     if (r.width < 2 || r.height < 2 || box.width < 2 || box.height < 2) continue;  // clipped away (screen-reader-only text)
-    texts.push(text);
+    texts.push({t: text, l: langOf(el)});
+    if (minContrast) { const q = ratio(el); if (q < minContrast) lowContrast.push(`${describe(el).split(' ')[0]} 「${text.slice(0, 20)}」 ${q.toFixed(2)}:1`); }
     const size = parseFloat(getComputedStyle(el).fontSize);
     if (size < minFont) small.push({text: text.slice(0, 30), size, where: describe(el).split(' ')[0]});
   }
   for (const el of document.querySelectorAll('input[placeholder], textarea[placeholder]'))
-    if (shown(el)) texts.push(el.placeholder);
+    if (shown(el)) texts.push({t: el.placeholder, l: langOf(el)});
   for (const el of document.querySelectorAll('input[type=submit], input[type=button], input[type=reset]'))
-    if (shown(el)) texts.push(el.value);
+    if (shown(el)) texts.push({t: el.value, l: langOf(el)});
   for (const el of document.querySelectorAll('select'))
-    if (shown(el) && el.selectedOptions.length) texts.push(el.selectedOptions[0].text);
+    if (shown(el) && el.selectedOptions.length) texts.push({t: el.selectedOptions[0].text, l: langOf(el)});
+  if (minTarget)
+    for (const el of document.querySelectorAll('a[href], button, input[type=submit], input[type=button], [role=button], .ktile')) {
+      if (!shown(el)) continue;
+      const r = el.getBoundingClientRect();
+      if (r.width < 2 || r.height < 2) continue;  // clipped away
+      if (r.width < minTarget - 0.5 || r.height < minTarget - 0.5) smallTargets.push(`${describe(el)} ${Math.round(r.width)}×${Math.round(r.height)} px`);
+    }
   const views = inView.map(sel => {
     // "text=办结": the button or link reading exactly that; anything else is a CSS selector
     const el = sel.startsWith('text=')
@@ -172,7 +211,7 @@ _MEASURE = r"""
   return {W, H, scrollW: doc.scrollWidth, scrollH: doc.scrollHeight,
           wide: doc.scrollWidth > W ? outside(r => r.right > W + 0.5 || r.left < -0.5) : [],
           tall: doc.scrollHeight > H ? outside(r => r.bottom > H + 0.5) : [],
-          texts, small, views, icon: icon ? icon.href : new URL('/favicon.ico', location.href).href};
+          texts, small, views, lowContrast, smallTargets, icon: icon ? icon.href : new URL('/favicon.ico', location.href).href};
 }
 """
 
@@ -191,13 +230,15 @@ def _examples(items: list[str]) -> str:
 def check_page(page, url: str, viewport: tuple[int, int], *, public: bool = False, fixed: bool = False,
                in_view: Iterable[str] = (), ready: str | None = None, allow_words: Iterable[str] = (),
                name: str | None = None, shots: Path | None = None, min_font_px: float = MIN_FONT_PX,
+               lang: str = "zh", min_target_px: float | None = None, min_contrast: float | None = None,
                timeout_ms: float = 10_000) -> list[Problem]:
     """Open `url` in `page` at `viewport` (width, height) as the page's context is signed in, and
     return the problems found (empty: the page passed every applicable check). `public`: a screen
     for visitors (text ≥ `min_font_px`); `fixed`: a fixed-height screen (no vertical scrolling);
     `in_view`: elements that must be inside the viewport without scrolling, each a CSS selector
     or `text=办结` (the button or link whose text is exactly that); `ready`: a selector to wait for before
-    measuring (content a script fills in)."""
+    measuring (content a script fills in); `lang`: the page's language ("zh": no English words, "en": no
+    Chinese outside `lang="zh…"` elements); `min_target_px`, `min_contrast`: the touch and contrast checks."""
     in_view = tuple(in_view)
     problems: list[Problem] = []
     recording = [True]
@@ -243,7 +284,8 @@ def check_page(page, url: str, viewport: tuple[int, int], *, public: bool = Fals
                 page.wait_for_selector(ready, state="visible", timeout=timeout_ms)
             except Exception:  # noqa: BLE001
                 add("document", f"{ready!r} never became visible on {url}")
-        m = page.evaluate(_MEASURE, {"inView": list(in_view), "minFont": min_font_px})
+        m = page.evaluate(_MEASURE, {"inView": list(in_view), "minFont": min_font_px, "minTarget": min_target_px or 0,
+                                     "minContrast": min_contrast or 0})
         if not m["icon"].startswith("data:"):  # what the browser fetches for the tab, asked for once here
             recording[0] = False
             status = page.evaluate(_FETCH, m["icon"])
@@ -265,9 +307,20 @@ def check_page(page, url: str, viewport: tuple[int, int], *, public: bool = Fals
         if public and m["small"]:
             add("small-text", f"{len(m['small'])} visible text(s) smaller than {min_font_px:g} px: " + _examples(
                 [f"「{s['text']}」 {s['size']:g}px in {s['where']}" for s in m["small"]]))
-        words = [w for t in m["texts"] for w in english_words(t, allow_words)]
-        if words:
-            add("english", "English in the Chinese UI: " + _examples(list(dict.fromkeys(words))))
+        if lang == "zh":
+            words = [w for t in m["texts"] if not t["l"].startswith("en") for w in english_words(t["t"], allow_words)]
+            if words:
+                add("english", "English in the Chinese UI: " + _examples(list(dict.fromkeys(words))))
+        else:
+            chinese = [t["t"][:30] for t in m["texts"] if not t["l"].startswith("zh") and chinese_text(t["t"])]
+            if chinese:
+                add("chinese", "Chinese in the English UI (not marked lang=\"zh-CN\" as business data): "
+                    + _examples([f"「{t}」" for t in dict.fromkeys(chinese)]))
+        if min_target_px and m["smallTargets"]:
+            add("touch", f"{len(m['smallTargets'])} target(s) smaller than {min_target_px:g} px: "
+                + _examples(m["smallTargets"]))
+        if min_contrast and m["lowContrast"]:
+            add("contrast", f"{len(m['lowContrast'])} text(s) below {min_contrast:g}:1: " + _examples(m["lowContrast"]))
         if name:
             folder = shots or SHOTS
             folder.mkdir(parents=True, exist_ok=True)

@@ -100,3 +100,21 @@ def test_pagecheck_english_words_whitelist():
     assert applicable() == ("document", "console", "request", "overflow-x", "english")
     assert applicable(public=True, fixed=True) == ("document", "console", "request", "overflow-x", "overflow-y",
                                                    "small-text", "english")
+
+
+def test_pagecheck_english_page_checks(server, page):
+    """An English page: Chinese outside `lang="zh…"` elements is found, marked business data is
+    not; small touch targets and low-contrast text are found when asked for (issue 14)."""
+    BASE = server
+    PAGES["/en"] = ("text/html", """<!doctype html><html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,">
+<style>body{margin:0;font-size:18px} a{display:inline-block;padding:4px} .faint{color:#bbb}</style></head>
+<body><main><h1>Choose a department</h1><p><span lang="zh-CN">教务处</span> · 请选择</p>
+<a href="/x">Go</a><p class="faint">Faint text</p></main></body></html>""")
+    problems = check_page(page, f"{BASE}/en", (800, 600), lang="en", min_target_px=57, min_contrast=4.5)
+    assert checks(problems) == {"chinese", "touch", "contrast"}, problems
+    chinese = next(p for p in problems if p.check == "chinese").message
+    assert "请选择" in chinese and "教务处" not in chinese
+    assert "Go" in next(p for p in problems if p.check == "touch").message
+    assert "Faint text" in next(p for p in problems if p.check == "contrast").message
+    assert applicable(lang="en", touch=True, contrast=True) == ("document", "console", "request", "overflow-x",
+                                                                 "chinese", "touch", "contrast")

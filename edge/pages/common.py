@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Any
+from urllib.parse import urlencode
 
 import msgspec
 from litestar import Controller, Request, Response
@@ -16,14 +17,14 @@ from litestar.response import Redirect, Template
 
 from sync.kernel.business import Item
 
-from .. import views
+from .. import i18n, views
 from ..context import Ctx
 from ..hall import Hall
 from ..web import rotate_session
 from ..workflow import WINDOW, NotFound, Refused
 
-WEEKDAYS = "一二三四五六日"
-MODE_LABELS = {"instant": "即办件", "promised": "承诺件", "joint": "联办件"}
+N_ = i18n.N_
+MODE_LABELS = {"instant": N_("即办件"), "promised": N_("承诺件"), "joint": N_("联办件")}
 KIND_LABELS = {"fixed": "固定窗口", "periodic": "周期窗口", "flexible": "机动窗口"}
 # Outcomes that hand the visitor a written notice [J 20, J 25, B 25, C 11].
 NOTICE_TITLES = {
@@ -56,29 +57,28 @@ FormBody = Body(media_type=RequestEncodingType.URL_ENCODED)
 # ============================================================================ read-model pieces (writer thread)
 
 
-def day_label(d: date) -> str:
-    return f"{d.year}年{d.month}月{d.day}日 星期{WEEKDAYS[d.weekday()]}"
+def day_label(d: date, lang: str = i18n.DEFAULT) -> str:
+    return i18n.day_label(d, lang)
 
 
-def date_label(iso_date: str | None) -> str:
+def date_label(iso_date: str | None, lang: str = i18n.DEFAULT) -> str:
     if not iso_date:
         return ""
-    d = date.fromisoformat(iso_date[:10])
-    return f"{d.year}年{d.month}月{d.day}日"
+    return i18n.date_label(date.fromisoformat(iso_date[:10]), lang)
 
 
-def hours(ctx: Ctx) -> dict:
+def hours(ctx: Ctx, lang: str = i18n.DEFAULT) -> dict:
     """Today's opening state: open now, today's periods, the next opening when closed."""
     cal, now, today = ctx.calendar, ctx.now(), ctx.today()
     is_open = cal.is_open(now)
     nxt = None if is_open else cal.next_open(now)
     return {
         "open": is_open,
-        "today": day_label(today),
+        "today": day_label(today, lang),
         "now": cal.local(now).strftime("%H:%M"),
         "periods": [f"{s:%H:%M}–{e:%H:%M}" for s, e in cal.periods_on(today)],
         "closures": [c.name for c in cal.closures_on(today) if c.name],
-        "next_open": f"{cal.local(nxt).month}月{cal.local(nxt).day}日 {cal.local(nxt):%H:%M}" if nxt else None,
+        "next_open": f"{i18n.month_day(cal.local(nxt), lang)} {cal.local(nxt):%H:%M}" if nxt else None,
     }
 
 
@@ -89,12 +89,14 @@ def get_item(ctx: Ctx, item_id: str) -> Item:
     return it
 
 
-def promise(ctx: Ctx, it: Item) -> dict:
+def promise(ctx: Ctx, it: Item, lang: str = i18n.DEFAULT) -> dict:
     """Promised time of an item: label and, for promised/joint items, today's deadline."""
+    t = i18n.translations(lang)
     if not it.promise_days:
-        return {"label": "即时办结", "deadline": None}
+        return {"label": t.gettext("即时办结"), "deadline": None}
     due = ctx.calendar.add_working_days(ctx.today(), it.promise_days)
-    return {"label": f"{it.promise_days} 个工作日", "deadline": date_label(due.isoformat())}
+    return {"label": t.ngettext("{n} 个工作日", "{n} 个工作日", it.promise_days).format(n=it.promise_days),
+            "deadline": date_label(due.isoformat(), lang)}
 
 
 def staff_name(ctx: Ctx, staff_id: str | None) -> str:
@@ -171,12 +173,54 @@ def take_flash(request: Request) -> dict | None:
     return f
 
 
+# ============================================================================ a visit's choices (visitor pages)
+# A visitor at the kiosk picks the language (中文 / English) and the large-text mode (大字模式);
+# both travel in the URL (`?lang=en&big=1`) from page to page of the visit and are gone when the
+# kiosk returns to its home page after the idle timeout, so the next visitor starts in Chinese
+# with normal text. No cookie, no session: nothing is stored for a visitor. Staff pages ignore them.
+
+VISITOR_PREFIXES = ("/kiosk", "/guide")
+
+
+def visit_prefs(request: Request) -> dict:
+    """The visit's language and large-text choice (defaults off the visitor pages)."""
+    if not request.url.path.startswith(VISITOR_PREFIXES):
+        return {"lang": i18n.DEFAULT, "big": False}
+    q = request.query_params
+    return {"lang": i18n.choose(q.get("lang")), "big": q.get("big") == "1"}
+
+
+def prefs_query(prefs: dict, **extra: Any) -> str:
+    """The query string carrying the choices that differ from the defaults ("" when none)."""
+    q = {k: v for k, v in (("lang", prefs["lang"] if prefs["lang"] != i18n.DEFAULT else None),
+                           ("big", "1" if prefs["big"] else None), *extra.items()) if v is not None}
+    return urlencode(q)
+
+
+def keep_prefs(prefs: dict, path: str) -> str:
+    """`path` with the visit's choices (a link from one visitor page to the next)."""
+    q = prefs_query(prefs)
+    return f"{path}{'&' if '?' in path else '?'}{q}" if q else path
+
+
+def lang_of(request: Request) -> str:
+    return visit_prefs(request)["lang"]
+
+
 # ============================================================================ responses
 
 
 def render(request: Request, hall: Hall | None, name: str, status: int = 200, **context: Any) -> Template:
     context.setdefault("flash", take_flash(request))
     context["hall"] = hall.config.hall if hall is not None else None
+    prefs = visit_prefs(request)
+    path = request.url.path
+    context.update(lang=prefs["lang"], html_lang=i18n.LANGS[prefs["lang"]], big=prefs["big"],
+                   link=lambda p: keep_prefs(prefs, p))
+    if request.method == "GET":  # the toggles lead to this page with one choice changed
+        other = "en" if prefs["lang"] == i18n.DEFAULT else i18n.DEFAULT
+        context.update(lang_url=keep_prefs({**prefs, "lang": other}, path),
+                       big_url=keep_prefs({**prefs, "big": not prefs["big"]}, path))
     return Template(template_name=name, context=context, status_code=status, media_type=MediaType.HTML)
 
 
@@ -217,16 +261,42 @@ def hall_of(request: Request) -> Hall | None:
 PUBLIC_PREFIXES = ("/kiosk", "/guide", "/display", "/m/")  # /m/: the visitor's phone page
 
 
-def error_page(request: Request, status: int, message: str) -> Template:
+# The refusals a visitor page may show, worded for translation (the hall's own message, with its
+# names and numbers, is shown on a Chinese page; another language gets the one of its code).
+VISITOR_REFUSALS = {
+    "hall-closed": N_("大厅当前不在服务时间，暂停取号"),
+    "department-not-here": N_("该部门不在本大厅设窗口"),
+    "no-window-today": N_("该部门今日没有开放的窗口"),
+    "department-closed": N_("该部门窗口暂未开放，暂不能取号"),
+    "unknown-item": N_("没有这个服务事项"),
+    "unknown-department": N_("本大厅没有这个部门"),
+    "unknown-ticket": N_("今日没有这个号码"),
+    "not-missed": N_("这个号码不是过号状态，无需重新排队"),
+    "rejoin-limit": N_("这个号码已不能再重新排队，请重新取号"),
+    "invalid-form": N_("提交的内容不完整或格式不正确，请返回重新填写"),
+}
+
+
+def refusal_text(lang: str, code: str | None, message: str) -> str:
+    """`message` (the hall's Chinese wording) in the visit's language."""
+    if i18n.choose(lang) == i18n.DEFAULT:
+        return message
+    t = i18n.translations(lang)
+    return t.gettext(VISITOR_REFUSALS[code]) if code in VISITOR_REFUSALS else t.gettext("无法完成，请咨询服务台")
+
+
+def error_page(request: Request, status: int, message: str, code: str | None = None) -> Template:
     """The error page: on the public screens (kiosk, guide, display) in their layout, without
     staff links, leading back to the kiosk; elsewhere the staff layout, back to the home page."""
     public = request.url.path.startswith(PUBLIC_PREFIXES)
-    return render(request, hall_of(request), "error.html", status=status, message=message,
-                  public=public, home="/kiosk" if public else "/")
+    prefs = visit_prefs(request)
+    return render(request, hall_of(request), "error.html", status=status,
+                  message=refusal_text(prefs["lang"], code, message),
+                  public=public, home=keep_prefs(prefs, "/kiosk") if public else "/")
 
 
 def refused_page(request: Request, exc: Refused) -> Response:
-    return error_page(request, exc.status, exc.message)
+    return error_page(request, exc.status, exc.message, exc.code)
 
 
 def unauthorized_page(request: Request, exc: NotAuthorizedException | PermissionDeniedException) -> Response:
@@ -244,7 +314,7 @@ def unauthorized_page(request: Request, exc: NotAuthorizedException | Permission
 
 
 def invalid_page(request: Request, exc: ValidationException) -> Response:
-    return error_page(request, 400, "提交的内容不完整或格式不正确，请返回重新填写")
+    return error_page(request, 400, "提交的内容不完整或格式不正确，请返回重新填写", "invalid-form")
 
 
 class PageController(Controller):

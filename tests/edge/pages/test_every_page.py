@@ -82,23 +82,43 @@ class Visit:
     ready: str | None = None
     allow: tuple[str, ...] = field(default=DATA_WORDS)
     devices: bool = False  # the page names the configured pins and readers (data, not words)
+    lang: str = "zh"  # "en": a visitor page in English (no Chinese outside business data)
+    touch: bool = False  # every link, button and tile ≥ TARGET_PX (the kiosk)
+    contrast: bool = False  # every text ≥ 4.5:1 against its background (large-text mode)
+
+
+# Touch targets on the kiosk: 15 mm at the 96 CSS px per inch the kiosk is assumed to have.
+TARGET_PX = 15 / 25.4 * 96  # 56.7
+CONTRAST = 4.5  # WCAG AA for text
+
+
+def kiosk_variants(name: str, url: str) -> list[Visit]:
+    """A kiosk page as a visitor sees it in Chinese, in English, in large-text mode and both (issue 14)."""
+    sep = "&" if "?" in url else "?"
+    return [Visit(name, url, "anonymous", KIOSK, public=True, fixed=True, touch=True),
+            Visit(f"{name}-en", f"{url}{sep}lang=en", "anonymous", KIOSK, public=True, fixed=True, touch=True,
+                  lang="en"),
+            Visit(f"{name}-large", f"{url}{sep}big=1", "anonymous", KIOSK, public=True, fixed=True, touch=True,
+                  contrast=True),
+            Visit(f"{name}-en-large", f"{url}{sep}lang=en&big=1", "anonymous", KIOSK, public=True, fixed=True,
+                  touch=True, contrast=True, lang="en")]
 
 
 # Every GET page route of the hall → how its user opens it.
 VISITS: dict[str, list[Visit]] = {
     "/": [Visit("home", "/", "anonymous", OTHER)],
-    "/kiosk": [Visit("kiosk", "/kiosk", "anonymous", KIOSK, public=True, fixed=True)],
-    "/kiosk/items/{item_id:str}": [Visit("kiosk-item", "/kiosk/items/transcript", "anonymous", KIOSK,
-                                         public=True, fixed=True)],
-    "/kiosk/departments/{dept_id:str}": [Visit("kiosk-department", "/kiosk/departments/academic", "anonymous",
-                                               KIOSK, public=True, fixed=True)],
-    "/kiosk/rejoin": [Visit("kiosk-rejoin", "/kiosk/rejoin", "anonymous", KIOSK, public=True, fixed=True)],
-    "/kiosk/tickets/{ticket_id:str}": [Visit("kiosk-ticket", "/kiosk/tickets/{ticket}", "anonymous", KIOSK,
-                                             public=True, fixed=True)],
+    "/kiosk": kiosk_variants("kiosk", "/kiosk"),
+    "/kiosk/items/{item_id:str}": kiosk_variants("kiosk-item", "/kiosk/items/transcript"),
+    "/kiosk/departments/{dept_id:str}": kiosk_variants("kiosk-department", "/kiosk/departments/academic"),
+    "/kiosk/rejoin": kiosk_variants("kiosk-rejoin", "/kiosk/rejoin"),
+    "/kiosk/tickets/{ticket_id:str}": kiosk_variants("kiosk-ticket", "/kiosk/tickets/{ticket}"),
     "/display": [Visit("display", "/display", "anonymous", DISPLAY, public=True, fixed=True,
                        ready='.win[data-window="W1"]')],
-    "/guide": [Visit("guide", "/guide", "anonymous", OTHER, public=True)],
-    "/guide/{item_id:str}": [Visit("guide-item", "/guide/suspension", "anonymous", OTHER, public=True)],
+    "/guide": [Visit("guide", "/guide", "anonymous", OTHER, public=True),
+               Visit("guide-en", "/guide?lang=en", "anonymous", OTHER, public=True, lang="en")],
+    "/guide/{item_id:str}": [Visit("guide-item", "/guide/suspension", "anonymous", OTHER, public=True),
+                             Visit("guide-item-en", "/guide/suspension?lang=en", "anonymous", OTHER, public=True,
+                                   lang="en")],
     "/console": [Visit("console-list", "/console", "anonymous", CONSOLE)],
     "/console/{window_id:str}": [
         Visit("console-sign-on", "/console/W3", "anonymous", CONSOLE),
@@ -143,7 +163,8 @@ def cases() -> list:
             continue
         for v in visits:
             for size in v.sizes:
-                for check in applicable(v.public, v.fixed, v.in_view):
+                for check in applicable(v.public, v.fixed, v.in_view, lang=v.lang, touch=v.touch,
+                                        contrast=v.contrast):
                     key = (f"{v.name}@{size_id(size)}", check)
                     marks = [pytest.mark.xfail(strict=True, reason=KNOWN[key])] if key in KNOWN else []
                     out.append(pytest.param(route, v, size, check, marks=marks, id=f"{key[0]}-{check}"))
@@ -248,7 +269,9 @@ def visit(users, v: Visit, size: tuple[int, int]) -> list:
             results[key] = check_page(page, users["base"] + v.url.format(**users["params"]), size, public=v.public,
                                       fixed=v.fixed, in_view=v.in_view, ready=v.ready,
                                       allow_words=v.allow + (users["devices"] if v.devices else ()),
-                                      name=f"hall-{v.name}-{size_id(size)}")
+                                      name=f"hall-{v.name}-{size_id(size)}", lang=v.lang,
+                                      min_target_px=TARGET_PX if v.touch else None,
+                                      min_contrast=CONTRAST if v.contrast else None)
         finally:
             page.close()
     return results[key]
@@ -270,3 +293,28 @@ def test_every_page_route_of_the_app_is_visited(hall_server):
              and not re.match(r"^/(api|static|schema)(/|$)", r.path)}
     assert pages == set(VISITS), (f"pages without a visit: {sorted(pages - set(VISITS))}; "
                                   f"visits of no page: {sorted(set(VISITS) - pages)}")
+
+
+@pytest.mark.parametrize("size", KIOSK, ids=size_id)
+def test_every_page_kiosk_large_text_is_half_again_larger(users, size, tmp_path):
+    """Large-text mode (适老化, issue 14): the kiosk's text is at least 1.5× the normal mode's
+    (body text, headings, buttons; the huge waiting figures shrink to make room), and a screenshot
+    of it is taken for a person to look at."""
+    sizes = {}
+    for mode, url in (("normal", "/kiosk/items/transcript"), ("large", "/kiosk/items/transcript?big=1")):
+        page = users["contexts"]["anonymous"].new_page()
+        try:
+            page.set_viewport_size({"width": size[0], "height": size[1]})
+            page.goto(users["base"] + url, wait_until="load")
+            sizes[mode] = page.evaluate("""() => Object.fromEntries(['body', 'h1', 'h2', '.materials li', 'button.green',
+                'a.btn', '.kwait', '.muted'].map(s => [s, parseFloat(getComputedStyle(document.querySelector(s)).fontSize)]))""")
+            if mode == "large":
+                shot = tmp_path / "large.png"
+                page.screenshot(path=str(shot))
+                assert shot.stat().st_size > 10_000
+                page.screenshot(path=f"/tmp/onestop-shots/hall-kiosk-item-large-screenshot-{size_id(size)}.png")
+        finally:
+            page.close()
+    small = {sel: sizes["large"][sel] / sizes["normal"][sel] for sel in sizes["normal"]
+             if sizes["large"][sel] < 1.5 * sizes["normal"][sel] - 0.01}
+    assert not small, f"text less than 1.5× in large-text mode: {small} ({sizes})"
