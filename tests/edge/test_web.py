@@ -23,6 +23,8 @@ PUBLIC = {
     "/api/health", "/api/catalog", "/api/tickets", "/api/tickets/{ticket_id:str}", "/api/tickets/rejoin",
     "/api/queue", "/api/display", "/api/stream", "/api/windows", "/api/windows/{window_id:str}/sign-on",
     "/api/login", "/api/logout",
+    # the display board's prompts to rate, 亮身份 photos and offline voice (edge/pages/board.py)
+    "/api/display/prompts", "/api/display/photos/{staff_id:str}", "/api/display/voice",
 }
 SIMULATE_ONLY = {"/sim", "/api/sim/pins", "/api/sim/pins/{name:str}", "/api/sim/readers", "/api/sim/badge",
                  "/api/sim/readers/{name:str}", "/api/sim/writer/hang"}
