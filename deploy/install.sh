@@ -83,7 +83,8 @@ PY
 PORT="${LISTEN##*:}"
 
 echo "== packages"
-PACKAGES=(python3-venv python3-lgpio curl fake-hwclock systemd-timesyncd)
+# espeak-ng: the display board's voice without the internet (Mandarin, edge.voice)
+PACKAGES=(python3-venv python3-lgpio curl fake-hwclock systemd-timesyncd espeak-ng)
 if [ "$SCREEN" != none ]; then
     PACKAGES+=(cage chromium fonts-noto-cjk)
 fi

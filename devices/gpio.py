@@ -1,5 +1,5 @@
-"""The hall's GPIO lines (gpiozero): service-paused lamps, pause and rating buttons, door
-contacts and power-sense inputs.
+"""The hall's GPIO lines (gpiozero): service-paused lamps, rating lamps, pause and rating
+buttons, door contacts and power-sense inputs.
 
 Devices are built over a pin factory as gpiozero does it: on a Raspberry Pi the default one
 (`factory=None`), in tests and ``--simulate`` a `MockFactory`, whose input pins are driven with
@@ -24,6 +24,7 @@ from typing import Any, Callable
 log = logging.getLogger("onestop.devices")
 
 LAMP_MODES = ("off", "on", "blink")
+OUTPUT_ROLES = ("lamp", "rating_lamp")  # lamps: LEDs driven by the hall
 INPUT_ROLES = ("pause_button", "rating_button", "door", "power")
 BUTTON_ROLES = ("pause_button", "rating_button")
 
@@ -32,7 +33,7 @@ BUTTON_ROLES = ("pause_button", "rating_button")
 class PinDef:
     name: str
     pin: int | str
-    role: str  # lamp | pause_button | rating_button | door | power
+    role: str  # lamp | rating_lamp | pause_button | rating_button | door | power
     board: str = ""  # a remote board's name (GpioBoard's `boards`); "": the default factory
     pull_up: bool = True  # inputs: active LOW with the pull-up, else active HIGH with a pull-down
     active_high: bool = True  # lamps
@@ -117,7 +118,7 @@ class GpioBoard:
         for name, d in self.defs.items():
             try:
                 factory = self._factory(d.board)
-                if d.role == "lamp":
+                if d.role in OUTPUT_ROLES:
                     dev = LED(d.pin, active_high=d.active_high, initial_value=False, pin_factory=factory)
                     self._lamps[name] = "off"
                 else:
@@ -232,7 +233,7 @@ class GpioBoard:
             raise ValueError(f"lamp mode is one of {LAMP_MODES}, got {mode!r}")
         with self._lock:
             dev = self._devices.get(name)
-            if dev is None or self.defs[name].role != "lamp":
+            if dev is None or self.defs[name].role not in OUTPUT_ROLES:
                 return
             if self._lamps.get(name) == mode:
                 return
@@ -255,7 +256,7 @@ class GpioBoard:
         d = self.defs.get(name)
         if d is None:
             raise KeyError(f"no pin named {name!r}")
-        if d.role == "lamp":
+        if d.role in OUTPUT_ROLES:
             raise ValueError(f"{name} is a lamp (an output): it cannot be driven")
         dev = self._devices.get(name)
         if dev is None:
@@ -280,14 +281,14 @@ class GpioBoard:
         for name, d in self.defs.items():
             dev = self._devices.get(name)
             row: dict[str, Any] = {"name": name, "pin": d.pin, "board": d.board or None, "role": d.role,
-                                   "direction": "output" if d.role == "lamp" else "input",
+                                   "direction": "output" if d.role in OUTPUT_ROLES else "input",
                                    "ok": dev is not None, "error": self.errors.get(name, "")}
             if dev is not None:
                 try:
                     row["level"] = "high" if dev.pin.state else "low"
                 except Exception:  # noqa: BLE001
                     row["level"] = None
-                if d.role == "lamp":
+                if d.role in OUTPUT_ROLES:
                     row["lamp"] = self.lamp(name)
                     row["active"] = row["lamp"] != "off"
                     row["lit"] = bool(dev.value)

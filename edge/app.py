@@ -29,6 +29,7 @@ from .live import Hub
 from .printing import slip_notice
 from .pages import page_handlers
 from .pages.phone import PhoneApi
+from .pages.board import BoardApi
 from .web import (PUBLIC, CrossSiteMiddleware, SignOns, access, guard, internal_error, security_headers,
                   session_config, too_deep)
 from .web import events_token as env_events_token
@@ -83,7 +84,7 @@ def create_app(hall: Hall, *, simulate: bool = False, extra_handlers: list | Non
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
-    handlers: list = [HallApi, DevicesApi, PhoneApi, *page_handlers(simulate), *(sim_handlers() if simulate else []),
+    handlers: list = [HallApi, DevicesApi, PhoneApi, BoardApi, *page_handlers(simulate), *(sim_handlers() if simulate else []),
                       create_static_files_router(path="/static", directories=[HERE / "static"], opt=access(PUBLIC))]
     handlers += extra_handlers or []
     sessions = FileStore(hall.data_dir / "sessions", create_directories=True)

@@ -70,7 +70,7 @@ class Reader(Strict, kw_only=True):
     label: str = ""
 
 
-PinRole = Literal["lamp", "pause_button", "rating_button", "door", "power"]
+PinRole = Literal["lamp", "pause_button", "rating_button", "door", "power", "rating_lamp"]
 PinNumber = int | str  # BCM number (17) or a gpiozero pin name ("GPIO17", "BCM17", "BOARD11")
 
 
@@ -93,8 +93,9 @@ class Pin(Strict, kw_only=True):
     pin: PinNumber
     role: PinRole
     board: Id | None = None  # a `[devices.boards]` name; none: the hall node's own header
-    window: Id | None = None  # lamp, pause_button, rating_button: their window
-    level: Annotated[int, Meta(ge=1, le=5)] | None = None  # rating_button: 5 非常满意 … 1 非常不满意
+    window: Id | None = None  # lamp, pause_button, rating_button, rating_lamp: their window
+    # rating_button: 5 非常满意 … 1 非常不满意; rating_lamp (optional): the lamp in that level's button
+    level: Annotated[int, Meta(ge=1, le=5)] | None = None
     label: str = ""
     pull_up: bool = True  # inputs
     active_high: bool = True  # lamps
@@ -130,6 +131,20 @@ class Devices(Strict, kw_only=True):
     card_hold_ms: Annotated[int, Meta(ge=50, le=10000)] = 1000  # frames of one card closer than this: held, counted once
     reopen_max_seconds: Annotated[float, Meta(ge=0.1, le=600)] = 30.0  # backoff ceiling for an unplugged reader
     blink_seconds: Annotated[float, Meta(gt=0, le=10)] = 0.5  # lamp blink half-period (step-away violation)
+
+
+class Display(Strict, kw_only=True):
+    """`[display]`: the display board's 亮身份 photos and its server-side voice (docs/pages.md).
+    Staff photos are `photo` file names of `[[business.staff]]` in `photos_dir`; the voice is
+    `voice_command` (espeak-ng) speaking `voice` (cmn: Mandarin) when the board's browser has no
+    Chinese voice of its own."""
+
+    photos_dir: str = ""  # absolute path of the staff photos; "": no photos (the board shows initials)
+    voice_command: str = "espeak-ng"  # a name on PATH or an absolute path
+    voice: Annotated[str, Meta(pattern=r"^[A-Za-z0-9_+-]{1,40}$")] = "cmn"
+    voice_speed: Annotated[int, Meta(ge=80, le=450)] = 150  # words per minute (espeak-ng -s)
+    voice_timeout_seconds: Annotated[float, Meta(gt=0, le=60)] = 10.0  # one synthesis at most
+    voice_cache: Annotated[int, Meta(ge=0, le=10000)] = 200  # announcements kept as audio in memory
 
 
 class CentralTrust(Strict, kw_only=True):
@@ -206,10 +221,11 @@ class EdgeConfig(Strict, kw_only=True):
     devices: Devices = field(default_factory=Devices)
     backup: Backup = field(default_factory=Backup)
     notify: Notify = field(default_factory=Notify)
+    display: Display = field(default_factory=Display)
 
 
 _PIN_NAME = re.compile(r"^(GPIO|BCM|WPI)(\d{1,2})$|^(BOARD|J8:)(\d{1,2})$")
-_WINDOW_ROLES = ("lamp", "pause_button", "rating_button")
+_WINDOW_ROLES = ("lamp", "pause_button", "rating_button", "rating_lamp")
 
 
 def pin_key(pin: PinNumber) -> str | None:
@@ -298,12 +314,12 @@ def check_devices(cfg: EdgeConfig, path: Path) -> None:
         if p.role == "rating_button":
             if p.level is None:
                 fail(f"pins.{name}.level", "a rating button needs its level (5 非常满意 … 1 非常不满意)")
-        elif p.level is not None:
-            fail(f"pins.{name}.level", "only a rating button has a level")
+        elif p.level is not None and p.role != "rating_lamp":
+            fail(f"pins.{name}.level", "only a rating button (or the lamp in one) has a level")
         if p.role in _WINDOW_ROLES:
             slot = (p.window or "", p.role, p.level)
             if slot in per_window:
-                what = f"level {p.level} button" if p.role == "rating_button" else p.role
+                what = p.role if p.level is None else f"level {p.level} {'button' if p.role == 'rating_button' else p.role}"
                 fail(f"pins.{name}", f"window {p.window!r} already has a {what}")
             per_window.add(slot)
 
@@ -367,6 +383,11 @@ def check_notify(cfg: EdgeConfig, path: Path) -> None:
             raise ConfigError(f"{path}: field $.notify.{name}: {problem}")
 
 
+def check_display(cfg: EdgeConfig, path: Path) -> None:
+    if cfg.display.photos_dir and not Path(cfg.display.photos_dir).is_absolute():
+        raise ConfigError(f"{path}: field $.display.photos_dir: must be an absolute path, got {cfg.display.photos_dir!r}")
+
+
 def load(path: str | Path) -> EdgeConfig:
     """Load and check a hall configuration file. Raises ConfigError."""
     path = Path(path)
@@ -380,4 +401,5 @@ def load(path: str | Path) -> EdgeConfig:
     check_central(cfg, path)
     check_backup(cfg, path)
     check_notify(cfg, path)
+    check_display(cfg, path)
     return cfg

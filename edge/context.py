@@ -138,7 +138,7 @@ def load_persisted_business(ctx: Ctx) -> None:
 
 
 PIN_ROLE_LABELS = {"lamp": "暂停服务灯", "pause_button": "暂停按钮", "rating_button": "评价按钮",
-                   "door": "门磁", "power": "电源检测"}
+                   "door": "门磁", "power": "电源检测", "rating_lamp": "评价提示灯"}
 
 
 def device_labels(devices: Any, business: biz.Business) -> dict[str, str]:
@@ -149,7 +149,7 @@ def device_labels(devices: Any, business: biz.Business) -> dict[str, str]:
     for r in devices.readers:
         out[r.name] = r.label or (f"{windows.get(r.window, r.window or '')}读卡器" if r.role == "window" else "考勤读卡器")
     for name, p in devices.pins.items():
-        level = f"（{p.level}分）" if p.role == "rating_button" and p.level else ""
+        level = f"（{p.level}分）" if p.role in ("rating_button", "rating_lamp") and p.level else ""
         out[name] = p.label or f"{windows.get(p.window, '') if p.window else ''}{PIN_ROLE_LABELS.get(p.role, '设备')}{level}"
     for name, b in devices.boards.items():
         out[name] = b.label or "远程 GPIO 板"

@@ -10,7 +10,12 @@ what the log says:
 - door and power inputs are read (debounced) for the closing check: `sensors()` feeds `tick`;
 - a reader or GPIO failure → `device.fault` (once), its return → `device.recovered`;
 - lamp of window W: on while W is paused, blinking once the step-away broke the limit
-  (`window.step_away_violation`), off otherwise.
+  (`window.step_away_violation`), off otherwise;
+- the prompt to rate (edge.rateprompt): while W prompts, W's rating lamps (`rating_lamp` pins,
+  e.g. the LEDs in its five buttons) blink; a window without rating lamps blinks its lamp
+  instead (unless paused). The prompt starts with `ticket.completed`, ends with `rating.given`
+  or the next call, and, with no event, when the rating window closes on the hall clock: a
+  small timer thread re-reads the prompting windows (`refresh_prompts`, also run by `tick`).
 
 With ``simulate=True`` (``onestop-edge --simulate``) pins come from a gpiozero `MockFactory` and
 every reader reads a pty (`devices.ptyport.PtyPort`) instead of its configured port, so the
@@ -34,7 +39,7 @@ from devices.ptyport import PtyPort
 from sync.contract import events as ev
 from sync.kernel.clock import to_micros
 
-from . import attendance, housekeeping, presence, ratings
+from . import attendance, housekeeping, presence, ratings, rateprompt
 from .closing import Sensor
 from .config import Devices
 from .context import Ctx
@@ -45,6 +50,10 @@ log = logging.getLogger("onestop.edge.hardware")
 
 LAMP_EVENTS = ("window.paused", "window.resumed", "window.signed_off", "window.signed_on",
                "window.step_away_violation")
+# events that may start or end a window's prompt to rate (each names its `window`)
+PROMPT_EVENTS = ("ticket.completed", "ticket.called", "ticket.recalled", "ticket.no_show", "ticket.transferred",
+                 "rating.given", *LAMP_EVENTS)
+PROMPT_POLL_SECONDS = 0.25  # real seconds between re-reads of the prompting windows
 
 
 # ---------------------------------------------------------------- commands (writer thread)
@@ -84,6 +93,11 @@ def lamp_modes(ctx: Ctx) -> dict[str, str]:
     return out
 
 
+def lamp_state(ctx: Ctx) -> tuple[dict[str, str], set[str]]:
+    """The window lamps' modes and the windows prompting to rate, from the committed state."""
+    return lamp_modes(ctx), set(rateprompt.prompts(ctx))
+
+
 # ---------------------------------------------------------------- the coordinator
 
 
@@ -102,6 +116,14 @@ class Hardware:
         self.reader_cfg = {r.name: r for r in self.cfg.readers}
         self.last_read: dict[str, dict] = {}  # reader → what its display shows (last card and result)
         self.lamp_of: dict[str, str] = {p.window: n for n, p in self.cfg.pins.items() if p.role == "lamp" and p.window}
+        self.rating_lamps_of: dict[str, list[str]] = {}
+        for n, p in self.cfg.pins.items():
+            if p.role == "rating_lamp" and p.window:
+                self.rating_lamps_of.setdefault(p.window, []).append(n)
+        self._paused: dict[str, str] = {}  # window → its lamp's mode from the pause (off / on / blink)
+        self.prompting: set[str] = set()  # windows prompting to rate (changed on the writer thread only)
+        self._timer: threading.Thread | None = None
+        self._timer_stop = threading.Event()
         self.board = GpioBoard(
             [PinDef(name=n, pin=p.pin, role=p.role, pull_up=p.pull_up, active_high=p.active_high, board=p.board or "")
              for n, p in self.cfg.pins.items()],
@@ -125,7 +147,10 @@ class Hardware:
         self._started = True
         self.board.open()
         self.hall.add_listener(self._on_events)
-        self._apply_lamps(self.hall.call(lamp_modes))
+        self.hall.call(self._restore_lamps)
+        self._timer_stop.clear()
+        self._timer = threading.Thread(target=self._prompt_timer, name="onestop-rating-prompts", daemon=True)
+        self._timer.start()
         for r in self.cfg.readers:
             port = r.port
             if self.simulate:
@@ -144,6 +169,10 @@ class Hardware:
         if not self._started:
             return
         self._started = False
+        self._timer_stop.set()
+        if self._timer is not None:
+            self._timer.join(timeout=5)
+            self._timer = None
         for reader in self.readers.values():
             reader.stop()
         self.hall.remove_listener(self._on_events)
@@ -236,22 +265,75 @@ class Hardware:
     # ------------------------------------------------------------ hall → lamps
 
     def _on_events(self, events: list[StoredEvent]) -> None:
-        """Hall listener (writer thread, after the commit): lamps follow the window events."""
-        modes: dict[str, str] = {}
-        for e in events:
-            if e.kind not in LAMP_EVENTS:
-                continue
-            import msgspec
+        """Hall listener (writer thread, after the commit): lamps follow the window events, and
+        the prompts to rate the service events (re-read from the committed state)."""
+        import msgspec
 
-            window = msgspec.json.decode(e.body)["window"]
+        paused: dict[str, str] = {}
+        touched: set[str] = set()
+        for e in events:
+            if e.kind not in PROMPT_EVENTS:
+                continue
+            window = msgspec.json.decode(e.body).get("window")
+            if not window:
+                continue
+            touched.add(window)
             if e.kind == "window.paused":
-                modes[window] = "on"
+                paused[window] = "on"
             elif e.kind == "window.step_away_violation":
-                modes[window] = "blink"
+                paused[window] = "blink"
+            elif e.kind in LAMP_EVENTS:
+                paused[window] = "off"
+        if touched:
+            self._paused.update(paused)
+            self._follow_prompts(self.hall.ctx, touched)
+
+    def _restore_lamps(self, ctx: Ctx) -> None:
+        """(writer thread) Every lamp from the committed state: at start."""
+        self._paused, self.prompting = lamp_state(ctx)
+        self._apply_windows(set(self.lamp_of) | set(self.rating_lamps_of))
+
+    def _follow_prompts(self, ctx: Ctx, windows: set[str]) -> None:
+        """(writer thread) Re-read the prompts of `windows` and set their lamps."""
+        for w in windows:
+            if rateprompt.prompt(ctx, w) is not None:
+                self.prompting.add(w)
             else:
-                modes[window] = "off"
-        if modes:
-            self._apply_lamps(modes)
+                self.prompting.discard(w)
+        self._apply_windows(windows)
+
+    def _refresh_prompts(self, ctx: Ctx) -> None:
+        if self.prompting:
+            self._follow_prompts(ctx, set(self.prompting))
+
+    def refresh_prompts(self) -> None:
+        """End the prompts whose rating window has closed on the hall clock (the timer thread
+        does it every PROMPT_POLL_SECONDS; tests call it after moving the clock)."""
+        self.hall.call(self._refresh_prompts)
+
+    def _prompt_timer(self) -> None:
+        while not self._timer_stop.wait(PROMPT_POLL_SECONDS):
+            if not self.prompting:
+                continue
+            try:
+                self.hall.submit(self._refresh_prompts)
+            except RuntimeError:  # the hall stopped
+                return
+
+    def _apply_windows(self, windows: set[str]) -> None:
+        """Set the lamps of `windows` from `_paused` and `prompting`."""
+        modes: dict[str, str] = {}
+        for w in windows:
+            prompt = w in self.prompting
+            mode = self._paused.get(w, "off")
+            if mode == "off" and prompt and not self.rating_lamps_of.get(w):
+                mode = "blink"  # no rating lamps: the window's lamp says it
+            modes[w] = mode
+            for pin in self.rating_lamps_of.get(w, ()):
+                if self.board.lamp(pin) != ("blink" if prompt else "off"):
+                    self.board.set_lamp(pin, "blink" if prompt else "off")
+                    self.lamp_changes += 1
+        self._apply_lamps(modes)
 
     def _apply_lamps(self, modes: dict[str, str]) -> None:
         for window, mode in modes.items():
@@ -287,7 +369,7 @@ class Hardware:
     def tick(self) -> Any:
         """Run the hall's periodic checks with the current readings (tests and tools)."""
         result = self.hall.call(housekeeping.tick, self.sensors())
-        self.hall.call(_noop)  # the lamps have followed the tick's events
+        self.hall.call(self._refresh_prompts)  # after the listeners: lamps followed the tick's events and the clock
         return result
 
     # ------------------------------------------------------------ simulation

@@ -98,6 +98,33 @@
   };
   if (waits.length) setInterval(showWaits, 10000);
 
+  // ------------------------------------------------------------ the prompt to rate
+  // after a service this window prompts the visitor to rate it (/api/display/prompts, read at
+  // load and on every `board` event: a rating ends it); the seconds left count down here
+  var ratePrompt = document.getElementById("rate-prompt");
+  var rateLeft = null; // [seconds left when read, browser ms then]
+  var showRate = function () {
+    if (!ratePrompt) return;
+    var left = rateLeft ? Math.max(0, Math.ceil(rateLeft[0] - (Date.now() - rateLeft[1]) / 1000)) : 0;
+    ratePrompt.classList.toggle("hidden", left <= 0);
+    document.getElementById("rate-prompt-left").textContent = String(left);
+  };
+  var readRate = function () {
+    if (!ratePrompt || !window.fetch) return;
+    fetch("/api/display/prompts", { credentials: "same-origin", cache: "no-store" })
+      .then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); })
+      .then(function (list) {
+        var mine = null;
+        list.forEach(function (p) { if (p.window === root.dataset.window) mine = p; });
+        rateLeft = mine ? [mine.seconds_left, Date.now()] : null;
+        if (mine) document.getElementById("rate-prompt-number").textContent = mine.number;
+        showRate();
+      })
+      .catch(function () { /* keep what is shown */ });
+  };
+  readRate();
+  setInterval(showRate, 1000);
+
   // ------------------------------------------------------------ live refresh
   if (!window.EventSource) return;
   var win = root.dataset.window, dept = root.dataset.department, sig = root.dataset.sig;
@@ -118,6 +145,7 @@
   });
   es.addEventListener("board", function (e) {
     var now, board;
+    readRate();
     try { board = JSON.parse(e.data); now = signature(board); } catch (err) { return; }
     syncHall(board.now);
     if (now === sig) return;

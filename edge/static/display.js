@@ -1,6 +1,8 @@
 // Hall display board: re-render on `board` events, flash the called window's row and announce
-// `call` events, and say so plainly when the connection to the hall node is lost.
-// The server renders the first board; this keeps it live through /api/stream (SSE).
+// `call` events, show and say a window's prompt to rate (with its countdown), and say so plainly
+// when the connection to the hall node is lost. The server renders the first board; this keeps
+// it live through /api/stream (SSE). Speech: the browser's own Chinese voice when it has one,
+// else audio the hall node speaks (/api/display/voice: espeak-ng, no internet needed).
 (function () {
   "use strict";
   var board = document.getElementById("board");
@@ -9,6 +11,9 @@
   var lost = document.getElementById("lost");
   var lostSince = document.getElementById("lost-since");
   var pausedAt = {}; // window id -> [paused seconds at snapshot, browser ms at snapshot]
+  var rateAt = {}; // window id -> [seconds left of its prompt to rate at snapshot, browser ms at snapshot]
+  var ratesSeen = null; // prompts (ticket ids) already on the board: said once; null until the first board
+  var ratesEnded = {}; // prompts whose countdown ran out here: the board is re-read once for each
   var flashUntil = {}; // window id -> browser ms until which its row flashes
   var FLASH_MS = 6000;
   var QUIET_MS = 30000; // a stream silent this long is reopened (the server sends no heartbeat)
@@ -58,6 +63,19 @@
       var p = pausedAt[cards[i].dataset.window];
       if (p) cards[i].classList.toggle("over", p[0] + (Date.now() - p[1]) / 1000 > limit);
     }
+    // the prompt to rate counts down; when it runs out the server's board says what comes next
+    document.querySelectorAll(".win[data-rate]").forEach(function (c) {
+      var r = rateAt[c.dataset.window];
+      if (!r) return;
+      var left = Math.max(0, Math.ceil(r[0] - (Date.now() - r[1]) / 1000));
+      var shown = c.querySelector(".rate-left");
+      if (shown) shown.textContent = String(left);
+      if (left <= 0 && !ratesEnded[c.dataset.rate]) {
+        ratesEnded[c.dataset.rate] = true;
+        c.classList.remove("rating");
+        refresh();
+      }
+    });
   };
 
   // The markup and its labels live in templates/display.html only: on a `board` event this
@@ -83,14 +101,24 @@
     rows.forEach(function (li) { li.classList.remove("hidden"); });
     for (var i = rows.length - 1; i > 0 && side.scrollHeight > side.clientHeight; i--) rows[i].classList.add("hidden");
   };
-  // read the paused seconds off the cards; keep a just-called row flashing
+  // read the paused seconds and the prompts to rate off the cards; keep a just-called row
+  // flashing; a prompt new on the board is said once (not those already there when it opened)
   var adopt = function () {
     fit();
     pausedAt = {};
+    rateAt = {};
+    var first = ratesSeen === null, seen = {};
     document.querySelectorAll(".win").forEach(function (c) {
       if (c.dataset.paused !== undefined) pausedAt[c.dataset.window] = [parseInt(c.dataset.paused, 10), Date.now()];
       if ((flashUntil[c.dataset.window] || 0) > Date.now()) c.classList.add("flash");
+      if (c.dataset.rate === undefined) return;
+      rateAt[c.dataset.window] = [parseInt(c.dataset.rateLeft, 10), Date.now()];
+      seen[c.dataset.rate] = true;
+      if (!first && !ratesSeen[c.dataset.rate]) {
+        speak(c.dataset.rateVoice, voiceUrl("rate", c.dataset.window, c.dataset.rateNumber));
+      }
     });
+    ratesSeen = seen;
   };
   var refresh = function () {
     if (fetching) { again = true; return; }
@@ -112,16 +140,53 @@
     refresh();
   };
 
-  // ------------------------------------------------------------ call announcements
+  // ------------------------------------------------------------ announcements (calls, prompts to rate)
   var voiceBtn = document.getElementById("voice");
-  var speak = function (text) {
+  // whether this browser has a Chinese voice of its own (a Pi's Chromium often has none: its
+  // list is empty or Latin only); the list may arrive late, so it is asked each time
+  var ownVoice = function () {
     try {
-      if (!window.speechSynthesis) return;
-      var u = new SpeechSynthesisUtterance(text);
-      u.lang = "zh-CN";
-      u.rate = 0.9;
-      window.speechSynthesis.speak(u);
-    } catch (e) { /* no voice on this machine: the row still flashes */ }
+      if (!window.speechSynthesis) return false;
+      return window.speechSynthesis.getVoices().some(function (v) { return /^(zh|cmn)/i.test(v.lang || ""); });
+    } catch (e) { return false; }
+  };
+  if (window.speechSynthesis) try { window.speechSynthesis.getVoices(); } catch (e) { /* asked again later */ }
+  var voiceUrl = function (what, win, number) {
+    var q = "what=" + encodeURIComponent(what);
+    if (win) q += "&window=" + encodeURIComponent(win);
+    if (number) q += "&number=" + encodeURIComponent(number);
+    return "/api/display/voice?" + q;
+  };
+  // the hall node's audio, one announcement after the other
+  var queue = [], playing = false;
+  var playNext = function () {
+    if (playing || !queue.length) return;
+    playing = true;
+    var audio = new Audio(queue.shift());
+    var done = function () { if (!playing) return; playing = false; playNext(); };
+    audio.addEventListener("ended", done);
+    audio.addEventListener("error", done);
+    try {
+      var p = audio.play();
+      if (p && p.catch) p.catch(done);
+    } catch (e) { done(); }
+  };
+  document.body.dataset.voice = ""; // how the last announcement was said (tests read it)
+  var speak = function (text, src) {
+    if (ownVoice()) {
+      try {
+        var u = new SpeechSynthesisUtterance(text);
+        u.lang = "zh-CN";
+        u.rate = 0.9;
+        window.speechSynthesis.speak(u);
+        document.body.dataset.voice = "browser";
+        return;
+      } catch (e) { /* fall back to the hall node's voice */ }
+    }
+    if (!src) return;
+    document.body.dataset.voice = src;
+    queue.push(src);
+    playNext();
   };
   // only the called window's row flashes, for FLASH_MS; the rest of the board stays still
   var announce = function (c) {
@@ -132,10 +197,13 @@
       void row.offsetWidth; // restart the animation for a second call of the same window
       row.classList.add("flash");
     }
-    speak(c.text);
+    speak(c.text, voiceUrl("call", c.window, c.number));
   };
   // Browsers may block speech until someone touches the page once; the button does that.
-  voiceBtn.addEventListener("click", function () { speak("语音播报已启用"); voiceBtn.classList.add("hidden"); });
+  voiceBtn.addEventListener("click", function () {
+    speak("语音播报已启用", voiceUrl("enabled"));
+    voiceBtn.classList.add("hidden");
+  });
 
   adopt();
   window.addEventListener("resize", fit);

@@ -1,7 +1,8 @@
 // Device simulator page (--simulate): pins and readers, refreshed twice a second.
 (function () {
   "use strict";
-  var ROLE = { lamp: "暂停服务灯", pause_button: "暂停按钮", rating_button: "评价按钮", door: "门磁", power: "电源检测" };
+  var ROLE = { lamp: "暂停服务灯", pause_button: "暂停按钮", rating_button: "评价按钮", door: "门磁", power: "电源检测",
+               rating_lamp: "评价提示灯" };
   var el = function (tag, cls, text) {
     var e = document.createElement(tag);
     if (cls) e.className = cls;
@@ -19,7 +20,8 @@
     });
   };
   var stateText = function (p) {
-    if (p.role === "lamp") return { off: "灭", on: "亮", blink: "闪烁（离岗超时）" }[p.lamp] || p.lamp;
+    if (p.role === "rating_lamp") return { off: "灭", blink: "闪烁（请评价）" }[p.lamp] || p.lamp;
+    if (p.role === "lamp") return { off: "灭", on: "亮", blink: "闪烁（离岗超时或请评价）" }[p.lamp] || p.lamp;
     if (p.role === "door") return p.active ? "已关闭" : "打开";
     if (p.role === "power") return p.active ? "通电" : "断电";
     return p.active ? "按下" : "松开";
@@ -29,7 +31,7 @@
     box.textContent = "";
     pins.forEach(function (p) {
       var row = el("div", "pin-row");
-      if (p.role === "lamp") row.appendChild(el("span", "lamp-dot " + (p.lamp || "off")));
+      if (p.role === "lamp" || p.role === "rating_lamp") row.appendChild(el("span", "lamp-dot " + (p.lamp || "off")));
       var label = p.name + " · " + (ROLE[p.role] || p.role) + (p.window ? " · " + p.window : "") +
         (p.label ? " · " + p.label : "") + " · " + (p.board ? p.board + ":" : "") +
         (typeof p.pin === "number" ? "GPIO" + p.pin : p.pin) + "（" + ({ high: "高电平", low: "低电平" }[p.level] || "电平未知") + "）";

@@ -174,6 +174,10 @@ class Staff(Strict, kw_only=True):
     backup_for: list[Id] = []
     head: bool = False  # 窗口负责人 / 首席代表
     pin_hash: str = ""  # console PIN hash; `onestop-edge --hash-pin` makes one
+    # 亮身份 on the display board [J 18, H 5]: a photo's file name in the hall's `[display]
+    # photos_dir` (a plain name, no folders) and the service pledge (服务承诺); the post (岗位) is `title`
+    photo: Annotated[str, Meta(pattern=r"^([A-Za-z0-9_][A-Za-z0-9_.-]{0,99}\.(jpg|jpeg|png|webp))?$")] = ""
+    pledge: Annotated[str, Meta(max_length=120)] = ""
 
 
 class Manager(Strict, kw_only=True):

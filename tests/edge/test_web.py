@@ -26,6 +26,8 @@ PUBLIC = {
     # the visitor's phone page: public, its link's tag is the credential (tests/edge/test_phone_page.py)
     "/m/{ticket_id:str}/{tag:str}", "/m/{ticket_id:str}/{tag:str}/rating", "/api/phone/{ticket_id:str}/{tag:str}",
     "/api/phone/{ticket_id:str}/{tag:str}/stream",
+    # the display board's prompts to rate, 亮身份 photos and offline voice (edge/pages/board.py)
+    "/api/display/prompts", "/api/display/photos/{staff_id:str}", "/api/display/voice",
 }
 SIMULATE_ONLY = {"/sim", "/api/sim/pins", "/api/sim/pins/{name:str}", "/api/sim/readers", "/api/sim/badge",
                  "/api/sim/readers/{name:str}", "/api/sim/writer/hang"}
