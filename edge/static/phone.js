@@ -20,12 +20,17 @@
   var seen = function () {
     try { return JSON.parse(window.sessionStorage.getItem(seenKey) || "{}"); } catch (e) { return {}; }
   };
+  // before the visitor's first tap the browser refuses (and logs) a vibration: wait for it
+  var canBuzz = function () {
+    return !!navigator.vibrate && (!navigator.userActivation || navigator.userActivation.hasBeenActive);
+  };
   var buzz = function (reason, pattern) {
+    if (!canBuzz()) return;
     var s = seen();
     if (s[reason]) return;
     s[reason] = 1;
     try { window.sessionStorage.setItem(seenKey, JSON.stringify(s)); } catch (e) { /* private mode */ }
-    if (navigator.vibrate) { try { navigator.vibrate(pattern); } catch (e) { /* not allowed */ } }
+    try { navigator.vibrate(pattern); } catch (e) { /* not allowed */ }
   };
   var alertFor = function (s) {
     if (s.state === "called") buzz("called-" + s.recalls, [400, 200, 400, 200, 400]);
