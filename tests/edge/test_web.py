@@ -30,7 +30,7 @@ PUBLIC = {
     "/api/display/prompts", "/api/display/photos/{staff_id:str}", "/api/display/voice",
 }
 SIMULATE_ONLY = {"/sim", "/api/sim/pins", "/api/sim/pins/{name:str}", "/api/sim/readers", "/api/sim/badge",
-                 "/api/sim/readers/{name:str}", "/api/sim/writer/hang"}
+                 "/api/sim/readers/{name:str}", "/api/sim/writer/hang", "/sim/printer", "/api/sim/printer"}
 
 
 def events_len(hall) -> int:
