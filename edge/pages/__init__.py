@@ -14,6 +14,7 @@ docs/pages.md describes every page.
 from __future__ import annotations
 
 from .board import BoardPage
+from .checkin import CheckinPages
 from .console import ConsolePages
 from .console_cases import ConsoleCasesPages
 from .guide import GuidePages
@@ -23,7 +24,7 @@ from .manage import ManagePages
 from .notices import NoticePages
 from .sim import SimPage
 
-PAGES = [HomePage, KioskPages, ConsolePages, ConsoleCasesPages, BoardPage, GuidePages, NoticePages, ManagePages]
+PAGES = [HomePage, KioskPages, CheckinPages, ConsolePages, ConsoleCasesPages, BoardPage, GuidePages, NoticePages, ManagePages]
 
 
 def page_handlers(simulate: bool) -> list:

@@ -25,9 +25,16 @@ def _m1_initial(store: Any) -> None:
     store.db.create_tables(store._log_tables + store._projection_tables, safe=True)
 
 
+def _m2_appointments(store: Any) -> None:
+    """Appointments: the bookings central sends (kept across a rebuild) and the check-in
+    projection (a new database has it from migration 1 already)."""
+    store.db.create_tables([store.m.Booking, store.m.AppointmentCheckin], safe=True)
+
+
 # (version, name, function of the store) — append only.
 MIGRATIONS: list[tuple[int, str, Callable[[Any], None]]] = [
     (1, "initial schema: the event log, meta and every capability's projections", _m1_initial),
+    (2, "appointments: bookings from central and their check-ins", _m2_appointments),
 ]
 
 

@@ -134,16 +134,18 @@ def test_migrations_a_new_migration_runs_once_in_order_and_is_recorded(tmp_path,
     path = tmp_path / "hall.db"
     shutil.copy(FIXTURES / "hall-v1.db", path)
     calls: list[str] = []
-    monkeypatch.setattr(migrations, "MIGRATIONS", [*migrations.MIGRATIONS, (2, "tickets per department", _synthetic(calls))])
+    real = list(migrations.MIGRATIONS)
+    n = migrations.latest() + 1  # the synthetic migration comes after today's real ones
+    monkeypatch.setattr(migrations, "MIGRATIONS", [*real, (n, "tickets per department", _synthetic(calls))])
     before = rows(path)
     s = opened(path)
-    assert s.schema == (1, 2) and s.schema_version() == 2
+    assert s.schema == (1, n) and s.schema_version() == n
     s.close()
     opened(path).close()  # a second open finds nothing to do
     assert calls == ["m2"]
     after = rows(path)
-    assert [(v, n) for v, n, _ in after[migrations.VERSION_TABLE]] == [
-        (1, migrations.MIGRATIONS[0][1]), (2, "tickets per department")]
+    assert [(v, name) for v, name, _ in after[migrations.VERSION_TABLE]] == [
+        *((v, name) for v, name, _ in real), (n, "tickets per department")]
     con = sqlite3.connect(FIXTURES / "hall-v1.db")
     per_dept = dict(con.execute("SELECT department, COUNT(*) FROM tickets GROUP BY department").fetchall())
     con.close()
@@ -161,7 +163,8 @@ def test_migrations_a_failing_migration_changes_nothing(tmp_path, monkeypatch):
         store.db.execute_sql("CREATE TABLE half_done (x INTEGER)")
         raise RuntimeError("migration 3 failed half way")
 
-    monkeypatch.setattr(migrations, "MIGRATIONS", [*migrations.MIGRATIONS, (2, "ok", _synthetic([])), (3, "bad", m3)])
+    n = migrations.latest() + 1
+    monkeypatch.setattr(migrations, "MIGRATIONS", [*migrations.MIGRATIONS, (n, "ok", _synthetic([])), (n + 1, "bad", m3)])
     s = Store(path, "test-hall", ManualClock(MONDAY_9))
     with pytest.raises(RuntimeError, match="half way"):
         s.open()
