@@ -127,9 +127,9 @@ def test_appointments_api_validates_scopes_and_cancels(setup):
     assert c.get(f"/api/appointments/{code}", auth=ADMIN).json()["hall"] == "h-b"
     assert [b["code"] for b in c.get("/api/appointments", params={"hall": "h-b"}, auth=HB).json()] == [code]
     assert c.get("/api/appointments", params={"hall": "h-a"}, auth=HB).json() == []
-    r = c.delete(f"/api/appointments/{code}", auth=HB, headers={"content-type": "application/json"})
+    r = c.delete(f"/api/appointments/{code}", auth=HB)
     assert r.status_code == 200 and r.json()["state"] == "cancelled"
-    r = c.delete(f"/api/appointments/{code}", auth=HB, headers={"content-type": "application/json"})
+    r = c.delete(f"/api/appointments/{code}", auth=HB)
     assert r.status_code == 409
     assert published[-1].hall == "h-b" and published[-1].bookings == []  # the cancellation reached the hall
 

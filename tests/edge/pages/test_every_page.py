@@ -84,6 +84,7 @@ VISITS: dict[str, list[Visit]] = {
     "/kiosk/departments/{dept_id:str}": [Visit("kiosk-department", "/kiosk/departments/academic", "anonymous",
                                                KIOSK, public=True, fixed=True)],
     "/kiosk/rejoin": [Visit("kiosk-rejoin", "/kiosk/rejoin", "anonymous", KIOSK, public=True, fixed=True)],
+    "/kiosk/checkin": [Visit("kiosk-checkin", "/kiosk/checkin", "anonymous", KIOSK, public=True, fixed=True)],
     "/kiosk/tickets/{ticket_id:str}": [Visit("kiosk-ticket", "/kiosk/tickets/{ticket}", "anonymous", KIOSK,
                                              public=True, fixed=True)],
     "/display": [Visit("display", "/display", "anonymous", DISPLAY, public=True, fixed=True,
