@@ -31,6 +31,8 @@ from .auth import COOKIE, Auth, Check, scope_of
 from .config import User
 from .errors import BadRequest, error_body
 from .export import XLSX_TYPE, filename, to_xlsx
+from .appointments import AppointmentBook
+from .pages.appointments import AppointmentsApi, AppointmentsPages
 from .pages.awards import AwardsApi, AwardsPages
 from .pages.common import template_config
 from .pages.config import ConfigApi, ConfigEditController
@@ -287,7 +289,7 @@ def create_app(store: CentralStore, service: CentralService | None, directory: D
     return Litestar(
         route_handlers=[CentralApi, ReportsApi, DashboardController, LivePages, ConfigEditController, ConfigApi,
                         RecordsPages, RecordsApi,
-                        AwardsPages, AwardsApi, OperationsPages,
+                        AwardsPages, AwardsApi, OperationsPages, AppointmentsPages, AppointmentsApi,
                         create_static_files_router(path="/static", directories=[STATIC], name="static")],
         dependencies={"store": Provide(lambda: store, sync_to_thread=False),
                       "service": Provide(lambda: service, sync_to_thread=False),
@@ -298,5 +300,8 @@ def create_app(store: CentralStore, service: CentralService | None, directory: D
         openapi_config=OpenAPIConfig(title="onestop central", version="1"),
         # the live view's shared reads (cli sets its [dashboard] settings); `stopping`: set by
         # sync.kernel.serve when shutdown begins, so open /live/stream responses end at once
-        state=State({"live": LiveBoard(), "stopping": Stopping()}),
+        state=State({"live": LiveBoard(), "stopping": Stopping(),
+                     # bookings (central.appointments); cli sets its [appointments] settings
+                     "appointments": AppointmentBook(store, ctx.directory, ctx.clock,
+                                                     publish=service.publish_appointments if service else None)}),
     )

@@ -4,8 +4,9 @@ for the embedded amqtt broker.
 Writes into `--out DIR`:
 - `passwd`: mosquitto 2.x password file (PBKDF2-SHA512, the `$7$` format of mosquitto_passwd)
   with one user per hall (`[broker] username/password` of its hall file) and central's user(s);
-- `acl`: a hall may publish only its own events and status, and read only its own ack and
-  config and the time beacon; central may read and write everything under `onestop/v1/`;
+- `acl`: a hall may publish only its own events and status, and read only its own ack,
+  config and appointments and the time beacon; central may read and write everything under
+  `onestop/v1/`;
 - `mosquitto.conf`: a complete drop-in (e.g. /etc/mosquitto/conf.d/onestop.conf): no anonymous
   clients, both files, `message_size_limit` (the wire's payload limit), and a listener with
   `use_username_as_clientid true` (a hall's credentials cannot take another client's id and
@@ -66,7 +67,8 @@ def acl_rules(halls: list[str] | dict[str, str], central: list[str]) -> dict[str
     named = halls if isinstance(halls, dict) else {h: h for h in halls}
     for user, h in named.items():
         rules[user] = Rules(publish=(wire.events_topic(h), wire.status_topic(h)),
-                         subscribe=(wire.ack_topic(h), wire.config_topic(h), wire.TIME_TOPIC))
+                         subscribe=(wire.ack_topic(h), wire.config_topic(h), wire.appointments_topic(h),
+                                    wire.TIME_TOPIC))
     return rules
 
 

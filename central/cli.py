@@ -192,6 +192,9 @@ def main(argv: list[str] | None = None) -> int:
                              shared=args.shared, protocol=5 if args.shared else cfg.broker.protocol,
                              ca_file=cfg.broker.ca_file or None, beacon_interval=args.beacon_interval)
     service.config_source = editor.refresh  # revisions another worker stored win on reconnect
+    import threading
+
+    erasing = threading.Event()  # stops the bookings' personal-data erasure (central.appointments)
     service.start()
     host, port = (args.http or cfg.http.listen).rsplit(":", 1)
     print(f"onestop-central {cfg.central.name}: {len(halls)} halls, db {db_url.split('@')[-1]}, broker {broker}",
@@ -215,10 +218,14 @@ def main(argv: list[str] | None = None) -> int:
         app.state.followup_fix_days = cfg.followups.fix_days  # central.supervision.followups: [followups]
         app.state.supervision = cfg.supervision  # central.supervision: complaint reply days, bulletin notice
         app.state.live.settings = LiveSettings.of(cfg.dashboard)  # central.pages.live: [dashboard] live_*
+        app.state.appointments.settings = cfg.appointments  # central.appointments: [appointments]
+        service.appointments_source = app.state.appointments.messages  # republished on every connect
+        app.state.appointments.run_erasure(erasing)  # phones past keep_phone_days, hourly
         if not serve(app, host, int(port)):
             print(f"onestop-central: could not serve on {host}:{port}", file=sys.stderr)
             return 1
     finally:
+        erasing.set()
         service.stop()
         store.close()
     return 0

@@ -53,6 +53,17 @@ share = 0.2
 min_score = 90
 coefficient = 1.2
 
+[appointments]                    # booking slots (central.appointments; docs/central.md)
+slot_minutes = 30                 # capacity is per slot of one item at one hall
+capacity = 4
+departments = { academic = 6 }    # per-department capacity (each of its items)
+items = { transcript = 8 }        # per-item capacity (wins over the department's)
+days_ahead = 7                    # bookable from today to today + 7
+keep_phone_days = 30              # phone and name erased 30 days after the slot
+before_minutes = 30               # kiosk check-in window: 30 min before to 15 min after the slot start
+after_minutes = 15
+max_in_row = 2                    # appointment tickets called in a row while walk-ins wait (0: no bound)
+
 [[users]]                         # dashboard logins; role admin | department | hall
 name = "admin"
 display = "中心管理员"
@@ -189,6 +200,21 @@ class Supervision(Strict, kw_only=True):
     notice_bulletins: Annotated[int, Meta(ge=1, le=12)] = 2
 
 
+class Appointments(Strict, kw_only=True):
+    """`[appointments]`: booking slots (预约) for the items marked `appointment = true` [C 11(6),
+    J 4(6)] and the check-in rules the halls apply (central.appointments, docs/central.md)."""
+
+    slot_minutes: Annotated[int, Meta(ge=5, le=240)] = 30  # a slot's length; divides a day
+    capacity: Annotated[int, Meta(ge=0, le=1000)] = 4  # bookings per slot of one item at one hall
+    departments: dict[str, Annotated[int, Meta(ge=0, le=1000)]] = {}  # capacity for a department's items
+    items: dict[str, Annotated[int, Meta(ge=0, le=1000)]] = {}  # capacity for one item (wins over its department)
+    days_ahead: Annotated[int, Meta(ge=0, le=90)] = 7  # bookable from today to today + days_ahead
+    keep_phone_days: Annotated[int, Meta(ge=0, le=3650)] = 30  # phone and name erased this long after the slot
+    before_minutes: Annotated[int, Meta(ge=0, le=240)] = 30  # check-in opens this long before the slot
+    after_minutes: Annotated[int, Meta(ge=0, le=240)] = 15  # and closes this long after its start
+    max_in_row: Annotated[int, Meta(ge=0, le=100)] = 2  # appointment calls in a row while walk-ins wait (0: no bound)
+
+
 class User(Strict, kw_only=True):
     name: str
     display: str = ""
@@ -209,6 +235,7 @@ class CentralConfig(Strict, kw_only=True):
     followups: Followups = field(default_factory=Followups)
     supervision: Supervision = field(default_factory=Supervision)
     awards: Awards = field(default_factory=Awards)
+    appointments: Appointments = field(default_factory=Appointments)
     users: list[User] = []
 
 
@@ -247,6 +274,7 @@ def load(path: str | Path) -> tuple[CentralConfig, list[HallEntry]]:
                 username=broker.get("username", hid), password=broker.get("password", ""), business=biz,
             ))
     check_awards(cfg.awards, path)
+    check_appointments(cfg.appointments, halls, path)
     if not cfg.supervision.reply_days:
         raise ConfigError(f"{path}: field $.supervision.reply_days: at least one complexity is needed")
     for h in halls:
@@ -269,6 +297,23 @@ def check_followup_days(fix_days: int, followup_days: int, hall_file: str | Path
         raise ConfigError(f"{hall_file}: field $.business.rules.ratings.followup_days: {followup_days} differs from "
                           f"[followups] fix_days = {fix_days} in {path}; the bad-rating follow-up deadline must be "
                           "the same at the hall and at central")
+
+
+def check_appointments(a: Appointments, halls: list[HallEntry], path: str | Path) -> None:
+    """Slots must tile a day; every override must name a department / a bookable item
+    (`appointment = true`) of some hall."""
+    if (24 * 60) % a.slot_minutes:
+        raise ConfigError(f"{path}: field $.appointments.slot_minutes: {a.slot_minutes} does not divide a day "
+                          "(24 × 60 minutes); use e.g. 15, 20, 30 or 60")
+    departments = {d.id for h in halls for d in h.business.catalog.departments}
+    bookable = {i.id for h in halls for i in h.business.catalog.items if i.appointment}
+    for d in a.departments:
+        if d not in departments:
+            raise ConfigError(f"{path}: field $.appointments.departments.{d}: no department {d!r} in the hall files")
+    for i in a.items:
+        if i not in bookable:
+            raise ConfigError(f"{path}: field $.appointments.items.{i}: no item {i!r} with appointment = true in the "
+                              "hall files")
 
 
 def check_awards(a: Awards, path: str | Path) -> None:

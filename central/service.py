@@ -1,5 +1,5 @@
 """Central's replication service: ingest hall batches, ack after commit, track liveness,
-publish each hall's business configuration (retained) and the time beacon.
+publish each hall's business configuration and bookings (retained) and the time beacon.
 
 Everything it sends to the halls (acks, configurations, beacons) goes out through `_send`, the
 one place that signs (`sync.contract.signing.Signer`): a hall takes nothing unsigned.
@@ -57,6 +57,8 @@ class CentralService:
         # called before the configs are (re)published on connect; answers the current ones
         # (central.configedit.ConfigEditor.refresh: revisions another worker stored)
         self.config_source: Callable[[], dict[str, wire.ConfigMessage]] | None = None
+        # called on connect: every hall's bookings message (central.appointments.AppointmentBook.messages)
+        self.appointments_source: Callable[[], list[wire.AppointmentsMessage]] | None = None
         self.beacon_interval = beacon_interval
         events = f"{wire.ROOT}/halls/+/events"
         if shared:
@@ -106,6 +108,12 @@ class CentralService:
                 log.exception("could not re-read stored configurations before publishing")
         for msg in self.configs.values():
             self._send(wire.config_topic(msg.hall), msg, retain=True)
+        if self.appointments_source is not None:
+            try:
+                for booked in self.appointments_source():
+                    self.publish_appointments(booked)
+            except Exception:  # the database may be away; the next booking change publishes again
+                log.exception("could not read the bookings to publish")
         # what this database really holds replaces any retained ack a previous database left
         # at the broker, so halls resend whatever central no longer has
         self._raw.put(("acks", b""))
@@ -140,6 +148,10 @@ class CentralService:
         """Store and publish (retained) a hall's business configuration."""
         self.configs[msg.hall] = msg
         return self._send(wire.config_topic(msg.hall), msg, retain=True)
+
+    def publish_appointments(self, msg: wire.AppointmentsMessage) -> bool:
+        """Publish (retained) a hall's bookings of today and the next days."""
+        return self._send(wire.appointments_topic(msg.hall), msg, retain=True)
 
     # -- worker
 

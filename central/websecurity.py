@@ -6,7 +6,7 @@
   from a script (HTTP Basic, or a JSON body — a browser sends `Origin` on every cross-site POST,
   and a cross-site JSON post needs a CORS preflight central never grants) and never when
   `Sec-Fetch-Site` says cross-site; the JSON API (`/api/…`) takes `application/json` bodies only
-  (415 otherwise), so no `text/plain` form can reach it;
+  (415 otherwise; a DELETE without any body counts as JSON), so no `text/plain` form can reach it;
 - security headers on every answer: a Content-Security-Policy allowing only central's own
   scripts and images (and the pages' inline styles), no framing at all, `nosniff`, no referrer
   beyond central's origin.
@@ -55,7 +55,12 @@ def refusal(scope) -> tuple[int, str] | None:
     host = _header(scope, b"host")
     own = f"{scope.get('scheme', 'http')}://{host}"
     content_type = _header(scope, b"content-type").split(";")[0].strip().lower()
-    is_json = content_type == "application/json"
+    # a DELETE with no body at all (the API's cancel) carries nothing a form could have sent:
+    # it is taken like a JSON request (a browser sends Origin on it; cross-site it needs a CORS
+    # preflight central never grants)
+    bodiless = (scope["method"] == "DELETE" and not content_type and not _header(scope, b"transfer-encoding")
+                and _header(scope, b"content-length") in ("", "0"))
+    is_json = content_type == "application/json" or bodiless
     if origin:
         if origin != own:
             return 403, f"拒绝跨站请求：来源 {origin} 不是本站 {own}"

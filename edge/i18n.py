@@ -39,7 +39,7 @@ DOMAIN = "messages"
 
 # What the catalog covers: the visitor pages' templates and the code that words their texts.
 TEMPLATES = ("kiosk*.html", "guide*.html", "error.html", "public.html", "base.html", "_macros.html")
-CODE = ("pages/kiosk.py", "pages/guide.py", "pages/common.py", "i18n.py", "printing.py")
+CODE = ("pages/kiosk.py", "pages/guide.py", "pages/common.py", "i18n.py", "printing.py", "pages/checkin.py")
 
 
 def N_(message: str) -> str:

@@ -2,7 +2,8 @@
 
 Rules [J 22, J 19, U 21, C 11]: a visitor takes a number for the department that owns the
 item; that department's windows call in order (priority tickets for elderly and disabled
-visitors first, then order of arrival); paused and closed windows call nothing; numbers restart
+visitors first, then appointment tickets checked in on time [C 11(6)], then order of
+arrival); paused and closed windows call nothing; numbers restart
 every day per department prefix; numbers taken before closing are still served after closing;
 an item that belongs elsewhere is transferred to the right department keeping the visitor's
 place in time (首问负责).
@@ -140,6 +141,25 @@ def current_ticket(ctx: Ctx, w: WindowView) -> TicketView:
     return t
 
 
+def next_waiting(ctx: Ctx, department: str) -> TicketView | None:
+    """The ticket the department's next call takes (deterministic: the store's state alone
+    decides). Priority tickets (elderly, disabled) first [J 22]; then an appointment ticket
+    checked in on time goes ahead of earlier walk-ins [C 11(6)] — unless the department's last
+    `max_in_row` calls (central's `[appointments] max_in_row`, 0: no bound) were all appointment
+    tickets, then the first walk-in is called; then order of arrival."""
+    sdate = ctx.service_date()
+    head = ctx.store.waiting(department, sdate, limit=1)
+    if not head or head[0].priority:
+        return head[0] if head else None
+    first = ctx.store.first_appointment_waiting(department, sdate)
+    if first is None or first == head[0].id:
+        return head[0]
+    most = ctx.store.appointment_policy().max_in_row
+    if most and ctx.store.appointment_calls_in_row(department, sdate, most) >= most:
+        return head[0]
+    return ctx.store.ticket(first)
+
+
 def call_next(ctx: Ctx, window_id: str, staff: str) -> TicketView:
     w = acting_window(ctx, window_id, staff)
     if w.state == "paused":
@@ -147,10 +167,9 @@ def call_next(ctx: Ctx, window_id: str, staff: str) -> TicketView:
     if w.state == "serving":
         raise Refused("window-busy", "请先办结、转办或标记过号当前号码")
     WINDOW.next(w.state, "call", "窗口")
-    queue = ctx.store.waiting(w.department, ctx.service_date(), limit=1)
-    if not queue:
+    t = next_waiting(ctx, w.department)
+    if t is None:
         raise Refused("queue-empty", "当前没有等候的号码")
-    t = queue[0]
     ctx.store.append(ev.TicketCalled(ticket=t.id, window=window_id, staff=staff))
     return ctx.store.ticket(t.id)  # type: ignore[return-value]
 

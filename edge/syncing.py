@@ -10,6 +10,8 @@ and clock corrections from central's time beacon.
   `edge.context.apply_business`: checked, persisted and swapped in in one transaction, a
   `config.applied` event). An older version (a replay) or an absurd jump
   (`wire.config_version_refusal`) is refused.
+- Bookings (`AppointmentsMessage`, retained, versioned) are kept in the store when newer than
+  the ones the hall has (`take_appointments`); the kiosk checks in from them offline.
 - The downlink is signed (docs/security.md): the replicator checks every message with
   central's public key (`[central] public_key`) before the hall sees it. Every refusal — a bad
   signature, a refused version, a refused clock correction — is a `downlink.refused` event,
@@ -34,7 +36,7 @@ from sync.kernel.clock import SystemClock, from_micros
 from sync.mqtt import parse_broker_url
 from sync.replicator import Replicator
 
-from . import closing, views
+from . import appointments, closing, views
 from .context import Ctx, apply_business
 from .hall import Hall
 from .store.log import StoredEvent
@@ -108,6 +110,26 @@ def take_config(ctx: Ctx, version: int, business, refusals: Refusals | None = No
         record_refusal(ctx, refusals, topic, "invalid", f"version {version} does not pass the hall's checks",
                        version=version)
         return False
+    return True
+
+
+# ---------------------------------------------------------------- appointments
+
+
+def take_appointments(ctx: Ctx, msg: wire.AppointmentsMessage, refusals: Refusals | None = None) -> bool:
+    """Central's bookings for this hall (signed, retained): kept when newer than the ones the
+    hall has; an older version (a replay) is refused and recorded. Returns whether kept."""
+    current = ctx.store.appointments_version()
+    if msg.version == current:
+        return False
+    if msg.version < current:
+        record_refusal(ctx, refusals, wire.appointments_topic(ctx.hall_id), "stale_version",
+                       f"bookings version {msg.version} is older than the kept {current} (a replay?)",
+                       version=msg.version)
+        return False
+    appointments.store_message(ctx, msg)
+    log.info("bookings version %d kept: %d bookings %s…%s", msg.version, len(msg.bookings), msg.first_day,
+             msg.last_day)
     return True
 
 
@@ -281,6 +303,9 @@ class HallSource:
 
     def apply_config(self, msg: wire.ConfigMessage) -> None:
         self.hall.submit(take_config, msg.version, msg.business, self.refusals)
+
+    def apply_appointments(self, msg: wire.AppointmentsMessage) -> None:
+        self.hall.submit(take_appointments, msg, self.refusals)
 
     def time_beacon(self, beacon: wire.TimeBeacon) -> None:
         self.hall.submit(correct_clock, beacon.ts, self.time_guard, self.refusals)

@@ -177,6 +177,7 @@ class HallSim:
         self.last_error = ""
         self.unreachable = 0  # requests failed in a row because the hall did not answer
         self.first_ticket: str | None = None  # the id of the first number the simulated visitors took
+        self.booked = None  # simulators.appointments.BookedVisitors: the demo sets it (central's API)
 
     # ------------------------------------------------------------------ HTTP, errors logged
     def request(self, method: str, path: str, body: dict | None = None, client: httpx.Client | None = None,
@@ -313,6 +314,8 @@ class HallSim:
         self.plan = [(start, "open", self._open_hall)]
         self.closes, self.hall_closed = closes, False
         self.next_visitor = max(now, opens - timedelta(minutes=5))
+        if self.booked is not None:  # booked visitors: slots at central, check-in at the kiosk
+            self.plan += self.booked.plan_day(day, now, periods)
 
     def _file_leave_by_head(self, day: date) -> None:
         absent = next(s for s in self.cfg.business.staff if s.id == self.on_leave)
@@ -396,4 +399,6 @@ class HallSim:
     def close(self) -> None:
         for a in self.agents:
             a.close()
+        if self.booked is not None:
+            self.booked.close()
         self.http.close()

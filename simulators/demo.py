@@ -33,6 +33,7 @@ from typing import Callable
 from edge.config import ConfigError, EdgeConfig, load
 from sync.kernel.calendar import HallCalendar
 
+from .appointments import BookedVisitors
 from .campus import HallSim
 from .client import Client
 from .demologins import DEMO_CENTRAL_LOGIN, DEMO_PIN, central_logins, hall_logins
@@ -332,6 +333,11 @@ class Campus:
             h.sim_t0, h.real_t0 = datetime.fromisoformat(health["clock"]["now"]), time.monotonic()
             h.up_since = time.monotonic()
             h.sim = HallSim(h.cfg, h.edge.base_url, random.Random(rng.random()), log=self.log)
+            bookable = [i.id for i in h.cfg.business.catalog.items if i.appointment
+                        and i.department in {w.department for w in h.cfg.business.windows}]
+            h.sim.booked = BookedVisitors(h.cfg.hall.id, bookable, h.edge.base_url, self.central_url,
+                                          DEMO_CENTRAL_LOGIN, random.Random(f"{self.seed}-{h.cfg.hall.id}-booked"),
+                                          log=self.log)
 
     def _start_edge(self, h: HallNode) -> None:
         assert h.log is not None

@@ -11,7 +11,8 @@ Protocol (DESIGN.md, Replication):
   also sent at once (central stores out-of-order events and acks only the contiguous prefix),
   so the central office sees live activity during the catch-up.
 - Retained `Status` on connect and every `status_interval`; the last will marks the hall
-  `offline`. Retained `ConfigMessage` and the `TimeBeacon` are handed to the hall.
+  `offline`. Retained `ConfigMessage`, `AppointmentsMessage` and the `TimeBeacon` are handed
+  to the hall.
 - The downlink is signed (`sync.contract.signing`): every ack, configuration and time beacon
   must open with `trust` (central's public key) before it is decoded and acted on. What does
   not (unsigned, unknown key, bad signature, another hall's) is dropped and handed to
@@ -78,6 +79,10 @@ class Source(Protocol):
 
     def apply_config(self, msg: wire.ConfigMessage) -> None: ...
 
+    def apply_appointments(self, msg: wire.AppointmentsMessage) -> None:
+        """The hall's bookings from central (retained, versioned): keep the newest."""
+        ...
+
     def time_beacon(self, beacon: wire.TimeBeacon) -> None: ...
 
     def refused(self, topic: str, reason: str, detail: str) -> None:
@@ -133,7 +138,8 @@ class Replicator:
         self.stats = {"batches": 0, "events_sent": 0, "resends": 0, "acks": 0, "renumbered": 0, "refused": 0}
         self.link: Transport = broker.open(
             client_id or f"onestop-edge-{hall}",
-            subscriptions=[(wire.ack_topic(hall), 1), (wire.config_topic(hall), 1), (wire.TIME_TOPIC, 0)],
+            subscriptions=[(wire.ack_topic(hall), 1), (wire.config_topic(hall), 1),
+                           (wire.appointments_topic(hall), 1), (wire.TIME_TOPIC, 0)],
             on_message=self._on_message,
             on_connect=self._on_connect,
             on_disconnect=self._on_disconnect,
@@ -229,6 +235,14 @@ class Replicator:
                 self._refuse(topic, "wrong_hall", f"a configuration addressed to {msg.hall[:64]!r}")
                 return
             self.source.apply_config(msg)
+        elif leaf == "appointments":
+            booked = self._opened(topic, payload, wire.AppointmentsMessage)
+            if booked is None:
+                return
+            if booked.hall != self.hall:
+                self._refuse(topic, "wrong_hall", f"bookings addressed to {booked.hall[:64]!r}")
+                return
+            self.source.apply_appointments(booked)
 
     # -- the sending loop (its own thread)
 

@@ -24,6 +24,7 @@ from sync.contract import wire
 
 from . import marks
 from .migrations import MIGRATIONS, QUARANTINE_KEEP
+from .appointments import bind_appointments
 from .schema import bind, bind_records, bind_revision
 
 
@@ -103,6 +104,7 @@ class CentralStore:
         self.m = bind(self.db)
         self.records = bind_records(self.db)  # complaints, follow-ups, patrols (central.supervision)
         self.Revision = bind_revision(self.db)  # hall configuration revisions (central.configedit)
+        self.appointments = bind_appointments(self.db)  # bookings (central.appointments)
         self.postgres = isinstance(self.db, pw.PostgresqlDatabase)
 
     def open(self) -> None:

@@ -73,6 +73,10 @@ def _m9_maps_without_rowid(store) -> None:
         store.db.execute_sql(f"ALTER TABLE {table}_new RENAME TO {table}")
 
 
+def _m10_appointments(store) -> None:
+    store.db.create_tables(store.appointments.all(), safe=True)  # bookings and their per-hall versions
+
+
 # (version, name, function) — append only; never edit an applied migration.
 MIGRATIONS = [
     (1, "initial schema", _m1_initial),
@@ -84,4 +88,5 @@ MIGRATIONS = [
     (7, "hourly facts and month roll-ups", _m7_fact_rollups),
     (8, "bounded quarantine payloads with size and hash", _m8_quarantine_bounded),
     (9, "ticket/case maps and dirty marks without rowid (SQLite)", _m9_maps_without_rowid),
+    (10, "appointment bookings", _m10_appointments),
 ]

@@ -14,6 +14,7 @@ docs/pages.md describes every page.
 from __future__ import annotations
 
 from .board import BoardPage
+from .checkin import CheckinPages
 from .console import ConsolePages
 from .console_cases import ConsoleCasesPages
 from .guide import GuidePages
@@ -24,8 +25,8 @@ from .notices import NoticePages
 from .phone import PhonePages
 from .sim import SimPage
 
-PAGES = [HomePage, KioskPages, ConsolePages, ConsoleCasesPages, BoardPage, GuidePages, NoticePages, ManagePages,
-         PhonePages]
+PAGES = [HomePage, KioskPages, CheckinPages, ConsolePages, ConsoleCasesPages, BoardPage, GuidePages, NoticePages,
+         ManagePages, PhonePages]
 
 
 def page_handlers(simulate: bool) -> list:

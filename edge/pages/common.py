@@ -274,6 +274,13 @@ VISITOR_REFUSALS = {
     "not-missed": N_("这个号码不是过号状态，无需重新排队"),
     "rejoin-limit": N_("这个号码已不能再重新排队，请重新取号"),
     "invalid-form": N_("提交的内容不完整或格式不正确，请返回重新填写"),
+    # appointment check-in (edge.appointments.check_in)
+    "bad-entry": N_("请输入 6 位预约码，或预约时所留手机号的后 4 位"),
+    "no-booking": N_("没有找到待签到的预约，请核对后重新输入"),
+    "several-bookings": N_("该手机尾号今日有多个预约，请输入预约码"),
+    "not-today": N_("您的预约不在今天，请按预约日期前来"),
+    "already-checked-in": N_("该预约已签到，请按号码条等候叫号"),
+    "too-early": N_("还未到签到时间，请在预约时段开始前不久再来签到"),
 }
 
 

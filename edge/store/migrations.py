@@ -31,10 +31,17 @@ def _m2_outbox(store: Any) -> None:
     store.db.create_tables(store.local.tables, safe=True)
 
 
+def _m3_appointments(store: Any) -> None:
+    """Appointments: the bookings central sends (kept across a rebuild) and the check-in
+    projection (a new database has it from migration 1 already)."""
+    store.db.create_tables([store.m.Booking, store.m.AppointmentCheckin], safe=True)
+
+
 # (version, name, function of the store) — append only.
 MIGRATIONS: list[tuple[int, str, Callable[[Any], None]]] = [
     (1, "initial schema: the event log, meta and every capability's projections", _m1_initial),
     (2, "result notices: case_contacts (phone numbers, hall only) and outbox", _m2_outbox),
+    (3, "appointments: bookings from central and their check-ins", _m3_appointments),
 ]
 
 

@@ -490,6 +490,28 @@ class NoticeRetried(Body, kw_only=True):
     by: str
 
 
+# ------------------------------------------------------------------ appointments (预约)
+
+
+@kind("appointment.checked_in")
+class AppointmentCheckedIn(Body, kw_only=True):
+    """A booked visitor checked in at the kiosk and got `ticket` [C 11(6), J 4(6)]. `status`:
+    on_time (inside the check-in window around the slot start: the ticket is called ahead of
+    walk-ins) or late (after the window: an ordinary walk-in ticket, the booking counts as
+    missed). The window is the one the hall applied (µs UTC)."""
+
+    booking: str
+    code: str
+    department: str
+    item: str
+    slot_start: int
+    window_start: int
+    window_end: int
+    status: Literal["on_time", "late"]
+    ticket: str
+    number: str
+
+
 def encode_body(body: Body) -> bytes:
     return msgspec.json.encode(body)
 

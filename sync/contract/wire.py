@@ -5,7 +5,8 @@ Edge → central: `Batch` (events of one epoch, in seq order) on `…/halls/{hal
 `…/halls/{hall}/status`.
 Central → edge: `Ack` (retained; highest contiguous seq stored per epoch) on
 `…/halls/{hall}/ack`, `ConfigMessage` (retained, versioned business configuration) on
-`…/halls/{hall}/config`, and `TimeBeacon` on `onestop/v1/time`. Every central → edge message
+`…/halls/{hall}/config`, `AppointmentsMessage` (retained, versioned bookings) on
+`…/halls/{hall}/appointments`, and `TimeBeacon` on `onestop/v1/time`. Every central → edge message
 travels signed: its msgpack bytes inside a `Sealed` envelope (`sync.contract.signing`).
 
 Every message carries `v` (the wire version). A receiver rejects what it cannot decode with
@@ -49,6 +50,10 @@ def ack_topic(hall: str) -> str:
 
 def config_topic(hall: str) -> str:
     return hall_topic(hall, "config")
+
+
+def appointments_topic(hall: str) -> str:
+    return hall_topic(hall, "appointments")
 
 
 def split_hall_topic(topic: str) -> tuple[str, str] | None:
@@ -121,7 +126,7 @@ class ConfigMessage(Struct, kw_only=True, forbid_unknown_fields=False):
 
 class Sealed(Struct, kw_only=True, forbid_unknown_fields=True):
     """A signed downlink message (sync.contract.signing): `body` is the msgpack of an `Ack`,
-    `ConfigMessage` or `TimeBeacon`; `sig` the Ed25519 signature of key `kid` over the topic and
+    `ConfigMessage`, `AppointmentsMessage` or `TimeBeacon`; `sig` the Ed25519 signature of key `kid` over the topic and
     `body`."""
 
     v: int
@@ -141,6 +146,44 @@ def config_version_refusal(current: int, version: int) -> tuple[str, str] | None
         return "version_jump", (f"version {version} is more than {MAX_VERSION_STEP} ahead of the running "
                                 f"{current}")
     return None
+
+
+class Booking(Struct, kw_only=True, forbid_unknown_fields=False):
+    """One appointment (预约) as the hall needs it: no full phone number, only its last 4
+    digits (the kiosk's second way to find a booking) and the name masked (张*)."""
+
+    id: str  # central's booking id
+    code: str  # what the visitor types at the kiosk (6 characters, no 0/O/1/I)
+    department: str
+    item: str
+    start: int  # slot start, µs UTC
+    phone_tail: str = ""
+    name: str = ""
+
+
+class AppointmentPolicy(Struct, kw_only=True, forbid_unknown_fields=False):
+    """Central's `[appointments]` numbers the hall applies: the check-in window around a slot's
+    start and how far appointment tickets go ahead of walk-ins (docs/configuration.md)."""
+
+    slot_minutes: int = 30
+    before_minutes: int = 30  # check-in opens this long before the slot starts
+    after_minutes: int = 15  # and closes this long after; later is a walk-in
+    max_in_row: int = 2  # appointment calls in a row while walk-ins wait (0: no limit)
+
+
+class AppointmentsMessage(Struct, kw_only=True, forbid_unknown_fields=False):
+    """The hall's bookings of the days `first_day`…`last_day` (local dates), retained and
+    versioned (central adds 1 per change): the hall keeps the newest and checks in from it
+    offline; an older version (a replay) is refused."""
+
+    v: int
+    hall: str
+    version: int
+    first_day: str
+    last_day: str
+    policy: AppointmentPolicy
+    bookings: list[Booking] = []
+    ts: int = 0
 
 
 class TimeBeacon(Struct, kw_only=True, forbid_unknown_fields=False):

@@ -43,6 +43,7 @@ def test_brokerconf_writes_passwords_acl_and_a_locked_down_mosquitto_conf(tmp_pa
     acl = (out / "acl").read_text()
     assert ("user b-user\ntopic write onestop/v1/halls/hall-b/events\ntopic write onestop/v1/halls/hall-b/status\n"
             "topic read onestop/v1/halls/hall-b/ack\ntopic read onestop/v1/halls/hall-b/config\n"
+            "topic read onestop/v1/halls/hall-b/appointments\n"
             "topic read onestop/v1/time\n") in acl
     assert "user central-2\ntopic readwrite onestop/v1/#\n" in acl
     assert "hall-a/config" not in acl.split("user hall-a\n")[0]  # no other user reads hall-a's config
@@ -61,7 +62,7 @@ def test_brokerconf_writes_passwords_acl_and_a_locked_down_mosquitto_conf(tmp_pa
     acl_plugin = plugins["amqtt.plugins.topic_checking.TopicAccessControlListPlugin"]
     assert acl_plugin["publish_acl"]["b-user"] == ["onestop/v1/halls/hall-b/events", "onestop/v1/halls/hall-b/status"]
     assert acl_plugin["acl"]["b-user"] == ["onestop/v1/halls/hall-b/ack", "onestop/v1/halls/hall-b/config",
-                                           "onestop/v1/time"]
+                                           "onestop/v1/halls/hall-b/appointments", "onestop/v1/time"]
     assert amqtt["listeners"]["default"]["bind"] == "0.0.0.0:8883"
     assert all(line.split(":", 1)[1].startswith("$argon2id$")
                for line in (out / "amqtt-passwd").read_text().splitlines())
@@ -130,12 +131,16 @@ def test_brokerconf_a_hall_cannot_read_another_halls_config_or_acks(broker, peer
     for h in ("hall-a", "hall-b"):
         assert acked(central.publish(wire.config_topic(h), f"config of {h}".encode(), retain=True))
         assert acked(central.publish(wire.ack_topic(h), f"ack of {h}".encode(), retain=True))
+        # bookings (phone tails, masked names): each hall reads its own only
+        assert acked(central.publish(wire.appointments_topic(h), f"bookings of {h}".encode(), retain=True))
     spy = peers("spy").connect(broker.url_for("hall-a"))
     for topic in (wire.config_topic("hall-b"), wire.ack_topic("hall-b"), f"{wire.ROOT}/halls/+/config",
+                  wire.appointments_topic("hall-b"), f"{wire.ROOT}/halls/+/appointments",
                   f"{wire.ROOT}/#", "#", wire.events_topic("hall-b")):
         spy.try_subscribe(topic)  # refused (SUBACK failure), or granted and never delivered
     spy.subscribe(wire.config_topic("hall-a"))
-    assert spy.received(b"config of hall-a")
+    spy.subscribe(wire.appointments_topic("hall-a"))
+    assert spy.received(b"config of hall-a") and spy.received(b"bookings of hall-a")
     assert acked(central.publish(wire.config_topic("hall-b"), b"new config of hall-b", retain=True))
     assert acked(central.publish(wire.events_topic("hall-b"), b"events of hall-b"))
     assert acked(central.publish(wire.config_topic("hall-a"), b"marker", retain=True))

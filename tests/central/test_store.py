@@ -13,7 +13,7 @@ from central.auth import Auth
 from central.config import load
 from central.projections import Directory
 from central.store import CentralStore
-from central.store.migrations import QUARANTINE_KEEP
+from central.store.migrations import MIGRATIONS, QUARANTINE_KEEP
 from sync.contract import wire
 from tests.central.data import write_config
 
@@ -66,6 +66,6 @@ def test_store_migration_bounds_quarantine_rows_written_before(tmp_path):
         [row] = s.quarantined()
         assert row["size"] == 100_000 and row["kept"] == 4096
         assert row["sha256"] == hashlib.sha256(BIG[:100_000]).hexdigest()
-        assert s.schema_version() == 9
+        assert s.schema_version() == MIGRATIONS[-1][0]
     finally:
         s.close()

@@ -10,6 +10,7 @@ import pytest
 
 from edge import views
 from edge.store import Store
+from edge.store.appointments import BookingView, CheckinView
 from edge.store.attendance import LeaveView, PunchView, UnknownCardView
 from edge.store.cases import CaseView, HandoffView
 from edge.store.closing import ClosingView
@@ -148,8 +149,9 @@ TABLE_VIEWS = {
     "Leave": (LeaveView, ()), "StaffSession": (SessionView, ("id",)), "StepAway": (StepAwayView, ("id",)),
     "Rating": (RatingView, ()), "Followup": (FollowupView, ()), "ClosingDay": (ClosingView, ()),
     "DeviceState": (DeviceView, ()), "EventRow": (StoredEvent, ("pos", "-hall")),
+    "Booking": (BookingView, ()), "AppointmentCheckin": (CheckinView, ()),
 }
-MICROS = {"at", "ts", "mono", "start", "end", "since", "queue_key"}
+MICROS = {"at", "ts", "mono", "start", "end", "since", "queue_key", "slot_start"}
 
 
 def test_store_tables_are_their_view_structs(store):

@@ -17,6 +17,7 @@ ORIGIN = "http://testserver.local"
 # Routes anyone may call without a session (docs/api.md); everything else must refuse.
 PUBLIC = {
     "/", "/kiosk", "/kiosk/departments/{dept_id:str}", "/kiosk/items/{item_id:str}", "/kiosk/tickets", "/kiosk/rejoin",
+    "/kiosk/checkin",
     "/kiosk/tickets/{ticket_id:str}",
     "/display", "/guide", "/guide/{item_id:str}", "/console", "/console/{window_id:str}",
     "/console/{window_id:str}/sign-on", "/manage/login", "/manage/logout",

@@ -112,6 +112,7 @@ VISITS: dict[str, list[Visit]] = {
     "/kiosk/departments/{dept_id:str}": kiosk_variants("kiosk-department", "/kiosk/departments/academic"),
     "/kiosk/rejoin": kiosk_variants("kiosk-rejoin", "/kiosk/rejoin"),
     "/kiosk/tickets/{ticket_id:str}": kiosk_variants("kiosk-ticket", "/kiosk/tickets/{ticket}"),
+    "/kiosk/checkin": kiosk_variants("kiosk-checkin", "/kiosk/checkin"),
     "/display": [Visit("display", "/display", "anonymous", DISPLAY, public=True, fixed=True,
                        ready='.win[data-window="W1"]')],
     "/guide": [Visit("guide", "/guide", "anonymous", OTHER, public=True),
