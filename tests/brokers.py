@@ -172,6 +172,9 @@ class Broker:
         self.tmp_dir.mkdir(parents=True, exist_ok=True)
         self.host = HOST
         self.port = port or free_port()
+        # a port free_port chose may be taken by another process before the broker binds it
+        # (tests of other sessions run beside ours): the first start then moves to another one
+        self._may_move = port is None
         self.log_path = self.tmp_dir / f"{self.kind}-{self.port}.log"
         self._proc: subprocess.Popen | None = None
         self.secure = secure
@@ -221,7 +224,19 @@ class Broker:
 
     # -- lifecycle --------------------------------------------------------------------------
     def start(self) -> "Broker":
-        """Launch the broker and wait (bounded) until every listener accepts connections."""
+        """Launch the broker and wait (bounded) until every listener accepts connections. On its
+        first start on a port it chose itself, a port taken meanwhile moves it to another one."""
+        for attempt in range(3):
+            try:
+                return self._start()
+            except BrokerError as e:
+                if not (self._may_move and attempt < 2 and "already in use" in str(e)):
+                    raise
+                self.port = free_port()
+                self.log_path = self.tmp_dir / f"{self.kind}-{self.port}.log"
+        raise AssertionError("unreachable")
+
+    def _start(self) -> "Broker":
         if self.running:
             raise BrokerError(f"{self.kind} on port {self.port} is already running")
         self._write_config()
@@ -237,6 +252,7 @@ class Broker:
                 start_new_session=True,  # a Ctrl-C in the terminal does not reach it
             )
         self._wait_ready()
+        self._may_move = False  # from now on clients know this port: a restart keeps it
         return self
 
     def _wait_ready(self) -> None:
@@ -250,7 +266,7 @@ class Broker:
             if _port_open(self.host, pending[0]):
                 pending.pop(0)
                 continue
-            if time.monotonic() > deadline:
+            if time.monotonic() > deadline or "already in use" in self.log_text().rsplit("==== start", 1)[-1]:
                 self._terminate(signal.SIGKILL)
                 raise BrokerError(
                     f"{self.kind} did not listen on {self.host}:{pending[0]} within {READY_TIMEOUT:.0f} s:\n"

@@ -134,3 +134,24 @@ def test_brokers_shared_subscription_delivers_each_message_once(mosquitto, peers
     assert not set(a.payloads()) & set(b.payloads()), "a message went to both subscribers"
     assert len(a.payloads()) + len(b.payloads()) == len(sent)
     assert a.payloads() and b.payloads(), "mosquitto shares round-robin: both should get some"
+
+
+def test_brokers_a_port_taken_before_the_first_start_moves_the_broker(tmp_path):
+    """free_port's answer may be taken by another process before the broker binds it (tests of
+    other sessions run beside ours): the first start moves to a free port; a restart never does."""
+    import socket
+
+    from tests.brokers import AmqttBroker, free_port
+
+    taken = free_port()
+    squatter = socket.socket()
+    squatter.bind(("127.0.0.1", taken))  # bound by a client-to-be, not listening: nothing answers there
+    b = AmqttBroker(tmp_dir=tmp_path / "b")
+    b.port = taken  # as if free_port had answered this one
+    b.log_path = b.tmp_dir / f"{b.kind}-{b.port}.log"
+    try:
+        b.start()
+        assert b.port != taken and b.running
+    finally:
+        b.stop()
+        squatter.close()
