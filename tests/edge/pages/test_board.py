@@ -35,7 +35,8 @@ def test_board_side_column_fits_queues_then_latest_calls(client):
     recent = re.search(r'<ol class="recent" id="recent">(.*?)</ol>', html, re.S).group(1)
     assert queues.count("<li>") == 3  # 教务处, 财务处, 保卫处
     assert recent.count("<li>") == min(14 - 3, 10)  # /api/display lists the latest 10 calls
-    assert '<div class="board-lost hidden" id="lost" role="alert"><b>系统连接中断，正在重连…</b>' in html
+    assert ('<div class="board-lost hidden" id="lost" role="alert"><b>系统连接中断，正在重连…'
+            '<span class="en" lang="en">Connection lost, reconnecting…</span></b>') in html
     assert 'id="overlay"' not in html
     js = client.get("/static/display.js").text
     assert 'row.classList.add("flash")' in js and "goOffline" in js
