@@ -66,7 +66,7 @@ def test_board_labels_are_chinese_with_english_under_them(client, clock):
     html = client.get("/display").text
     assert '<html lang="zh-CN">' in html and 'class="board bilingual"' in html
     zh, en = labels(html)
-    for pair in ("各部门等候", "Waiting by department"), ("最近叫号", "Latest calls"), ("等待叫号", "Ready for the next number"), \
+    for pair in ("各部门等候", "Waiting by department"), ("最近叫号", "Latest calls"), ("等待叫号", "Ready"), \
             ("启用语音播报", "Turn on announcements"), ("系统连接中断，正在重连…", "Connection lost, reconnecting…"):
         assert f'{pair[0]}<span class="en" lang="en">{pair[1]}</span>' in html, pair
     assert "Monday 23 November 2026" in en  # the date under the Chinese one
