@@ -145,6 +145,7 @@ class Display(Strict, kw_only=True):
     voice_speed: Annotated[int, Meta(ge=80, le=450)] = 150  # words per minute (espeak-ng -s)
     voice_timeout_seconds: Annotated[float, Meta(gt=0, le=60)] = 10.0  # one synthesis at most
     voice_cache: Annotated[int, Meta(ge=0, le=10000)] = 200  # announcements kept as audio in memory
+    bilingual: bool = True  # fixed labels in Chinese with English under them (names and voice stay Chinese)
 
 
 class CentralTrust(Strict, kw_only=True):

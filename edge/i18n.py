@@ -9,7 +9,9 @@ standard `gettext` classes): no compile step in `make setup` or the package buil
 generated to keep in sync with the source. Empty and fuzzy entries are left out, so an entry
 not yet translated shows its Chinese text (tests/edge/test_i18n.py fails on such an entry).
 
-Which texts are translated (docs/pages.md): the visitor pages (kiosk, guide, their error page).
+Which texts are translated (docs/pages.md): the visitor pages (kiosk, guide, the visitor's phone
+page, their error page), and the display board's fixed labels, which it shows in Chinese with the
+English under them (`bi`, `[display] bilingual`: one screen for every visitor, no toggle).
 The language comes from the request (`?lang=en`, see edge/pages/common.py); staff pages always
 render in Chinese. Business data (department and item names, materials, hall name) stays in
 Chinese: templates pass it through the `biz` filter, which marks it `lang="zh-CN"` on an English
@@ -26,7 +28,7 @@ import gettext as stdgettext
 import io
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from jinja2 import pass_context
 from markupsafe import Markup
@@ -38,8 +40,10 @@ LANGS = {"zh": "zh-CN", "en": "en"}  # our code → the HTML lang attribute
 DOMAIN = "messages"
 
 # What the catalog covers: the visitor pages' templates and the code that words their texts.
-TEMPLATES = ("kiosk*.html", "guide*.html", "error.html", "public.html", "base.html", "_macros.html")
-CODE = ("pages/kiosk.py", "pages/guide.py", "pages/common.py", "i18n.py", "printing.py", "pages/checkin.py")
+TEMPLATES = ("kiosk*.html", "guide*.html", "error.html", "public.html", "base.html", "_macros.html", "phone*.html",
+             "display.html")
+CODE = ("pages/kiosk.py", "pages/guide.py", "pages/common.py", "i18n.py", "printing.py", "pages/checkin.py",
+        "pages/phone.py", "pages/board.py")
 
 
 def N_(message: str) -> str:
@@ -128,6 +132,34 @@ def biz(context: Any, value: Any) -> Any:
     return Markup('<span lang="zh-CN">{}</span>').format(value)
 
 
+class Both(NamedTuple):
+    """A value of a `bi` label that differs by language (a date: 11月24日 / 24 Nov)."""
+
+    zh: Any
+    en: Any
+
+
+def _fill(message: str, variables: dict, lang: str) -> Markup:
+    """A template's message (trusted, may hold markup) with its `%(name)s` variables (escaped)."""
+    if not variables:
+        return Markup(message)
+    return Markup(message) % {k: getattr(v, lang) if isinstance(v, Both) else v for k, v in variables.items()}
+
+
+@pass_context
+def bi(context: Any, message: str, **variables: Any) -> Markup:
+    """A fixed label of the display board, the one screen every visitor reads: the Chinese text
+    and, when the context's `bilingual` is true, its English after it, `<span class="en"
+    lang="en">` (the board's CSS sets it on a smaller line under the Chinese, or beside it).
+    `{{ bi("等待叫号") }}`; variables as in `{% trans %}` (`%(n)s`), a `Both` for one that differs
+    by language. `python -m edge.i18n` extracts `bi` like `_`."""
+    zh_text = _fill(message, variables, "zh")
+    if not context.get("bilingual"):
+        return zh_text
+    en_text = _fill(translations("en").gettext(message), variables, "en")
+    return Markup('{}<span class="en" lang="en">{}</span>').format(zh_text, en_text)
+
+
 @pass_context
 def zh(context: Any) -> Markup:
     """` lang="zh-CN"` for an element holding business data on a page in another language."""
@@ -144,14 +176,19 @@ def install(engine: Any) -> None:
     env.install_gettext_callables(_gettext, _ngettext, newstyle=True)
     env.filters["biz"] = biz
     env.globals["zh"] = zh
+    env.globals["bi"] = bi
+    env.globals["both"] = Both
 
 
 # ---------------------------------------------------------------------------- the catalog's sources
+
+KEYWORDS = {"bi": None}  # besides gettext's: the display board's bilingual labels (`bi`)
 
 
 def extract() -> dict[str | tuple[str, ...], list[str]]:
     """Every translatable message of the sources (TEMPLATES, CODE) with where it is used:
     msgid (a tuple of singular and plural for ngettext) → ["file:line", ...]."""
+    from babel.messages.extract import DEFAULT_KEYWORDS
     from babel.messages.extract import extract as babel_extract
     from jinja2.ext import babel_extract as jinja_extract
 
@@ -161,7 +198,8 @@ def extract() -> dict[str | tuple[str, ...], list[str]]:
     for path, method in sources:
         with path.open("rb") as f:
             for lineno, message, _comments, _context in babel_extract(
-                    method, f, options={"trimmed": "true", "newstyle_gettext": "true"}):
+                    method, f, keywords=KEYWORDS | DEFAULT_KEYWORDS,
+                    options={"trimmed": "true", "newstyle_gettext": "true"}):
                 found.setdefault(message, []).append(f"{path.relative_to(HERE)}:{lineno}")
     return found
 

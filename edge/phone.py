@@ -15,6 +15,7 @@ import string
 
 import segno
 
+from . import i18n
 from .context import Ctx
 
 TAG_CHARS = 20  # hex characters of the tag: 80 bits
@@ -44,10 +45,15 @@ def ticket_path(ctx: Ctx, ticket_id: str) -> str:
     return f"/m/{ticket_id}/{ticket_tag(ctx, ticket_id)}"
 
 
-def ticket_link(ctx: Ctx, ticket_id: str) -> str | None:
-    """The whole link for the slip's QR code, or None while `[hall] public_url` is not set."""
+def ticket_link(ctx: Ctx, ticket_id: str, lang: str = i18n.DEFAULT) -> str | None:
+    """The whole link for the slip's QR code, or None while `[hall] public_url` is not set. A
+    ticket taken in English (`lang="en"`) opens its page in English (`?lang=en`); Chinese, the
+    default, adds nothing (the printed slip's link)."""
     base = ctx.public_url.rstrip("/")
-    return f"{base}{ticket_path(ctx, ticket_id)}" if base else None
+    if not base:
+        return None
+    query = "" if i18n.choose(lang) == i18n.DEFAULT else f"?lang={i18n.choose(lang)}"
+    return f"{base}{ticket_path(ctx, ticket_id)}{query}"
 
 
 def qr_svg(link: str, title: str = "") -> str:

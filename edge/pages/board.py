@@ -4,7 +4,12 @@ post, phone, service pledge [J 18, H 5]) and what they call, the prompt to rate 
 
 `BoardApi` (under /api/display) serves what the board loads besides the page: the staff photos,
 the prompts to rate (the window consoles read them too) and the announcements as audio made on
-the hall node (edge.voice) for a browser without a Chinese voice."""
+the hall node (edge.voice) for a browser without a Chinese voice.
+
+One screen for every visitor: with `[display] bilingual` (the default) its fixed labels are in
+Chinese with the English under them (`bi` in the template, edge/i18n.py; display.js's own texts
+come from the page's `#board-text` JSON), while business data (hall, window, department and staff
+names) and the spoken announcements stay Chinese."""
 
 from __future__ import annotations
 
@@ -18,7 +23,7 @@ from litestar.di import NamedDependency
 from litestar.params import Parameter, QueryParameter
 from litestar.response import File, Template
 
-from .. import rateprompt, stepaway, views, voice
+from .. import i18n, rateprompt, stepaway, views, voice
 from ..context import Ctx
 from ..hall import Hall
 from ..workflow import WINDOW, NotFound
@@ -29,6 +34,10 @@ from .common import PageController, hours, show
 RECENT_AND_QUEUE_ROWS = 14
 PHOTO_TYPES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png", ".webp": "image/webp"}
 MAX_ID = 64
+N_ = i18n.N_
+# rateprompt.PROMPT_TEXT for the catalog (the card's prompt to rate; tests/edge/test_i18n.py checks they match)
+PROMPT_TEXT = N_("请对本次服务进行评价")
+LAST_UPDATE = N_("（最后更新 {time}）")  # display.js: when the board last heard from the hall, while it is lost
 
 
 def natural(name: str) -> list:
@@ -54,7 +63,15 @@ def identity(ctx: Ctx, staff_id: str, photos_dir: str) -> dict:
     return {"post": s.title, "pledge": s.pledge, "photo": photo_path(photos_dir, s.photo) is not None}
 
 
-def board_data(ctx: Ctx, photos_dir: str = "") -> dict:
+def board_text(bilingual: bool) -> dict:
+    """The texts display.js writes itself (the `#board-text` JSON of the page): each shown one
+    as {"zh": …, "en": … or null}; the spoken one in Chinese."""
+    en = i18n.translations("en")
+    return {"last_update": {"zh": LAST_UPDATE, "en": en.gettext(LAST_UPDATE) if bilingual else None},
+            "voice_enabled": voice.ENABLED_TEXT}
+
+
+def board_data(ctx: Ctx, photos_dir: str = "", bilingual: bool = True) -> dict:
     board = views.display(ctx)
     prompts = rateprompt.prompts(ctx)
     for w in board["windows"]:
@@ -71,6 +88,9 @@ def board_data(ctx: Ctx, photos_dir: str = "") -> dict:
         # many of the latest calls as fit (at least 3)
         "recent_rows": max(3, RECENT_AND_QUEUE_ROWS - len(board["queues"])),
         "hours": hours(ctx),
+        "hours_en": hours(ctx, "en") if bilingual else None,
+        "bilingual": bilingual,
+        "board_text": board_text(bilingual),
     }
 
 
@@ -79,7 +99,8 @@ class BoardPage(PageController):
 
     @get("/", opt=access(PUBLIC))
     async def display(self, request: Request, hall: NamedDependency[Hall]) -> Template:
-        return await show(request, hall, "display.html", board_data, hall.config.display.photos_dir)
+        cfg = hall.config.display
+        return await show(request, hall, "display.html", board_data, cfg.photos_dir, cfg.bilingual)
 
 
 def _on_duty_photo(ctx: Ctx, staff_id: str, photos_dir: str) -> Path:

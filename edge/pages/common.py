@@ -179,7 +179,7 @@ def take_flash(request: Request) -> dict | None:
 # kiosk returns to its home page after the idle timeout, so the next visitor starts in Chinese
 # with normal text. No cookie, no session: nothing is stored for a visitor. Staff pages ignore them.
 
-VISITOR_PREFIXES = ("/kiosk", "/guide")
+VISITOR_PREFIXES = ("/kiosk", "/guide", "/m/")  # /m/: the visitor's phone page (edge/pages/phone.py)
 
 
 def visit_prefs(request: Request) -> dict:
@@ -281,6 +281,12 @@ VISITOR_REFUSALS = {
     "not-today": N_("您的预约不在今天，请按预约日期前来"),
     "already-checked-in": N_("该预约已签到，请按号码条等候叫号"),
     "too-early": N_("还未到签到时间，请在预约时段开始前不久再来签到"),
+    # the phone page (edge.pages.phone, edge.ratings.rate_from_phone)
+    "unknown-link": N_("该链接无效：请扫描号码条上的二维码"),
+    "already-rated": N_("本次服务已评价过，每次服务只能评价一次"),
+    "nothing-to-rate": N_("本次服务尚未办结，办结后即可评价"),
+    "too-late": N_("评价时间已过，感谢您的支持"),
+    "bad-level": N_("请选择一个评价等级"),
 }
 
 

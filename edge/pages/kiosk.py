@@ -194,7 +194,7 @@ def slip_data(ctx: Ctx, ticket_id: str, lang: str = i18n.DEFAULT) -> dict:
     """The slip on screen: the ticket (ticket_data) and, while `[hall] public_url` is set, the
     QR code of its phone page (edge.phone) with the link it encodes."""
     d = ticket_data(ctx, ticket_id, lang)
-    link = phone.ticket_link(ctx, ticket_id)
+    link = phone.ticket_link(ctx, ticket_id, lang)
     d["phone_link"] = link
     d["phone_qr"] = phone.qr_svg(link, i18n.translations(lang).gettext(N_("扫码查看排队进度"))) if link else None
     return d

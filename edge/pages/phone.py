@@ -14,6 +14,11 @@ Live updates: `GET /api/phone/{ticket}/{tag}/stream`, a server-sent-event stream
 ticket's state alone (`ticket` when it changes, `heartbeat` on a quiet line), recomputed only
 when a ticket, window, rating or configuration event commits; phone.js re-reads the page when
 the state changes. A phone browser without EventSource polls `GET /api/phone/{ticket}/{tag}`.
+
+In English with `?lang=en` (the page's 中文 / English toggle; the kiosk's slip links there when
+the number was taken in English): the labels, states, reminder and rating levels come from the
+catalog (edge/i18n.py), the query is kept on the stream, the state and the rating form, and the
+business data (department, item, window names) stays Chinese, marked `lang="zh-CN"`.
 """
 
 from __future__ import annotations
@@ -29,20 +34,25 @@ from litestar.response import Redirect, ServerSentEvent, Template
 from sync.kernel.business import RATING_LABELS
 from sync.kernel.serve import until_stopped
 
-from .. import phone, ratings
+from .. import i18n, phone, ratings
 from ..context import Ctx
 from ..hall import Hall
 from ..live import Hub
 from ..web import PUBLIC, access
 from ..workflow import NotFound, Refused
-from .common import Form, FormBody, PageController, back, flash, show
+from .common import Form, FormBody, PageController, back, flash, keep_prefs, refusal_text, render, visit_prefs
 from .kiosk import ticket_data
 
 MAX_ID = 64
 LinkPart = Annotated[str, Parameter(max_length=MAX_ID)]
+# the language of the labels (`en`; anything else is Chinese)
+Lang = Annotated[str | None, Parameter(max_length=8, description="`en`: labels in English")]
 # event kinds that may change what a phone page shows (its queue, its windows, its rating)
 RELEVANT = ("ticket.", "window.", "rating.", "config.")
 CALLED_STATES = ("called", "serving")
+N_ = i18n.N_
+# RATING_LABELS (sync.kernel.business) worded for the catalog (tests/edge/test_i18n.py checks they match)
+RATING_LEVELS = {5: N_("非常满意"), 4: N_("满意"), 3: N_("基本满意"), 2: N_("不满意"), 1: N_("非常不满意")}
 
 
 class RatingForm(Form):
@@ -62,27 +72,31 @@ def check_link(ctx: Ctx, ticket_id: str, tag: str) -> None:
 # ---------------------------------------------------------------------------- read model and command (writer thread)
 
 
-def phone_data(ctx: Ctx, ticket_id: str, tag: str) -> dict:
+def phone_data(ctx: Ctx, ticket_id: str, tag: str, lang: str = i18n.DEFAULT) -> dict:
     """What the phone page shows: the kiosk slip's figures (kiosk.ticket_data: ahead, estimated
-    wait, windows) plus the reminder and the rating offer."""
+    wait, windows) plus the reminder and the rating offer, in `lang`."""
     check_link(ctx, ticket_id, tag)
-    d = ticket_data(ctx, ticket_id)
+    d = ticket_data(ctx, ticket_id, lang)
     t = d["ticket"]
+    tr = i18n.translations(lang)
     remind_ahead = ctx.catalog.rules.remind_ahead
+    rating = ratings.phone_rating(ctx, t)
+    if rating["level"] in RATING_LEVELS:
+        rating = {**rating, "label": tr.gettext(RATING_LEVELS[rating["level"]])}
     d.update(
         path=phone.ticket_path(ctx, ticket_id),
         remind=t.state == "waiting" and d["ahead"] is not None and d["ahead"] <= remind_ahead,
         remind_ahead=remind_ahead,
-        rating=ratings.phone_rating(ctx, t),
-        levels=sorted(RATING_LABELS.items(), reverse=True),
+        rating=rating,
+        levels=[(level, tr.gettext(RATING_LEVELS[level])) for level in sorted(RATING_LABELS, reverse=True)],
     )
     return d
 
 
-def live_state(ctx: Ctx, ticket_id: str, tag: str) -> dict:
+def live_state(ctx: Ctx, ticket_id: str, tag: str, lang: str = i18n.DEFAULT) -> dict:
     """The phone page's state as JSON (the stream's `ticket` event and the polling answer):
-    what changes what the page shows, and nothing about any person."""
-    d = phone_data(ctx, ticket_id, tag)
+    what changes what the page shows, and nothing about any person; labels in `lang`."""
+    d = phone_data(ctx, ticket_id, tag, lang)
     t = d["ticket"]
     return {"number": t.number, "state": t.state, "state_label": d["state_label"], "department": d["dept_name"],
             "ahead": d["ahead"], "wait": d["wait"], "paused": d["paused"], "window": d["window_name"],
@@ -90,10 +104,11 @@ def live_state(ctx: Ctx, ticket_id: str, tag: str) -> dict:
             "rating": d["rating"]["state"], "rating_level": d["rating"]["level"]}
 
 
-def rate(ctx: Ctx, ticket_id: str, tag: str, level: int) -> str:
+def rate(ctx: Ctx, ticket_id: str, tag: str, level: int, lang: str = i18n.DEFAULT) -> str:
     check_link(ctx, ticket_id, tag)
     r = ratings.rate_from_phone(ctx, ticket_id, level)
-    return f"感谢您的评价：{r['label']}"
+    tr = i18n.translations(lang)
+    return tr.gettext("感谢您的评价：{label}").format(label=tr.gettext(RATING_LEVELS.get(level, r["label"])))
 
 
 # ---------------------------------------------------------------------------- routes
@@ -105,20 +120,24 @@ class PhonePages(PageController):
     @get("/{ticket_id:str}/{tag:str}", opt=access(PUBLIC))
     async def phone_page(self, request: Request, hall: NamedDependency[Hall], ticket_id: LinkPart,
                          tag: LinkPart) -> Template:
-        return await show(request, hall, "phone.html", phone_data, ticket_id, tag)
+        lang = visit_prefs(request)["lang"]
+        d = await hall.run(phone_data, ticket_id, tag, lang)
+        suffix = "" if lang == i18n.DEFAULT else f"?lang={lang}"  # the live part's requests keep the language
+        return render(request, hall, "phone.html", api=f"/api/phone{d['path'][2:]}", api_query=suffix, **d)
 
     @post("/{ticket_id:str}/{tag:str}/rating", opt=access(PUBLIC))
     async def phone_rating(self, request: Request, hall: NamedDependency[Hall], ticket_id: LinkPart, tag: LinkPart,
                            data: Annotated[RatingForm, FormBody]) -> Redirect:
+        prefs = visit_prefs(request)
         try:
-            msg = await hall.run(rate, ticket_id, tag, data.level)
+            msg = await hall.run(rate, ticket_id, tag, data.level, prefs["lang"])
         except NotFound:
             raise
         except Refused as e:
-            flash(request, e.message)
+            flash(request, refusal_text(prefs["lang"], e.code, e.message))
         else:
             flash(request, msg, kind="ok")
-        return back(f"/m/{ticket_id}/{tag}")
+        return back(keep_prefs(prefs, f"/m/{ticket_id}/{tag}"))
 
 
 class PhoneApi(Controller):
@@ -129,14 +148,16 @@ class PhoneApi(Controller):
 
     @get("/{ticket_id:str}/{tag:str}", summary="The phone page's ticket state (the link from the slip's QR code)",
          opt=access(PUBLIC))
-    async def phone_state(self, hall: NamedDependency[Hall], ticket_id: LinkPart, tag: LinkPart) -> dict:
-        return await hall.run(live_state, ticket_id, tag)
+    async def phone_state(self, hall: NamedDependency[Hall], ticket_id: LinkPart, tag: LinkPart,
+                          lang: Lang = None) -> dict:
+        return await hall.run(live_state, ticket_id, tag, i18n.choose(lang))
 
     @get("/{ticket_id:str}/{tag:str}/stream", opt=access(PUBLIC),
          summary="Server-sent events of the phone page's ticket: `ticket` on a change, `heartbeat` when quiet")
     async def phone_stream(self, hall: NamedDependency[Hall], hub: NamedDependency[Hub], request: Request,
-                           ticket_id: LinkPart, tag: LinkPart) -> ServerSentEvent:
-        first = msgspec.json.encode(await hall.run(live_state, ticket_id, tag)).decode()  # a bad link: 404 here
+                           ticket_id: LinkPart, tag: LinkPart, lang: Lang = None) -> ServerSentEvent:
+        lang = i18n.choose(lang)
+        first = msgspec.json.encode(await hall.run(live_state, ticket_id, tag, lang)).decode()  # a bad link: 404 here
         stopping = request.app.state["stopping"]
         heartbeat = hall.config.http.stream_heartbeat_seconds
 
@@ -148,7 +169,7 @@ class PhoneApi(Controller):
                     continue
                 # quiet or a relevant commit: re-read (a quiet line also ends the rating window)
                 try:
-                    now = msgspec.json.encode(await hall.run(live_state, ticket_id, tag)).decode()
+                    now = msgspec.json.encode(await hall.run(live_state, ticket_id, tag, lang)).decode()
                 except Refused:
                     return
                 if now != last:

@@ -3,9 +3,26 @@
 // when the connection to the hall node is lost. The server renders the first board; this keeps
 // it live through /api/stream (SSE). Speech: the browser's own Chinese voice when it has one,
 // else audio the hall node speaks (/api/display/voice: espeak-ng, no internet needed).
+// The texts this writes itself come from the page (#board-text, in Chinese and, on a bilingual
+// board, English): none is written here.
 (function () {
   "use strict";
   var board = document.getElementById("board");
+  var text = {};
+  try { text = JSON.parse(document.getElementById("board-text").textContent); } catch (e) { /* no texts */ }
+  // a shown text of #board-text into `el`: the Chinese, then the English (if any) as the template's bi() does
+  var show = function (el, t, fill) {
+    el.textContent = "";
+    if (!t) return;
+    el.appendChild(document.createTextNode(fill(t.zh)));
+    if (t.en) {
+      var en = document.createElement("span");
+      en.className = "en";
+      en.lang = "en";
+      en.textContent = fill(t.en);
+      el.appendChild(en);
+    }
+  };
   var limit = parseInt(board.dataset.limit, 10); // from the snapshot; each `board` event updates it
   var clock = document.getElementById("clock");
   var lost = document.getElementById("lost");
@@ -41,7 +58,7 @@
     if (!isNaN(base)) {
       var last = hallTime();
       clock.textContent = last;
-      lostSince.textContent = "（最后更新 " + last + "）";
+      show(lostSince, text.last_update, function (s) { return s.replace("{time}", last); });
     }
     document.body.classList.add("offline");
     lost.classList.remove("hidden");
@@ -68,8 +85,7 @@
       var r = rateAt[c.dataset.window];
       if (!r) return;
       var left = Math.max(0, Math.ceil(r[0] - (Date.now() - r[1]) / 1000));
-      var shown = c.querySelector(".rate-left");
-      if (shown) shown.textContent = String(left);
+      c.querySelectorAll(".rate-left").forEach(function (shown) { shown.textContent = String(left); });
       if (left <= 0 && !ratesEnded[c.dataset.rate]) {
         ratesEnded[c.dataset.rate] = true;
         c.classList.remove("rating");
@@ -201,7 +217,7 @@
   };
   // Browsers may block speech until someone touches the page once; the button does that.
   voiceBtn.addEventListener("click", function () {
-    speak("语音播报已启用", voiceUrl("enabled"));
+    speak(text.voice_enabled || "", voiceUrl("enabled"));
     voiceBtn.classList.add("hidden");
   });
 

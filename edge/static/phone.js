@@ -1,7 +1,7 @@
 // The visitor's phone page: keep #live current from the ticket's own event stream
 // (/api/phone/{ticket}/{tag}/stream, SSE) and vibrate once when the number is near or called.
-// The markup and its labels live in templates/phone_live.html only: on a change this re-reads the
-// page and swaps #live. A browser without EventSource polls the ticket's state instead; a stream
+// The markup and its labels live in templates/phone_live.html only (in the page's language): on a
+// change this re-reads the page and swaps #live. A browser without EventSource polls the ticket's state instead; a stream
 // that goes quiet (a phone that slept, a Wi-Fi hand-over) is reopened, and so is a closed one when
 // the page is shown again.
 (function () {
@@ -51,7 +51,8 @@
   var refresh = function () {
     if (fetching) { again = true; return; }
     fetching = true;
-    fetch(window.location.pathname, { credentials: "same-origin", cache: "no-store" })
+    // (the query keeps the page's language: ?lang=en)
+    fetch(window.location.pathname + window.location.search, { credentials: "same-origin", cache: "no-store" })
       .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
       .then(function (html) {
         var doc = new DOMParser().parseFromString(html, "text/html");

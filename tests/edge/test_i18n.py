@@ -57,6 +57,32 @@ def test_i18n_ticket_states_match_the_workflow():
     assert TICKET_STATES == TICKET.labels
 
 
+def test_i18n_phone_and_board_texts_match_their_sources():
+    """The rating levels and the board's prompt to rate are worded for the catalog where they are
+    shown (edge/pages/phone.py, board.py): the same texts as the business config's and rateprompt's."""
+    from edge import rateprompt
+    from edge.pages import board, phone
+    from sync.kernel.business import RATING_LABELS
+
+    assert phone.RATING_LEVELS == RATING_LABELS
+    assert board.PROMPT_TEXT == rateprompt.PROMPT_TEXT
+
+
+def test_i18n_bilingual_label_extracted_and_rendered():
+    """`bi` (the display board's labels) is extracted like `_` and renders the Chinese with the
+    English after it only when the context says `bilingual`; variables are escaped, a `Both`
+    gives each language its own value."""
+    from jinja2 import Environment
+
+    assert "各部门等候" in i18n.extract() and "（最后更新 {time}）" in i18n.extract()
+    env = Environment(autoescape=True)
+    env.globals.update(bi=i18n.bi, both=i18n.Both)
+    t = env.from_string('{{ bi("大厅当前不在服务时间，下次开放：%(when)s", when=both("11月24日", "24 Nov <b>")) }}')
+    assert t.render(bilingual=False) == "大厅当前不在服务时间，下次开放：11月24日"
+    assert t.render(bilingual=True) == ('大厅当前不在服务时间，下次开放：11月24日<span class="en" lang="en">'
+                                        "The hall is closed now; next opening: 24 Nov &lt;b&gt;</span>")
+
+
 def test_i18n_unknown_language_is_chinese():
     assert i18n.choose("fr") == i18n.choose(None) == "zh"
     assert i18n.translations("en").gettext("取号") == "Take a number"

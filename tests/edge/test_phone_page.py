@@ -360,3 +360,89 @@ def test_phone_kiosk_slip_qr_code_encodes_the_phone_link(url_client):
 def test_phone_kiosk_slip_without_public_url_has_no_qr_code(client):
     r = client.post("/kiosk/tickets", data={"item": "transcript"})
     assert "slip-qr" not in r.text and "<svg" not in r.text and "扫码查看排队进度" not in r.text
+
+
+# ---------------------------------------------------------------------------- in English (issue 14, edge/i18n.py)
+
+
+def english(html: str) -> list[str]:
+    """The Chinese of an English page outside business data (tests/edge/test_i18n.py)."""
+    from tests.edge.test_i18n import untranslated
+
+    return untranslated(html)
+
+
+def test_phone_page_in_english_follows_the_ticket(client, clerk, hall):
+    """`?lang=en`: the page, its live part, the reminder and the states in English; the business
+    data (department, item, window names) in Chinese, marked lang="zh-CN"; the stream and the
+    state requests of phone.js keep the language."""
+    first = issue(client, "transcript")
+    mine = issue(client, "transcript")
+    path = link_of(hall, mine["id"])
+    r = client.get(f"{path}?lang=en")
+    assert '<html lang="en">' in r.text and english(r.text) == []
+    text = live(r.text)
+    assert "Your number A002" in text and "1 ahead of you" in text
+    assert "Only 1 person ahead of you: please come back to the hall now" in text  # remind_ahead 3
+    assert '<span lang="zh-CN">教务处</span> · <span lang="zh-CN">成绩单打印</span>' in r.text
+    assert f'data-stream="{api(path)}/stream?lang=en" data-state-url="{api(path)}?lang=en"' in r.text
+    # the toggle leads to the same page in Chinese, and back
+    assert f'<a class="toggle" href="{path}" data-toggle="lang" lang="zh-CN">中文</a>' in r.text
+    assert f'<a class="toggle" href="{path}?lang=en" data-toggle="lang" lang="en">English</a>' in client.get(path).text
+    assert client.get(f"{api(path)}?lang=en").json()["state_label"] == "waiting"
+    assert client.get(api(path)).json()["state_label"] == "等候中"
+    step(clerk, "call")  # A001
+    step(clerk, "complete", outcome="instant")
+    step(clerk, "call")  # A002: mine
+    r = client.get(f"{path}?lang=en")
+    assert 'Please go to <b><span lang="zh-CN">1号窗口</span></b>' in r.text
+    assert "Your number is being called: please go now" in live(r.text) and english(r.text) == []
+    step(clerk, "recall")
+    assert "Called again 1 time: please go now" in live(client.get(f"{path}?lang=en").text)
+    step(clerk, "start")
+    r = client.get(f"{path}?lang=en")
+    assert "Being served at" in live(r.text) and english(r.text) == []
+    assert first["id"] != mine["id"]
+
+
+def test_phone_rating_in_english_keeps_the_language(client, clerk, hall):
+    """The rating levels, the thanks and the refusal of a second rating in English; the form and
+    the redirect keep `?lang=en`; the rating counts once, as in Chinese [J 23]."""
+    t = issue(client, "transcript")
+    path = link_of(hall, t["id"])
+    step(clerk, "call")
+    step(clerk, "complete", outcome="instant")
+    r = client.get(f"{path}?lang=en")
+    assert f'action="{path}/rating?lang=en"' in r.text
+    assert re.findall(r'class="plevel l\d">([^<]+)<', r.text) == [
+        "Very satisfied", "Satisfied", "Fairly satisfied", "Dissatisfied", "Very dissatisfied"]
+    assert english(r.text) == []
+    r = client.post(f"{path}/rating?lang=en", data={"level": "4"})
+    assert str(r.url).endswith(f"{path}?lang=en")
+    assert flash(r.text) == "ok: Thank you for your rating: Satisfied"
+    assert "You rated this service: <b>Satisfied</b>" in r.text and english(r.text) == []
+    r = client.post(f"{path}/rating?lang=en", data={"level": "1"})
+    assert flash(r.text) == "error: This service has already been rated; each service can be rated once."
+    assert len(bodies(hall, "rating.given")) == 1
+
+
+def test_phone_wrong_link_in_english_is_404(client, hall):
+    t = issue(client, "transcript")
+    r = client.get(f"/m/{t['id']}/{'0' * 20}?lang=en")
+    assert r.status_code == 404
+    assert "This link is not valid: please scan the QR code on your slip." in r.text and english(r.text) == []
+
+
+def test_phone_kiosk_slip_in_english_links_the_english_page(url_client):
+    """A number taken in English: the slip's QR code opens the phone page in English; the
+    printed slip (edge.printing) and a Chinese visit link the page in Chinese."""
+    c, h = url_client
+    r = c.post("/kiosk/tickets?lang=en", data={"item": "transcript"})
+    ticket_id = str(r.url).split("?")[0].rsplit("/", 1)[1]
+    link = h.call(phone.ticket_link, ticket_id, "en")
+    assert link == f"{PUBLIC_URL}{link_of(h, ticket_id)}?lang=en"
+    assert h.call(phone.ticket_link, ticket_id) == f"{PUBLIC_URL}{link_of(h, ticket_id)}"
+    m = re.search(r'<div class="slip-qr" id="slip-qr" data-link="([^"]+)">(<svg.*?</svg>)', r.text, re.S)
+    assert m and m.group(1) == link and decodes_to(m.group(2), link)
+    page = c.get(link.removeprefix(PUBLIC_URL))
+    assert '<html lang="en">' in page.text and "Your number" in page.text

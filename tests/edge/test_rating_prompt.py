@@ -256,11 +256,12 @@ def test_rating_prompt_board_shows_identity_with_photo_post_phone_and_pledge(pha
     phall.call(presence.sign_on, "W2", "s-wang")
     html = pclient.get("/display").text
     assert '<img class="wphoto" src="/api/display/photos/s-li" alt="李明">' in html
-    for text in ("<b>李明</b>", '<span class="wpost">学籍管理科科员</span>', "电话 0000-1111-01",
-                 '<div class="wpledge">承诺：微笑服务，一次说清</div>'):
+    tel = '电话<span class="en" lang="en">Tel.</span> '  # the board's labels are bilingual by default
+    for text in ("<b>李明</b>", '<span class="wpost">学籍管理科科员</span>', f"{tel}0000-1111-01",
+                 '<div class="wpledge">承诺：<span class="en" lang="en">Pledge:</span>微笑服务，一次说清</div>'):
         assert text in html, text
     assert '<div class="wphoto winitial" aria-hidden="true">王</div>' in html  # no photo: the initial
-    assert "电话 0000-1111" in html  # 王芳 has no phone of her own: her department's
+    assert f"{tel}0000-1111<" in html  # 王芳 has no phone of her own: her department's
     r = pclient.get("/api/display/photos/s-li")
     assert r.status_code == 200 and r.headers["content-type"] == "image/png" and r.content == png()
     assert pclient.get("/api/display/photos/s-wang").status_code == 404  # no photo configured

@@ -130,7 +130,8 @@ VISITS: dict[str, list[Visit]] = {
     "/manage": [Visit("manage", "/manage", "manager", OTHER)],
     "/manage/login": [Visit("manage-login", "/manage/login", "anonymous", OTHER)],
     "/sim": [Visit("sim", "/sim", "anonymous", OTHER, devices=True)],
-    "/m/{ticket_id:str}/{tag:str}": [Visit("phone", "{phone}", "anonymous", PHONE, public=True)],
+    "/m/{ticket_id:str}/{tag:str}": [Visit("phone", "{phone}", "anonymous", PHONE, public=True),
+                                     Visit("phone-en", "{phone}?lang=en", "anonymous", PHONE, public=True, lang="en")],
 }
 
 # (visit@size, check) the current code fails, with the problem found; remove a mark once its fix
