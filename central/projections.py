@@ -18,6 +18,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sync.kernel.calendar import HallCalendar
+from sync.kernel.leave import halves_on, shortened, slot_halves
 from sync.kernel.schedule import Schedule, overrides_of
 
 from .config import HallEntry
@@ -257,25 +258,37 @@ def schedules(store, d: Directory, end: date, halls: list[str]) -> dict[str, Sch
             for h in halls if h in d.halls}
 
 
-def leave_days(store, d: Directory, lo_day: date, hi_day: date, halls) -> dict[tuple[str, str], set[date]]:
-    """Days covered (whole or half) by approved leave, per (hall, staff)."""
-    _lo, hi = day_range_us(d, lo_day, hi_day)
-    rows = store.select_bodies(["leave.requested", "leave.approved"], 0, hi,
-                               ["leave", "staff", "start", "end"], halls)
-    requested, approved = {}, set()
-    for hall, kind, _ts, leave, staff, s, e in rows:
+def leave_days(store, d: Directory, lo_day: date, hi_day: date, halls) -> dict[tuple[str, str], dict[date, set[str]]]:
+    """Halves of each day of lo_day..hi_day covered by approved leave, per (hall, staff):
+    {day: {"am", "pm"}}. Every approval and 销假 counts whenever it came (after-the-fact leave
+    approved after the month still excuses its days, as at the hall) [J 28, C 9]; the arithmetic
+    is sync.kernel.leave, the hall's."""
+    rows = store.select_bodies(["leave.requested", "leave.approved", "leave.ended"], 0, 2 ** 62,
+                               ["leave", "staff", "start", "end", "start_half", "end_half", "returned",
+                                "returned_half"], halls)
+    spans: dict[tuple[str, str], list] = {}
+    approved: set[tuple[str, str]] = set()
+    for hall, kind, _ts, leave, staff, s, e, sh, eh, ret, rh in rows:
+        key = (hall, leave)
         if kind == "leave.requested":
-            requested[(hall, leave)] = (staff, date.fromisoformat(s), date.fromisoformat(e))
-        else:
-            approved.add((hall, leave))
-    out: dict[tuple[str, str], set[date]] = {}
+            spans[key] = [staff, date.fromisoformat(s), sh or "am", date.fromisoformat(e), eh or "pm"]
+        elif kind == "leave.approved":
+            approved.add(key)
+        elif key in spans and spans[key] is not None and ret:
+            _staff, st, sth, en, enh = spans[key]
+            cut = shortened(st, sth, en, enh, date.fromisoformat(ret), rh or "am")
+            spans[key] = None if cut is None else [_staff, st, sth, cut[0], cut[1]]
+    out: dict[tuple[str, str], dict[date, set[str]]] = {}
     for key in approved:
-        if key not in requested:
+        sp = spans.get(key)
+        if sp is None:
             continue
-        staff, s, e = requested[key]
-        day = max(s, lo_day)
-        while day <= min(e, hi_day):
-            out.setdefault((key[0], staff), set()).add(day)
+        staff, st, sth, en, enh = sp
+        day = max(st, lo_day)
+        while day <= min(en, hi_day):
+            h = halves_on(st, sth, en, enh, day)
+            if h:
+                out.setdefault((key[0], staff), {}).setdefault(day, set()).update(h)
             day += timedelta(days=1)
     return out
 
@@ -371,7 +384,7 @@ def first_days(store, d: Directory, halls: list[str]) -> dict[str, date]:
 
 def fold_attendance(d: Directory, start: date, end: date, hall_ids: list[str], today: date,
                     totals: dict[tuple[str, str], StaffTotals],
-                    leave: dict[tuple[str, str], set[date]],
+                    leave: dict[tuple[str, str], dict[date, set[str]]],
                     since: dict[str, date] | None = None,
                     sched: dict[str, Schedule] | None = None) -> list[StaffMonth]:
     """Staff totals of start..end into report rows: days absent and punch slots missed (open
@@ -383,9 +396,10 @@ def fold_attendance(d: Directory, start: date, end: date, hall_ids: list[str], t
     model the hall counts with) expects them there — one of their A-role windows is open that
     day — or they punched: staff of a periodic window are never absent on the days it is
     closed, a flexible window's staff only on the days it was opened [B 7, B 10, J 9]. Such
-    days feed rankings, awards and the allowance [B 14, J 33]. A day on leave counts as leave,
-    a punched day as present (missing slots counted), an expected day without a punch as
-    absent [J 27, B 28]."""
+    days feed rankings, awards and the allowance [B 14, J 33]. A day whose punch slots are all in
+    halves on leave counts as leave; a day half on leave is judged by its other half's slots: a
+    punched day as present (missing slots of the other half counted), no punch as absent — as the
+    hall's day report (sync.kernel.leave.slot_halves) [J 27, B 28, C 9, J 28]."""
     out: dict[tuple[str, str], StaffMonth] = {}
     for (hall, staff), t in totals.items():
         out[(hall, staff)] = StaffMonth(hall=hall, staff=staff, department=d.staff_department(hall, staff),
@@ -406,22 +420,24 @@ def fold_attendance(d: Directory, start: date, end: date, hall_ids: list[str], t
             day = max(start, since.get(hall, end + timedelta(days=1)))
         while day <= end and day < today:
             if cal.is_open_day(day):
-                open_days.append((day, 2 if per_day == 2 else 2 * len(cal.periods_on(day))))
+                open_days.append((day, slot_halves(len(cal.periods_on(day)), per_day)))
             day += timedelta(days=1)
         for (h, staff), r in out.items():
             if h != hall:
                 continue
             t = totals.get((h, staff))
             days = t.days if t else {}
-            on_leave = leave.get((h, staff), set())
-            for day, slots in open_days:
+            on_leave = leave.get((h, staff), {})
+            for day, halves in open_days:
                 if day not in days and not hs.expected(staff, day):
                     continue  # not scheduled that day and no punch: nothing to count
-                if day in on_leave:
+                away = on_leave.get(day, set())
+                counted = [x for x in halves if x not in away]
+                if not counted:
                     r.leave_days += 1
                 elif day in days:
                     r.expected += 1
-                    r.missing += max(0, slots - days[day])
+                    r.missing += max(0, len(counted) - days[day])
                 else:
                     r.expected += 1
                     r.absent += 1

@@ -121,6 +121,13 @@ class LeaveDecision(Body, kw_only=True):
     reason: Text = ""
 
 
+class LeaveReturn(Body, kw_only=True):
+    """销假 [C 9]: back at work from `returned` (`returned_half`)."""
+
+    returned: date
+    returned_half: Literal["am", "pm"] = "am"
+
+
 class FollowupClose(Body, kw_only=True):
     result: Literal["resolved", "appeal_upheld", "unreachable"] = "resolved"
     note: Text
@@ -476,7 +483,7 @@ class DevicesApi(Controller):
 
     @get("/leave", summary="Leave requests", opt=access(STAFF_OR_MANAGER))
     async def leaves(self, hall: NamedDependency[Hall], request: Request,
-                     leave_state: Annotated[Literal["requested", "approved", "rejected"] | None, QueryParameter(name="state")] = None,
+                     leave_state: Annotated[Literal["requested", "approved", "rejected", "cancelled"] | None, QueryParameter(name="state")] = None,
                      staff: Annotated[str | None, QueryParameter(max_length=MAX_ID)] = None) -> list[dict]:
         who, manager = actor(request)
         return await hall.run(_leaves, leave_state, staff, who, manager)
@@ -500,6 +507,14 @@ class DevicesApi(Controller):
         who, manager = actor(request)
         reason = data.reason if data else ""
         return await hall.run(lambda ctx: attendance.leave_brief(ctx, attendance.reject_leave(ctx, leave_id, who, manager, reason)))
+
+    @post("/leave/{leave_id:str}/return", status_code=200, summary="销假: back at work early (the staff member, their head, or manager)", opt=access(STAFF_OR_MANAGER))
+    async def return_from_leave(self, hall: NamedDependency[Hall], request: Request, leave_id: PathId,
+                                data: JSONBody[LeaveReturn]) -> dict:
+        who, manager = actor(request)
+        check_day(data.returned, "returned")
+        return await hall.run(lambda ctx: attendance.leave_brief(ctx, attendance.end_leave(
+            ctx, leave_id, data.returned, data.returned_half, who, manager)))
 
     @get("/step-aways", summary="A day's step-away intervals: start, end, whether they broke the limit", opt=access(MANAGER))
     async def step_aways(self, hall: NamedDependency[Hall], day: Annotated[date | None, QueryParameter(name="date")] = None) -> list[dict]:

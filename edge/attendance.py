@@ -11,11 +11,9 @@ Rules [J 27, B 28, C 7, C 9, U 21, U 23, B 30]:
   fills an in-slot (later ones there are extra); the last punch of an out-slot counts.
 - Repeated punches within `duplicate_window_seconds` count once (no new event). A card nobody
   holds is recorded (`attendance.unknown_card`) and shown, never an error.
-- Leave (公假, 病假, 事假, 年假 by default: `rules.attendance.leave_kinds`) is requested ahead
-  (`advance_working_days`; sick leave the same day) and approved or rejected by the window head
-  / chief representative (`Staff.head`, same department, not the requester) or a hall manager;
-  sick leave needs a certificate before approval. Half days: am = the first work period, pm =
-  the rest.
+- Leave (edge.leave: request, approval by kind, A→B hand-over, after the fact, 销假) covers
+  halves of days: am = the first work period, pm = the rest; a punch slot in a half on leave is
+  not counted (sync.kernel.leave, the arithmetic central counts with) [C 9, J 28].
 - While A is on leave or absent, B is expected at A's window. Coverage of a window is the share
   of its open time (so far) that someone (A or B) was signed on there, less the time beyond the
   step-away limit [U 21, B 28].
@@ -30,20 +28,19 @@ from datetime import date, datetime, time, timedelta
 
 from sync.contract import events as ev
 from sync.kernel.business import Staff
-from sync.kernel.clock import from_micros, to_micros, uuid7
+from sync.kernel.clock import from_micros, to_micros
+from sync.kernel.leave import slot_halves
 
-from . import stepaway
+from . import leave, stepaway
 from .context import Ctx
 from .windows import schedule
 from .store.attendance import LeaveView, PunchView
-from .workflow import Forbidden, Invalid, NotFound, Refused
 
 KIND_LABELS = {"in": "上班", "out": "下班", "extra": "重复"}
 CLASS_LABELS = {"on_time": "正常", "late": "迟到", "early": "早退", "repeat": "重复打卡", "closed_day": "非工作日"}
 STATUS_LABELS = {"normal": "正常", "late": "迟到", "early_leave": "早退", "absent": "缺勤",
                  "missing_punch": "缺卡", "leave": "请假", "closed": "休息日", "pending": "未到打卡时间",
                  "unscheduled": "本日无排班"}
-LEAVE_STATES = {"requested": "待审批", "approved": "已批准", "rejected": "已驳回"}
 
 Slot = tuple[str, datetime, str]  # (in|out, local time, half: am|pm)
 
@@ -89,12 +86,11 @@ def staff_by_card(ctx: Ctx, card: str) -> Staff | None:
 def slots(ctx: Ctx, day: date) -> list[Slot]:
     """The punch slots of `day`: (kind, local time, half), empty on a closed day."""
     periods = ctx.calendar.periods_on(day)
-    if not periods:
-        return []
-    if ctx.catalog.rules.attendance.punches_per_day == 4 and len(periods) >= 2:
+    halves = slot_halves(len(periods), ctx.catalog.rules.attendance.punches_per_day)
+    if len(halves) == 4:
         return [("in", periods[0][0], "am"), ("out", periods[0][1], "am"),
                 ("in", periods[1][0], "pm"), ("out", periods[-1][1], "pm")]
-    return [("in", periods[0][0], "am"), ("out", periods[-1][1], "pm")]
+    return [("in", periods[0][0], "am"), ("out", periods[-1][1], "pm")] if halves else []
 
 
 def _nearest(sl: list[Slot], at: datetime) -> int:
@@ -161,128 +157,12 @@ def punch(ctx: Ctx, reader: str, card: str) -> dict:
             "message": f"{s.name} {hhmm} {KIND_LABELS[kind]}打卡：{CLASS_LABELS.get(cls, cls)}"}
 
 
-# ---------------------------------------------------------------- leave
+# ---------------------------------------------------------------- leave (edge.leave; kept here for callers)
 
-
-def leave_kind(ctx: Ctx, kind: str):
-    for k in ctx.catalog.rules.attendance.leave_kinds:
-        if k.id == kind:
-            return k
-    names = "、".join(f"{k.id}（{k.name}）" for k in ctx.catalog.rules.attendance.leave_kinds)
-    raise Invalid("unknown-leave-kind", f"未知的请假类别 {kind!r}，可选：{names}")
-
-
-def _halves(start: date, start_half: str, end: date, end_half: str, day: date) -> set[str]:
-    if day < start or day > end:
-        return set()
-    first = "am" if day > start else start_half
-    last = "pm" if day < end else end_half
-    return {h for h in ("am", "pm") if (first, h) != ("pm", "am") and (h, last) != ("pm", "am")}
-
-
-def leave_halves(ctx: Ctx, staff: str, day: date, leaves: list[LeaveView] | None = None) -> tuple[set[str], list[str]]:
-    """Halves of `day` covered by approved leave of `staff`, and the kinds' names."""
-    halves: set[str] = set()
-    kinds: list[str] = []
-    iso = day.isoformat()
-    for lv in leaves if leaves is not None else ctx.store.leaves(state="approved", staff=staff, overlapping=(iso, iso)):
-        if lv.staff != staff or lv.state != "approved":
-            continue
-        h = _halves(date.fromisoformat(lv.start), lv.start_half, date.fromisoformat(lv.end), lv.end_half, day)
-        if h:
-            halves |= h
-            kinds.append(_kind_name(ctx, lv.kind))
-    return halves, kinds
-
-
-def _kind_name(ctx: Ctx, kind: str) -> str:
-    return next((k.name for k in ctx.catalog.rules.attendance.leave_kinds if k.id == kind), kind)
-
-
-def request_leave(ctx: Ctx, staff: str, kind: str, start: date, end: date, start_half: str = "am",
-                  end_half: str = "pm", reason: str = "", certificate: bool = False, by: str | None = None) -> LeaveView:
-    s = ctx.catalog.staff.get(staff)
-    if s is None:
-        raise NotFound("unknown-staff", f"没有工号为 {staff} 的工作人员")
-    k = leave_kind(ctx, kind)
-    if start_half not in ("am", "pm") or end_half not in ("am", "pm"):
-        raise Invalid("bad-half", "半天须为 am（上午）或 pm（下午）")
-    if end < start or (end == start and start_half == "pm" and end_half == "am"):
-        raise Invalid("bad-range", "请假结束时间不能早于开始时间")
-    today = ctx.today()
-    earliest = ctx.calendar.add_working_days(today, k.advance_working_days)
-    if start < today or (k.advance_working_days and start < earliest):
-        raise Refused("too-late", f"{k.name}须提前 {k.advance_working_days} 个工作日申请"
-                      f"（最早可请 {earliest.isoformat()} 起）" if k.advance_working_days else "不能补请已过去日期的假")
-    for other in ctx.store.leaves(staff=staff, overlapping=(start.isoformat(), end.isoformat())):
-        if other.state == "rejected":
-            continue
-        d = max(start, date.fromisoformat(other.start))
-        last = min(end, date.fromisoformat(other.end))
-        while d <= last:
-            if _halves(start, start_half, end, end_half, d) & _halves(
-                    date.fromisoformat(other.start), other.start_half, date.fromisoformat(other.end), other.end_half, d):
-                raise Refused("leave-overlap", f"与已有的请假（{other.start} 至 {other.end}）时间重叠")
-            d += timedelta(days=1)
-    leave_id = uuid7(ctx.clock)
-    ctx.store.append(ev.LeaveRequested(
-        leave=leave_id, staff=staff, leave_kind=kind, start=start.isoformat(), end=end.isoformat(),
-        start_half=start_half, end_half=end_half, reason=reason.strip()[:200], certificate=certificate,  # type: ignore[arg-type]
-        by=by or staff,
-    ))
-    return ctx.store.leave(leave_id)  # type: ignore[return-value]
-
-
-def _approver(ctx: Ctx, lv: LeaveView, by: str, manager: bool) -> None:
-    if manager:
-        if not any(m.id == by for m in ctx.catalog.business.managers):
-            raise Forbidden("not-a-manager", "无审批权限")
-        return
-    approver = ctx.catalog.staff.get(by)
-    requester = ctx.catalog.staff.get(lv.staff)
-    if approver is None or not approver.head:
-        raise Forbidden("not-a-head", "只有窗口负责人（首席代表）或大厅管理员可以审批请假")
-    if requester is not None and approver.department != requester.department:
-        raise Forbidden("other-department", "只能审批本部门人员的请假")
-    if approver.id == lv.staff:
-        raise Forbidden("own-leave", "不能审批自己的请假")
-
-
-def _pending(ctx: Ctx, leave_id: str) -> LeaveView:
-    lv = ctx.store.leave(leave_id)
-    if lv is None:
-        raise NotFound("unknown-leave", f"没有编号为 {leave_id} 的请假申请")
-    if lv.state != "requested":
-        raise Refused("leave-decided", f"该请假申请已{LEAVE_STATES.get(lv.state, lv.state)}")
-    return lv
-
-
-def approve_leave(ctx: Ctx, leave_id: str, by: str, manager: bool = False, note: str = "") -> LeaveView:
-    lv = _pending(ctx, leave_id)
-    _approver(ctx, lv, by, manager)
-    k = leave_kind(ctx, lv.kind)
-    if k.certificate and not lv.certificate:
-        raise Refused("certificate-required", f"{k.name}须附证明（如医院证明）后方可批准")
-    ctx.store.append(ev.LeaveApproved(leave=leave_id, by=by, note=note.strip()[:200]))
-    return ctx.store.leave(leave_id)  # type: ignore[return-value]
-
-
-def reject_leave(ctx: Ctx, leave_id: str, by: str, manager: bool = False, reason: str = "") -> LeaveView:
-    lv = _pending(ctx, leave_id)
-    _approver(ctx, lv, by, manager)
-    ctx.store.append(ev.LeaveRejected(leave=leave_id, by=by, reason=reason.strip()[:200]))
-    return ctx.store.leave(leave_id)  # type: ignore[return-value]
-
-
-def leave_brief(ctx: Ctx, lv: LeaveView) -> dict:
-    s = ctx.catalog.staff.get(lv.staff)
-    half = {"am": "上午", "pm": "下午"}
-    return {"id": lv.id, "staff": lv.staff, "name": s.name if s else lv.staff, "kind": lv.kind,
-            "kind_name": _kind_name(ctx, lv.kind), "start": lv.start, "end": lv.end, "start_half": lv.start_half,
-            "end_half": lv.end_half, "span": f"{lv.start} {half[lv.start_half]} 至 {lv.end} {half[lv.end_half]}",
-            "reason": lv.reason, "certificate": lv.certificate, "state": lv.state,
-            "state_label": LEAVE_STATES.get(lv.state, lv.state), "requested_by": lv.requested_by,
-            "decided_by": lv.decided_by, "note": lv.note}
+leave_kind, request_leave, approve_leave, reject_leave, end_leave, leave_brief, leave_halves = (
+    leave.leave_kind, leave.request_leave, leave.approve_leave, leave.reject_leave, leave.end_leave,
+    leave.leave_brief, leave.leave_halves)
+LEAVE_STATES = leave.LEAVE_STATES
 
 
 # ---------------------------------------------------------------- the day's results (derived)

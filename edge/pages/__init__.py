@@ -21,12 +21,13 @@ from .guide import GuidePages
 from .home import HomePage
 from .kiosk import KioskPages
 from .manage import ManagePages
+from .manage_leave import ManageLeavePages
 from .notices import NoticePages
 from .phone import PhonePages
 from .sim import SimPage
 
 PAGES = [HomePage, KioskPages, CheckinPages, ConsolePages, ConsoleCasesPages, BoardPage, GuidePages, NoticePages,
-         ManagePages, PhonePages]
+         ManagePages, ManageLeavePages, PhonePages]
 
 
 def page_handlers(simulate: bool) -> list:

@@ -14,7 +14,7 @@ from litestar.response import Redirect, Template
 from sync.kernel.business import Item
 from sync.kernel.clock import to_micros
 
-from .. import cases, presence, queue, stepaway, views, windows
+from .. import cases, leave, presence, queue, stepaway, views, windows
 from ..cases import OUTCOME_LABELS, OUTCOMES
 from ..context import Ctx
 from ..hall import Hall
@@ -141,6 +141,7 @@ def console_data(ctx: Ctx, window_id: str, staff: str | None) -> dict:
         open_cases=len(ctx.store.cases(state="open", department=w.department)),
         sig=console_sig(brief, len(waiting)),
         now_iso=ctx.calendar.local(ctx.now()).isoformat(timespec="seconds"),
+        standing_in=leave.standing_in(ctx, staff, ctx.today()),  # A→B hand-over [C 7, H AB-2]
     )
     return base
 

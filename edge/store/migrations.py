@@ -37,11 +37,19 @@ def _m3_appointments(store: Any) -> None:
     store.db.create_tables([store.m.Booking, store.m.AppointmentCheckin], safe=True)
 
 
+def _m4_leave(store: Any) -> None:
+    """Leave as the seeds run it: 事后补办 [J 28], approver kind [C 9(3)], the A→B hand-over
+    [C 7, H AB-2] and 销假 [C 9] in `leave_extras` (a new database has it from migration 1;
+    no earlier log has an event that fills it)."""
+    store.db.create_tables([store.m.LeaveExtra], safe=True)
+
+
 # (version, name, function of the store) — append only.
 MIGRATIONS: list[tuple[int, str, Callable[[Any], None]]] = [
     (1, "initial schema: the event log, meta and every capability's projections", _m1_initial),
     (2, "result notices: case_contacts (phone numbers, hall only) and outbox", _m2_outbox),
     (3, "appointments: bookings from central and their check-ins", _m3_appointments),
+    (4, "leave: leave_extras (after-the-fact, approver kind, A/B hand-over, 销假)", _m4_leave),
 ]
 
 

@@ -281,6 +281,16 @@ class LeaveRequested(Body, kw_only=True):
     reason: str = ""
     certificate: bool = False
     by: str
+    # requested after it began (事后补办 [J 28]), within `rules.attendance.leave_after_days`
+    after_the_fact: bool = False
+
+
+class Handover(Struct, kw_only=True):
+    """A→B hand-over [C 7, H AB-2, H AB-5]: while the A-role staff member is on leave, `stand_in`
+    (B-role of `window`) works the window; "" when the window has no B-role staff to name."""
+
+    window: str
+    stand_in: str = ""
 
 
 @kind("leave.approved")
@@ -288,6 +298,21 @@ class LeaveApproved(Body, kw_only=True):
     leave: str
     by: str  # the window head / chief representative (staff id) or a hall manager
     note: str = ""
+    # who the leave kind needs [C 9]: "hall" (chief representative / hall), "department" (the home
+    # department's consent, named in `note`, e.g. annual leave [C 9(3)])
+    approver: Literal["hall", "department"] = "hall"
+    handover: list[Handover] = []
+
+
+@kind("leave.ended")
+class LeaveEnded(Body, kw_only=True):
+    """销假 [C 9]: the staff member is back at work from `returned` (`returned_half`) on; the
+    leave ends the half before, or counts not at all when they are back by its first half."""
+
+    leave: str
+    returned: str
+    returned_half: Literal["am", "pm"] = "am"
+    by: str
 
 
 @kind("leave.rejected")

@@ -201,6 +201,9 @@ class LeaveKind(Strict, kw_only=True):
     name: str
     advance_working_days: NonNegative = 1  # must be requested this many working days ahead (0: same day)
     certificate: bool = False  # approval needs a certificate (sick leave: a hospital's)
+    # who approves [C 9]: "hall" = the chief representative / window head or a hall manager;
+    # "department" = the home department (进驻部门) consents, the approval names who [C 9(3)]
+    approver: Literal["hall", "department"] = "hall"
 
 
 def _default_leave_kinds() -> list[LeaveKind]:
@@ -208,7 +211,7 @@ def _default_leave_kinds() -> list[LeaveKind]:
         LeaveKind(id="official", name="公假"),
         LeaveKind(id="sick", name="病假", advance_working_days=0, certificate=True),
         LeaveKind(id="personal", name="事假"),
-        LeaveKind(id="annual", name="年假"),
+        LeaveKind(id="annual", name="年假", approver="department"),
     ]
 
 
@@ -226,6 +229,9 @@ class Attendance(Strict, kw_only=True):
     # the hall manager confirms it (recorded)
     refuse_sign_off_while_waiting: bool = True
     leave_kinds: list[LeaveKind] = field(default_factory=_default_leave_kinds)
+    # leave may be requested after it began (事后补办请假手续 [J 28]) up to this many working days
+    # after its first day; 0: only ahead
+    leave_after_days: NonNegative = 3
 
 
 class Ratings(Strict, kw_only=True):

@@ -278,3 +278,22 @@ def test_attendance_coverage_does_not_count_time_beyond_the_step_away_limit(hall
     w1 = next(w for w in hall.call(attendance.day_report, MONDAY)["windows"] if w["window"] == "W1")
     assert w1["over_limit_seconds"] == 30 * 60
     assert w1["coverage"] == pytest.approx(1.5 / 2, abs=1e-4)
+
+
+def test_attendance_leave_handover_shown_on_the_stand_ins_console(hall, clock):
+    """C 7, H AB-2, H AB-5: approving s-li's leave names the B-role of W1 (s-zhao); on the leave
+    day s-zhao's console says 「李明 请假（…），由您顶岗」, the day before it does not."""
+    from datetime import datetime
+
+    from edge.leave import standing_in
+    from edge.pages.console import console_data
+    from tests.conftest import SH
+
+    lv = hall.call(attendance.request_leave, "s-li", "personal", TUESDAY, TUESDAY, reason="家事")
+    approved = hall.call(attendance.approve_leave, lv.id, "manager", True)
+    assert approved.handover == [{"window": "W1", "stand_in": "s-zhao"}]
+    assert hall.call(standing_in, "s-zhao", MONDAY) == []
+    clock.set(datetime(TUESDAY.year, TUESDAY.month, TUESDAY.day, 8, 30, tzinfo=SH))
+    hall.call(lambda ctx: presence.sign_on(ctx, "W1", "s-zhao"))
+    shown = hall.call(console_data, "W1", "s-zhao")["standing_in"]
+    assert [h["text"] for h in shown] == ["李明 请假（2026-11-24 上午 至 2026-11-24 下午），由您顶岗（1号窗口）"]

@@ -129,6 +129,7 @@ VISITS: dict[str, list[Visit]] = {
     "/notices/{case_id:str}": [Visit("notice", "/notices/{case}", "clerk", CONSOLE)],
     "/manage": [Visit("manage", "/manage", "manager", OTHER)],
     "/manage/login": [Visit("manage-login", "/manage/login", "anonymous", OTHER)],
+    "/manage/leave": [Visit("manage-leave", "/manage/leave", "manager", OTHER)],
     "/sim": [Visit("sim", "/sim", "anonymous", OTHER, devices=True)],
     "/m/{ticket_id:str}/{tag:str}": [Visit("phone", "{phone}", "anonymous", PHONE, public=True),
                                      Visit("phone-en", "{phone}?lang=en", "anonymous", PHONE, public=True, lang="en")],
