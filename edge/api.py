@@ -180,8 +180,7 @@ def _ticket(ctx: Ctx, ticket_id: str) -> dict:
         raise NotFound("unknown-ticket", f"没有编号为 {ticket_id} 的号码")
     brief = views.ticket_brief(ctx, t)
     if t.state == "waiting":
-        ahead = [x for x in ctx.store.waiting(t.department, t.service_date)]
-        pos = next(i for i, x in enumerate(ahead) if x.id == t.id)
+        pos = queue.waiting_ahead(ctx, t) or 0
         brief["waiting_ahead"] = pos
         brief["estimated_wait_minutes"] = queue.estimate_wait(ctx, t.department, pos)
     return brief
