@@ -193,3 +193,53 @@ def test_checkin_call_order_bounds_appointments_in_a_row(hall):
         hall.call(lambda ctx, tid=t.id: ctx.store.append(ev.TicketCompleted(
             ticket=tid, window="W1", staff="s-li", item="transcript", outcome="instant")))
     assert order == [prio, appts[0], appts[1], walk[0], appts[2], walk[1]]
+
+
+def test_checkin_api_issues_the_ticket_under_the_kiosk_rules_and_codes(client, hall):
+    """`POST /api/appointments/checkin` (a self-service terminal, a staff tablet; no session):
+    the kiosk's rules with the same refusal codes, the ticket answered as `POST /api/tickets`
+    does, its figures in call order [C 11(6)]."""
+    def at(minutes: int) -> int:
+        return to_micros(MONDAY_9) + minutes * 60_000_000
+
+    slots = {"KEEP22": (0, "1111"), "EARLY2": (120, "2222"), "LATE22": (-60, "3333"), "TWNA22": (0, "5555"),
+             "TWNB22": (10, "5555"), "NEXT22": (24 * 60, "6666")}  # code: (minutes from 09:00, phone tail)
+    msg = wire.AppointmentsMessage(
+        v=1, hall="test-hall", version=1, first_day="2026-11-23", last_day="2026-11-24",
+        policy=wire.AppointmentPolicy(before_minutes=30, after_minutes=15),
+        bookings=[wire.Booking(id=f"b-{code}", code=code, department="academic", item="transcript", start=at(m),
+                               phone_tail=tail) for code, (m, tail) in slots.items()])
+    assert hall.call(take_appointments, msg)
+    walk = [client.post("/api/tickets", json={"item": "transcript"}).json()["number"] for _ in range(2)]
+
+    def post(entry):
+        return client.post("/api/appointments/checkin", json={"entry": entry})
+
+    r = post("KEEP22".lower())
+    assert r.status_code == 201, r.text
+    got = r.json()
+    assert (got["number"], got["department"], got["item"], got["appointment"], got["waiting_ahead"]) == (
+        "A003", "academic", "transcript", "on_time", 0)
+    assert set(got) == {"id", "number", "department", "item", "priority", "issued_at", "waiting_ahead",
+                        "estimated_wait_minutes", "appointment"}
+    assert client.get(f"/api/tickets/{got['id']}").json()["waiting_ahead"] == 0
+
+    r = post("3333")  # by the phone's last digits, after its window (08:00 + 15 min): a walk-in
+    assert r.status_code == 201 and r.json()["appointment"] == "late"
+    assert r.json()["waiting_ahead"] == 3  # both walk-ins and the on-time appointment
+
+    refusals = {
+        "KEEP22": (409, "already-checked-in"), "EARLY2": (409, "too-early"),
+        "5555": (409, "several-bookings"), "NEXT22": (409, "not-today"), "ZZZZZZ": (404, "no-booking"),
+        "9999": (404, "no-booking"), "12": (400, "bad-entry"), "": (400, "bad-entry"),
+    }
+    for entry, (status, refusal) in refusals.items():
+        r = post(entry)
+        assert (r.status_code, r.json()["code"]) == (status, refusal), (entry, r.text)
+    assert "A003" in post("KEEP22").json()["detail"]  # the number it got, as the kiosk says
+    assert "10:30" in post("EARLY2").json()["detail"]  # when to come back
+    # malformed bodies change nothing either
+    assert client.post("/api/appointments/checkin", json={"entry": "A" * 65}).status_code == 400
+    assert client.post("/api/appointments/checkin", json={"entry": "TWNA22", "x": 1}).status_code == 400
+    assert client.post("/api/appointments/checkin", json={}).status_code == 400
+    assert tickets(hall) == [*walk, "A003", "A004"]
