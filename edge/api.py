@@ -15,7 +15,7 @@ from litestar.response import ServerSentEvent
 
 from sync.kernel.serve import until_stopped
 
-from . import attendance, cases, closing, presence, queue, ratings, views, windows
+from . import appointments, attendance, cases, closing, presence, queue, ratings, views, windows
 from .context import Ctx
 from .hall import Hall
 from .live import Hub
@@ -52,6 +52,14 @@ class TicketIssuedResponse(msgspec.Struct, kw_only=True):
     issued_at: str
     waiting_ahead: int
     estimated_wait_minutes: int | None  # None while none of the department's windows is serving
+
+
+class CheckinRequest(Body):
+    entry: Annotated[str, msgspec.Meta(max_length=MAX_ID)]  # a booking code or a phone's last 4 digits
+
+
+class CheckinIssuedResponse(TicketIssuedResponse, kw_only=True):
+    appointment: Literal["on_time", "late"]  # on_time: called ahead of walk-ins; late: an ordinary walk-in
 
 
 class Rejoin(Body):
@@ -181,14 +189,26 @@ def _issue(ctx: Ctx, data: TicketRequest) -> TicketIssuedResponse:
     return _issued(ctx, queue.issue(ctx, item=data.item, department=data.department, priority=data.priority))
 
 
+def _checkin(ctx: Ctx, data: CheckinRequest) -> CheckinIssuedResponse:
+    """The kiosk's check-in (edge.appointments.check_in: same rules, same refusals) answered
+    like a ticket, its waiting figures in call order (the appointment is ahead of walk-ins)."""
+    done = appointments.check_in(ctx, data.entry)
+    t = ctx.store.ticket(done["ticket"])
+    assert t is not None
+    ahead = queue.waiting_ahead(ctx, t) or 0
+    return CheckinIssuedResponse(
+        id=t.id, number=t.number, department=t.department, item=t.item, priority=t.priority,
+        issued_at=views.iso(ctx, t.issued_at) or "", waiting_ahead=ahead,
+        estimated_wait_minutes=queue.estimate_wait(ctx, t.department, ahead), appointment=done["status"])
+
+
 def _ticket(ctx: Ctx, ticket_id: str) -> dict:
     t = ctx.store.ticket(ticket_id)
     if t is None:
         raise NotFound("unknown-ticket", f"没有编号为 {ticket_id} 的号码")
     brief = views.ticket_brief(ctx, t)
     if t.state == "waiting":
-        ahead = [x for x in ctx.store.waiting(t.department, t.service_date)]
-        pos = next(i for i, x in enumerate(ahead) if x.id == t.id)
+        pos = queue.waiting_ahead(ctx, t) or 0
         brief["waiting_ahead"] = pos
         brief["estimated_wait_minutes"] = queue.estimate_wait(ctx, t.department, pos)
     return brief
@@ -276,6 +296,12 @@ class HallApi(Controller):
     @post("/tickets", status_code=201, summary="Take a number (by item or department)", opt=access(PUBLIC))
     async def take_ticket(self, hall: NamedDependency[Hall], data: JSONBody[TicketRequest]) -> TicketIssuedResponse:
         return await hall.run(_issue, data)
+
+    @post("/appointments/checkin", status_code=201, opt=access(PUBLIC),
+          summary="Check an appointment in (booking code or phone's last 4 digits): a ticket, as at the kiosk")
+    async def appointment_checkin(self, hall: NamedDependency[Hall],
+                                  data: JSONBody[CheckinRequest]) -> CheckinIssuedResponse:
+        return await hall.run(_checkin, data)
 
     @get("/tickets/{ticket_id:str}", summary="A ticket's state and place in the queue", opt=access(PUBLIC))
     async def ticket(self, hall: NamedDependency[Hall], ticket_id: PathId) -> dict:

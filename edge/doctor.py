@@ -283,7 +283,7 @@ def check_broker(cfg: EdgeConfig, opts: Options) -> tuple[list[Check], int | Non
         broker = parse_broker_url(cfg.broker.url, cfg.broker.username, cfg.broker.password)
     except ValueError as e:
         return [Check("broker", FAIL, str(e), "correct $.broker.url")], None
-    own = [wire.ack_topic(hall), wire.config_topic(hall), wire.TIME_TOPIC]
+    own = [wire.ack_topic(hall), wire.config_topic(hall), wire.appointments_topic(hall), wire.TIME_TOPIC]
     # Another hall's topics: a broker refuses the subscription (SUBACK) or, as mosquitto does,
     # grants it and then delivers nothing; so the doctor also publishes to that topic and sees
     # whether its own message comes back. It publishes to another hall's events too (what a
@@ -321,7 +321,8 @@ def check_broker(cfg: EdgeConfig, opts: Options) -> tuple[list[Check], int | Non
         if got.published.get(topic):
             leaks.append(f"may publish to {topic}")
     acl_fix = ("install the ACL `onestop-central broker-config` writes (acl_file in mosquitto.conf) and restart "
-               "the broker: a hall may publish only its events and status and read its ack, config and the time")
+               "the broker: a hall may publish only its events and status and read its ack, config, bookings and "
+               "the time")
     if denied_own:
         checks.append(Check("broker acl", FAIL, f"refuses this hall's own topics: {', '.join(denied_own)}", acl_fix))
     elif leaks:

@@ -39,6 +39,7 @@ from .context import Ctx
 from .hall import Hall
 from .hardware import record_fault, record_recovered
 from .i18n import N_
+from .queue import waiting_ahead
 from .store.log import StoredEvent
 from .workflow import Invalid, NotFound
 
@@ -72,10 +73,7 @@ def slip_of(ctx: Ctx, ticket_id: str, hall_name: str, reprint: bool = False) -> 
         rows = {w.id: w for w in ctx.store.windows()}
         where = "、".join(w.name for w in ctx.catalog.business.windows
                          if w.department == t.department and windows.in_service(ctx, w.id, today, rows.get(w.id)))
-    ahead = None
-    if t.state == "waiting":
-        waiting = ctx.store.waiting(t.department, t.service_date)
-        ahead = next((i for i, x in enumerate(waiting) if x.id == t.id), None)
+    ahead = waiting_ahead(ctx, t)  # in the order the calls take them (appointments ahead)
     issued = ctx.calendar.local(from_micros(t.issued_at))
     return Slip(hall=hall_name, number=t.number, department=dept.name if dept else t.department, windows=where,
                 ahead=ahead, issued=f"{issued.year}年{issued.month}月{issued.day}日 {issued:%H:%M}",

@@ -12,7 +12,9 @@ place in time (首问负责).
 from __future__ import annotations
 
 import math
+from collections import deque
 from datetime import timedelta
+from typing import Callable
 
 from sync.contract import events as ev
 from sync.kernel.clock import uuid7
@@ -141,23 +143,83 @@ def current_ticket(ctx: Ctx, w: WindowView) -> TicketView:
     return t
 
 
+def _appointment_goes_first(head: TicketView, first: str | None, bound_reached: Callable[[], bool]) -> bool:
+    """The call-order rule, shared by the next call (next_waiting) and the whole order the
+    figures are read from (call_order): whether the call takes the department's first waiting
+    on-time appointment ticket `first` (its id) instead of `head`, the first waiting ticket in
+    order of arrival (priority tickets first). Priority tickets (elderly, disabled) go first
+    [J 22]; then an appointment ticket checked in on time goes ahead of earlier walk-ins
+    [C 11(6)] — unless `bound_reached()`: the department's last `max_in_row` calls (central's
+    `[appointments] max_in_row`, 0: no bound) were all appointment tickets, then the head (a
+    walk-in) is called."""
+    if head.priority or first is None or first == head.id:
+        return False
+    return not bound_reached()
+
+
 def next_waiting(ctx: Ctx, department: str) -> TicketView | None:
     """The ticket the department's next call takes (deterministic: the store's state alone
-    decides). Priority tickets (elderly, disabled) first [J 22]; then an appointment ticket
-    checked in on time goes ahead of earlier walk-ins [C 11(6)] — unless the department's last
-    `max_in_row` calls (central's `[appointments] max_in_row`, 0: no bound) were all appointment
-    tickets, then the first walk-in is called; then order of arrival."""
+    decides; the rule: _appointment_goes_first)."""
     sdate = ctx.service_date()
     head = ctx.store.waiting(department, sdate, limit=1)
-    if not head or head[0].priority:
-        return head[0] if head else None
-    first = ctx.store.first_appointment_waiting(department, sdate)
-    if first is None or first == head[0].id:
-        return head[0]
+    if not head:
+        return None
+    first = None if head[0].priority else ctx.store.first_appointment_waiting(department, sdate)
+
+    def bound_reached() -> bool:
+        most = ctx.store.appointment_policy().max_in_row
+        return bool(most) and ctx.store.appointment_calls_in_row(department, sdate, most) >= most
+
+    if _appointment_goes_first(head[0], first, bound_reached):
+        return ctx.store.ticket(first)  # type: ignore[arg-type]
+    return head[0]
+
+
+def call_order(ctx: Ctx, department: str, service_date: str | None = None) -> list[TicketView]:
+    """The department's waiting tickets in the order the next calls take them if nobody new
+    comes: next_waiting's rule applied call after call (the appointment calls in a row counted
+    on). What "waiting ahead" and the estimated wait are read from, so an appointment ticket is
+    told it is near the front and a walk-in that it waits for the appointments too. A fixed
+    number of queries whatever the queue's length (the waiting tickets, the on-time appointment
+    tickets, the calls in a row), none when no appointment ticket waits beyond the first."""
+    sdate = service_date or ctx.service_date()
+    waiting = ctx.store.waiting(department, sdate)
+    if len(waiting) < 2:
+        return waiting
+    booked = ctx.store.appointment_ticket_ids(sdate)
+    if not any(t.id in booked for t in waiting):
+        return waiting  # walk-ins only: order of arrival (priority first) is the call order
     most = ctx.store.appointment_policy().max_in_row
-    if most and ctx.store.appointment_calls_in_row(department, sdate, most) >= most:
-        return head[0]
-    return ctx.store.ticket(first)
+    in_row = ctx.store.appointment_calls_in_row(department, sdate, most) if most else 0
+    place = {t.id: i for i, t in enumerate(waiting)}
+    rest = deque(t for t in waiting if t.priority)  # ahead of everybody, in their order
+    appts = deque(t for t in waiting if not t.priority and t.id in booked)
+    walks = deque(t for t in waiting if not t.priority and t.id not in booked)
+    order: list[TicketView] = []
+    while rest or appts or walks:
+        if rest:
+            head = rest[0]
+        elif appts and (not walks or place[appts[0].id] < place[walks[0].id]):
+            head = appts[0]
+        else:
+            head = walks[0]
+        first = appts[0].id if appts else None
+        reached = bool(most) and in_row >= most
+        if _appointment_goes_first(head, first, lambda r=reached: r):
+            pick = appts.popleft()
+        else:
+            pick = head
+            (rest if head.priority else appts if head.id in booked else walks).popleft()
+        order.append(pick)
+        in_row = in_row + 1 if pick.id in booked else 0
+    return order
+
+
+def waiting_ahead(ctx: Ctx, t: TicketView) -> int | None:
+    """How many tickets the next calls take before `t` (call_order); None unless it waits."""
+    if t.state != "waiting":
+        return None
+    return next((i for i, x in enumerate(call_order(ctx, t.department, t.service_date)) if x.id == t.id), 0)
 
 
 def call_next(ctx: Ctx, window_id: str, staff: str) -> TicketView:

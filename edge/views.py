@@ -91,6 +91,11 @@ def windows(ctx: Ctx) -> list[dict]:
 
 
 def queue_summary(ctx: Ctx) -> list[dict]:
+    """Per department the waiting count and the estimated wait of a visitor taking a number
+    now: a walk-in's figures, and those are exact in the call order too (edge.queue.call_order:
+    a new walk-in is the last in order of arrival, so every waiting ticket — priority,
+    appointment or earlier walk-in — is called before it). A ticket's own figure comes from
+    queue.waiting_ahead."""
     counts = ctx.store.waiting_counts(ctx.service_date())
     out = []
     for d in ctx.catalog.hall_departments():

@@ -173,8 +173,7 @@ def ticket_data(ctx: Ctx, ticket_id: str, lang: str = i18n.DEFAULT) -> dict:
     state = department_state(ctx, t.department) if t.department in {
         d.id for d in ctx.catalog.hall_departments()} else {"wait": None, "windows": [], "paused": False}
     if t.state == "waiting":
-        waiting = ctx.store.waiting(t.department, t.service_date)
-        ahead = next((i for i, x in enumerate(waiting) if x.id == t.id), 0)
+        ahead = queue.waiting_ahead(ctx, t)  # in call order: appointments checked in on time go ahead
         if state["wait"] is not None:
             wait = queue.estimate_wait(ctx, t.department, ahead)
     it = ctx.catalog.items.get(t.item) if t.item else None

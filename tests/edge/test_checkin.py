@@ -24,6 +24,7 @@ from edge.app import create_app as edge_app
 from edge.config import load as load_hall
 from edge.hall import Hall
 from edge.syncing import start_replication, take_appointments
+from edge.workflow import NotFound
 from sync.contract import events as ev
 from sync.contract import wire
 from sync.kernel.clock import ManualClock, to_micros
@@ -193,3 +194,111 @@ def test_checkin_call_order_bounds_appointments_in_a_row(hall):
         hall.call(lambda ctx, tid=t.id: ctx.store.append(ev.TicketCompleted(
             ticket=tid, window="W1", staff="s-li", item="transcript", outcome="instant")))
     assert order == [prio, appts[0], appts[1], walk[0], appts[2], walk[1]]
+
+
+def test_checkin_api_issues_the_ticket_under_the_kiosk_rules_and_codes(client, hall):
+    """`POST /api/appointments/checkin` (a self-service terminal, a staff tablet; no session):
+    the kiosk's rules with the same refusal codes, the ticket answered as `POST /api/tickets`
+    does, its figures in call order [C 11(6)]."""
+    def at(minutes: int) -> int:
+        return to_micros(MONDAY_9) + minutes * 60_000_000
+
+    slots = {"KEEP22": (0, "1111"), "EARLY2": (120, "2222"), "LATE22": (-60, "3333"), "TWNA22": (0, "5555"),
+             "TWNB22": (10, "5555"), "NEXT22": (24 * 60, "6666")}  # code: (minutes from 09:00, phone tail)
+    msg = wire.AppointmentsMessage(
+        v=1, hall="test-hall", version=1, first_day="2026-11-23", last_day="2026-11-24",
+        policy=wire.AppointmentPolicy(before_minutes=30, after_minutes=15),
+        bookings=[wire.Booking(id=f"b-{code}", code=code, department="academic", item="transcript", start=at(m),
+                               phone_tail=tail) for code, (m, tail) in slots.items()])
+    assert hall.call(take_appointments, msg)
+    walk = [client.post("/api/tickets", json={"item": "transcript"}).json()["number"] for _ in range(2)]
+
+    def post(entry):
+        return client.post("/api/appointments/checkin", json={"entry": entry})
+
+    r = post("KEEP22".lower())
+    assert r.status_code == 201, r.text
+    got = r.json()
+    assert (got["number"], got["department"], got["item"], got["appointment"], got["waiting_ahead"]) == (
+        "A003", "academic", "transcript", "on_time", 0)
+    assert set(got) == {"id", "number", "department", "item", "priority", "issued_at", "waiting_ahead",
+                        "estimated_wait_minutes", "appointment"}
+    assert client.get(f"/api/tickets/{got['id']}").json()["waiting_ahead"] == 0
+
+    r = post("3333")  # by the phone's last digits, after its window (08:00 + 15 min): a walk-in
+    assert r.status_code == 201 and r.json()["appointment"] == "late"
+    assert r.json()["waiting_ahead"] == 3  # both walk-ins and the on-time appointment
+
+    refusals = {
+        "KEEP22": (409, "already-checked-in"), "EARLY2": (409, "too-early"),
+        "5555": (409, "several-bookings"), "NEXT22": (409, "not-today"), "ZZZZZZ": (404, "no-booking"),
+        "9999": (404, "no-booking"), "12": (400, "bad-entry"), "": (400, "bad-entry"),
+    }
+    for entry, (status, refusal) in refusals.items():
+        r = post(entry)
+        assert (r.status_code, r.json()["code"]) == (status, refusal), (entry, r.text)
+    assert "A003" in post("KEEP22").json()["detail"]  # the number it got, as the kiosk says
+    assert "10:30" in post("EARLY2").json()["detail"]  # when to come back
+    # malformed bodies change nothing either
+    assert client.post("/api/appointments/checkin", json={"entry": "A" * 65}).status_code == 400
+    assert client.post("/api/appointments/checkin", json={"entry": "TWNA22", "x": 1}).status_code == 400
+    assert client.post("/api/appointments/checkin", json={}).status_code == 400
+    assert tickets(hall) == [*walk, "A003", "A004"]
+
+
+def test_checkin_forged_bookings_on_the_broker_are_refused_and_recorded(hall, broker):
+    """Whoever holds central-side broker credentials (a leaked worker password: the ACL lets it
+    write every hall's bookings topic) publishes bookings of a higher version for the hall:
+    unsigned, signed by another key, and central's signature over other bookings. The hall keeps
+    the bookings central signed, records each refusal as `downlink.refused` (which goes to
+    central like every event), and a forged code checks nothing in."""
+    from sync.contract.signing import Signer
+
+    from tests.brokers import connected_client
+    from tests.conftest import SIGNER
+
+    topic = wire.appointments_topic(HALL)
+    start = to_micros(MONDAY_9)
+
+    def message(version: int, code: str, tail: str) -> wire.AppointmentsMessage:
+        return wire.AppointmentsMessage(
+            v=wire.V, hall=HALL, version=version, first_day="2026-11-23", last_day="2026-11-23",
+            policy=wire.AppointmentPolicy(max_in_row=0),
+            bookings=[wire.Booking(id=f"b-{code}", code=code, department="academic", item="transcript", start=start,
+                                   phone_tail=tail)])
+
+    rep = start_replication(hall, broker.url, username=HALL, password=password_for(HALL), ack_timeout=1.0,
+                            status_interval=1.0)
+    central = connected_client(broker.port, "central-3", protocol=5)
+    try:
+        genuine = message(3, "KEEP22", "1111")
+        central.publish(topic, SIGNER.seal(topic, wire.encode(genuine)), qos=1, retain=True).wait_for_publish(5)
+        wait_until(lambda: hall.call(lambda ctx: ctx.store.appointments_version()) == 3, 15,
+                   what="central's signed bookings to reach the hall")
+
+        forged = wire.encode(message(2**40, "EVJL22", "9999"))
+        sealed = wire.decode(SIGNER.seal(topic, wire.encode(genuine)), wire.Sealed)
+        for payload in (forged,  # unsigned
+                        Signer.generate().seal(topic, forged),  # signed, by a key that is not central's
+                        wire.encode(wire.Sealed(v=wire.V, kid=sealed.kid, sig=sealed.sig, body=forged))):
+            central.publish(topic, payload, qos=1, retain=True).wait_for_publish(5)
+
+        def refused():
+            hall.call(lambda ctx: None)
+            got = [msgspec.json.decode(e.body) for e in hall.store.events(0, 1000) if e.kind == "downlink.refused"]
+            return got if len(got) >= 3 else None
+
+        got = wait_until(refused, 15, what="three refusals in the hall's log")
+        assert [(r["topic"], r["reason"]) for r in got] == [
+            (topic, "unsigned"), (topic, "unknown_key"), (topic, "bad_signature")]
+    finally:
+        central.loop_stop()
+        central.disconnect()
+        rep.stop()
+    assert hall.call(lambda ctx: ctx.store.appointments_version()) == 3
+    assert [b.code for b in hall.call(lambda ctx: ctx.store.bookings_on("2026-11-23"))] == ["KEEP22"]
+    with pytest.raises(NotFound):
+        hall.call(appointments.check_in, "EVJL22")
+    with pytest.raises(NotFound):
+        hall.call(appointments.check_in, "9999")
+    assert hall.call(appointments.check_in, "1111")["status"] == "on_time"  # the real booking still works

@@ -157,6 +157,25 @@ def test_doctor_acl_that_lets_a_hall_reach_another_halls_topics_fails(tmp_path):
     assert "broker-config" in acl_check.fix
 
 
+def test_doctor_reads_the_bookings_topic_and_checks_centrals_key_on_it(tmp_path, broker, central_link):
+    """The doctor subscribes to the hall's bookings topic (central's retained, signed
+    `AppointmentsMessage`) as to its config: with only bookings retained, it verifies central's
+    key on them, and a wrong key fails naming that topic."""
+    config, booked = wire.config_topic(HALL), wire.appointments_topic(HALL)
+    central_link.publish(config, b"", retain=True)  # an empty retained message clears the topic
+    central_link.publish(booked, SIGNER.seal(booked, b"bookings"), retain=True)
+    try:
+        good = by_name(doctor.run(write_hall(tmp_path, broker), opts(tmp_path, wait=1.0)))
+        bad = by_name(doctor.run(write_hall(tmp_path, broker, public_key=Signer.generate().public_key),
+                                 opts(tmp_path, wait=1.0)))
+    finally:
+        central_link.publish(booked, b"", retain=True)
+    assert good["broker acl"].mark == doctor.OK, good["broker acl"].line()
+    assert good["central key"].mark == doctor.OK and booked in good["central key"].detail
+    assert bad["central key"].failed and booked in bad["central key"].detail
+    assert "unknown_key" in bad["central key"].detail
+
+
 def test_doctor_key_that_does_not_verify_centrals_message_fails(tmp_path, broker, central_link):
     topic = wire.config_topic(HALL)
     central_link.publish(topic, SIGNER.seal(topic, b"a configuration"), retain=True)

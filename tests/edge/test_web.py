@@ -23,7 +23,7 @@ PUBLIC = {
     "/console/{window_id:str}/sign-on", "/manage/login", "/manage/logout",
     "/api/health", "/api/catalog", "/api/tickets", "/api/tickets/{ticket_id:str}", "/api/tickets/rejoin",
     "/api/queue", "/api/display", "/api/stream", "/api/windows", "/api/windows/{window_id:str}/sign-on",
-    "/api/login", "/api/logout",
+    "/api/login", "/api/logout", "/api/appointments/checkin",
     # the visitor's phone page: public, its link's tag is the credential (tests/edge/test_phone_page.py)
     "/m/{ticket_id:str}/{tag:str}", "/m/{ticket_id:str}/{tag:str}/rating", "/api/phone/{ticket_id:str}/{tag:str}",
     "/api/phone/{ticket_id:str}/{tag:str}/stream",
