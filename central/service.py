@@ -139,7 +139,7 @@ class CentralService:
             parts = wire.split_hall_topic(topic) if topic != "acks" else None
             if parts is not None and parts[1] == "events":
                 try:
-                    item = (topic, prepare(parts[0], topic, payload, self.clock.micros()))
+                    item = (topic, prepare(parts[0], topic, payload, self.clock.micros(), copy=self.store.postgres))
                 except Exception:  # noqa: BLE001 - the worker decodes it again and quarantines
                     log.exception("decoding a batch on %s failed", topic)
             self._q.put(item)
@@ -157,7 +157,10 @@ class CentralService:
 
     def _worker(self) -> None:
         """Group commit: every message waiting is handled in one transaction (each in its own
-        savepoint), then the acks of the halls it touched go out — after the commit."""
+        savepoint), then the acks of the halls it touched go out — after the commit. The
+        transaction first locks the halls of its batches in one order (CentralStore.holding), so
+        workers sharing the subscription never deadlock; hall statuses, which every worker
+        receives, are written after it, each on its own."""
         stop = False
         while not stop:
             items = [self._q.get()]
@@ -169,10 +172,13 @@ class CentralService:
             if _STOP in items:
                 stop = True
                 items = [i for i in items if i is not _STOP]
+            statuses = [i for i in items if i[0].endswith("/status")]
+            items = [i for i in items if not i[0].endswith("/status")]
             upto: dict[str, dict[str, int]] = {}  # hall → epoch → last seq of its batches here
             acks: list[wire.Ack] = []
             try:
-                with self.store.db.atomic():
+                preps = [payload for _topic, payload in items if isinstance(payload, Prepared)]
+                with self.store.db.atomic(), self.store.holding(preps):
                     for topic, payload in items:
                         try:
                             with self.store.db.atomic():
@@ -190,7 +196,13 @@ class CentralService:
                                              conflicts=self.store.conflicts(hall), upto=marks, ts=now))
             except Exception:  # noqa: BLE001 - the commit failed: nothing acked, halls resend
                 log.exception("ingest commit failed")
-                continue
+                acks = []
+            for topic, payload in statuses:
+                try:
+                    with self.store.db.atomic():
+                        self._handle_raw(topic, payload)
+                except Exception:  # noqa: BLE001
+                    log.exception("storing a status on %s failed", topic)
             for ack in acks:
                 hall = ack.hall
                 if self._send(wire.ack_topic(hall), ack, retain=True):

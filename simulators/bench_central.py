@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import random
@@ -279,27 +280,108 @@ def batches(logs: dict[str, list[wire.WireEvent]], epochs: dict[str, str],
 # ---------------------------------------------------------------- ingest
 
 
-def ingest(store, payloads: list[tuple[str, bytes, int]]) -> dict:
-    """Group commit as central.service does; returns the counts and events/s."""
+def _ingest_groups(store, payloads: list[tuple[str, bytes, int]]) -> tuple[int, int]:
+    """(stored, duplicates) of `payloads` stored in groups of GROUP batches, one transaction
+    each, as central.service's worker does: decode (with the COPY text on PostgreSQL), lock the
+    halls in one order, each batch in a savepoint, acks read before the commit."""
+    from central.store import prepare
+
     stored = dups = 0
-    t0 = time.perf_counter()
     for i in range(0, len(payloads), GROUP):
-        group = payloads[i:i + GROUP]
-        with store.db.atomic():
+        preps = [prepare(hall, wire.events_topic(hall), payload, int(time.time() * 1e6), copy=store.postgres)
+                 for hall, payload, _ts in payloads[i:i + GROUP]]
+        with store.db.atomic(), store.holding(preps):
             halls = set()
-            for hall, payload, _ts in group:
+            for prep in preps:
                 with store.db.atomic():
-                    r = store.ingest(hall, wire.events_topic(hall), payload, int(time.time() * 1e6))
+                    r = store.store_prepared(prep)
                 if r is not None:
                     stored += r.stored
                     dups += r.duplicates
-                    halls.add(hall)
+                    halls.add(r.hall)
             for hall in halls:  # what the acks would carry
                 store.acks(hall)
                 store.conflicts(hall)
+    return stored, dups
+
+
+def ingest(store, payloads: list[tuple[str, bytes, int]]) -> dict:
+    """Group commit as central.service does; returns the counts and events/s."""
+    t0 = time.perf_counter()
+    stored, dups = _ingest_groups(store, payloads)
     seconds = time.perf_counter() - t0
     return {"events": stored, "duplicates": dups, "batches": len(payloads), "seconds": round(seconds, 2),
             "events_per_s": round(stored / seconds) if seconds else 0}
+
+
+def _worker_main(url: str, payloads, start, out) -> None:
+    from central.store import CentralStore
+
+    store = CentralStore(url)
+    store.db.connect()
+    try:
+        start.wait()
+        t0 = time.time()
+        stored, dups = _ingest_groups(store, payloads)
+        out.put((stored, dups, t0, time.time(), None))
+    except BaseException as e:  # noqa: BLE001 - reported to the parent
+        out.put((0, 0, 0.0, 0.0, repr(e)))
+    finally:
+        store.close()
+
+
+def ingest_workers(url: str, payloads: list[tuple[str, bytes, int]], workers: int) -> dict:
+    """`workers` central processes (forked, each with its own connection) on one database, the
+    batches dealt round-robin as a shared subscription deals them; events/s from the start of
+    the first to the end of the last. The database must be migrated already (CentralStore.open)."""
+    import multiprocessing as mp
+
+    ctx = mp.get_context("fork")
+    start, out = ctx.Event(), ctx.Queue()
+    procs = [ctx.Process(target=_worker_main, args=(url, payloads[k::workers], start, out)) for k in range(workers)]
+    for p in procs:
+        p.start()
+    time.sleep(0.5)  # let every worker connect before the clock starts
+    start.set()
+    done = [out.get(timeout=3600) for _ in procs]
+    for p in procs:
+        p.join(60)
+    errors = [d[4] for d in done if d[4]]
+    if errors:
+        raise RuntimeError(f"an ingest worker failed: {errors[0]}")
+    stored, dups = sum(d[0] for d in done), sum(d[1] for d in done)
+    seconds = max(d[3] for d in done) - min(d[2] for d in done)
+    return {"workers": workers, "events": stored, "duplicates": dups, "batches": len(payloads),
+            "seconds": round(seconds, 2), "events_per_s": round(stored / seconds) if seconds else 0}
+
+
+def raw_copy_rate(url: str, payloads, tries: int = 3) -> float:
+    """events/s of one COPY of the same rows into a copy of the `events` table (same columns,
+    indexes and id sequence), one transaction, best of `tries`: PostgreSQL's storage limit."""
+    from central.store import CentralStore, prepare
+    from central.store.pgingest import _COLS, copy_text
+
+    text = "".join(copy_text(prepare(h, "", p, 0).rows) for h, p, _ts in payloads)
+    n = text.count("\n")
+    store = CentralStore(url)
+    store.db.connect()
+    best = 0.0
+    try:
+        cur = store.db.cursor()
+        cur.execute("CREATE TABLE bench_raw_events (LIKE events INCLUDING ALL)")
+        store.db.commit()
+        for _ in range(tries):
+            t0 = time.perf_counter()
+            cur.copy_expert(f"COPY bench_raw_events ({_COLS}) FROM STDIN", io.StringIO(text))
+            store.db.commit()
+            best = max(best, n / (time.perf_counter() - t0))
+            cur.execute("TRUNCATE bench_raw_events")
+            store.db.commit()
+        cur.execute("DROP TABLE bench_raw_events")
+        store.db.commit()
+    finally:
+        store.close()
+    return best
 
 
 # ---------------------------------------------------------------- HTTP
@@ -384,18 +466,26 @@ def raw_rate(payloads, tmp: Path) -> float:
     return raw_sqlite_rate(rows, tmp)
 
 
-def run_one(label: str, url: str, payloads, config: Path, year: int, runs: int) -> dict:
+def run_one(label: str, url: str, payloads, config: Path, year: int, runs: int, pages: bool = True) -> dict:
     from central.store import marks
     from central.store import CentralStore
 
     store = CentralStore(url)
     store.open()
     try:
-        res = {"db": label, "ingest": ingest(store, payloads)}
+        res = {"db": label}
+        if store.postgres:  # the storage limit, measured in the same database just before
+            res["raw_copy_per_s"] = round(raw_copy_rate(url, payloads))
+            print(f"  {label:<10} raw COPY of the same rows (best of 3): {res['raw_copy_per_s']:>7,} events/s", flush=True)
+        res["ingest"] = ingest(store, payloads)
         res["dirty_days"] = len(marks.dirty(store))
         print(f"  {label:<10} ingest {res['ingest']['events']:>9,} events in {res['ingest']['seconds']:>7.1f} s: "
               f"{res['ingest']['events_per_s']:>7,} events/s ({res['ingest']['batches']} batches, "
               f"{res['dirty_days']} hall-days dirty)", flush=True)
+        if store.postgres:
+            res["ingest"]["ratio_to_raw_copy"] = round(res["ingest"]["events_per_s"] / res["raw_copy_per_s"], 3)
+        if not pages:
+            return res
         base, stop = serve(store, config)
         try:
             pages = {"live": "/live",
@@ -415,9 +505,35 @@ def run_one(label: str, url: str, payloads, config: Path, year: int, runs: int) 
         store.close()
 
 
+def run_workers(payloads, workers: int) -> dict | None:
+    """PostgreSQL ingest with `workers` processes on a fresh database, and a raw COPY of the
+    same rows in that database just before; None when no server is reachable."""
+    from central.store import CentralStore
+
+    pg = fresh_pg_database()
+    if not pg:
+        return None
+    url, drop = pg
+    try:
+        store = CentralStore(url)
+        store.open()  # migrated before the workers start
+        store.close()
+        raw = raw_copy_rate(url, payloads)
+        res = ingest_workers(url, payloads, workers)
+        res["raw_copy_per_s"] = round(raw)
+        res["ratio_to_raw_copy"] = round(res["events_per_s"] / raw, 3)
+        print(f"  postgresql ingest with {workers} worker processes: {res['events']:,} events in {res['seconds']:.1f} s: "
+              f"{res['events_per_s']:,} events/s; raw COPY {raw:,.0f}/s; ratio {res['ratio_to_raw_copy']}", flush=True)
+        return res
+    finally:
+        drop()
+
+
 def run(halls: int = 30, days: int = 365, visits: int = 100, seed: int = 1, runs: int = 10,
-        sqlite: bool = True, postgres: bool | None = None, db: str | None = None, as_json: bool = False) -> dict:
-    """postgres None = when reachable. `db`: run on this database URL only."""
+        sqlite: bool = True, postgres: bool | None = None, db: str | None = None, as_json: bool = False,
+        pages: bool = True, workers: int = 2) -> dict:
+    """postgres None = when reachable. `db`: run on this database URL only. `pages`: False =
+    ingest only. `workers` > 1: PostgreSQL ingest is also measured with that many processes."""
     from central.config import load
     from central.projections import Directory
 
@@ -461,12 +577,14 @@ def run(halls: int = 30, days: int = 365, visits: int = 100, seed: int = 1, runs
                     targets.append(("postgresql", pg[0], pg[1]))
         for label, url, drop in targets:
             try:
-                one = run_one(label, url, payloads, config, year, runs)
+                one = run_one(label, url, payloads, config, year, runs, pages)
                 one["ingest"]["ratio_to_raw"] = round(one["ingest"]["events_per_s"] / raw, 3)
                 result["runs"].append(one)
             finally:
                 if drop:
                     drop()
+            if label == "postgresql" and not db and workers > 1:
+                one["ingest_workers"] = run_workers(payloads, workers)
         if as_json:
             print(json.dumps(result, ensure_ascii=False))
         return result

@@ -122,6 +122,10 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--db", metavar="URL", help="only this database (sqlite:///PATH or postgresql://…, "
                                                "must be empty); default: SQLite, then PostgreSQL when reachable")
     c.add_argument("--no-postgres", action="store_true", help="only SQLite")
+    c.add_argument("--no-sqlite", action="store_true", help="only PostgreSQL")
+    c.add_argument("--ingest-only", action="store_true", help="measure ingest only, not the pages")
+    c.add_argument("--workers", type=_positive_int, default=2, metavar="N",
+                   help="PostgreSQL ingest is also measured with N worker processes (default 2; 1 = not)")
     c.add_argument("--json", action="store_true", help="also print the result as one JSON object")
     return p
 
@@ -163,7 +167,8 @@ def main(argv: list[str] | None = None) -> int:
         from . import bench_central
 
         bench_central.run(halls=args.halls, days=args.days, visits=args.visits, seed=args.seed, runs=args.runs,
-                          postgres=False if args.no_postgres else None, db=args.db, as_json=args.json)
+                          postgres=False if args.no_postgres else None, db=args.db, as_json=args.json,
+                          sqlite=not args.no_sqlite, pages=not args.ingest_only, workers=args.workers)
         return 0
     if args.target == "sync":
         from . import bench_sync

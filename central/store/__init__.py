@@ -4,8 +4,10 @@ Only this package touches peewee (tables in `schema`, raw-SQL fact tables in `fa
 their dirty marks in `marks`, numbered migrations in `migrations`; the supervision records'
 and config revisions' queries in `records` and `revisions`). SQLite (default) or PostgreSQL by URL. Inserts are
 idempotent on (hall, epoch, seq); the contiguous prefix per (hall, epoch) is what central acks.
-On PostgreSQL the hall's progress row is locked for the ingest transaction, so several central
-workers on one shared subscription never ack what another has not committed.
+On PostgreSQL a batch's events are COPied in (central.store.pgingest) and the hall's counter and
+progress rows are locked for the ingest transaction, always in one order (`holding`), so several
+central workers on one shared subscription never ack what another has not committed and never
+deadlock.
 Schema changes are numbered migrations applied at start (`migrations.MIGRATIONS`).
 """
 
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import msgspec
@@ -22,7 +25,7 @@ from playhouse.db_url import connect
 from sync.contract import events as ev
 from sync.contract import wire
 
-from . import marks
+from . import marks, pgingest
 from .migrations import MIGRATIONS, QUARANTINE_KEEP
 from .appointments import bind_appointments
 from .schema import bind, bind_records, bind_revision
@@ -65,11 +68,12 @@ class Prepared:
     rows: list[tuple] = field(default_factory=list)  # events table rows, seq order
     bodies: list = field(default_factory=list)  # their decoded bodies
     bad: list[tuple[int, bytes, str]] = field(default_factory=list)  # (seq, event bytes, reason) to quarantine
+    copy: str | None = None  # `rows` as PostgreSQL COPY text (prepare(copy=True))
 
 
-def prepare(topic_hall: str, topic: str, payload: bytes, received: int) -> Prepared:
+def prepare(topic_hall: str, topic: str, payload: bytes, received: int, copy: bool = False) -> Prepared:
     """Decode a batch payload and every event body in it: no database needed, so it can run
-    on another thread than the writer."""
+    on another thread than the writer. `copy`: also write the rows as COPY text (PostgreSQL)."""
     prep = Prepared(hall=topic_hall, topic=topic, payload=payload, received=received)
     try:
         batch: wire.Batch = wire.decode(payload, wire.Batch)
@@ -94,6 +98,8 @@ def prepare(topic_hall: str, topic: str, payload: bytes, received: int) -> Prepa
         rows.append((topic_hall, epoch, e.seq, e.id, e.kind, e.schema, e.body.decode(),
                      e.ts, e.ts, e.boot, e.mono, e.clock, received))
         bodies.append(body)
+    if copy and rows:
+        prep.copy = pgingest.copy_text(rows)
     return prep
 
 
@@ -106,6 +112,7 @@ class CentralStore:
         self.Revision = bind_revision(self.db)  # hall configuration revisions (central.configedit)
         self.appointments = bind_appointments(self.db)  # bookings (central.appointments)
         self.postgres = isinstance(self.db, pw.PostgresqlDatabase)
+        self._held: set[tuple[str, str]] | None = None  # (hall, epoch) locked by `holding`
 
     def open(self) -> None:
         self.db.connect(reuse_if_open=True)
@@ -140,6 +147,30 @@ class CentralStore:
         savepoint; on its own it commits before returning."""
         return self.store_prepared(prepare(topic_hall, topic, payload, received))
 
+    @contextmanager
+    def holding(self, preps: list["Prepared"]):
+        """Inside a transaction (central.service's group commit): lock the counter and progress
+        rows of every batch's hall and epoch up front, in one order (central.store.pgingest),
+        before any batch is stored. A no-op on SQLite (one writer at a time)."""
+        pairs = {(p.hall, p.epoch) for p in preps if p.refused is None}
+        if self.postgres:
+            pgingest.lock_halls(self, pairs)
+        self._held = pairs
+        try:
+            yield
+        finally:
+            self._held = None
+
+    def ingest_group(self, preps: list["Prepared"]) -> list[IngestResult | None]:
+        """Store decoded batches in one transaction, each in a savepoint, locks taken first
+        (`holding`); the group commit of central.service without the MQTT side."""
+        with self.db.atomic(), self.holding(preps):
+            out = []
+            for prep in preps:
+                with self.db.atomic():
+                    out.append(self.store_prepared(prep))
+            return out
+
     def store_prepared(self, prep: "Prepared") -> IngestResult | None:
         """The database half of `ingest` for a batch `prepare` decoded (central.service
         decodes the next batches on another thread while this one is written)."""
@@ -162,8 +193,10 @@ class CentralStore:
                 keep = [i for i, r in enumerate(rows) if r[2] < conflict_at]
                 rows, bodies = [rows[i] for i in keep], [bodies[i] for i in keep]
             if rows:
-                self._rebase(topic_hall, rows)
-                inserted = self._insert_events(rows)
+                text = prep.copy if len(rows) == len(prep.rows) else None
+                if self._rebase(topic_hall, rows):
+                    text = None
+                inserted = self._insert_events(rows, text, rows[0][2] <= progress)
                 result.stored = inserted
                 result.duplicates = len(rows) - inserted
                 removed = 0
@@ -191,11 +224,13 @@ class CentralStore:
         # plain SQL: this runs once per batch, and building the query through peewee cost more
         # than running it (cProfile of the drain, docs/benchmarks.md)
         p, table = self.db.param, self.m.Progress._meta.table_name
-        self.db.execute_sql(f"INSERT INTO {table} (hall, epoch, contiguous) VALUES ({p}, {p}, 0)"
-                            " ON CONFLICT DO NOTHING", [hall, epoch])
-        sql = f"SELECT contiguous, conflict FROM {table} WHERE hall = {p} AND epoch = {p}"
         if self.postgres:
-            sql += " FOR UPDATE"
+            if self._held is None or (hall, epoch) not in self._held:
+                pgingest.lock_halls(self, [(hall, epoch)])  # counter, then progress: the one order
+        else:
+            self.db.execute_sql(f"INSERT INTO {table} (hall, epoch, contiguous) VALUES ({p}, {p}, 0)"
+                                " ON CONFLICT DO NOTHING", [hall, epoch])
+        sql = f"SELECT contiguous, conflict FROM {table} WHERE hall = {p} AND epoch = {p}"
         contiguous, conflict = self.db.execute_sql(sql, [hall, epoch]).fetchone()
         return contiguous or 0, conflict
 
@@ -212,17 +247,12 @@ class CentralStore:
         return dict(self.db.execute_sql(
             f"SELECT epoch, conflict FROM {table} WHERE hall = {p} AND conflict IS NOT NULL", [hall]).fetchall())
 
-    def _insert_events(self, rows: list[tuple]) -> int:
-        """Insert what is new; returns how many rows were new (the rest were duplicates)."""
+    def _insert_events(self, rows: list[tuple], text: str | None = None, maybe_duplicates: bool = True) -> int:
+        """Insert what is new; returns how many rows were new (the rest were duplicates).
+        PostgreSQL: COPY (`text`, when given, is `rows` as COPY text) unless `maybe_duplicates`."""
         cols = "hall, epoch, seq, event_id, kind, schema, body, ts, ts_true, boot, mono, clock, received"
         if self.postgres:
-            from psycopg2.extras import execute_values
-
-            cur = self.db.cursor()
-            new = execute_values(
-                cur, f"INSERT INTO events ({cols}) VALUES %s ON CONFLICT (hall, epoch, seq) DO NOTHING RETURNING seq",
-                rows, page_size=len(rows), fetch=True)
-            return len(new)
+            return pgingest.insert_events(self, rows, text, maybe_duplicates)
         marks = ", ".join("?" * 13)
         cur = self.db.cursor()
         cur.executemany(f"INSERT INTO events ({cols}) VALUES ({marks}) ON CONFLICT (hall, epoch, seq) DO NOTHING",
@@ -276,18 +306,20 @@ class CentralStore:
 
     # ------------------------------------------------------------------ clock corrections
 
-    def _rebase(self, hall: str, rows: list[tuple]) -> None:
-        """Unverified-clock events of a boot with a known correction get their true time."""
+    def _rebase(self, hall: str, rows: list[tuple]) -> bool:
+        """Unverified-clock events of a boot with a known correction get their true time
+        (True: some did)."""
         boots = {r[9] for r in rows if r[11] == "unverified"}
         if not boots:
-            return
+            return False
         C = self.m.Correction
         offsets = dict(C.select(C.boot, C.offset).where((C.hall == hall) & C.boot.in_(list(boots))).tuples())
         if not offsets:
-            return
+            return False
         for i, r in enumerate(rows):
             if r[11] == "unverified" and r[9] in offsets:
                 rows[i] = r[:8] + (r[7] + offsets[r[9]],) + r[9:]
+        return True
 
     def _apply_correction(self, hall: str, body: str) -> None:
         b = msgspec.json.decode(body.encode(), type=ev.ClockCorrected)

@@ -93,11 +93,15 @@ def _put_marks(store, marks: set[tuple[str, str]]) -> None:
     if not marks:
         return
     token = secrets.randbits(62) or 1
+    # sorted: rows are locked in (hall, day) order, as the refresher locks them (central.facts.refresh)
     insert_rows(store, "fact_dirty", ("hall", "day", "token"), [(h, d, token) for h, d in sorted(marks)],
-            "ON CONFLICT (hall, day) DO UPDATE SET token = excluded.token")
+                "ON CONFLICT (hall, day) DO UPDATE SET token = excluded.token", types=("text", "text", "bigint"))
 
 
 def ticket_days(store, hall: str, tickets: set[str]) -> set[str]:
+    if store.postgres and tickets:  # one array parameter instead of 500 placeholders
+        sql = "SELECT DISTINCT day FROM fact_tickets WHERE hall = %s AND ticket = ANY(%s::text[])"
+        return {r[0] for r in store.db.execute_sql(sql, [hall, sorted(tickets)]).fetchall()}
     out: set[str] = set()
     for part in chunks(sorted(tickets)):
         sql = f"SELECT DISTINCT day FROM fact_tickets WHERE hall = {store.db.param} AND ticket IN ({placeholders(store, part)})"
@@ -106,6 +110,10 @@ def ticket_days(store, hall: str, tickets: set[str]) -> set[str]:
 
 
 def case_days(store, hall: str, cases: set[str]) -> set[str]:
+    if store.postgres and cases:
+        sql = ("SELECT DISTINCT t.day FROM fact_case_tickets c JOIN fact_tickets t ON t.hall = c.hall"
+               " AND t.ticket = c.ticket WHERE c.hall = %s AND c.case_id = ANY(%s::text[])")
+        return {r[0] for r in store.db.execute_sql(sql, [hall, sorted(cases)]).fetchall()}
     out: set[str] = set()
     p = store.db.param
     for part in chunks(sorted(cases)):
@@ -144,8 +152,10 @@ def mark(store, hall: str, events: list[tuple[str, list[int], object]]) -> None:
             marks.add((hall, getattr(body, "service_date", None)))
         elif kind in ("window.paused", "window.step_away_violation"):
             marks.update((hall, day) for ts in stamps for day in _local_days(store, hall, ts))
-    insert_rows(store, "fact_tickets", ("hall", "ticket", "day"), sorted(set(issued)), "ON CONFLICT DO NOTHING")
-    insert_rows(store, "fact_case_tickets", ("hall", "case_id", "ticket"), sorted(set(cased)), "ON CONFLICT DO NOTHING")
+    text3 = ("text", "text", "text")
+    insert_rows(store, "fact_tickets", ("hall", "ticket", "day"), sorted(set(issued)), "ON CONFLICT DO NOTHING", text3)
+    insert_rows(store, "fact_case_tickets", ("hall", "case_id", "ticket"), sorted(set(cased)), "ON CONFLICT DO NOTHING",
+                text3)
     # a ticket whose issue is not stored yet needs no mark: storing the issue marks its day
     tickets.discard(None)
     cases.discard(None)
