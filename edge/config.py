@@ -169,6 +169,13 @@ class Backup(Strict, kw_only=True):
     at: ClockTime = "02:30"  # local time (the calendar's time zone) from which the day's copy is due
 
 
+class Storage(Strict, kw_only=True):
+    """`[storage]`: how long the hall keeps events central has acknowledged (edge.store.compaction,
+    docs/operations.md "Disk and SD wear"). 0: forever (the log grows without bound)."""
+
+    retention_days: Annotated[int, Meta(ge=0, le=36500)] = 90
+
+
 class Notify(Strict, kw_only=True):
     """`[notify]`: the result notice (办结通知) to an applicant who left a phone number with a
     promised, joint or 容缺 case [J 24(2), B 25(2), C 11(4), C 11(7)] (edge.outbox,
@@ -221,6 +228,7 @@ class EdgeConfig(Strict, kw_only=True):
     broker: Broker = field(default_factory=Broker)
     devices: Devices = field(default_factory=Devices)
     backup: Backup = field(default_factory=Backup)
+    storage: Storage = field(default_factory=Storage)
     notify: Notify = field(default_factory=Notify)
     display: Display = field(default_factory=Display)
 

@@ -75,6 +75,8 @@ class Ctx:
     device_labels: dict[str, str] = field(default_factory=dict)
     # `[backup]` of the hall file: the nightly copy housekeeping makes (None: none)
     backup: Backup | None = None
+    # `[storage] retention_days`: acked events older than this are compacted (0: kept forever)
+    retention_days: int = 0
     # `[hall] public_url`: the hall node as visitors' phones reach it (edge.phone links); "" none
     public_url: str = ""
     # `[notify]` of the hall file (edge.outbox: result notices, phone retention) and the hall's

@@ -147,7 +147,9 @@ def check_database(path: Path, hall_id: str) -> tuple[list[Check], int]:
         floor = int(meta.get(FLOOR_KEY) or 0)
     except ValueError:
         floor = 0
-    return [Check("database", OK, f"{path} passes quick_check, {schema}, epoch {meta.get('epoch', '?')}")], floor
+    compacted = ", ".join(f"{k.split(':', 1)[1]} ≤ seq {v}" for k, v in meta.items() if k.startswith("compacted:"))
+    return [Check("database", OK, f"{path} passes quick_check, {schema}, epoch {meta.get('epoch', '?')}"
+                  + (f"; log compacted up to {compacted} (rebuild needs a backup from before)" if compacted else ""))], floor
 
 
 def _meta(con: sqlite3.Connection) -> dict[str, str]:

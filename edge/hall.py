@@ -49,6 +49,7 @@ class Hall:
             hall_id=config.hall.id,
             device_labels=device_labels(config.devices, config.business),
             backup=config.backup,
+            retention_days=config.storage.retention_days,
             public_url=config.hall.public_url,
             notify=config.notify,
             hall_name=config.hall.name,

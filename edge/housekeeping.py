@@ -11,6 +11,7 @@ from . import closing, outbox, queue, stepaway
 from .config import Backup
 from .context import Ctx
 from .store import backup as store_backup
+from .store import compaction
 from .store.log import StoreError
 
 log = logging.getLogger("onestop.edge.backup")
@@ -21,7 +22,8 @@ def tick(ctx: Ctx, sensors: list | None = None) -> dict:
     the closing check with the door/power readings `sensors` (`edge.closing.Sensor`, from
     `edge.hardware.Hardware.sensors`; none: no closing check), queue the notices of 容缺 cases
     whose supply date passed and erase phone numbers past `[notify] phone_retention_days`
-    (edge.outbox), and make the nightly backup when it is due."""
+    (edge.outbox), make the nightly backup when it is due, and compact a chunk of the log
+    (`compact_log`)."""
     expired = queue.expire_stale(ctx)
     violations = stepaway.check_step_aways(ctx)
     closed = closing.check(ctx, list(sensors or []))
@@ -29,7 +31,24 @@ def tick(ctx: Ctx, sensors: list | None = None) -> dict:
            "supply_notices": outbox.supply_due(ctx), "phones_erased": outbox.erase_expired(ctx)}
     if ctx.backup is not None and ctx.backup.dir:
         out["backup"] = nightly_backup(ctx, ctx.backup)
+    out["compacted"] = compact_log(ctx)
     return out
+
+
+DAY_US = 86_400_000_000
+
+
+def compact_log(ctx: Ctx, limit: int = compaction.CHUNK) -> int:
+    """Delete at most `limit` events central acknowledged that are older than `[storage]
+    retention_days` (edge.store.compaction: each epoch's last event and the window overrides
+    stay). A chunk per tick, so a year's backlog is spread over minutes and the writer is never
+    held long; nothing to do costs one indexed read per epoch. Returns how many were deleted."""
+    if ctx.retention_days <= 0:
+        return 0
+    deleted = compaction.compact(ctx.store, ctx.clock.micros() - ctx.retention_days * DAY_US, limit)
+    if deleted:
+        log.info("log compacted: %d events older than %d days deleted", deleted, ctx.retention_days)
+    return deleted
 
 
 def nightly_backup(ctx: Ctx, cfg: Backup) -> dict | None:

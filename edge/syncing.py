@@ -39,6 +39,7 @@ from sync.replicator import Replicator
 from . import appointments, closing, views
 from .context import Ctx, apply_business
 from .hall import Hall
+from .store import compaction
 from .store.log import StoredEvent
 from .timefloor import FLOOR_KEY
 
@@ -274,10 +275,18 @@ class HallSource:
         self.hall.submit(lambda ctx: ctx.store.save_acked(epoch, seq))
 
     def read(self, epoch: str, after: int, limit: int) -> list[wire.WireEvent]:
+        rows = self.store.event_rows(epoch, after, limit)
+        if rows and rows[-1][0] - after != len(rows):
+            # a hole: events compaction deleted after central acknowledged them, asked for again
+            # (central lost them): stand-ins say so, and replication goes on past them
+            floor = compaction.floor(self.store, epoch)
+            log.warning("central asks again for seqs %d… of epoch %s, compacted here up to %d: sending "
+                        "log.compacted stand-ins for them", after + 1, epoch, floor)
+            rows = compaction.stand_ins(self.hall.config.hall.id, epoch, after, rows, limit, floor)
         return [
             wire.WireEvent(seq=r[0], id=r[1], kind=r[2], schema=r[3], body=r[4], ts=r[5], boot=r[6], mono=r[7],
                            clock=r[8])
-            for r in self.store.event_rows(epoch, after, limit)
+            for r in rows
         ]
 
     def renumber(self, epoch: str, from_seq: int) -> None:

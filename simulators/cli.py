@@ -105,6 +105,13 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--events", type=_positive_int, default=100_000, metavar="N", help="backlog size (default 100000)")
     s.add_argument("--no-postgres", action="store_true", help="only the SQLite central")
     s.add_argument("--json", action="store_true", help="also print the result as one JSON object")
+    sd = bsub.add_parser(
+        "sd", help="bytes a hall writes to its SD card over a busy day",
+        description="Start a real onestop-edge (bench hall, no sync) and commit EVENTS events over HTTP, one "
+                    "transaction each; report the bytes it wrote to storage (/proc/<pid>/io write_bytes) and "
+                    "per busy day (6,000 events) against the budget (≤ 512 MiB, docs/benchmarks.md).")
+    sd.add_argument("--events", type=_positive_int, default=6_000, metavar="N", help="events (default 6000)")
+    sd.add_argument("--json", action="store_true", help="print the result as one JSON object")
     c = bsub.add_parser(
         "central", help="a year of 30 halls' records: ingest rate, live view and yearly report times",
         description="Generate DAYS days of realistic records for HALLS halls (real event bodies in real wire "
@@ -169,6 +176,11 @@ def main(argv: list[str] | None = None) -> int:
         bench_central.run(halls=args.halls, days=args.days, visits=args.visits, seed=args.seed, runs=args.runs,
                           postgres=False if args.no_postgres else None, db=args.db, as_json=args.json,
                           sqlite=not args.no_sqlite, pages=not args.ingest_only, workers=args.workers)
+        return 0
+    if args.target == "sd":
+        from . import bench_sd
+
+        bench_sd.run(args.events, as_json=args.json)
         return 0
     if args.target == "sync":
         from . import bench_sync

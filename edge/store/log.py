@@ -28,7 +28,7 @@ import peewee as pw
 from sync.contract import events as ev
 from sync.kernel.clock import Clock, uuid7
 
-from . import migrations
+from . import compaction, migrations
 
 Rule = Callable[[Any, int, int, Any], None]  # (store, seq, ts, body): how one fact changes a projection
 
@@ -495,7 +495,13 @@ class LogStore:
         mixins extend it."""
 
     def rebuild(self) -> None:
-        """Drop the projections and replay the whole log into them."""
+        """Drop the projections and replay the whole log into them. Refused (StoreError, nothing
+        changed) once the log is compacted: the deleted events are only at central."""
+        floors = compaction.floors(self)
+        if floors:
+            where = ", ".join(f"epoch {e} up to seq {s}" for e, s in floors.items())
+            raise StoreError(f"{self.path}: the log is compacted ({where}; [storage] retention_days), so the "
+                             "projections cannot be rebuilt from it; restore a backup from before, or keep them")
         with self.db.atomic():
             self.db.drop_tables(self._projection_tables)
             self.db.create_tables(self._projection_tables)

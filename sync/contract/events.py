@@ -460,6 +460,18 @@ class DownlinkRefused(Body, kw_only=True):
     suppressed: int = 0
 
 
+@kind("log.compacted")
+class LogCompacted(Body, kw_only=True):
+    """Stands in, at central, for an event the hall deleted by compaction (`[storage]
+    retention_days`, edge.store.compaction) after central had acknowledged it, when central later
+    lost it and asked again: seqs `first`…`last` of `epoch` are unrecoverable from the hall. Made
+    by replication for each missing seq (deterministic id); never appended to the hall's log."""
+
+    epoch: str
+    first: int
+    last: int
+
+
 # ------------------------------------------------------------------ result notices (办结通知)
 # The applicant's phone number never enters the log: it stays in the hall's own, unreplicated
 # tables (edge.store.outbox) and is erased there after the retention period (docs/security.md,
