@@ -11,7 +11,7 @@ simulated printer that reads the byte stream back.
   out and offline (cover open, unplugged, switched off) are `PrinterFault`s with a code, as is a
   write that fails. A printer that never answers the status query prints as before (many cheap
   ones only listen); the write itself tells when it is gone.
-- `SimPrinter`: python-escpos's `Dummy` printer with a paper and a power switch, answering the
+- `SimPrinter` (devices/simprinter.py): python-escpos's `Dummy` printer with a paper and a power switch, answering the
   status queries as a real one does and decoding (`decode`) every slip it receives up to the cut:
   the text lines with their size, the QR payloads of `GS ( k` and the cut. `--simulate` prints
   into it and the simulator page shows the slips.
@@ -28,8 +28,6 @@ from typing import TYPE_CHECKING, Any
 # (about 9 MB of resident memory and a third of a second of start-up on a Pi; docs/benchmarks.md)
 if TYPE_CHECKING:
     from escpos.escpos import Escpos
-
-    from .simprinter import SimPrinter
 
 log = logging.getLogger("onestop.devices")
 
@@ -386,15 +384,3 @@ class SlipPrinter:
 
 def _one_line(e: BaseException) -> str:
     return " ".join(str(e).split())[:200] or type(e).__name__
-
-
-# ---------------------------------------------------------------- the simulated printer
-
-
-def __getattr__(name: str) -> Any:
-    """`SimPrinter` (devices/simprinter.py) on first use: it is python-escpos's `Dummy`."""
-    if name == "SimPrinter":
-        from .simprinter import SimPrinter
-
-        return SimPrinter
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

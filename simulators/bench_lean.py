@@ -52,24 +52,34 @@ class LeanEdge(EdgeProcess):
         return [*self.command, *super().args()[len(edge_command()):]]
 
 
-def make_venv(where: Path) -> Path:
+def _source_copy(tmp: Path) -> Path:
+    """This tree without its venv, git data and run data: pip builds in the tree it installs
+    from (a build/ folder), which must not be the working tree."""
+    dest = tmp / "src"
+    if not dest.exists():
+        shutil.copytree(SOURCE, dest, ignore=shutil.ignore_patterns(".venv", ".git", "build", "var", "*.egg-info",
+                                                                     "__pycache__", "node_modules"))
+    return dest
+
+
+def make_venv(where: Path, source: Path) -> Path:
     """A fresh venv at `where` with `onestop[edge]` from this tree (not editable: what a Pi runs).
     Returns its bin directory."""
-    log(f"lean: python -m venv {where}; pip install {SOURCE}[edge] …")
+    log(f"lean: python -m venv {where}; pip install {SOURCE}[edge] (a copy) …")
     subprocess.run([sys.executable, "-m", "venv", str(where)], check=True)
     pip = [str(where / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-    r = subprocess.run([*pip, f"{SOURCE}[edge]"], capture_output=True, text=True,
+    r = subprocess.run([*pip, f"{source}[edge]"], capture_output=True, text=True,
                        env=os.environ | {"PYTHONWARNINGS": "ignore"})
     if r.returncode != 0:
         raise ProcessError(f"pip install {SOURCE}[edge] failed: {r.stderr.strip()[-800:]}")
     return where / "bin"
 
 
-def refresh_venv(venv: Path) -> Path:
+def refresh_venv(venv: Path, source: Path) -> Path:
     """An existing lean venv with this tree's `onestop` reinstalled (its dependencies kept)."""
     log(f"lean: reinstalling onestop from {SOURCE} into {venv} …")
     r = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                        "--no-deps", "--force-reinstall", str(SOURCE)], capture_output=True, text=True,
+                        "--no-deps", "--force-reinstall", str(source)], capture_output=True, text=True,
                        env=os.environ | {"PYTHONWARNINGS": "ignore"})
     if r.returncode != 0:
         raise ProcessError(f"pip install {SOURCE} failed: {r.stderr.strip()[-800:]}")
@@ -132,7 +142,7 @@ def import_profile(bin_dir: Path, tmp: Path, top: int = 12) -> dict:
         pkg = fields[2].strip().split(".")[0]
         packages[pkg] = packages.get(pkg, 0) + int(fields[0])
     slow = sorted(packages.items(), key=lambda kv: -kv[1])[:top]
-    return {"modules": count, "packages_ms": {k: round(v / 1000, 1) for k, v in slow},
+    return {"modules": count, "packages_ms": {k: round(v / 1000, 1) for k, v in slow}, "imported": sorted(packages),
             "not_edge": sorted(p for p in packages if p.lower() in NOT_EDGE)}
 
 
@@ -172,9 +182,9 @@ def run(tickets: int = TARGET_TICKETS, starts: int = 5, venv: Path | None = None
         tmp = Path(tmp_name)
         t0 = time.perf_counter()
         if venv is not None and (venv / "bin" / "onestop-edge").exists():
-            bin_dir, built = refresh_venv(venv), 0.0
+            bin_dir, built = refresh_venv(venv, _source_copy(tmp)), 0.0
         else:
-            bin_dir = make_venv(venv or tmp / "venv")
+            bin_dir = make_venv(venv or tmp / "venv", _source_copy(tmp))
             built = round(time.perf_counter() - t0, 1)
         packages = installed(bin_dir)
         profile = import_profile(bin_dir, tmp)
