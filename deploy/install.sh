@@ -2,10 +2,12 @@
 # Set up a hall node on a clean Raspberry Pi OS Lite (Bookworm or later, 64-bit), as root:
 #
 #   sudo deploy/install.sh --config /path/to/<hall-id>.toml [--source DIR] [--screen kiosk|display|none]
+#                          [--board-model TEXT]
 #
 # What it does (docs/operations.md, "Install on a Pi"):
-#   1. Debian packages: python3-venv, python3-lgpio (GPIO on every Pi, the Pi 5 included), curl,
-#      and for a screen cage + chromium;
+#   1. Debian packages: python3-venv, curl, the GPIO library of the hall's [devices] pin_factory
+#      for this board (auto: python3-lgpio on a Pi 5, python3-rpi.gpio on older boards; the board
+#      is read from /proc/device-tree/model, or --board-model), and for a screen cage + chromium;
 #   2. the service user `onestop` (groups dialout and gpio: serial readers and GPIO lines) and,
 #      for a screen, `onestop-screen` (groups video, render, input);
 #   3. a virtual environment /opt/onestop/venv with `onestop[edge]` only (no central packages),
@@ -23,6 +25,7 @@ DEPLOY="$SOURCE/deploy"
 CONFIG=""
 SCREEN="none"
 DRY=0
+BOARD_MODEL=""
 PREFIX=/opt/onestop
 ETC=/etc/onestop
 DATA=/var/lib/onestop/data
@@ -58,6 +61,7 @@ while [ $# -gt 0 ]; do
         --config) CONFIG="${2:-}"; shift 2 ;;
         --source) SOURCE="${2:-}"; DEPLOY="$SOURCE/deploy"; shift 2 ;;
         --screen) SCREEN="${2:-}"; shift 2 ;;
+        --board-model) BOARD_MODEL="${2:-}"; shift 2 ;;
         --dry-run) DRY=1; shift ;;
         -h|--help) usage 0 ;;
         *) echo "install.sh: unknown option $1" >&2; usage 2 ;;
@@ -72,19 +76,47 @@ if [ "$DRY" = 0 ] && [ "$(id -u)" != 0 ]; then
     die "run as root (sudo)"
 fi
 
-# the port the node serves on, from [http] listen (default 127.0.0.1:8100)
-LISTEN="$(python3 - "$CONFIG" <<'PY'
+# the port the node serves on, from [http] listen (default 127.0.0.1:8100), and the GPIO pin
+# factory of [devices] pin_factory (default auto), one per line
+SETTINGS="$(python3 - "$CONFIG" <<'PY'
 import sys, tomllib
 with open(sys.argv[1], "rb") as f:
     cfg = tomllib.load(f)
 print(cfg.get("http", {}).get("listen", "127.0.0.1:8100"))
+print(cfg.get("devices", {}).get("pin_factory", "auto"))
 PY
 )" || die "$CONFIG is not valid TOML"
+LISTEN="${SETTINGS%%$'\n'*}"
+PIN_FACTORY="${SETTINGS##*$'\n'}"
 PORT="${LISTEN##*:}"
+
+# the GPIO library for the pin factory on this board (gpiozero imports it; docs/operations.md)
+if [ -z "$BOARD_MODEL" ] && [ -r /proc/device-tree/model ]; then
+    BOARD_MODEL="$(tr -d '\0' </proc/device-tree/model)"
+fi
+GPIO_PACKAGES=()
+case "$PIN_FACTORY" in
+    lgpio) GPIO_PACKAGES=(python3-lgpio) ;;
+    rpigpio)
+        case "$BOARD_MODEL" in
+            "Raspberry Pi 5"*) die "$CONFIG: field \$.devices.pin_factory: RPi.GPIO does not drive a Pi 5's pins; use \"lgpio\" or \"auto\"" ;;
+        esac
+        GPIO_PACKAGES=(python3-rpi.gpio) ;;
+    native) ;;
+    auto)
+        case "$BOARD_MODEL" in
+            "Raspberry Pi 5"*|"Raspberry Pi Compute Module 5"*) GPIO_PACKAGES=(python3-lgpio) ;;
+            "Raspberry Pi"*) GPIO_PACKAGES=(python3-rpi.gpio) ;;
+            *) GPIO_PACKAGES=(python3-lgpio) ;;  # not known as a Pi: lgpio drives every Pi's pins
+        esac ;;
+    mock) die "$CONFIG: field \$.devices.pin_factory: \"mock\" is for --simulate only, not a hall node" ;;
+    *) die "$CONFIG: field \$.devices.pin_factory: one of auto, lgpio, rpigpio, native, not $PIN_FACTORY" ;;
+esac
+echo "board: ${BOARD_MODEL:-unknown}; GPIO pin factory $PIN_FACTORY: ${GPIO_PACKAGES[*]:-no package}"
 
 echo "== packages"
 # espeak-ng: the display board's voice without the internet (Mandarin, edge.voice)
-PACKAGES=(python3-venv python3-lgpio curl fake-hwclock systemd-timesyncd espeak-ng)
+PACKAGES=(python3-venv curl fake-hwclock systemd-timesyncd espeak-ng "${GPIO_PACKAGES[@]}")
 if [ "$SCREEN" != none ]; then
     PACKAGES+=(cage chromium fonts-noto-cjk)
 fi
@@ -108,7 +140,7 @@ fi
 
 echo "== python environment (onestop[edge] only)"
 run install -d -m 0755 "$PREFIX"
-# the apt python3-lgpio is seen from the venv: gpiozero picks it as its pin factory
+# the apt GPIO library (python3-lgpio / python3-rpi.gpio) is seen from the venv: gpiozero uses it
 run python3 -m venv --system-site-packages "$PREFIX/venv"
 run "$PREFIX/venv/bin/pip" install --quiet --upgrade pip
 run "$PREFIX/venv/bin/pip" install --quiet "${SOURCE}[edge]"

@@ -15,6 +15,7 @@ move it by hand.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import threading
 import time
@@ -67,6 +68,50 @@ def mock_factory():
     return MockFactory()
 
 
+# `[devices] pin_factory` (docs/configuration.md): the hall node's own header. "auto" is gpiozero's
+# own choice (lgpio, then RPi.GPIO, pigpio, native; or $GPIOZERO_PIN_FACTORY). Each named one:
+# (gpiozero module, class, the library it needs, how to install that library).
+PIN_FACTORIES: dict[str, tuple[str, str, str, str]] = {
+    "lgpio": ("gpiozero.pins.lgpio", "LGPIOFactory", "lgpio",
+              "apt install python3-lgpio (or, in a venv without system packages, pip install lgpio)"),
+    "rpigpio": ("gpiozero.pins.rpigpio", "RPiGPIOFactory", "RPi.GPIO",
+                "apt install python3-rpi.gpio (or pip install RPi.GPIO); on a Pi 5 use pin_factory = \"lgpio\""),
+    "native": ("gpiozero.pins.native", "NativeFactory", "", ""),
+    "mock": ("gpiozero.pins.mock", "MockFactory", "", ""),
+}
+PIN_FACTORY_NAMES = ("auto", *PIN_FACTORIES)
+
+
+class PinFactoryError(Exception):
+    """A configured pin factory that cannot be made. `str()` is one line; `fix` says what to do."""
+
+    def __init__(self, name: str, problem: str, fix: str) -> None:
+        super().__init__(f"GPIO pin factory {name!r}: {problem}")
+        self.name, self.problem, self.fix = name, problem, fix
+
+
+def make_factory(name: str) -> Any:
+    """The pin factory `name` of `PIN_FACTORY_NAMES`; None for "auto" (gpiozero makes its default
+    one at the first device). Raises PinFactoryError (one line and the fix) when its library is
+    missing or it cannot open the pins; never a traceback for that."""
+    if name == "auto":
+        return None
+    if name not in PIN_FACTORIES:
+        raise PinFactoryError(name, "unknown", f"pin_factory is one of {', '.join(PIN_FACTORY_NAMES)}")
+    module, cls, library, fix = PIN_FACTORIES[name]
+    try:
+        factory_class = getattr(importlib.import_module(module), cls)
+        return factory_class()
+    except ImportError as e:  # the module imports its library at the top, some in __init__
+        missing = library or getattr(e, "name", None) or str(e)
+        raise PinFactoryError(name, f"the {missing} library is not installed ({e})",
+                              fix or f"install {missing}") from None
+    except Exception as e:  # noqa: BLE001 - gpiozero raises many kinds: no chip, no permission, not a Pi
+        raise PinFactoryError(name, f"cannot open the GPIO pins: {type(e).__name__}: {e}",
+                              "run on a Raspberry Pi as a member of the gpio group, or set [devices] "
+                              "pin_factory = \"auto\"") from None
+
+
 def remote_factory(host: str, port: int = 8888):
     """gpiozero's remote GPIO: the pins of a Raspberry Pi running `pigpiod` at host:port."""
     from gpiozero.pins.pigpio import PiGPIOFactory
@@ -87,11 +132,17 @@ class GpioBoard:
         on_fault: Callable[[str, str], None] | None = None,
         ticks: Callable[[], float] = time.monotonic,
         boards: dict[str, Callable[[], Any]] | None = None,
+        pin_factory: str = "auto",
     ) -> None:
         """`boards`: name → a function making the pin factory of that board (e.g.
-        `remote_factory`, or `mock_factory` in simulation), called once, in `open`."""
+        `remote_factory`, or `mock_factory` in simulation), called once, in `open`.
+        `pin_factory`: when `factory` is None, the one of `PIN_FACTORY_NAMES` to make in `open`
+        for the node's own header ("auto": gpiozero's default)."""
         self.defs = {p.name: p for p in pins}
         self.factory = factory
+        self.pin_factory = pin_factory
+        self.factory_error: PinFactoryError | None = None  # the configured factory could not be made
+        self._own_factory = False
         self.boards = dict(boards or {})
         self.factories: dict[str, Any] = {}  # the boards' factories, once made
         self._board_errors: dict[str, Exception] = {}
@@ -115,7 +166,17 @@ class GpioBoard:
         the others work."""
         from gpiozero import LED, DigitalInputDevice
 
+        if self.factory is None and self.pin_factory != "auto" and self.factory_error is None:
+            try:
+                self.factory = make_factory(self.pin_factory)
+                self._own_factory = True
+            except PinFactoryError as e:  # one line (here and in the fault), the header's pins off
+                self.factory_error = e
+                log.error("gpio: %s; fix: %s", e, e.fix)
         for name, d in self.defs.items():
+            if self.factory_error is not None and not d.board:
+                self.errors[name] = str(self.factory_error)
+                continue
             try:
                 factory = self._factory(d.board)
                 if d.role in OUTPUT_ROLES:
@@ -135,7 +196,9 @@ class GpioBoard:
                 continue
             self._devices[name] = dev
         if self.errors and self._on_fault is not None:
-            lines = "; ".join(f"{n}: {m}" for n, m in self.errors.items())
+            lines = "; ".join(f"{n}: {m}" for n, m in self.errors.items() if n not in self._factory_failed())
+            if self.factory_error is not None:
+                lines = "; ".join(x for x in (f"{self.factory_error} ({self.factory_error.fix})", lines) if x)
             try:
                 self._on_fault("gpio", f"GPIO 引脚不可用: {lines}")
             except Exception:  # noqa: BLE001
@@ -160,10 +223,16 @@ class GpioBoard:
             raise
         return self.factories[board]
 
+    def _factory_failed(self) -> set[str]:
+        """The pins that are off because the configured pin factory could not be made."""
+        return {n for n, d in self.defs.items() if not d.board} if self.factory_error is not None else set()
+
     def close(self) -> None:
         with self._lock:
             devices, self._devices = self._devices, {}
             factories, self.factories = self.factories, {}
+            if self._own_factory and self.factory is not None:
+                factories[""], self.factory, self._own_factory = self.factory, None, False
         for dev in devices.values():
             try:
                 dev.close()  # stops a blinking lamp's thread too

@@ -11,7 +11,7 @@ simulated printer that reads the byte stream back.
   out and offline (cover open, unplugged, switched off) are `PrinterFault`s with a code, as is a
   write that fails. A printer that never answers the status query prints as before (many cheap
   ones only listen); the write itself tells when it is gone.
-- `SimPrinter`: python-escpos's `Dummy` printer with a paper and a power switch, answering the
+- `SimPrinter` (devices/simprinter.py): python-escpos's `Dummy` printer with a paper and a power switch, answering the
   status queries as a real one does and decoding (`decode`) every slip it receives up to the cut:
   the text lines with their size, the QR payloads of `GS ( k` and the cut. `--simulate` prints
   into it and the simulator page shows the slips.
@@ -19,15 +19,15 @@ simulated printer that reads the byte stream back.
 
 from __future__ import annotations
 
-import collections
 import logging
-import threading
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from escpos.constants import RT_STATUS_ONLINE, RT_STATUS_PAPER
-from escpos.escpos import Escpos
-from escpos.printer import Dummy
+# python-escpos (and its Pillow, qrcode, barcode, pyusb, PyYAML) is imported when a slip is
+# rendered or a printer opened, not with this module: a hall without a printer never loads it
+# (about 9 MB of resident memory and a third of a second of start-up on a Pi; docs/benchmarks.md)
+if TYPE_CHECKING:
+    from escpos.escpos import Escpos
 
 log = logging.getLogger("onestop.devices")
 
@@ -112,6 +112,8 @@ def render(p: Escpos, slip: Slip, *, width: int = 32, qr_size: int = 6, cut: boo
 
 def slip_bytes(slip: Slip, **kwargs: Any) -> bytes:
     """The ESC/POS byte stream of a slip (python-escpos's Dummy printer)."""
+    from escpos.printer import Dummy
+
     d = Dummy()
     render(d, slip, **kwargs)
     return d.output
@@ -358,6 +360,8 @@ class SlipPrinter:
             p = self._open()
             if not self.query_status:
                 return Status("unknown", "状态查询已关闭（query_status = false）")
+            from escpos.constants import RT_STATUS_ONLINE, RT_STATUS_PAPER
+
             return status_from(self._query(p, RT_STATUS_ONLINE), self._query(p, RT_STATUS_PAPER))
         except Exception as e:  # noqa: BLE001 - every failure of the port is an offline printer
             self.close()
@@ -380,71 +384,3 @@ class SlipPrinter:
 
 def _one_line(e: BaseException) -> str:
     return " ".join(str(e).split())[:200] or type(e).__name__
-
-
-# ---------------------------------------------------------------- the simulated printer
-
-
-class SimPrinter(Dummy):
-    """A printer on the bench: `Dummy` output, a paper switch (`paper`: ok | low | out) and a
-    power switch (`online`). It answers DLE EOT queries like a real printer (the answers wait in
-    a read buffer), refuses everything while offline (OSError, as an unplugged USB printer does),
-    swallows print data while out of paper, and decodes each slip at its cut into `slips` (the
-    newest last, at most `keep`)."""
-
-    def __init__(self, keep: int = 20) -> None:
-        super().__init__()
-        self.paper = "ok"
-        self.online = True
-        self.slips: collections.deque[Decoded] = collections.deque(maxlen=keep)
-        self.received = 0  # bytes of print data taken
-        self.swallowed = 0  # bytes dropped while out of paper
-        self._answers = bytearray()
-        self._lock = threading.Lock()
-
-    def open(self) -> None:
-        if not self.online:
-            raise OSError("simulated printer is switched off")
-
-    def _raw(self, msg: bytes) -> None:
-        with self._lock:
-            if not self.online:
-                raise OSError("simulated printer is switched off")
-            if len(msg) == 3 and msg[0] == DLE and msg[1] == EOT:
-                self._answers.append(self._answer(msg[2]))
-                return
-            if self.paper == "out":
-                self.swallowed += len(msg)
-                return
-            self.received += len(msg)
-            self._output_list.append(msg)
-            out = self.output
-            if b"\x1dV" in out:
-                cut_at = out.rindex(b"\x1dV")
-                tail = cut_at + (4 if len(out) > cut_at + 2 and out[cut_at + 2] in (65, 66) else 3)
-                if len(out) >= tail:
-                    self.slips.extend(s for s in decode(out[:tail]) if s.cut)
-                    self._output_list[:] = [out[tail:]] if out[tail:] else []
-
-    def _answer(self, n: int) -> int:
-        if n == 1:
-            return STATUS_BASE
-        if n == 4:
-            return STATUS_BASE | {"ok": 0, "low": PAPER_LOW_BITS, "out": PAPER_OUT_BITS | PAPER_LOW_BITS}[self.paper]
-        return STATUS_BASE
-
-    def _read(self) -> bytes:
-        with self._lock:
-            if not self.online:
-                raise OSError("simulated printer is switched off")
-            out = bytes(self._answers[:1])
-            del self._answers[:1]
-            return out
-
-    def set_paper(self, paper: str) -> None:
-        if paper not in ("ok", "low", "out"):
-            raise ValueError(f"paper is ok, low or out, not {paper!r}")
-        self.paper = paper
-
-    def set_online(self, online: bool) -> None:
-        self.online = online

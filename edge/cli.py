@@ -153,6 +153,10 @@ def main(argv: list[str] | None = None) -> int:
               "signs; put central's public key here (central.pub of `onestop-central keygen`), or run with "
               "--no-sync", file=sys.stderr)
         return 2
+    if cfg.devices.pin_factory == "mock" and not args.simulate:
+        print(f"onestop-edge: {args.config}: field $.devices.pin_factory: \"mock\" (simulated pins) only with "
+              "--simulate; on a real node use \"auto\", \"lgpio\", \"rpigpio\" or \"native\"", file=sys.stderr)
+        return 2
     host, port = (args.http or cfg.http.listen).rsplit(":", 1)
     data_dir = Path(args.data_dir or Path("var") / cfg.hall.id)
 

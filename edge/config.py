@@ -131,6 +131,9 @@ class Devices(Strict, kw_only=True):
     card_hold_ms: Annotated[int, Meta(ge=50, le=10000)] = 1000  # frames of one card closer than this: held, counted once
     reopen_max_seconds: Annotated[float, Meta(ge=0.1, le=600)] = 30.0  # backoff ceiling for an unplugged reader
     blink_seconds: Annotated[float, Meta(gt=0, le=10)] = 0.5  # lamp blink half-period (step-away violation)
+    # the node's own GPIO header (docs/configuration.md): auto = gpiozero's choice; lgpio (every Pi, the
+    # Pi 5 included), rpigpio (RPi.GPIO, not on a Pi 5), native (no library); mock only with --simulate
+    pin_factory: Literal["auto", "lgpio", "rpigpio", "native", "mock"] = "auto"
 
 
 class Display(Strict, kw_only=True):

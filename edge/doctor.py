@@ -211,21 +211,33 @@ def check_gpio(cfg: EdgeConfig, simulate: bool) -> list[Check]:
 
     from devices.gpio import GpioBoard, PinDef, mock_factory, remote_factory
 
+    chosen = cfg.devices.pin_factory
+    if chosen == "mock" and not simulate:
+        return [Check("gpio factory", FAIL, "pin_factory = \"mock\" (simulated pins) outside --simulate",
+                      "set $.devices.pin_factory to \"auto\" (or lgpio / rpigpio / native) on a real node")]
+
     board = GpioBoard(
         [PinDef(name=n, pin=p.pin, role=p.role, pull_up=p.pull_up, active_high=p.active_high, board=p.board or "")
          for n, p in pins.items()],
         factory=mock_factory() if simulate else None,
         boards={name: (mock_factory if simulate else functools.partial(remote_factory, b.host, b.port))
                 for name, b in cfg.devices.boards.items()},
+        pin_factory=chosen,
     )
     board.open()
     try:
         factory = board.factory_name()
     finally:
         board.close()
-    checks = [Check("gpio factory", OK if factory else FAIL, factory or "no pin factory could be made",
-                    "on a Pi 5 install python3-lgpio (lgpio), on older boards RPi.GPIO; off a Pi run with "
-                    "--simulate")]
+    if board.factory_error is not None:  # the configured one: its library missing, or no pins to open
+        e = board.factory_error
+        checks = [Check("gpio factory", FAIL, f"$.devices.pin_factory = {chosen!r}: {e.problem}", e.fix)]
+    else:
+        checks = [Check("gpio factory", OK if factory else FAIL,
+                        (f"{factory} (pin_factory {chosen})" if chosen != "auto" and factory else factory)
+                        or "no pin factory could be made",
+                        "on a Pi 5 install python3-lgpio (lgpio), on older boards RPi.GPIO; off a Pi run with "
+                        "--simulate")]
     for name, p in pins.items():
         where = f" on board {p.board}" if p.board else ""
         if name in board.errors:

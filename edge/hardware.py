@@ -108,7 +108,7 @@ class Hardware:
         self.hall = hall
         self.cfg = devices if devices is not None else hall.config.devices
         self.simulate = simulate
-        self.factory = factory if factory is not None else (mock_factory() if simulate else None)
+        self.factory = factory if factory is not None else (mock_factory() if simulate or self.cfg.pin_factory == "mock" else None)
         self.ticks = ticks or (lambda: hall.clock.monotonic() / 1e9)
         self.reopen_min = reopen_min
         self.sim_ports: dict[str, PtyPort] = {}
@@ -132,6 +132,7 @@ class Hardware:
             # remote boards: pigpiod over the network; in simulation each its own MockFactory
             boards={name: (mock_factory if simulate else functools.partial(remote_factory, b.host, b.port))
                     for name, b in self.cfg.boards.items()},
+            pin_factory=self.cfg.pin_factory,
         )
         self._pending: set[concurrent.futures.Future] = set()
         self._lock = threading.Lock()

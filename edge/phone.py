@@ -13,8 +13,6 @@ import hashlib
 import hmac
 import string
 
-import segno
-
 from . import i18n
 from .context import Ctx
 
@@ -60,5 +58,7 @@ def qr_svg(link: str, title: str = "") -> str:
     """The QR code of `link` as inline SVG (no size: the page's CSS sizes it), drawn by the
     server (segno), so the kiosk needs no script and no internet to show it. Error correction
     M (15 %): a slip held crooked or a screen's glare still scans."""
+    import segno  # on the first slip, not at start (docs/benchmarks.md, the Pi budget)
+
     code = segno.make(link, error="m", micro=False)
     return code.svg_inline(omitsize=True, svgclass="qr", lineclass=None, title=title or None, dark="#000", light="#fff")

@@ -25,11 +25,11 @@ import concurrent.futures
 import logging
 import queue
 import threading
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 import msgspec
 
-from devices.printer import PrinterFault, SimPrinter, Slip, SlipPrinter, Status
+from devices.printer import PrinterFault, Slip, SlipPrinter, Status
 from sync.contract import events as ev
 from sync.kernel.clock import from_micros
 
@@ -42,6 +42,9 @@ from .i18n import N_
 from .queue import waiting_ahead
 from .store.log import StoredEvent
 from .workflow import Invalid, NotFound
+
+if TYPE_CHECKING:
+    from devices.simprinter import SimPrinter
 
 log = logging.getLogger("onestop.edge.printing")
 
@@ -123,7 +126,11 @@ class Printing:
         self.cfg = cfg
         self.name = cfg.name
         self.simulate = simulate
-        self.sim: SimPrinter | None = SimPrinter() if simulate else None
+        self.sim: SimPrinter | None = None
+        if simulate:
+            from devices.simprinter import SimPrinter
+
+            self.sim = SimPrinter()
         self.printer = make_printer(cfg, self.sim)
         self.state = "starting"
         self.message = ""

@@ -95,6 +95,13 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("--json", action="store_true", help="print the result as one JSON object (the table goes to stderr)")
     e.add_argument("--no-devices", action="store_true",
                    help="skip the device paths (badge frame → attendance event, button press → lamp change)")
+    e.add_argument("--lean", action="store_true",
+                   help="instead: the Pi budget (docs/benchmarks.md) — a throwaway venv with only onestop[edge], "
+                        "start-up to /api/health and RSS after --tickets tickets, on every core and with taskset -c 0")
+    e.add_argument("--venv", type=Path, metavar="DIR",
+                   help="--lean: use (or create) this venv instead of a throwaway one")
+    e.add_argument("--starts", type=_positive_int, default=5, metavar="K",
+                   help="--lean: start-ups timed per CPU setting (median reported; default 5)")
     s = bsub.add_parser(
         "sync", help="drain a hall's backlog to central through mosquitto",
         description="Build a hall database holding EVENTS committed events, then start a private mosquitto, "
@@ -186,6 +193,18 @@ def main(argv: list[str] | None = None) -> int:
         from . import bench_sync
 
         bench_sync.run(args.events, postgres=not args.no_postgres, as_json=args.json)
+        return 0
+    if args.lean:
+        from . import bench_lean
+
+        try:
+            result = bench_lean.run(tickets=args.tickets, starts=args.starts, venv=args.venv)
+        except bench_lean.ProcessError as e:
+            print(f"onestop-sim bench: {e}", file=sys.stderr)
+            return 1
+        print(bench_lean.table(result), file=sys.stderr if args.json else sys.stdout)
+        if args.json:
+            print(json.dumps(result, ensure_ascii=False))
         return 0
     from . import bench
 

@@ -10,7 +10,8 @@ import threading
 import pytest
 from escpos.printer import Dummy
 
-from devices.printer import PrinterFault, SimPrinter, Slip, SlipPrinter, decode, render, slip_bytes
+from devices.printer import PrinterFault, Slip, SlipPrinter, decode, render, slip_bytes
+from devices.simprinter import SimPrinter
 
 SLIP = Slip(hall="测试校区学生事务大厅", number="A007", department="教务处", windows="1号窗口、2号窗口", ahead=3,
             issued="2026年11月23日 09:00", link="http://192.168.10.2:8100/m/0193-ab/0123456789abcdef0123")
