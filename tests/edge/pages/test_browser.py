@@ -125,7 +125,7 @@ def test_browser_ticket_call_display_and_finish(server, browser):
     kinds = [e["kind"] for e in _get_json(f"{base}/api/events?limit=100")]
     assert "ticket.completed" in kinds
     # the service ended: the board prompts the visitor to rate it [J 23] (tests/edge/test_rating_prompt.py)
-    expect(display.locator('.win[data-window="W1"] .wnum .rate-text')).to_have_text("请对本次服务进行评价",
+    expect(display.locator('.win[data-window="W1"] .wnum .rate-text')).to_contain_text("请对本次服务进行评价",
                                                                                     timeout=10_000)
 
     # The console follows the hall by itself: a new ticket shows up in its queue without a tap.
