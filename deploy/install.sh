@@ -116,9 +116,10 @@ echo "board: ${BOARD_MODEL:-unknown}; GPIO pin factory $PIN_FACTORY: ${GPIO_PACK
 
 echo "== packages"
 # espeak-ng: the display board's voice without the internet (Mandarin, edge.voice)
-PACKAGES=(python3-venv curl fake-hwclock systemd-timesyncd espeak-ng "${GPIO_PACKAGES[@]}")
+# fonts-noto-cjk: the Chinese font embedded in the PDF notices (edge.pages.notices_pdf) and the screens' glyphs
+PACKAGES=(python3-venv curl fake-hwclock systemd-timesyncd espeak-ng fonts-noto-cjk "${GPIO_PACKAGES[@]}")
 if [ "$SCREEN" != none ]; then
-    PACKAGES+=(cage chromium fonts-noto-cjk)
+    PACKAGES+=(cage chromium)
 fi
 run apt-get update
 run env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${PACKAGES[@]}"

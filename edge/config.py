@@ -202,6 +202,17 @@ class Notify(Strict, kw_only=True):
     supply_due_template: str = ""
 
 
+class Notices(Strict, kw_only=True):
+    """`[notices]`: the A4 notices as PDF (edge.pages.notices_pdf, docs/pages.md). They need a
+    font with Chinese glyphs: `font` names one (TrueType/OpenType .ttf/.otf, or a .ttc/.otc
+    collection whose face `font_index` picks); empty: the first found of the Debian fonts listed
+    in edge.pages.notices_pdf.FONT_CANDIDATES (fonts-noto-cjk first)."""
+
+    font: str = ""  # absolute path of the font file; "": look for the usual Debian CJK fonts
+    # the face of a collection (.ttc); -1: its Simplified Chinese face (a name ending in "SC"), else the first
+    font_index: Annotated[int, Meta(ge=-1, le=64)] = -1
+
+
 NOTICE_PLACEHOLDERS = ("month", "day", "hall", "item", "number", "department", "contact", "note", "supply_by", "missing")
 NOTICE_MAX_TEXT = 500
 
@@ -234,6 +245,7 @@ class EdgeConfig(Strict, kw_only=True):
     storage: Storage = field(default_factory=Storage)
     notify: Notify = field(default_factory=Notify)
     display: Display = field(default_factory=Display)
+    notices: Notices = field(default_factory=Notices)
 
 
 _PIN_NAME = re.compile(r"^(GPIO|BCM|WPI)(\d{1,2})$|^(BOARD|J8:)(\d{1,2})$")
@@ -400,6 +412,11 @@ def check_display(cfg: EdgeConfig, path: Path) -> None:
         raise ConfigError(f"{path}: field $.display.photos_dir: must be an absolute path, got {cfg.display.photos_dir!r}")
 
 
+def check_notices(cfg: EdgeConfig, path: Path) -> None:
+    if cfg.notices.font and not Path(cfg.notices.font).is_absolute():
+        raise ConfigError(f"{path}: field $.notices.font: must be an absolute path, got {cfg.notices.font!r}")
+
+
 def load(path: str | Path) -> EdgeConfig:
     """Load and check a hall configuration file. Raises ConfigError."""
     path = Path(path)
@@ -414,4 +431,5 @@ def load(path: str | Path) -> EdgeConfig:
     check_backup(cfg, path)
     check_notify(cfg, path)
     check_display(cfg, path)
+    check_notices(cfg, path)
     return cfg

@@ -14,7 +14,7 @@ from litestar.response import Redirect, Template
 from sync.kernel.business import Item
 from sync.kernel.clock import to_micros
 
-from .. import cases, leave, presence, queue, stepaway, views, windows
+from .. import cases, leave, outbox, presence, queue, stepaway, views, windows
 from ..cases import OUTCOME_LABELS, OUTCOMES
 from ..context import Ctx
 from ..hall import Hall
@@ -56,6 +56,7 @@ class CompleteForm(Form):
     reason: str = ""
     note: str = ""
     supply_by: str = ""
+    phone: str = ""  # the applicant's, for the result notice (promised, joint, gaps; edge.outbox)
 
 
 # ---------------------------------------------------------------------------- read models (writer thread)
@@ -137,6 +138,8 @@ def console_data(ctx: Ctx, window_id: str, staff: str | None) -> dict:
         rules=cat.rules,
         limit_seconds=stepaway.limit_seconds(ctx),
         gap_due=gap_due.isoformat(),
+        notify_on=ctx.notify.gateway != "none",  # the 办结 form takes the applicant's phone
+        notice_outcomes=" ".join(outbox.NOTICE_OUTCOMES),
         today=ctx.service_date(),
         open_cases=len(ctx.store.cases(state="open", department=w.department)),
         sig=console_sig(brief, len(waiting)),
@@ -235,6 +238,7 @@ def complete(ctx: Ctx, window_id: str, staff: str, form: CompleteForm) -> tuple[
         missing=missing if form.outcome in ("notice", "gaps") else None,
         co_departments=as_list(form.co_departments) if form.outcome == "joint" else None,
         reason=form.reason if form.outcome == "refused" else "", note=form.note, supply_by=supply_by,
+        phone=form.phone if form.outcome in outbox.NOTICE_OUTCOMES else "",
     )
     return f"{t.number} 已办结：{OUTCOME_LABELS[form.outcome]}", t.case, form.outcome
 

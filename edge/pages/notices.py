@@ -1,17 +1,21 @@
 """Printable notices of a case: 一次性告知书, 容缺受理通知书, 不予受理通知书 and the receipts of
-promised and joint cases (print styles live in hall.css)."""
+promised and joint cases (print styles live in hall.css); `?format=pdf`: the same notice as an A4
+PDF (edge.pages.notices_pdf)."""
 
 from __future__ import annotations
 
-from litestar import Request, get
+import asyncio
+from typing import Annotated, Literal
+
+from litestar import Request, Response, get
 from litestar.di import NamedDependency
-from litestar.params import FromPath
-from litestar.response import Template
+from litestar.params import FromPath, QueryParameter
 
 from .. import cases, views
 from ..context import Ctx
 from ..hall import Hall
 from ..web import STAFF_OR_MANAGER, access
+from . import notices_pdf
 from .common import NOTICE_TITLES, PageController, date_label, show, staff_name
 
 
@@ -44,5 +48,13 @@ class NoticePages(PageController):
     path = "/notices"
 
     @get("/{case_id:str}", opt=access(STAFF_OR_MANAGER, "/console/"))
-    async def notice(self, request: Request, hall: NamedDependency[Hall], case_id: FromPath[str]) -> Template:
-        return await show(request, hall, "notice.html", notice_data, case_id)
+    async def notice(self, request: Request, hall: NamedDependency[Hall], case_id: FromPath[str],
+                     fmt: Annotated[Literal["html", "pdf"], QueryParameter(name="format")] = "html") -> Response:
+        if fmt == "html":
+            return await show(request, hall, "notice.html", notice_data, case_id)
+        data = await hall.run(notice_data, case_id)
+        font = await asyncio.to_thread(notices_pdf.font_of, hall.config.notices)
+        pdf = await asyncio.to_thread(notices_pdf.render, data, hall.config.hall, font)
+        name = f"notice-{data['case']['number']}.pdf"
+        return Response(pdf, media_type="application/pdf",
+                        headers={"Content-Disposition": f'inline; filename="{name}"', "Cache-Control": "no-store"})

@@ -25,7 +25,7 @@
       var it = checked(items);
       var outcome = o ? o.value : "";
       form.querySelectorAll(".extra").forEach(function (el) {
-        var on = el.dataset.for === outcome;
+        var on = outcome !== "" && el.dataset.for.split(" ").indexOf(outcome) >= 0;  // data-for: one or more outcomes
         el.classList.toggle("hide", !on);
         el.querySelectorAll("input, textarea").forEach(function (inp) {
           inp.disabled = !on || inp.closest(".check.disabled") !== null;

@@ -149,17 +149,19 @@ class Edge(Proc):
 
 
 def write_campus(tmp: Path, halls: list[str], broker_extra: str = "", protocol: int = 5,
-                 central_broker_extra: str = "", credentials: bool = True) -> tuple[Path, dict[str, Path]]:
+                 central_broker_extra: str = "", credentials: bool = True,
+                 hall_extra: str = "") -> tuple[Path, dict[str, Path]]:
     """Hall files (from the test hall of tests/conftest.py) and a central.toml naming them. With
     `credentials` each file's [broker] holds its user and test password (tests/brokers.py), so
-    processes given the plain broker URL sign in as a hall or central does in production."""
+    processes given the plain broker URL sign in as a hall or central does in production.
+    `hall_extra`: more tables of every hall file (e.g. a `[devices.printer]`)."""
     hall_dir = tmp / "halls"
     hall_dir.mkdir(parents=True, exist_ok=True)
     files = {}
     for h in halls:
         text = HALL_TOML.replace('id = "test-hall"', f'id = "{h}"', 1)
         text += ("\n[broker]\nurl = \"mqtt://127.0.0.1:1\"\nack_timeout = 2.0\nstatus_interval = 1.0\n"
-                 f"protocol = {protocol}\n" + _credentials(h, credentials) + broker_extra)
+                 f"protocol = {protocol}\n" + _credentials(h, credentials) + broker_extra + "\n" + hall_extra)
         text = text.replace("[business.rules]", "[business.rules]\nissue_outside_hours = true", 1)
         p = hall_dir / f"{h}.toml"
         p.write_text(text, encoding="utf-8")

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import re
 
-from tests.conftest import PIN, login_manager
+import pytest
+
+from tests.conftest import EVENTS_TOKEN, HALL_TOML, PIN, edge_client, login_manager
 from tests.edge.pages.helpers import flash, issue, kinds, sign_on, window
 
 
@@ -256,3 +258,64 @@ def test_console_action_bar_holds_every_window_action(client):
     assert 'form="complete-form"' in bar and 'id="complete-form"' in html
     # each action once on the page (the bar is the only place)
     assert html.count(">叫号</button>") == 1 and html.count(">办结</button>") == 1
+
+
+# ---------------------------------------------------------------------------- the applicant's phone (办结通知)
+
+NOTIFY_TOML = '\n[notify]\ngateway = "file"\n'
+
+
+@pytest.fixture
+def notify_client(tmp_path, clock):
+    """A client of the test hall with result notices on (`[notify] gateway = "file"`)."""
+    from edge.app import create_app
+    from edge.config import load
+    from edge.hall import Hall
+
+    p = tmp_path / "notify-hall.toml"
+    p.write_text(HALL_TOML + NOTIFY_TOML, encoding="utf-8")
+    h = Hall(load(p), tmp_path / "notify-data", clock)
+    h.start()
+    try:
+        with edge_client(create_app(h, tick_seconds=3600, events_token=EVENTS_TOKEN)) as c:
+            yield c
+    finally:
+        h.stop()
+
+
+def test_console_complete_form_takes_the_applicants_phone_for_notice_outcomes(notify_client):
+    """The 办结 form's phone field, shown for promised, joint and 容缺 outcomes, reaches the case
+    as the JSON API's `phone` does [J 24(2), B 25(2)]."""
+    c = notify_client
+    sign_on(c)
+    issue(c, "suspension")
+    html = c.post("/console/W1/call").text
+    assert re.search(r'<div class="extra" data-for="promised joint gaps">\s*<div class="field"[^>]*>'
+                     r'<label for="phone">申请人电话', html)
+    r = c.post("/console/W1/complete", data={"item": "suspension", "outcome": "promised", "phone": "138 1234 5678"})
+    assert "A001 已办结：承诺件" in flash(r.text)
+    assert kinds(c).count("case.phone_recorded") == 1
+    assert "138****5678" in c.get("/console/W1/cases").text
+
+
+def test_console_complete_with_a_bad_phone_is_refused_and_changes_nothing(notify_client):
+    c = notify_client
+    sign_on(c)
+    issue(c, "suspension")
+    c.post("/console/W1/call")
+    r = c.post("/console/W1/complete", data={"item": "suspension", "outcome": "gaps",
+                                             "missing_gaps": "suspension:medical", "phone": "12345"})
+    assert "电话号码格式不正确" in flash(r.text)
+    assert window(c, "W1")["state"] == "serving" and window(c, "W1")["ticket"]["number"] == "A001"
+    assert "ticket.completed" not in kinds(c) and "case.phone_recorded" not in kinds(c)
+    # a phone typed before switching to an outcome without a result notice is not taken
+    r = c.post("/console/W1/complete", data={"item": "suspension", "outcome": "refused", "reason": "不符合条件",
+                                             "phone": "13812345678"})
+    assert "A001 已办结：不予办理" in flash(r.text)
+    assert "case.phone_recorded" not in kinds(c)
+
+
+def test_console_complete_form_has_no_phone_field_when_the_hall_sends_no_notices(client):
+    sign_on(client)
+    issue(client, "suspension")
+    assert 'name="phone"' not in client.post("/console/W1/call").text
