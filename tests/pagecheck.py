@@ -14,7 +14,8 @@ behind the every-page suites of the hall (tests/edge/pages/test_every_page.py) a
 with the check it failed (one of CHECKS) and a message naming what and where:
 
 - `document`: the main answer is not `text/html`, has a status ≥ 400, ended somewhere else (a
-  redirect to a login page: the session did not work), or the `ready` selector never showed;
+  redirect to a login page: the session did not work), the `ready` selector never showed, or its
+  `<title>` is empty, longer than 80 characters or holds markup (a template block gone wrong);
 - `console`: an error on the browser console or an uncaught exception (CSP violations land here);
 - `request`: a request that failed or was answered ≥ 400 while the page loaded, and the page's
   icon (`<link rel=icon>`, else `/favicon.ico`) when it does not load;
@@ -284,6 +285,9 @@ def check_page(page, url: str, viewport: tuple[int, int], *, public: bool = Fals
                 page.wait_for_selector(ready, state="visible", timeout=timeout_ms)
             except Exception:  # noqa: BLE001
                 add("document", f"{ready!r} never became visible on {url}")
+        title = page.title()  # the tab's and the task switcher's name: short plain text
+        if not title.strip() or "<" in title or len(title) > 80:
+            add("document", f"{url} has no usable <title>: {title[:100]!r}")
         m = page.evaluate(_MEASURE, {"inView": list(in_view), "minFont": min_font_px, "minTarget": min_target_px or 0,
                                      "minContrast": min_contrast or 0})
         if not m["icon"].startswith("data:"):  # what the browser fetches for the tab, asked for once here

@@ -9,7 +9,7 @@ from tests.pagecheck import applicable, check_page, chromium, english_words
 
 pytestmark = pytest.mark.slow
 
-CLEAN = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><link rel="icon" href="data:,">
+CLEAN = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>测试页</title><link rel="icon" href="data:,">
 <style>body{margin:0;font-size:18px} button{font-size:18px} .tall{height:2000px}</style></head>
 <body><main><h1>请选择要办理的事项</h1><p>您的号码 A001，请到 1号窗口。PIN 码、QR 码、A/B 角。</p>
 <p class="sr" style="position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)">tiny hidden</p>
@@ -106,7 +106,7 @@ def test_pagecheck_english_page_checks(server, page):
     """An English page: Chinese outside `lang="zh…"` elements is found, marked business data is
     not; small touch targets and low-contrast text are found when asked for (issue 14)."""
     BASE = server
-    PAGES["/en"] = ("text/html", """<!doctype html><html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,">
+    PAGES["/en"] = ("text/html", """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Test page</title><link rel="icon" href="data:,">
 <style>body{margin:0;font-size:18px} a{display:inline-block;padding:4px} .faint{color:#bbb}</style></head>
 <body><main><h1>Choose a department</h1><p><span lang="zh-CN">教务处</span> · 请选择</p>
 <a href="/x">Go</a><p class="faint">Faint text</p></main></body></html>""")
