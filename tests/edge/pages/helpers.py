@@ -77,3 +77,21 @@ def served(app, name: str) -> Iterator[str]:
         srv.should_exit = True
         thread.join(timeout=10)
     assert not thread.is_alive(), "uvicorn did not stop"
+
+
+@contextlib.contextmanager
+def hall_served(config, data_dir, name: str, clock_start: str = "2026-11-23T09:00+08:00",
+                **app_kwargs) -> Iterator[tuple[str, object]]:
+    """A hall of `config` on a simulated clock from `clock_start` (a Monday morning: the test hall
+    is open), its real app served by `served`: (base URL, hall); the hall stops afterwards."""
+    from edge.app import create_app
+    from edge.hall import Hall
+    from sync.kernel.clock import make_clock
+
+    hall = Hall(config, data_dir, make_clock(clock_start, None))
+    hall.start()
+    try:
+        with served(create_app(hall, tick_seconds=3600, **app_kwargs), name) as url:
+            yield url, hall
+    finally:
+        hall.stop()

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import EVENTS_TOKEN
-from tests.edge.pages.helpers import served
+from tests.edge.pages.helpers import hall_served
 from tests.pagecheck import chromium
 
 SHOTS = Path("/tmp/onestop-shots")
@@ -39,17 +39,8 @@ def browser():
 @pytest.fixture
 def server(config, tmp_path):
     """The real app on a free port, in a background thread, on a simulated clock."""
-    from edge.app import create_app
-    from edge.hall import Hall
-    from sync.kernel.clock import make_clock
-
-    hall = Hall(config, tmp_path / "data", make_clock(CLOCK_START, None))
-    hall.start()
-    try:
-        with served(create_app(hall, tick_seconds=3600, events_token=EVENTS_TOKEN), "browser-test") as url:
-            yield url
-    finally:
-        hall.stop()
+    with hall_served(config, tmp_path / "data", "browser-test", CLOCK_START, events_token=EVENTS_TOKEN) as (url, _):
+        yield url
 
 
 def _get_json(url: str):

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import MANAGER_PASSWORD
-from tests.edge.pages.helpers import served
+from tests.edge.pages.helpers import hall_served
 from tests.pagecheck import chromium
 
 SHOTS = Path("/tmp/onestop-shots")
@@ -28,17 +28,8 @@ def browser():
 
 @pytest.fixture
 def server(config, tmp_path):
-    from edge.app import create_app
-    from edge.hall import Hall
-    from sync.kernel.clock import make_clock
-
-    hall = Hall(config, tmp_path / "data", make_clock(CLOCK_START, None))
-    hall.start()
-    try:
-        with served(create_app(hall, tick_seconds=3600), "leave-browser") as url:
-            yield url, hall
-    finally:
-        hall.stop()
+    with hall_served(config, tmp_path / "data", "leave-browser", CLOCK_START) as (url, hall):
+        yield url, hall
 
 
 def test_manage_leave_browser_manager_approves_leave_with_handover_and_records_return(server, browser):
