@@ -217,6 +217,7 @@ def main(argv: list[str] | None = None) -> int:
         app.state.awards = cfg.awards  # central.pages.awards: [awards] rules
         app.state.followup_fix_days = cfg.followups.fix_days  # central.supervision.followups: [followups]
         app.state.supervision = cfg.supervision  # central.supervision: complaint reply days, bulletin notice
+        app.state.centre_name = cfg.central.name  # central.supervision.notice_pdf: who signs the written notice
         app.state.live.settings = LiveSettings.of(cfg.dashboard)  # central.pages.live: [dashboard] live_*
         app.state.appointments.settings = cfg.appointments  # central.appointments: [appointments]
         service.appointments_source = app.state.appointments.messages  # republished on every connect

@@ -1,6 +1,7 @@
 """Dashboard pages and JSON API for the supervision records (central.supervision): complaints
 (/complaints), bad-rating follow-ups (/followups), patrol findings (/patrols) and the monthly
-patrol bulletin (/patrols/bulletin?month=YYYY-MM).
+patrol bulletin (/patrols/bulletin?month=YYYY-MM) with its written notices as an A4 PDF
+(/patrols/bulletin.pdf?month=YYYY-MM, central.supervision.notice_pdf).
 
 Pages need a dashboard session; the API takes the session cookie or HTTP Basic (the same
 `ReportContext.caller` as the reports API). Forms post urlencoded fields, the API JSON objects
@@ -14,8 +15,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
+from litestar.exceptions import HTTPException
 from litestar.enums import MediaType, RequestEncodingType
 from litestar.params import Body, FromPath, JSONBody
 from litestar.response import Redirect, Template
@@ -24,6 +26,7 @@ from ..auth import scope_of
 from ..errors import BadRequest, Forbidden, NotFound
 from ..supervision import complaints as cp
 from ..supervision import followups as fu
+from ..supervision import notice_pdf
 from ..supervision import patrols as pt
 from .common import DOMAIN_ERRORS, page_context, session, status_of
 
@@ -209,6 +212,29 @@ class RecordsPages(Controller):
                                 month=month, error=str(e))
         return self._render(request, ctx, s, "patrols_bulletin.html", title=f"巡查通报（{b['month']}）", b=b,
                             month=b["month"], error=None)
+
+
+    @get("/patrols/bulletin.pdf", sync_to_thread=True)
+    def patrol_notices_pdf(self, request: Request, ctx: NamedDependency[Any]) -> Response | Redirect:
+        """The written notices of the month's bulletin (书面通报 [C 20]) as an A4 PDF, one page each,
+        for the caller's scope: 400 for a bad month, 503 without a Chinese font."""
+        s = self._session(request, ctx)
+        if s is None:
+            return Redirect(path="/login")
+        month = request.query_params.get("month") or ctx.today().strftime("%Y-%m")
+        try:
+            data = notice_pdf.notice_data(ctx.store, ctx.directory, scope_of(s.user), month,
+                                          supervision(request).notice_bulletins)
+        except BadRequest as e:
+            raise HTTPException(status_code=400, detail=str(e)) from None
+        try:
+            font = notice_pdf.find_font()
+        except notice_pdf.CjkFontMissing as e:
+            raise HTTPException(status_code=503, detail=notice_pdf.font_missing_message(e)) from None
+        centre = request.app.state.get("centre_name") or "师生服务中心"
+        pdf = notice_pdf.render(data, centre, ctx.today(), font)
+        return Response(pdf, media_type="application/pdf", headers={
+            "Content-Disposition": f'inline; filename="patrol-notices-{data["month"]}.pdf"', "Cache-Control": "no-store"})
 
 
 # ---------------------------------------------------------------- JSON API

@@ -3,40 +3,27 @@
 
 Chinese text needs a font with Chinese glyphs, embedded (as a subset) in the PDF: `[notices]
 font` of the hall file, or else the first usable one of FONT_CANDIDATES (Debian's CJK fonts;
-fonts-noto-cjk is the one the installer puts on a hall node). A .ttc collection is read through
-fontTools like fpdf2 does; its face is `[notices] font_index`, or its Simplified Chinese face.
-No usable font: `NoticeFontMissing` (503) naming the package to install; nothing else fails.
+fonts-noto-cjk is the one the installer puts on a hall node), found by sync.kernel.cjkfont. A
+.ttc collection's face is `[notices] font_index`, or its Simplified Chinese face. No usable
+font: `NoticeFontMissing` (503) naming the package to install; nothing else fails.
 """
 
 from __future__ import annotations
 
-import functools
-import logging
-import os
-
-from fontTools import ttLib
 from fpdf import FPDF
 from fpdf.enums import Align, WrapMode, XPos, YPos
 
+from sync.kernel import cjkfont
+
 from ..workflow import Refused
 
-# (path, Debian package): the fonts looked for when `[notices] font` is empty, in this order.
-FONT_CANDIDATES = (
-    ("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc", "fonts-noto-cjk"),
-    ("/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc", "fonts-noto-cjk"),
-    ("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc", "fonts-wqy-microhei"),
-    ("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc", "fonts-wqy-zenhei"),
-    ("/usr/share/fonts/truetype/arphic/uming.ttc", "fonts-arphic-uming"),
-    ("/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf", "fonts-droid-fallback"),
-)
-PACKAGE = "fonts-noto-cjk"  # what the 503 tells the operator to install
-PROBE = "一次性告知书容缺受理不予通知申请人经办签收盖章"  # glyphs a usable font must have
+# (path, Debian package): the fonts looked for when `[notices] font` is empty (sync.kernel.cjkfont).
+FONT_CANDIDATES = cjkfont.FONT_CANDIDATES
+PACKAGE = cjkfont.PACKAGE  # what the 503 tells the operator to install
 MARGIN = 20  # mm, every side
 LINE = 7.5  # mm, body line height
 BODY_PT = 12
 FAMILY = "notice-cjk"
-
-logging.getLogger("fontTools").setLevel(logging.WARNING)  # its subsetter logs every table at INFO
 
 
 class NoticeFontMissing(Refused):
@@ -48,48 +35,13 @@ class NoticeFontMissing(Refused):
         super().__init__("notice-font-missing", message)
 
 
-@functools.lru_cache(maxsize=16)
-def _face(path: str, index: int, _mtime: float) -> int | None:
-    """The face of font file `path` to use (its number in a collection, 0 otherwise), or None
-    when the file is no font or lacks Chinese glyphs (cached per file version)."""
-    try:
-        with open(path, "rb") as f:
-            collection = f.read(4) == b"ttcf"
-        if collection:
-            fonts = ttLib.TTCollection(path, lazy=True).fonts
-        else:
-            fonts = [ttLib.TTFont(path, lazy=True)]
-        if index >= 0:
-            picks = [index] if index < len(fonts) else []
-        else:  # the Simplified Chinese face first (Noto's SC), then the others in order
-            names = [str(f["name"].getDebugName(1) or "") for f in fonts]
-            picks = sorted(range(len(fonts)), key=lambda i: not names[i].endswith(" SC"))
-        for i in picks:
-            cmap = fonts[i].getBestCmap() or {}
-            if all(ord(ch) in cmap for ch in PROBE):
-                return i
-    except Exception:  # noqa: BLE001 - any unreadable file is "not a usable font"
-        return None
-    return None
-
-
 def find_font(font: str = "", font_index: int = -1) -> tuple[str, int]:
     """(path, face) of the font for the PDF notices: `font`, or else the first usable of
-    FONT_CANDIDATES. Raises NoticeFontMissing."""
-    paths = [font] if font else [p for p, _ in FONT_CANDIDATES]
-    for p in paths:
-        try:
-            mtime = os.stat(p).st_mtime
-        except OSError:
-            continue
-        face = _face(p, font_index, mtime)
-        if face is not None:
-            return p, face
-    if font:
-        raise NoticeFontMissing(f"无法生成 PDF：[notices] font 指定的字体 {font} 不存在或不含中文字形"
-                                f"（请改为可用的中文字体，或安装 {PACKAGE}：apt-get install {PACKAGE}）")
-    raise NoticeFontMissing(f"无法生成 PDF：大厅主机上没有中文字体，请安装 {PACKAGE}（apt-get install {PACKAGE}），"
-                            "或在 [notices] font 中指定字体文件；网页版告知书仍可打印")
+    FONT_CANDIDATES (sync.kernel.cjkfont.find_font). Raises NoticeFontMissing."""
+    try:
+        return cjkfont.find_font(font, font_index, FONT_CANDIDATES)
+    except cjkfont.CjkFontMissing as e:
+        raise NoticeFontMissing(cjkfont.missing_message(e, "大厅主机", "[notices] font", "网页版告知书仍可打印")) from None
 
 
 def _paragraphs(d: dict) -> list[str]:

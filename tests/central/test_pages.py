@@ -14,8 +14,8 @@ from central.config import load
 from central.projections import Directory
 from tests.central.data import Browser, ingest_all, three_halls, write_config
 
-# not pages: the JSON/CSV API, static files, the OpenAPI schema, downloads, event streams (tests/central/test_live.py)
-NOT_PAGES = re.compile(r"^/(api|static|schema)(/|$)|^/reports/charts/data$|^/logout$|^/favicon\.ico$|/stream$")
+# not pages: the JSON/CSV API, static files, the OpenAPI schema, downloads (PDFs: test_patrol_notice_pdf.py), event streams (tests/central/test_live.py)
+NOT_PAGES = re.compile(r"^/(api|static|schema)(/|$)|^/reports/charts/data$|^/logout$|^/favicon\.ico$|/stream$|\.pdf$")
 PATH_VALUES = {"hall": "h-a", "cid": "1"}
 
 
