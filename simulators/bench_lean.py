@@ -112,12 +112,15 @@ def _first_health(edge: EdgeProcess, t0: float, timeout: float = 60.0) -> tuple[
 def _start(prefix: list[str], tmp: Path, run: int,
            extra_env: dict | None = None) -> tuple[LeanEdge, tuple[float, float]]:
     edge = LeanEdge(prefix, BENCH_HALL, tmp / f"data-{run}", HOST, free_port(HOST), clock_start=BENCH_START,
-                    log_level="warning", stderr=subprocess.PIPE if extra_env else None)
+                    log_level="warning")
     if extra_env:
         env = os.environ | extra_env
         t0 = time.perf_counter()
-        edge.proc = subprocess.Popen(edge.args(), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.PIPE, env=env, process_group=0)
+        # stderr into a file, never a pipe: -X importtime writes more than a pipe holds, and an
+        # edge blocked on a full pipe never answers
+        with (tmp / f"stderr-{run}.txt").open("wb") as err:
+            edge.proc = subprocess.Popen(edge.args(), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                         stderr=err, env=env, process_group=0)
     else:
         t0 = time.perf_counter()
         edge.start()
@@ -129,7 +132,7 @@ def import_profile(bin_dir: Path, tmp: Path, top: int = 12) -> dict:
     (cumulative, top-level packages), and any that a hall should never load."""
     edge, _ = _start([str(bin_dir / "python"), "-m", "edge.cli"], tmp, 99, {"PYTHONPROFILEIMPORTTIME": "1"})
     edge.stop()
-    text = edge.proc.stderr.read().decode("utf-8", "replace") if edge.proc and edge.proc.stderr else ""
+    text = (tmp / "stderr-99.txt").read_text(encoding="utf-8", errors="replace")
     packages: dict[str, int] = {}
     count = 0
     for line in text.splitlines():

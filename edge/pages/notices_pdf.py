@@ -10,9 +10,6 @@ font: `NoticeFontMissing` (503) naming the package to install; nothing else fail
 
 from __future__ import annotations
 
-from fpdf import FPDF
-from fpdf.enums import Align, WrapMode, XPos, YPos
-
 from sync.kernel import cjkfont
 
 from ..workflow import Refused
@@ -75,6 +72,10 @@ def _after(d: dict, hall) -> list[str]:
 def render(d: dict, hall, font: tuple[str, int]) -> bytes:
     """The notice `d` (edge.pages.notices.notice_data) of `hall` ([hall] of the hall file) as
     an A4 portrait PDF with `font` (find_font) embedded."""
+    # fpdf2 (and Pillow with it) on the first PDF, not when the hall starts (docs/benchmarks.md, the Pi budget)
+    from fpdf import FPDF
+    from fpdf.enums import Align, WrapMode, XPos, YPos
+
     pdf = FPDF(orientation="P", unit="mm", format="A4")
     pdf.set_margins(MARGIN, MARGIN, MARGIN)
     pdf.set_auto_page_break(True, margin=MARGIN)
