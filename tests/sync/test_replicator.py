@@ -159,15 +159,15 @@ def test_replicator_edge_killed(campus, broker, when):
     assert_converged(c.db, c.edges)
 
 
-def test_replicator_network_cut_without_fin(campus, broker, proxy, request):
+def test_replicator_network_cut_without_fin(campus, broker, proxy):
     if broker.kind == "amqtt":
         # amqtt 0.12 with authenticated (non-anonymous) persistent sessions: a client reconnecting
         # over its own half-open session takes it over, and QoS 1 deliveries to it then time out
         # (PUBACK never awaited on the new connection): central stops receiving. The same with
         # `AmqttBroker(secure=False, anonymous=False)`; only anonymous sessions (no offline
-        # queueing) recover. docs/security.md
-        request.applymarker(pytest.mark.xfail(reason="amqtt 0.12 persistent-session takeover after a "
-                                                     "half-open connection", strict=False))
+        # queueing) recover. docs/security.md. Not run: it only ever waited 95 s for that (the
+        # mosquitto case runs; re-run this by hand when amqtt is upgraded)
+        pytest.xfail("amqtt 0.12 persistent-session takeover after a half-open connection")
     p = proxy(broker)
     c = campus(url=p.url)
     with Traffic(c.edges) as t:
