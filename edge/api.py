@@ -15,7 +15,7 @@ from litestar.response import ServerSentEvent
 
 from sync.kernel.serve import until_stopped
 
-from . import appointments, attendance, cases, closing, presence, queue, ratings, views, windows
+from . import appointments, attendance, cases, closing, presence, queue, ratings, views, voice, windows
 from .context import Ctx
 from .hall import Hall
 from .live import Hub
@@ -586,5 +586,6 @@ def _heartbeat(ctx: Ctx) -> dict:
 def _announcement(ctx: Ctx, ticket_id: str, window_id: str) -> dict:
     t = ctx.store.ticket(ticket_id)
     w = ctx.catalog.windows.get(window_id)
-    return {"number": t.number if t else "", "window": window_id, "window_name": w.name if w else window_id,
-            "text": f"请 {' '.join(t.number) if t else ''} 号到 {w.name if w else window_id} 办理"}
+    name = w.name if w else window_id
+    return {"number": t.number if t else "", "window": window_id, "window_name": name,
+            "text": voice.call_text(t.number if t else "", name)}  # what the board's offline voice says too
