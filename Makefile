@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench setup system-deps clean
+.PHONY: demo test soak bench setup system-deps clean
 
 # (PYTHONWARNINGS: the build backend's notice about editable installs is not for the user of `make demo`)
 $(STAMP): pyproject.toml
@@ -25,6 +25,11 @@ demo: setup
 test: setup system-deps
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/pytest
+
+# The long runs (pytest marker `soak`): a whole simulated campus day, central away longer than the
+# broker queues. CI runs them after `make test`, as a step of their own.
+soak: setup system-deps
+	$(BIN)/pytest -m soak
 
 # Every benchmark in a short form (a few minutes), each ratio compared with the reference table in
 # docs/benchmarks.md: exits non-zero, naming the figure, when one is more than 20 % worse.

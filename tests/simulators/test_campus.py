@@ -89,6 +89,7 @@ def central_events(base: str, hall: str, kinds: set[str]) -> list[dict]:
 
 
 @pytest.mark.slow
+@pytest.mark.soak
 def test_campus_whole_day_closing_and_badge_out_reach_central(tmp_path):
     """A whole simulated Monday, opening to after closing: every hall's closing check first fails
     on the door left open (naming it), alarms, then passes once it is shut; staff badge out

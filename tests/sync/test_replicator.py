@@ -112,6 +112,7 @@ def test_replicator_broker_restart_mid_stream(campus, broker):
     assert_converged(c.db, c.edges)
 
 
+@pytest.mark.soak
 def test_replicator_central_down_longer_than_broker_queue(campus, broker):
     """mosquitto queues at most 1000 messages for an absent client and drops the rest silently;
     the halls' logs, not the broker, make central whole again."""
@@ -159,6 +160,7 @@ def test_replicator_edge_killed(campus, broker, when):
     assert_converged(c.db, c.edges)
 
 
+@pytest.mark.soak
 def test_replicator_network_cut_without_fin(campus, broker, proxy):
     if broker.kind == "amqtt":
         # amqtt 0.12 with authenticated (non-anonymous) persistent sessions: a client reconnecting
