@@ -6,8 +6,13 @@ its calendar and the windows in service, seeded-random):
 
 - doors open and power on before opening; staff arrive before the first period (a few late),
   each badges at the hall reader first (`POST /api/sim/badge`, where the hall has one) and signs
-  on at the window with the console PIN; one A-role staff member is on leave (filed by a head of
-  the department and approved, when there is one) and the B-role backup covers the window;
+  on at the window with the console PIN; A-role staff on leave are covered by their B-role backup
+  (the approval records the hand-over [C 7, AB-2]). Leave follows a four-day cycle per hall
+  (`LEAVE_CYCLE`, shifted by the hall's index so different halls show different cases on one
+  day): sick leave filed and approved the same day by the department's head; an absence filed
+  the next day after the fact [J 28]; annual leave for the next working day approved with the
+  home department's consent [C 9(3)]; two days of sick leave ended early by the staff member
+  signing on the next morning (销假 [C 9]);
 - visitors arrive by hour of day (a morning peak) for items whose window is in service;
 - windows call, the visitor comes (`/start`), the service takes about the item's
   `service_minutes`, and ends with an outcome: mostly instant, also promised, joint, notice,
@@ -15,7 +20,9 @@ its calendar and the windows in service, seeded-random):
   recalls, then no-show);
 - ratings pressed on the rating buttons after a service, where the window has them;
 - step-aways: short ones (3–8 min) and one long one (over the limit), with the pause button
-  where there is one, else the console's pause/resume;
+  where there is one, else the console's pause/resume; every other day the long one ends with a
+  sign-off while still paused (judged by the limit [C 9(4)]) and the staff member signs on again
+  20–40 minutes later: a mid-day gap in the window's coverage [U 21];
 - numbers taken before closing are still served (up to the hall's `max_extension_minutes`);
   then staff sign off and badge out; the last one out switches the power off and shuts the
   doors but one, which stays open until the closing check has alarmed, then is shut.
@@ -36,9 +43,12 @@ from typing import Callable
 import httpx
 
 from edge.config import EdgeConfig
+from simulators.demologins import DEMO_MANAGER_PASSWORD
 from sync.kernel.calendar import HallCalendar
 
 PIN = "1234"
+# the leave case of a hall's day: by (day ordinal + the hall's index) modulo 4
+LEAVE_CYCLE = ("sick", "unfiled", "annual_ahead", "sick_two_days")
 HOURLY = {7: 0.2, 8: 1.3, 9: 1.7, 10: 1.4, 11: 0.9, 12: 0.3, 13: 0.6, 14: 1.0, 15: 0.9, 16: 0.6, 17: 0.2}
 PER_WINDOW_HOUR = 6.0  # visitors per window in service per hour, times HOURLY
 RATING_WEIGHTS = {5: 60, 4: 25, 3: 8, 2: 5, 1: 2}
@@ -66,10 +76,11 @@ class Agent:
         self.next_at = arrive
         self.ticket: dict | None = None
         self.recalls = 0
-        self.pauses: list[tuple[datetime, float]] = []  # (when, minutes)
+        self.pauses: list[tuple[datetime, float, bool]] = []  # (when, minutes, end it by signing off)
         self.pause_until: datetime | None = None
+        self.sign_off_paused = False  # this pause ends with a sign-off, then back later [C 9(4)]
         self.item: dict | None = None
-        self.on_signed_on: Callable[["Agent"], None] | None = None
+        self.after_sign_on: list[Callable[["Agent"], None]] = []  # run once, at the first sign-on
 
     def post(self, path: str, body: dict | None = None) -> dict | None:
         return self.sim.post(path, body, client=self.http, who=f"{self.window} {self.staff.id}")
@@ -82,14 +93,16 @@ class Agent:
             self.sim.badge(self.staff)
             if self.post(f"{w}/sign-on", {"staff": self.staff.id, "pin": PIN}) is not None:
                 self.state = "idle"
-                if self.on_signed_on:
-                    self.on_signed_on(self)
+                actions, self.after_sign_on = self.after_sign_on, []
+                for action in actions:
+                    action(self)
             self.next_at = now + timedelta(seconds=30)
         elif self.state == "idle":
             if self.pauses and now >= self.pauses[0][0]:
-                _, minutes = self.pauses.pop(0)
+                _, minutes, by_sign_off = self.pauses.pop(0)
                 if self.sim.pause_pin(self.window, self.http):
                     self.state, self.pause_until = "paused", now + timedelta(minutes=minutes)
+                    self.sign_off_paused = by_sign_off
                     self.sim.stats.step_aways += 1
                 self.next_at = now + timedelta(seconds=20)
             elif (waiting.get(self.sim.window_dept[self.window], 0) > 0
@@ -138,8 +151,15 @@ class Agent:
             self.next_at = now + timedelta(seconds=self.sim.rng.uniform(15, 60))
         elif self.state == "paused":
             if self.pause_until and now >= self.pause_until:
-                self.sim.pause_pin(self.window, self.http, resume=True)
-                self.state, self.pause_until = "idle", None
+                if self.sign_off_paused and self.post(f"{w}/sign-off") is not None:
+                    # signed off while paused: the step-away ends and is judged [C 9(4)]; the
+                    # window is uncovered until they sign on again [U 21]
+                    self.sim.badge(self.staff)
+                    self.state, self.pause_until, self.sign_off_paused = "away", None, False
+                    self.next_at = now + timedelta(minutes=self.sim.rng.uniform(20, 40))
+                    return
+                self.sim.pause_pin(self.window, self.http, resume=True)  # (a refused sign-off: visitors wait)
+                self.state, self.pause_until, self.sign_off_paused = "idle", None, False
             self.next_at = now + timedelta(seconds=30)
 
     def close(self) -> None:
@@ -148,8 +168,9 @@ class Agent:
 
 class HallSim:
     def __init__(self, cfg: EdgeConfig, base_url: str, rng: random.Random,
-                 log: Callable[[str], None] = print, load: float = 1.0) -> None:
+                 log: Callable[[str], None] = print, load: float = 1.0, index: int = 0) -> None:
         self.cfg, self.base, self.rng, self.log, self.load = cfg, base_url, rng, log, load
+        self.index = index  # the hall's place in the campus: shifts its leave cycle
         self.hall = cfg.hall.id
         self.cal = HallCalendar(cfg.business.calendar)
         self.http = httpx.Client(base_url=base_url, timeout=10.0)
@@ -174,6 +195,10 @@ class HallSim:
         self.in_service_items: list[dict] = []
         self.waiting: dict[str, int] = {}
         self.on_leave: str | None = None
+        self.leave_plan: dict[date, set[str]] = {}  # staff on leave approved on an earlier day
+        self.unfiled: list[tuple[date, str]] = []  # absences their head files after the fact [J 28]
+        self.returning: dict[str, tuple[str, date]] = {}  # staff → (leave id, the day they come back)
+        self._manager: httpx.Client | None = None  # the hall manager's session (leave without a head)
         self.last_error = ""
         self.unreachable = 0  # requests failed in a row because the hall did not answer
         self.first_ticket: str | None = None  # the id of the first number the simulated visitors took
@@ -280,10 +305,17 @@ class HallSim:
         plan: list[tuple] = []  # (staff, window, role)
         a_of = {w["id"]: next((s for s in staff if w["id"] in s.windows), None) for w in windows}
         b_of = {w["id"]: [s for s in staff if w["id"] in s.backup_for] for w in windows}
-        leave_window = self.rng.choice([w for w in a_of if a_of[w] and b_of[w]] or [None])
+        case = LEAVE_CYCLE[(day.toordinal() + self.index) % len(LEAVE_CYCLE)]
+        away = self.leave_plan.pop(day, set())  # approved on an earlier day
+        coverable = [w for w in a_of if a_of[w] and b_of[w]]
+        fresh = [w for w in coverable if a_of[w].id not in away and a_of[w].id not in self.returning
+                 and a_of[w].id not in {s for _, s in self.unfiled}]
+        leave_window = self.rng.choice(fresh) if fresh and case != "annual_ahead" else None
+        if leave_window:
+            away = away | {a_of[leave_window].id}
         for w in windows:
             wid, a = w["id"], a_of[w["id"]]
-            person, role = (a, "A") if a and wid != leave_window and a.id not in used else (None, None)
+            person, role = (a, "A") if a and a.id not in away and a.id not in used else (None, None)
             if person is None:
                 person = next((b for b in b_of[wid] if b.id not in used), None)
                 role = "B"
@@ -301,35 +333,110 @@ class HallSim:
             agent = Agent(self, person, wid, role, max(arrive, now), closes + timedelta(minutes=self.rng.uniform(1, 10)))
             first = opens + timedelta(minutes=self.rng.uniform(30, 150))
             if self.rng.random() < 0.6:
-                agent.pauses.append((first, self.rng.uniform(3, 8)))
+                agent.pauses.append((first, self.rng.uniform(3, 8), False))
             self.agents.append(agent)
         if self.agents:  # one long step-away (over the limit) per hall and day
             limit = self.cfg.business.rules.step_away_limit_minutes
-            victim = self.rng.choice(self.agents)
-            victim.pauses.append((opens + timedelta(minutes=self.rng.uniform(160, 200)), limit + self.rng.uniform(3, 8)))
+            by_sign_off = (day.toordinal() + self.index) % 2 == 1  # every other day [C 9(4)]
+            per_dept = Counter(self.window_dept[a.window] for a in self.agents)
+            # signing off leaves the queue to a colleague's window (else it would be refused)
+            shared = [a for a in self.agents if per_dept[self.window_dept[a.window]] > 1]
+            victim = self.rng.choice(shared if by_sign_off and shared else self.agents)
+            victim.pauses.append((opens + timedelta(minutes=self.rng.uniform(160, 200)),
+                                  limit + self.rng.uniform(3, 8), by_sign_off))
             victim.pauses.sort()
-        if self.on_leave:
-            self._file_leave_by_head(day)
         # doors and power: open at the start; closed once the last staff member has gone (see step)
         self.plan = [(start, "open", self._open_hall)]
         self.closes, self.hall_closed = closes, False
+        self._leave_actions(day, case, self.on_leave, coverable, a_of, opens)
         self.next_visitor = max(now, opens - timedelta(minutes=5))
         if self.booked is not None:  # booked visitors: slots at central, check-in at the kiosk
             self.plan += self.booked.plan_day(day, now, periods)
 
-    def _file_leave_by_head(self, day: date) -> None:
-        absent = next(s for s in self.cfg.business.staff if s.id == self.on_leave)
-        head = next((a for a in self.agents if a.staff.head and a.staff.department == absent.department), None)
-        if head is None:
+    # ------------------------------------------------------------------ leave paperwork
+    def _head_of(self, department: str):
+        """The agent of the department's head (首席代表/窗口负责人) working today, if any."""
+        return next((a for a in self.agents if a.staff.head and a.staff.department == department), None)
+
+    def _staff(self, staff_id: str):
+        return next(s for s in self.cfg.business.staff if s.id == staff_id)
+
+    def _manager_post(self, path: str, body: dict) -> dict | None:
+        """POST as the hall manager (signed in at /manage/login with the demo's password once);
+        None when the hall has no manager the demo can sign in as."""
+        if self._manager is None:
+            m = next(iter(self.cfg.business.managers), None)
+            if m is None:
+                return None
+            client = httpx.Client(base_url=self.base, timeout=10.0, headers={"origin": self.base})
+            try:
+                client.post("/manage/login", data={"manager": m.id, "password": DEMO_MANAGER_PASSWORD})
+            except httpx.HTTPError as e:
+                self._error(f"manager sign-in: {type(e).__name__} {e}", "manager")
+                client.close()
+                return None
+            self._manager = client
+        return self.post(path, body, client=self._manager, who="manager")
+
+    def _paperwork(self, department: str, at: datetime, action: Callable[[Callable], None], staff_id: str) -> None:
+        """`action(post)` done by the department's head once signed on today, else by the hall
+        manager at `at` (a department without a head, or the head's own leave [C 9(1)])."""
+        head = self._head_of(department)
+        if head is not None and head.staff.id != staff_id:
+            head.after_sign_on.append(lambda a: action(a.post))
+        else:
+            self.plan.append((at, "leave", lambda: action(self._manager_post)))
+
+    def _leave_actions(self, day: date, case: str, absent_id: str | None, coverable: list[str], a_of: dict,
+                       opens: datetime) -> None:
+        """Today's leave paperwork (see LEAVE_CYCLE)."""
+        at = opens + timedelta(minutes=20)
+        for staff_id, (leave_id, back) in list(self.returning.items()):
+            if back == day:  # 销假: back a day early, recorded at their own first sign-on [C 9]
+                del self.returning[staff_id]
+                me = next((a for a in self.agents if a.staff.id == staff_id), None)
+                if me is not None:
+                    me.after_sign_on.append(lambda a, lid=leave_id: a.post(
+                        f"/api/leave/{lid}/return", {"returned": day.isoformat(), "returned_half": "am"}))
+        for when, staff_id in self.unfiled:  # 事后补办 [J 28]: an earlier day's unexplained absence
+            self._paperwork(self._staff(staff_id).department, at, lambda post, w=when, sid=staff_id: self._file(
+                post, sid, "personal", w, w, reason="突发家事，当日未能请假（模拟，事后补办）"), staff_id)
+        self.unfiled = []
+        if case == "annual_ahead":  # 年假 for the next working day, the home department consents [C 9(3)]
+            nxt = self.cal.add_working_days(day, 1)
+            candidates = [w for w in coverable if a_of[w].id not in self.returning]
+            if candidates:
+                staff = a_of[self.rng.choice(candidates)]
+                self.leave_plan.setdefault(nxt, set()).add(staff.id)
+                self._paperwork(staff.department, at, lambda post, sid=staff.id: self._file(
+                    post, sid, "annual", nxt, nxt, reason="年休假（模拟）", note="派出部门人事科电话同意（模拟）"), staff.id)
             return
+        if absent_id is None:
+            return
+        if case == "unfiled":
+            self.unfiled.append((day, absent_id))  # nobody files it today
+            return
+        if case == "sick_two_days":
+            back = self.cal.add_working_days(day, 1)
 
-        def file(agent: Agent) -> None:
-            lv = agent.post("/api/leave", {"kind": "sick", "start": day.isoformat(), "end": day.isoformat(),
-                                           "staff": absent.id, "reason": "发烧（模拟）", "certificate": True})
-            if isinstance(lv, dict) and lv.get("id"):
-                agent.post(f"/api/leave/{lv['id']}/approve", {"note": "同意，B岗顶岗"})
+            def two_days(post: Callable, sid: str = absent_id) -> None:
+                lid = self._file(post, sid, "sick", day, back, reason="发烧（模拟）", certificate=True, note="同意，B岗顶岗")
+                if lid:
+                    self.returning[sid] = (lid, back)
+            self._paperwork(self._staff(absent_id).department, at, two_days, absent_id)
+            return
+        self._paperwork(self._staff(absent_id).department, at, lambda post, sid=absent_id: self._file(
+            post, sid, "sick", day, day, reason="发烧（模拟）", certificate=True, note="同意，B岗顶岗"), absent_id)
 
-        head.on_signed_on = file
+    def _file(self, post: Callable, staff_id: str, kind: str, start: date, end: date, reason: str,
+              certificate: bool = False, note: str = "") -> str | None:
+        """File leave for a colleague and approve it (a head, or the hall manager): the leave's id."""
+        lv = post("/api/leave", {"kind": kind, "start": start.isoformat(), "end": end.isoformat(),
+                                 "staff": staff_id, "reason": reason, "certificate": certificate})
+        if isinstance(lv, dict) and lv.get("id"):
+            post(f"/api/leave/{lv['id']}/approve", {"note": note})
+            return lv["id"]
+        return None
 
     def _open_hall(self) -> None:
         for d in self.doors:
@@ -401,4 +508,6 @@ class HallSim:
             a.close()
         if self.booked is not None:
             self.booked.close()
+        if self._manager is not None:
+            self._manager.close()
         self.http.close()

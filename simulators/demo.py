@@ -323,7 +323,7 @@ class Campus:
         self.outages.serve(self.data / "control.json")
         self.central.wait_http(self.central_host, self.central_port)
         rng = random.Random(self.seed)
-        for h in self.halls:
+        for index, h in enumerate(self.halls):
             try:
                 health = h.edge.wait_healthy(stop=self.stop_event)
             except ProcessError as e:
@@ -332,7 +332,7 @@ class Campus:
                 return
             h.sim_t0, h.real_t0 = datetime.fromisoformat(health["clock"]["now"]), time.monotonic()
             h.up_since = time.monotonic()
-            h.sim = HallSim(h.cfg, h.edge.base_url, random.Random(rng.random()), log=self.log)
+            h.sim = HallSim(h.cfg, h.edge.base_url, random.Random(rng.random()), log=self.log, index=index)
             bookable = [i.id for i in h.cfg.business.catalog.items if i.appointment
                         and i.department in {w.department for w in h.cfg.business.windows}]
             h.sim.booked = BookedVisitors(h.cfg.hall.id, bookable, h.edge.base_url, self.central_url,

@@ -90,22 +90,29 @@ def central_events(base: str, hall: str, kinds: set[str]) -> list[dict]:
 
 @pytest.mark.slow
 @pytest.mark.soak
-def test_campus_whole_day_closing_and_badge_out_reach_central(tmp_path):
-    """A whole simulated Monday, opening to after closing: every hall's closing check first fails
-    on the door left open (naming it), alarms, then passes once it is shut; staff badge out
-    after the last period; central holds all of it and its dashboard shows the three halls."""
+def test_campus_two_days_closing_leave_cases_and_sign_off_while_paused_reach_central(tmp_path):
+    """A simulated Monday and Tuesday, opening to after closing. Monday: every hall's closing check
+    first fails on the door left open (naming it), alarms, then passes once it is shut; staff
+    badge out after the last period. Over the two days the halls' leave cycle
+    (simulators.campus.LEAVE_CYCLE) produces each leave case and central holds it: same-day sick
+    leave with the A→B hand-over [C 7, AB-2], an absence filed the next day after the fact
+    [J 28], annual leave approved with the home department's consent [C 9(3)], 销假 at the
+    return [C 9]; and a step-away over the limit ended by a sign-off while paused [C 9(4)]."""
     opts = DemoOptions(speed=600, seed=5, config_dir=REPO_CONFIG, data_dir=tmp_path / "demo", free_ports=True,
-                       clock_start=MONDAY, until=MONDAY.replace(hour=19, minute=45))
+                       clock_start=MONDAY, until=MONDAY.replace(day=24, hour=19, minute=45))
     campus = Campus(opts, log=lambda _line: None)
+    leave_kinds = {"leave.requested", "leave.approved", "leave.ended", "window.resumed"}
     try:
         campus.start()
         campus.run_people()
-        wait_until(campus.people_done, 150, what=lambda: f"the simulated people to finish: {campus.progress()}", interval=0.5)
+        wait_until(campus.people_done, 420, what=lambda: f"the simulated people to finish: {campus.progress()}", interval=0.5)
         wait_converged(campus, 60)
+        leave: list[dict] = []
         for h in campus.halls:
             hid = h.cfg.hall.id
             doors = [n for n, p in h.cfg.devices.pins.items() if p.role == "door"]
-            evs = central_events(campus.central_url, hid, {"closing.checked", "closing.alarm", "attendance.punch"})
+            evs = central_events(campus.central_url, hid, {"closing.checked", "closing.alarm", "attendance.punch"} | leave_kinds)
+            leave += [e for e in evs if e["kind"] in leave_kinds]
             checks = [e["body"] for e in evs if e["kind"] == "closing.checked" and e["body"]["service_date"] == "2026-11-23"]
             alarms = [e["body"] for e in evs if e["kind"] == "closing.alarm"]
             outs = [e["body"] for e in evs if e["kind"] == "attendance.punch" and e["body"]["kind"] == "out"]
@@ -117,6 +124,15 @@ def test_campus_whole_day_closing_and_badge_out_reach_central(tmp_path):
             assert [f["name"] for f in checks[0]["failed"]] == [doors[-1]], checks[0]
             assert alarms and alarms[0]["repeat"] == 1, f"{hid}: no alarm"
             assert checks[-1]["ok"], f"{hid}: the check never passed: {checks}"
+        bodies = lambda kind: [e["body"] for e in leave if e["kind"] == kind]  # noqa: E731
+        requested = bodies("leave.requested")
+        approved = bodies("leave.approved")
+        assert any(r.get("after_the_fact") and r["leave_kind"] == "personal" for r in requested), requested  # J 28
+        assert any(a.get("approver") == "department" for a in approved), approved  # C 9(3)
+        assert any(any(x["stand_in"] for x in a.get("handover", [])) for a in approved), approved  # C 7, AB-2
+        assert bodies("leave.ended"), "no 销假"  # C 9
+        assert any(r.get("via") == "sign-off" and r.get("over_limit") for r in bodies("window.resumed")), \
+            bodies("window.resumed")  # C 9(4)
         with httpx.Client(base_url=campus.central_url, timeout=10, headers={"origin": campus.central_url}) as web:
             r = web.post("/login", data={"username": "admin", "password": "admin123"}, follow_redirects=True)
             assert r.status_code == 200 and all(h.cfg.hall.name in r.text for h in campus.halls)
