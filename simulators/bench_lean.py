@@ -180,7 +180,59 @@ def measure(prefix: list[str], tmp: Path, tickets: int, starts: int, label: str)
             "exit": describe_exit(code, killed)}
 
 
-def run(tickets: int = TARGET_TICKETS, starts: int = 5, venv: Path | None = None, pinned: bool = True) -> dict:
+def measure_syncing(prefix: list[str], tmp: Path, tickets: int) -> dict:
+    """The same hall replicating: a private mosquitto, `onestop-central` (this checkout's venv,
+    SQLite) that acks, and the lean `onestop-edge` with sync on (the downlink key installed as in
+    the demo). RSS after `tickets` tickets and again once central has acked every event."""
+    from . import bench_sync
+
+    work = tmp / "sync"
+    hall_file = bench_sync._hall_file(work)  # bench hall as `bench-hall`, central.toml, keys
+    broker_proc, broker = bench_sync._mosquitto(work)
+    central = None
+    edge = LeanEdge(prefix, hall_file, work / "edge-data", HOST, free_port(HOST), clock_start=BENCH_START,
+                    log_level="warning", sync=True, broker=broker)
+    try:
+        cport = free_port(HOST)
+        central = bench_sync._Proc([sys.executable, "-m", "central.cli", "--config", str(work / "central.toml"),
+                                    "--db", f"sqlite:///{work / 'central.db'}", "--broker", broker,
+                                    "--http", f"{HOST}:{cport}", "--log-level", "warning"],
+                                   work / "central.log", f"http://{HOST}:{cport}/api/health")
+        edge.start()
+        health = edge.wait_healthy(60)
+        idle = edge.memory()
+        with Client(HOST, edge.port) as c:
+            items = [i["id"] for i in items_in_service(c)]
+        log(f"lean [syncing]: connected={health.get('sync', {}).get('connected')}; {tickets} tickets …")
+        finished, errors, elapsed = closed_loop(
+            lambda i: ("POST", "/api/tickets", {"item": items[i % len(items)]}), 201, tickets, 4, edge.port,
+            limit_seconds=max(300.0, tickets / 5))
+        mem = edge.memory()
+        deadline, pending = time.monotonic() + 300, None
+        with Client(HOST, edge.port) as c:
+            while time.monotonic() < deadline:
+                sync = c.request("GET", "/api/health")[1].get("sync", {})
+                pending = sync.get("pending")
+                if pending == 0 and sync.get("connected"):
+                    break
+                time.sleep(0.5)
+        drained = edge.memory()
+    finally:
+        code, killed = edge.stop()
+        if central is not None:
+            central.stop()
+        broker_proc.stop()
+    if pending != 0:
+        raise ProcessError(f"the syncing hall still had {pending} events unacknowledged after 300 s "
+                           f"(logs in {work})")
+    return {"idle_rss_mb": round(idle["rss"], 1), "rss_mb": round(mem["rss"], 1),
+            "drained_rss_mb": round(drained["rss"], 1), "peak_rss_mb": round(drained["hwm"], 1),
+            "tickets": len(finished), "errors": errors, "tickets_per_s": round(len(finished) / elapsed, 1),
+            "exit": describe_exit(code, killed)}
+
+
+def run(tickets: int = TARGET_TICKETS, starts: int = 5, venv: Path | None = None, pinned: bool = True,
+        syncing: bool = True) -> dict:
     with tempfile.TemporaryDirectory(prefix="onestop-lean-") as tmp_name:
         tmp = Path(tmp_name)
         t0 = time.perf_counter()
@@ -200,6 +252,11 @@ def run(tickets: int = TARGET_TICKETS, starts: int = 5, venv: Path | None = None
                 log("lean: taskset is not installed (util-linux); the one-core run is skipped")
             else:
                 result["one_core"] = measure(["taskset", "-c", "0", *edge], tmp, tickets, starts, "taskset -c 0")
+        if syncing:
+            if shutil.which("mosquitto") is None and not os.path.exists("/usr/sbin/mosquitto"):
+                log("lean: mosquitto is not installed; the syncing run is skipped")
+            else:
+                result["syncing"] = measure_syncing(edge, tmp, tickets)
     result["targets"] = targets(result)
     return result
 
@@ -215,6 +272,11 @@ def targets(r: dict) -> list[dict]:
         out.append({"name": f"RSS after {m['tickets']:,} tickets ({label})", "limit": f"≤ {TARGET_RSS_MB:g} MB",
                     "value": m["rss_mb"], "unit": "MB",
                     "pass": m["rss_mb"] <= TARGET_RSS_MB and m["tickets"] >= TARGET_TICKETS})
+    if "syncing" in r:
+        m = r["syncing"]
+        out.append({"name": f"RSS after {m['tickets']:,} tickets, syncing", "limit": f"≤ {TARGET_RSS_MB:g} MB",
+                    "value": max(m["rss_mb"], m["drained_rss_mb"]), "unit": "MB",
+                    "pass": max(m["rss_mb"], m["drained_rss_mb"]) <= TARGET_RSS_MB and m["tickets"] >= TARGET_TICKETS})
     return out
 
 
@@ -233,6 +295,11 @@ def table(r: dict) -> str:
             lines.append(f"{label:<16}{s['median']:>14.2f} s{s['min']:>8.2f}{s['max']:>8.2f}{s['cpu_median']:>7.2f}"
                          f"{m['idle_rss_mb']:>8.1f}MB"
                          f"{m['rss_mb']:>9.1f}MB{m['peak_rss_mb']:>8.1f}{m['tickets']:>9}{m['tickets_per_s']:>11.1f}")
+    if "syncing" in r:
+        m = r["syncing"]
+        lines.append(f"{'syncing':<16}{'':>14}  {'':>8}{'':>8}{'':>7}{m['idle_rss_mb']:>8.1f}MB"
+                     f"{m['rss_mb']:>9.1f}MB{m['peak_rss_mb']:>8.1f}{m['tickets']:>9}{m['tickets_per_s']:>11.1f}"
+                     f"   after the drain {m['drained_rss_mb']:.1f} MB")
     lines += ["(start-up: wall seconds to the first 200 of /api/health; CPU: the edge's CPU seconds by then)",
               "", "targets:"]
     for g in r["targets"]:
