@@ -39,8 +39,8 @@ CASE_COLUMNS = [("hall_name", "大厅"), ("ticket", "号码"), ("case", "件号"
                 ("department_name", "部门"), ("window_name", "受理窗口"), ("staff_name", "受理人"),
                 ("day", "受理日"), ("deadline", "承诺期限"), ("finished", "办结日"), ("result_name", "结果"),
                 ("state_name", "状态"), ("handoffs", "流转次数"), ("handoff_text", "材料流转")]
-_TIME = [("open_hours", "开放时长(小时)"), ("a_hours", "A角在岗(小时)"), ("b_hours", "B角顶岗(小时)"),
-         ("duty_hours", "值班(小时)"), ("paused_hours", "暂停服务(小时)"), ("over_limit_hours", "超时离岗(小时)"),
+_TIME = [("open_hours", "开放(小时)"), ("a_hours", "A角(小时)"), ("b_hours", "B角(小时)"),
+         ("duty_hours", "值班(小时)"), ("paused_hours", "暂停(小时)"), ("over_limit_hours", "超时离岗(小时)"),
          ("uncovered_hours", "无人值守(小时)"), ("coverage_rate", "覆盖率")]
 COVERAGE_COLUMNS = {
     "day": [("hall_name", "大厅"), ("day", "日期"), ("window_name", "窗口"), ("department_name", "部门"), *_TIME,
