@@ -182,11 +182,17 @@ class ReportsApi(Controller):
             ctx.store, ctx.directory, q.get("start"), q.get("end"), q.get("hall"), scope=scope,
             state=q.get("state"), today=ctx.today_of(q)))
 
-    @get("/coverage", sync_to_thread=True, summary="A/B coverage per window: expected, A days, B days, uncovered")
+    @get("/coverage", sync_to_thread=True,
+         summary="Window coverage as time: open, A/B/duty, paused, over-limit, uncovered (?group=day|window|department|hall)")
     def coverage(self, request: Request, ctx: NamedDependency[ReportContext]) -> Response:
         return _report(request, ctx, lambda q, scope: op.coverage(
             ctx.store, ctx.directory, q.get("start"), q.get("end"), q.get("hall"), scope=scope,
-            today=ctx.today_of(q)))
+            today=ctx.today_of(q), group=q.get("group"), month=q.get("month")))
+
+    @get("/extended", sync_to_thread=True, summary="延时服务: services completed after closing, per staff member")
+    def extended(self, request: Request, ctx: NamedDependency[ReportContext]) -> Response:
+        return _report(request, ctx, lambda q, scope: op.extended(
+            ctx.store, ctx.directory, q.get("start"), q.get("end"), q.get("hall"), scope=scope, month=q.get("month")))
 
     @get("/operations", sync_to_thread=True, summary="Closing checks and device faults per hall and day")
     def operations(self, request: Request, ctx: NamedDependency[ReportContext]) -> Response:

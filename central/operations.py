@@ -5,9 +5,10 @@
   was finished, its state on `today` (按时办结 / 超期办结 / 已超期 / 办理中), and for joint cases
   every hand-over of materials between departments (from, to, what, when, by whom) — the
   first-asked responsibility record [RULES: queue and handling].
-- `coverage`: A/B coverage (AB岗) per window: the open days it should have been staffed (fixed
-  windows every open day, periodic ones on their weekdays), the days its A-role staff member
-  signed on, the days only a B-role colleague did, and the days nobody did.
+- `coverage`: A/B coverage (AB岗) per window as time — open, staffed by A / B / duty, paused,
+  over the step-away limit, uncovered (with the intervals per day) — summed per window,
+  department or hall (central.coverage: the hall's arithmetic) [U 21, B 28, C 9(4)].
+- `extended`: 延时服务 per staff member: services completed after closing [U 21, B 28, C 11(6)].
 - `operations`: per hall and service day, the closing check (闭厅检查: passed, failed inputs,
   alarms) and the device faults (reader unplugged, GPIO errors) with when they recovered.
 
@@ -18,13 +19,16 @@ Both read the events on request (their volume is small next to tickets); a range
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import date, datetime
 
+from sync.kernel import coverage as cov
+
+from . import coverage as cv
 from . import projections as pj
 from .projections import Directory
 from .errors import BadRequest
 from .reports import labels
-from .scope import ADMIN, Scope, parse_range
+from .scope import ADMIN, Scope, parse_month, parse_range
 
 MAX_DAYS = 92
 STATE_NAMES = {"on_time": "按时办结", "late": "超期办结", "overdue": "已超期", "open": "办理中"}
@@ -35,10 +39,20 @@ CASE_COLUMNS = [("hall_name", "大厅"), ("ticket", "号码"), ("case", "件号"
                 ("department_name", "部门"), ("window_name", "受理窗口"), ("staff_name", "受理人"),
                 ("day", "受理日"), ("deadline", "承诺期限"), ("finished", "办结日"), ("result_name", "结果"),
                 ("state_name", "状态"), ("handoffs", "流转次数"), ("handoff_text", "材料流转")]
-COVERAGE_COLUMNS = [("hall_name", "大厅"), ("window_name", "窗口"), ("department_name", "部门"),
-                    ("kind_name", "窗口类型"), ("expected", "应开窗天数"), ("a_days", "A角在岗天数"),
-                    ("b_days", "B角顶岗天数"), ("uncovered", "无人值守天数"), ("coverage_rate", "在岗率"),
-                    ("b_staff", "顶岗人员")]
+_TIME = [("open_hours", "开放(小时)"), ("a_hours", "A角(小时)"), ("b_hours", "B角(小时)"),
+         ("duty_hours", "值班(小时)"), ("paused_hours", "暂停(小时)"), ("over_limit_hours", "超时离岗(小时)"),
+         ("uncovered_hours", "无人值守(小时)"), ("coverage_rate", "覆盖率")]
+COVERAGE_COLUMNS = {
+    "day": [("hall_name", "大厅"), ("day", "日期"), ("window_name", "窗口"), ("department_name", "部门"), *_TIME,
+            ("uncovered_text", "无人值守时段")],
+    "window": [("hall_name", "大厅"), ("window_name", "窗口"), ("department_name", "部门"), ("kind_name", "窗口类型"),
+               ("days", "开放天数"), *_TIME],
+    "department": [("hall_name", "大厅"), ("department_name", "部门"), ("days", "窗口·天"), *_TIME],
+    "hall": [("hall_name", "大厅"), ("days", "窗口·天"), *_TIME],
+}
+COVERAGE_GROUPS = tuple(COVERAGE_COLUMNS)
+EXTENDED_COLUMNS = [("hall_name", "大厅"), ("department_name", "部门"), ("staff", "工号"), ("staff_name", "姓名"),
+                    ("services", "延时服务次数"), ("minutes", "超出闭厅分钟数"), ("days", "天数"), ("windows", "窗口")]
 KIND_NAMES = {"fixed": "固定窗口", "periodic": "周期窗口", "flexible": "机动窗口"}
 OPERATION_COLUMNS = [("hall_name", "大厅"), ("day", "日期"), ("closing_name", "闭厅检查"), ("failed", "未通过项"),
                      ("alarms", "报警次数"), ("faults", "设备故障"), ("fault_text", "故障详情")]
@@ -170,54 +184,96 @@ def operations(store, d: Directory, start: str | None, end: str | None, hall: st
             "rows": out}
 
 
+def _period(start: str | None, end: str | None, month: str | None) -> tuple[date, date]:
+    return parse_month(month) if month else _range(start, end)
+
+
+def _hours(seconds: int) -> float:
+    return round(seconds / 3600, 2)
+
+
+def _hm(d: Directory, hall: str, us: int) -> str:
+    return datetime.fromtimestamp(us / 1e6, d.tz(hall)).strftime("%H:%M:%S")
+
+
+def _time_row(r: dict, t: dict) -> dict:
+    """A coverage row's figures: seconds (the API, equal to the hall's) and hours (the table)."""
+    roles = t.pop("by_role")
+    r.update(t, a_seconds=roles.get("A", 0), b_seconds=roles.get("B", 0), duty_seconds=roles.get("duty", 0),
+             by_role=roles)
+    for k in ("open", "staffed", "a", "b", "duty", "paused", "over_limit", "covered", "uncovered"):
+        r[f"{k}_hours"] = _hours(r[f"{k}_seconds"])
+    return r
+
+
 def coverage(store, d: Directory, start: str | None, end: str | None, hall: str | None = None,
-             scope: Scope = ADMIN, today: date | None = None) -> dict:
-    """A/B coverage per window over the open days start..end before `today`, from the hall's
-    first day with records on (see the module docstring). A day counts for A when a
-    `window.signed_on` with role A was recorded for the window that day, for B when only B
-    sign-ons were; `coverage_rate` = (A + B days) / expected days. Flexible windows are never
-    expected: their staffed days are listed for information."""
-    s, e = _range(start, end)
+             scope: Scope = ADMIN, today: date | None = None, group: str | None = None,
+             month: str | None = None) -> dict:
+    """A/B coverage as time (central.coverage, the hall's arithmetic) over the days start..end
+    (or `month`) before `today`, from the hall's first day with records on [U 21, B 28, C 9(4)].
+    `group`: day (one row per window and day, with its uncovered intervals), window (default:
+    the range summed per window), department, hall. coverage_rate = covered / open."""
+    s, e = _period(start, end, month)
+    group = group or "window"
+    if group not in COVERAGE_GROUPS:
+        raise BadRequest(f"group must be one of {', '.join(COVERAGE_GROUPS)}, got {group!r}")
     today = today or date.today()
     halls = scope.halls(d, hall)
     hall_ids = halls if halls is not None else list(d.halls)
-    since = pj.first_days(store, d, hall_ids)
-    signed: dict[tuple[str, str, date], set[str]] = {}
-    b_names: dict[tuple[str, str], set[str]] = {}
-    lo, _hi = pj.day_range_us(d, s, e)
-    for h, ts, b in _events(store, ["window.signed_on"], hall_ids, lo):
-        day = d.local_date(h, ts)
-        if not s <= day <= e:
-            continue
-        signed.setdefault((h, b["window"], day), set()).add(b.get("role", "A"))
-        if b.get("role") == "B":
-            b_names.setdefault((h, b["window"]), set()).add(d.staff_name(h, b["staff"]))
+    rows = [x for x in cv.window_days(store, d, s, e, hall_ids, today) if scope.department_ok(x.department)]
     out = []
-    for h in sorted(hall_ids):
-        entry, cal = d.halls.get(h), d.calendars.get(h)
-        if entry is None or cal is None or h not in since:
-            continue  # a hall with no records at central yet has nothing to show
-        days = []
-        day = max(s, since.get(h, e + timedelta(days=1)))
-        while day <= e and day < today:
-            if cal.is_open_day(day):
-                days.append(day)
-            day += timedelta(days=1)
-        for w in entry.business.windows:
-            if not scope.department_ok(w.department):
-                continue
-            expected = [x for x in days if w.kind == "fixed" or (w.kind == "periodic" and x.isoweekday() in w.weekdays)]
-            roles = {x: signed.get((h, w.id, x), set()) for x in days}
-            a_days = sum(1 for x in expected if "A" in roles[x])
-            b_days = sum(1 for x in expected if roles[x] == {"B"})
-            if w.kind == "flexible":
-                a_days = sum(1 for x in days if "A" in roles[x])
-                b_days = sum(1 for x in days if roles[x] == {"B"})
-            out.append(labels(d, {
-                "hall": h, "window": w.id, "department": w.department, "kind": w.kind,
-                "kind_name": KIND_NAMES[w.kind], "expected": len(expected), "a_days": a_days, "b_days": b_days,
-                "uncovered": len(expected) - sum(1 for x in expected if roles[x]),
-                "coverage_rate": round(sum(1 for x in expected if roles[x]) / len(expected), 4) if expected else None,
-                "b_staff": "、".join(sorted(b_names.get((h, w.id), set())))}))
-    return {"report": "coverage", "start": s.isoformat(), "end": e.isoformat(), "columns": COVERAGE_COLUMNS,
-            "rows": out}
+    if group == "day":
+        for x in rows:
+            r = {"hall": x.hall, "window": x.window, "department": x.department, "day": x.day.isoformat(),
+                 "uncovered_intervals": [[_hm(d, x.hall, a), _hm(d, x.hall, b)] for a, b in x.fig.uncovered]}
+            r["uncovered_text"] = "、".join(f"{a}–{b}" for a, b in r["uncovered_intervals"])
+            out.append(labels(d, _time_row(r, cov.total([x.fig]))))
+    else:
+        keys = {"window": lambda x: (x.hall, x.department, x.window), "department": lambda x: (x.hall, x.department),
+                "hall": lambda x: (x.hall,)}[group]
+        groups: dict[tuple, list] = {}
+        for x in rows:
+            groups.setdefault(keys(x), []).append(x)
+        for key in sorted(groups):
+            r = dict(zip(("hall", "department", "window"), key))
+            if group == "window":
+                w = d.window(key[0], key[2])
+                r["kind_name"] = KIND_NAMES.get(w.kind, w.kind) if w else ""
+            out.append(labels(d, _time_row(r, cov.total([x.fig for x in groups[key]]))))
+    return {"report": "coverage", "start": s.isoformat(), "end": e.isoformat(), "group": group,
+            "columns": COVERAGE_COLUMNS[group], "rows": out}
+
+
+def extended(store, d: Directory, start: str | None, end: str | None, hall: str | None = None,
+             scope: Scope = ADMIN, month: str | None = None) -> dict:
+    """延时服务 per hall and staff member over service days start..end (or `month`): services
+    completed after the day's closing time, their number, minutes past closing (each rounded
+    up), windows and days (central.coverage.extended_services, the hall's arithmetic)
+    [U 21, B 28, C 11(6)]. `services` lists each one."""
+    s, e = _period(start, end, month)
+    halls = scope.halls(d, hall)
+    found = [x for x in cv.extended_services(store, d, s, e, halls if halls is not None else list(d.halls))
+             if scope.department_ok(d.window_department(x.hall, x.service.window))]
+    per: dict[tuple[str, str], dict] = {}
+    services = []
+    for x in found:
+        a = x.service
+        r = per.setdefault((x.hall, a.staff or ""), {"hall": x.hall, "staff": a.staff or "", "services": 0,
+                                                     "minutes": 0, "_windows": set(), "_days": set()})
+        r["services"] += 1
+        r["minutes"] += a.minutes
+        r["_windows"].add(a.window or "")
+        r["_days"].add(x.day.isoformat())
+        services.append(labels(d, {"hall": x.hall, "day": x.day.isoformat(), "ticket": a.ticket, "window": a.window,
+                                   "staff": a.staff, "completed": _hm(d, x.hall, a.completed),
+                                   "seconds": a.seconds, "minutes": a.minutes}))
+    out = []
+    for key in sorted(per):
+        r = per[key]
+        r["department"] = d.staff_department(r["hall"], r["staff"])
+        r["windows"] = "、".join(d.window_name(r["hall"], w) for w in sorted(r.pop("_windows")) if w)
+        r["days"] = len(r.pop("_days"))
+        out.append(labels(d, r))
+    return {"report": "extended", "start": s.isoformat(), "end": e.isoformat(), "columns": EXTENDED_COLUMNS,
+            "rows": out, "services": services,
+            "totals": {"services": sum(r["services"] for r in out), "minutes": sum(r["minutes"] for r in out)}}

@@ -14,9 +14,10 @@ Rules [J 27, B 28, C 7, C 9, U 21, U 23, B 30]:
 - Leave (edge.leave: request, approval by kind, A→B hand-over, after the fact, 销假) covers
   halves of days: am = the first work period, pm = the rest; a punch slot in a half on leave is
   not counted (sync.kernel.leave, the arithmetic central counts with) [C 9, J 28].
-- While A is on leave or absent, B is expected at A's window. Coverage of a window is the share
-  of its open time (so far) that someone (A or B) was signed on there, less the time beyond the
-  step-away limit [U 21, B 28].
+- While A is on leave or absent, B is expected at A's window. Coverage of a window is time: its
+  open time (so far), the time someone (A, B, duty) was signed on there, paused, beyond the
+  step-away limit, and the uncovered intervals (sync.kernel.coverage, central's arithmetic too)
+  [U 21, B 28, C 9(4)]. Services finished after closing are 延时服务 [U 21, B 28, C 11(6)].
 
 Daily results (late, early leave, absent, missing punch, on leave) are computed from the punches,
 the calendar and the approved leave whenever asked: nothing derived is stored.
@@ -27,7 +28,8 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 
 from sync.contract import events as ev
-from sync.kernel.business import Staff
+from sync.kernel import coverage as cov
+from sync.kernel.business import Staff, Window
 from sync.kernel.clock import from_micros, to_micros
 from sync.kernel.leave import slot_halves
 
@@ -230,94 +232,77 @@ def staff_day(ctx: Ctx, staff: Staff, day: date, punches: list[PunchView] | None
             "punches": len(mine)}
 
 
-def _clip(intervals: list[tuple[int, int]], start: int, end: int) -> list[tuple[int, int]]:
-    return [(max(s, start), min(e, end)) for s, e in intervals if min(e, end) > max(s, start)]
+def _hms(ctx: Ctx, us: int) -> str:
+    return ctx.calendar.local(from_micros(us)).strftime("%H:%M:%S")
 
 
-def _union(intervals: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    out: list[list[int]] = []
-    for s, e in sorted(intervals):
-        if out and s <= out[-1][1]:
-            out[-1][1] = max(out[-1][1], e)
-        else:
-            out.append([s, e])
-    return [(s, e) for s, e in out]
+def coverage_row(ctx: Ctx, fig: cov.WindowDay) -> dict:
+    """A window-day's figures (sync.kernel.coverage) as the pages and the API show them."""
+    return {
+        "open_seconds": fig.open_seconds, "staffed_seconds": fig.staffed_seconds,
+        "a_seconds": fig.by_role.get("A", 0), "b_seconds": fig.by_role.get("B", 0),
+        "duty_seconds": fig.by_role.get("duty", 0), "by_role": fig.by_role,
+        "paused_seconds": fig.paused_seconds, "over_limit_seconds": fig.over_limit_seconds,
+        "covered_seconds": fig.covered_seconds, "uncovered_seconds": fig.uncovered_seconds,
+        "uncovered": [{"start": _hms(ctx, s), "end": _hms(ctx, e), "seconds": (e - s) // 1_000_000}
+                      for s, e in fig.uncovered],
+        "coverage": fig.rate, "by_staff": fig.by_staff,
+    }
 
 
-def _length(intervals: list[tuple[int, int]]) -> int:
-    return sum(e - s for s, e in intervals)
-
-
-def _intersect(a: list[tuple[int, int]], b: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    out = []
-    for s1, e1 in a:
-        for s2, e2 in b:
-            s, e = max(s1, s2), min(e1, e2)
-            if e > s:
-                out.append((s, e))
-    return _union(out)
-
-
-def _minus(a: list[tuple[int, int]], b: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    out = list(a)
-    for bs, be in b:
-        nxt = []
-        for s, e in out:
-            if be <= s or bs >= e:
-                nxt.append((s, e))
-                continue
-            if s < bs:
-                nxt.append((s, bs))
-            if be < e:
-                nxt.append((be, e))
-        out = nxt
-    return out
-
-
-def window_coverage(ctx: Ctx, day: date, people: dict[str, dict], sched=None) -> list[dict]:
-    """Per window open on `day` by the schedule (sync.kernel.schedule): its A and B staff, who
-    is expected (B while A is on leave or absent), and the share of its open time so far that
-    it was staffed."""
+def window_figures(ctx: Ctx, day: date, sched=None) -> list[tuple[Window, cov.WindowDay]]:
+    """Each window the schedule (sync.kernel.schedule) opens on `day`, with its coverage so far
+    by sync.kernel.coverage — the arithmetic central counts with [U 21, B 28, C 9(4)]."""
     sched = sched or schedule(ctx)
     now = to_micros(ctx.now())
     open_iv = [(to_micros(s), to_micros(e)) for s, e in ctx.calendar.periods_on(day)]
-    open_so_far = _clip(open_iv, 0, now)
     if not open_iv:
         return []
     lo, hi = open_iv[0][0], open_iv[-1][1]
-    limit_us = stepaway.limit_seconds(ctx) * 1_000_000
+    limit = stepaway.limit_seconds(ctx)
     out = []
     for w in ctx.catalog.business.windows:
         if not sched.window_open(w.id, day):
             continue
+        stints = [cov.Stint(s.staff, s.role, s.start, s.end) for s in ctx.store.sessions(lo, hi, window=w.id)]
+        pauses = [cov.Pause(a.start, a.end) for a in ctx.store.step_aways(lo, hi, window=w.id)]
+        out.append((w, cov.window_day(open_iv, stints, pauses, limit, now)))
+    return out
+
+
+def window_coverage(ctx: Ctx, day: date, people: dict[str, dict], sched=None) -> list[dict]:
+    """Per window open on `day`: its A and B staff, who is expected (B while A is on leave or
+    absent), and its coverage as time so far — open, staffed (by role and staff), paused, over
+    the step-away limit, uncovered intervals (`window_figures`)."""
+    out = []
+    for w, fig in window_figures(ctx, day, sched):
         a_staff = [s for s in ctx.catalog.business.staff if w.id in s.windows]
         b_staff = [s for s in ctx.catalog.business.staff if w.id in s.backup_for]
         a_away = [s.id for s in a_staff if people.get(s.id, {}).get("status") in ("leave", "absent")]
-        sessions = ctx.store.sessions(lo, hi, window=w.id)
-        staffed_iv = _union([(s.start, s.end if s.end is not None else now) for s in sessions])
-        staffed = _intersect(staffed_iv, open_so_far)
-        excess = []
-        for a in ctx.store.step_aways(lo, hi, window=w.id):
-            end = a.end if a.end is not None else now
-            if end - a.start > limit_us:
-                excess.append((a.start + limit_us, end))
-        covered = _minus(staffed, _union(excess))
-        by_staff: dict[str, int] = {}
-        for s in sessions:
-            iv = _intersect([(s.start, s.end if s.end is not None else now)], open_so_far)
-            by_staff[s.staff] = by_staff.get(s.staff, 0) + _length(iv) // 1_000_000
-        total = _length(open_so_far)
         out.append({
-            "window": w.id, "name": w.name,
+            "window": w.id, "name": w.name, "department": w.department,
             "a": [{"id": s.id, "name": s.name, "status": people.get(s.id, {}).get("status")} for s in a_staff],
             "b": [{"id": s.id, "name": s.name} for s in b_staff],
             "b_expected": bool(a_staff) and len(a_away) == len(a_staff),
-            "open_seconds": total // 1_000_000,
-            "staffed_seconds": _length(staffed) // 1_000_000,
-            "over_limit_seconds": _length(_intersect(_union(excess), staffed)) // 1_000_000,
-            "coverage": round(_length(covered) / total, 4) if total else None,
-            "by_staff": by_staff,
+            **coverage_row(ctx, fig),
         })
+    return out
+
+
+def extended_services(ctx: Ctx, day: date) -> list[dict]:
+    """延时服务 on `day`: the services of that service day completed after its closing time, with
+    who, where and the minutes past closing (sync.kernel.coverage.after_closing, as central
+    counts them) [U 21, B 28, C 11(6)]."""
+    close = ctx.calendar.closing_time(day)
+    tickets = ctx.store.tickets_on(day.isoformat())
+    done = [(t.id, t.window, t.staff, t.finished_at) for t in tickets if t.state == "done" and t.finished_at is not None]
+    numbers = {t.id: t.number for t in tickets}
+    out = []
+    for a in cov.after_closing(to_micros(close) if close else None, done):
+        s = ctx.catalog.staff.get(a.staff or "")
+        out.append({"ticket": a.ticket, "number": numbers.get(a.ticket, ""), "window": a.window, "staff": a.staff,
+                    "name": s.name if s else (a.staff or ""), "completed": _hms(ctx, a.completed),
+                    "seconds": a.seconds, "minutes": a.minutes})
     return out
 
 
@@ -333,5 +318,6 @@ def day_report(ctx: Ctx, day: date | None = None) -> dict:
     return {"date": iso, "open": ctx.calendar.is_open_day(day),
             "slots": [{"kind": k, "time": t.strftime("%H:%M")} for k, t, _ in slots(ctx, day)],
             "staff": list(people.values()), "windows": window_coverage(ctx, day, people, sched),
+            "extended": extended_services(ctx, day),
             "unknown_cards": [{"card": u.card, "reader": u.reader, "at": ctx.calendar.local(from_micros(u.at)).isoformat(timespec="seconds")}
                               for u in ctx.store.unknown_cards(since=to_micros(datetime.combine(day, time(0), tzinfo=ctx.calendar.tz)))]}

@@ -1,8 +1,8 @@
 """Dashboard pages of central.operations: 办件跟踪 (/reports/cases: promised, joint and 容缺
 cases with their deadlines and the hand-overs of joint cases) and 闭厅与设备
 (/reports/operations: closing checks and device faults per hall and day) and 窗口值守
-(/reports/coverage: A/B coverage per window). The JSON, CSV and
-XLSX forms are /api/reports/cases and /api/reports/operations (central.app)."""
+(/reports/coverage: window coverage as time) and 延时服务 (/reports/extended: services finished
+after closing). The JSON, CSV and XLSX forms are /api/reports/… (central.app)."""
 
 from __future__ import annotations
 
@@ -43,7 +43,14 @@ class OperationsPages(Controller):
 
     @get("/coverage", sync_to_thread=True)
     def coverage(self, request: Request, ctx: NamedDependency[Any]) -> Template | Redirect:
-        form = _range_form(request.query_params, ctx.today())
-        return report_page(request, ctx, "窗口值守（A/B 角）", lambda scope: op.coverage(
+        form = _range_form(request.query_params, ctx.today(), "group")
+        form["group"] = form["group"] or "window"
+        return report_page(request, ctx, "窗口值守（开放时间覆盖，A/B 角）", lambda scope: op.coverage(
             ctx.store, ctx.directory, form["start"], form["end"], form["hall"] or None, scope=scope,
-            today=ctx.today()), form)
+            today=ctx.today(), group=form["group"]), form)
+
+    @get("/extended", sync_to_thread=True)
+    def extended(self, request: Request, ctx: NamedDependency[Any]) -> Template | Redirect:
+        form = _range_form(request.query_params, ctx.today())
+        return report_page(request, ctx, "延时服务（闭厅后办结）", lambda scope: op.extended(
+            ctx.store, ctx.directory, form["start"], form["end"], form["hall"] or None, scope=scope), form)

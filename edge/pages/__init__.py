@@ -21,13 +21,14 @@ from .guide import GuidePages
 from .home import HomePage
 from .kiosk import KioskPages
 from .manage import ManagePages
+from .manage_coverage import ManageCoveragePages
 from .manage_leave import ManageLeavePages
 from .notices import NoticePages
 from .phone import PhonePages
 from .sim import SimPage
 
 PAGES = [HomePage, KioskPages, CheckinPages, ConsolePages, ConsoleCasesPages, BoardPage, GuidePages, NoticePages,
-         ManagePages, ManageLeavePages, PhonePages]
+         ManagePages, ManageLeavePages, ManageCoveragePages, PhonePages]
 
 
 def page_handlers(simulate: bool) -> list:

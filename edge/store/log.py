@@ -382,6 +382,12 @@ class LogStore:
             out.append((self.epoch, 0))
         return out
 
+    def first_event_ts(self) -> int | None:
+        """ts of the oldest event the log still holds (the first appended; None: none). Central
+        counts a hall's days from its first event's day; the hall's month figures do the same."""
+        E = self.m.EventRow
+        return E.select(E.ts).order_by(E.pos).limit(1).scalar()
+
     def last_seq_of(self, epoch: str) -> int:
         E = self.m.EventRow
         return E.select(pw.fn.MAX(E.seq)).where(E.epoch == epoch).scalar() or 0

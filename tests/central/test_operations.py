@@ -10,8 +10,9 @@ h-a (test hall: W1 s-li, W2 s-wang academic; W3 s-qian finance):
 - closing 11-02: fails (侧门 open), two alarms, then passes; 11-03 hall reader unplugged
   10:00, back 10:05; 11-04 a GPIO fault that never recovers
 h-b: K4 11-04 promised C4 at W1, deadline 11-20 → 办理中 on 11-10
-A/B coverage (h-a, open days 11-02 .. 11-06 before 11-07): W1 A on 02, 03, B (s-zhao 赵强) on
-04; W2 A on 02, 03 (B too on 03: A counts); W3 nobody; W4 periodic Tue/Thu: 03, 05 expected.
+A/B coverage as time (h-a, open days 11-02 .. 11-06 before 11-07: four days of 7 h, Friday 6.5 h):
+each sign-on 08:00–16:30; W1 A on 02, 03, B (s-zhao 赵强) on 04; W2 A on 02, 03 (B too on 03,
+at the same time); W3 nobody; W4 periodic Tue/Thu: open 03, 05; W5 (flexible) never opened.
 """
 
 from __future__ import annotations
@@ -66,6 +67,7 @@ def logs() -> dict[str, HallLog]:
                                       ("2026-11-04", "W1", "s-zhao", "B"), ("2026-11-02", "W2", "s-wang", "A"),
                                       ("2026-11-03", "W2", "s-zhao", "B"), ("2026-11-03", "W2", "s-wang", "A")):
         a.add(ev.WindowSignedOn(window=window, staff=staff, role=role), at(day, "08:00"))
+        a.add(ev.WindowSignedOff(window=window, staff=staff), at(day, "16:30"))
     b.visit("K4", "2026-11-04", "academic", "10:00", "10:01", "10:02", "10:20", "W1", "s-li", "promised", "C4",
             "2026-11-20")
     return {"h-a": a, "h-b": b}
@@ -177,18 +179,32 @@ def test_operations_live_view_shows_closing_paused_and_queues(api, store):
 
 
 def test_operations_ab_coverage_per_window(api):
+    """U 21, B 28: coverage as time over the open days, per window; the finance head sees W3 only."""
     r = api.get("/api/reports/coverage?start=2026-11-01&end=2026-11-30&hall=h-a&today=2026-11-07", auth=ADMIN)
     assert r.status_code == 200, r.text
-    got = {x["window"]: (x["expected"], x["a_days"], x["b_days"], x["uncovered"], x["coverage_rate"], x["b_staff"])
-           for x in r.json()["rows"]}
-    assert got == {"W1": (5, 2, 1, 2, 0.6, "赵强"), "W2": (5, 2, 0, 3, 0.4, "赵强"), "W3": (5, 0, 0, 5, 0.0, ""),
-                   "W4": (2, 0, 0, 2, 0.0, ""), "W5": (0, 0, 0, 0, None, "")}
+    got = {x["window"]: (x["days"], x["open_seconds"], x["a_seconds"], x["b_seconds"], x["covered_seconds"],
+                         x["uncovered_seconds"], x["coverage_rate"]) for x in r.json()["rows"]}
+    h = 3600
+    week = 4 * 7 * h + int(6.5 * h)
+    assert got == {"W1": (5, week, 14 * h, 7 * h, 21 * h, week - 21 * h, round(21 * h / week, 4)),
+                   "W2": (5, week, 14 * h, 7 * h, 14 * h, week - 14 * h, round(14 * h / week, 4)),
+                   "W3": (5, week, 0, 0, 0, week, 0.0),
+                   "W4": (2, 14 * h, 0, 0, 0, 14 * h, 0.0)}
     # h-b's records start on 11-04: three open days; the finance head sees W3 of both halls only
     fin = api.get("/api/reports/coverage?start=2026-11-01&end=2026-11-30&today=2026-11-07", auth=FINANCE).json()
-    assert [(x["hall"], x["window"], x["expected"]) for x in fin["rows"]] == [("h-a", "W3", 5), ("h-b", "W3", 3)]
+    assert [(x["hall"], x["window"], x["days"]) for x in fin["rows"]] == [("h-a", "W3", 5), ("h-b", "W3", 3)]
+    days = api.get("/api/reports/coverage?start=2026-11-04&end=2026-11-04&hall=h-a&today=2026-11-07&group=day",
+                   auth=ADMIN).json()["rows"]
+    assert {x["window"]: x["uncovered_text"] for x in days} == {
+        "W1": "", "W2": "08:00:00–11:30:00、13:00:00–16:30:00", "W3": "08:00:00–11:30:00、13:00:00–16:30:00"}
+    assert api.get("/api/reports/coverage?start=2026-11-01&end=2026-11-30&group=staff", auth=ADMIN).status_code == 400
+    csv = api.get("/api/reports/coverage?month=2026-11&hall=h-a&today=2026-11-07&format=csv", auth=ADMIN)
+    assert csv.status_code == 200 and "无人值守(小时)" in csv.text
     api.post("/login", data={"username": "admin", "password": "admin123"})
-    page = api.get("/reports/coverage?start=2026-11-01&end=2026-11-30&hall=h-a")
-    assert page.status_code == 200 and "B角顶岗天数" in page.text and "赵强" in page.text
+    page = api.get("/reports/coverage?start=2026-11-01&end=2026-11-30&hall=h-a&group=day")
+    assert page.status_code == 200 and "无人值守时段" in page.text and "13:00:00–16:30:00" in page.text
+    page = api.get("/reports/extended?start=2026-11-01&end=2026-11-30")
+    assert page.status_code == 200 and "延时服务次数" in page.text
 
 
 @pytest.mark.parametrize("now, c4", [("2026-11-10T09:00:00+08:00", "open"), ("2026-11-21T09:00:00+08:00", "overdue")])

@@ -130,6 +130,7 @@ VISITS: dict[str, list[Visit]] = {
     "/manage": [Visit("manage", "/manage", "manager", OTHER)],
     "/manage/login": [Visit("manage-login", "/manage/login", "anonymous", OTHER)],
     "/manage/leave": [Visit("manage-leave", "/manage/leave", "manager", OTHER)],
+    "/manage/coverage": [Visit("manage-coverage", "/manage/coverage", "manager", OTHER)],
     "/sim": [Visit("sim", "/sim", "anonymous", OTHER, devices=True)],
     "/m/{ticket_id:str}/{tag:str}": [Visit("phone", "{phone}", "anonymous", PHONE, public=True),
                                      Visit("phone-en", "{phone}?lang=en", "anonymous", PHONE, public=True, lang="en")],
