@@ -51,7 +51,7 @@ def request_own(ctx: Ctx, staff: str, data: LeaveForm) -> str:
     lv = leave.request_leave(ctx, staff, data.kind.strip()[:64], start, end, data.start_half, data.end_half,
                              data.reason[:200], bool(data.certificate), by=staff)
     b = leave.leave_brief(ctx, lv)
-    return f"已提交{b['kind_name']}（{b['span']}），待{b['approver_label']}" + ("；事后补办" if b["after_the_fact"] else "")
+    return f"已提交{b['kind_name']}（{b['span']}），待审批：{b['approver_label']}" + ("；事后补办" if b["after_the_fact"] else "")
 
 
 def return_own(ctx: Ctx, staff: str, leave_id: str, data: ReturnForm) -> str:
