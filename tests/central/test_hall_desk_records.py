@@ -90,3 +90,35 @@ def test_manual_closing_check_shows_as_manual_at_central(store, tmp_path):
         ("2026-11-03", "人工确认通过", "周主任：后门门磁松动，已人工锁门（检测显示：后门未关闭）"),
         ("2026-11-04", "通过", ""),
     ]
+
+
+def test_hall_complaint_taken_offline_at_a_real_hall_reaches_central(store, tmp_path):
+    """End to end without the broker: the hall node h-a records a complaint on its manager page's
+    command (edge.complaints) and a manual closing check while offline; its log, read and batched
+    as the replicator sends it, is ingested at central, which files the complaint and shows the
+    check as manual."""
+    from edge import closing, complaints
+    from edge.config import load as load_hall
+    from edge.hall import Hall
+    from edge.syncing import HallSource
+    from sync.kernel.clock import ManualClock
+    from tests.conftest import MONDAY_9
+
+    d = build_directory(tmp_path)
+    clock = ManualClock(MONDAY_9)
+    hall = Hall(load_hall(tmp_path / "cfg" / "halls" / "h-a.toml"), tmp_path / "edge-data", clock)
+    hall.start()
+    try:
+        hall.call(complaints.record, "manager", "窗口人员离岗无人办理", "窗口", "", "W3")
+        clock.set(MONDAY_9.replace(hour=17))
+        hall.call(closing.manual_check, [], "manager", True, True, "")
+        events = HallSource(hall).read(hall.store.epoch, 0, 100)
+        batch = wire.Batch(v=wire.V, hall="h-a", epoch=hall.store.epoch, events=events, sent=0)
+    finally:
+        hall.stop()
+    store.ingest("h-a", wire.events_topic("h-a"), wire.encode(batch), 1)
+    (row,) = cp.list_complaints(store, d, sc.ADMIN, date(2026, 11, 23))
+    assert (row["hall"], row["window"], row["department"], row["received_day"], row["received_time"], row["due"],
+            row["taken_at_hall"]) == ("h-a", "W3", "finance", "2026-11-23", "09:00", "2026-11-23", True)
+    (op,) = ops.operations(store, d, "2026-11-23", "2026-11-23")["rows"]
+    assert op["closing_name"] == "人工确认通过" and op["closing_note"].startswith("周主任")
