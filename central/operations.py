@@ -10,7 +10,7 @@
   department or hall (central.coverage: the hall's arithmetic) [U 21, B 28, C 9(4)].
 - `extended`: 延时服务 per staff member: services completed after closing [U 21, B 28, C 11(6)].
 - `operations`: per hall and service day, the closing check (闭厅检查: passed, failed inputs,
-  alarms) and the device faults (reader unplugged, GPIO errors) with when they recovered.
+  alarms; the hall manager's manual check shown as 人工确认 with who, the note and what the inputs read) and the device faults (reader unplugged, GPIO errors) with when they recovered.
 
 Both read the events on request (their volume is small next to tickets); a range spans at most
 92 days. Rows are limited by the caller's `Scope` like the other reports.
@@ -55,7 +55,15 @@ EXTENDED_COLUMNS = [("hall_name", "大厅"), ("department_name", "部门"), ("st
                     ("services", "延时服务次数"), ("minutes", "超出闭厅分钟数"), ("days", "天数"), ("windows", "窗口")]
 KIND_NAMES = {"fixed": "固定窗口", "periodic": "周期窗口", "flexible": "机动窗口"}
 OPERATION_COLUMNS = [("hall_name", "大厅"), ("day", "日期"), ("closing_name", "闭厅检查"), ("failed", "未通过项"),
-                     ("alarms", "报警次数"), ("faults", "设备故障"), ("fault_text", "故障详情")]
+                     ("closing_note", "人工检查说明"), ("alarms", "报警次数"), ("faults", "设备故障"),
+                     ("fault_text", "故障详情")]
+STATE_NAMES_INPUT = {"open": "未关闭", "on": "未断电"}
+
+
+def _manager_name(d: Directory, hall: str, who: str) -> str:
+    entry = d.halls.get(hall)
+    managers = {m.id: m.name for m in entry.business.managers} if entry is not None else {}
+    return managers.get(who) or d.staff_name(hall, who) or who
 
 
 def _range(start: str | None, end: str | None) -> tuple[date, date]:
@@ -145,8 +153,8 @@ def operations(store, d: Directory, start: str | None, end: str | None, hall: st
     days: dict[tuple[str, str], dict] = {}
 
     def day_row(h: str, day: str) -> dict:
-        return days.setdefault((h, day), {"hall": h, "day": day, "closing": None, "failed": "", "alarms": 0,
-                                          "fault_list": []})
+        return days.setdefault((h, day), {"hall": h, "day": day, "closing": None, "manual": False, "failed": "",
+                                          "closing_note": "", "alarms": 0, "fault_list": []})
 
     lo, _hi = pj.day_range_us(d, s, e)
     for h, ts, b in _events(store, ["closing.checked", "closing.alarm"], halls, lo):
@@ -159,6 +167,13 @@ def operations(store, d: Directory, start: str | None, end: str | None, hall: st
         else:
             r["closing"] = bool(b.get("ok"))
             r["failed"] = "、".join(f.get("label") or f.get("name", "") for f in b.get("failed", []))
+            r["manual"] = bool(b.get("manual"))  # the hall manager's own round (edge.closing.manual_check)
+            r["closing_note"] = ""
+            if r["manual"]:
+                read = "、".join((f.get("label") or f.get("name", "")) + STATE_NAMES_INPUT.get(f.get("state", ""), "")
+                                for f in b.get("readings", []))
+                r["closing_note"] = (f"{_manager_name(d, h, b.get('by', ''))}：{b.get('note', '')}"
+                                     + (f"（检测显示：{read}）" if read else ""))
     open_faults: dict[tuple[str, str], dict] = {}
     for h, ts, b in _events(store, ["device.fault", "device.recovered"], halls, lo):
         key = (h, b.get("device", ""))
@@ -175,7 +190,8 @@ def operations(store, d: Directory, start: str | None, end: str | None, hall: st
     out = []
     for key in sorted(days):
         r = days[key]
-        r["closing_name"] = {None: "无记录", True: "通过", False: "未通过"}[r["closing"]]
+        r["closing_name"] = ({True: "人工确认通过", False: "人工检查未通过"}[r["closing"]] if r["manual"]
+                             else {None: "无记录", True: "通过", False: "未通过"}[r["closing"]])
         r["faults"] = len(r["fault_list"])
         r["fault_text"] = "；".join(
             f"{f['device']}：{f['message']}" + ("（已恢复）" if f["recovered"] else "（未恢复）") for f in r["fault_list"])

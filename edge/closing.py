@@ -10,6 +10,11 @@ check reads the door contacts (closed = pass) and the power-sense inputs (off = 
   input) and raises an alarm (`closing.alarm`), repeated every `alarm_repeat_minutes` until a
   check passes;
 - numbers still open `max_extension_minutes` after closing do not hold the check back.
+A manual check (人工检查) records the hall manager's own round: doors and windows shut, power
+off, each confirmed or not, with a note (`closing.checked` with `manual`, `by` the manager). It
+is the check of a hall without door/power inputs, and the manager's word where the inputs
+disagree (a stuck contact): what they read at that moment travels with it (`readings`), and a
+disagreement needs a note. It is refused before the day's service ended (`service_end`).
 The readings come from the caller (`Sensor`s read by edge.hardware): nothing here touches a pin
 or reads the time other than through the hall's clock.
 """
@@ -23,6 +28,7 @@ from sync.contract import events as ev
 from sync.kernel.clock import from_micros, to_micros
 
 from .context import Ctx
+from .workflow import Invalid, Refused
 
 
 @dataclass(frozen=True)
@@ -111,6 +117,52 @@ def check(ctx: Ctx, sensors: list[Sensor], by: str = "auto", force: bool = False
     return state(ctx)
 
 
+MANUAL_ITEMS = (("doors", "door", "门窗已关闭"), ("power", "power", "灯光、空调、电脑、打印机已断电"))
+
+
+def manual_check(ctx: Ctx, sensors: list[Sensor], by: str, doors: bool, power: bool, note: str = "") -> dict:
+    """The manager's manual closing check [J 42, U 31, B 39]: `doors` / `power` what they
+    confirmed. Passes when both are confirmed. Returns the day's state."""
+    note = note.strip()[:500]
+    today = ctx.today()
+    if ctx.calendar.closing_time(today) is not None and service_end(ctx) is None:
+        close = ctx.calendar.local(ctx.calendar.closing_time(today))
+        raise Refused("service-not-ended", f"今日服务尚未结束（{close:%H:%M} 闭厅，仍有号码在办理时顺延），"
+                                           "结束后再做闭厅检查")
+    confirmed = {"doors": doors, "power": power}
+    failed = [ev.FailedInput(name=key, role=role, label=label, state="open" if role == "door" else "on")
+              for key, role, label in MANUAL_ITEMS if not confirmed[key]]
+    readings = _failed(sensors)
+    if readings and not failed and len(note) < 2:
+        names = "、".join(f.label or f.name for f in readings)
+        raise Invalid("note-required", f"检测显示 {names} 未关闭/未断电：确认已关闭的，请在备注中说明（如门磁故障）")
+    if failed and len(note) < 2:
+        raise Invalid("note-required", "有未确认的项目：请在备注中说明原因和处理")
+    ctx.store.append(ev.ClosingChecked(service_date=ctx.service_date(), ok=not failed, failed=failed, by=by,
+                                       closer=_closer(ctx), manual=True, note=note, readings=readings))
+    return state(ctx, bool(sensors))
+
+
+def checks_today(ctx: Ctx) -> list[dict]:
+    """Today's closing checks, oldest first: automatic and manual, with who, the note and what
+    the inputs read (from the log: the day's row keeps only the latest)."""
+    sdate = ctx.service_date()
+    opening = ctx.calendar.opening_time(ctx.today())
+    since = to_micros(opening) - 12 * 3600 * 1_000_000 if opening else to_micros(ctx.now()) - 24 * 3600 * 1_000_000
+    out = []
+    for e in ctx.store.recent_events(["closing.checked"], since):
+        b = ev.decode_body(e.kind, bytes(e.body))
+        if b.service_date != sdate:
+            continue
+        who = ctx.catalog.staff.get(b.by)
+        manager = next((m for m in ctx.catalog.business.managers if m.id == b.by), None)
+        out.append({"at": ctx.calendar.local(from_micros(e.ts)).strftime("%H:%M:%S"), "ok": b.ok, "manual": b.manual,
+                    "by": b.by, "by_name": manager.name if manager else (who.name if who else b.by),
+                    "note": b.note, "failed": [f.label or f.name for f in b.failed],
+                    "readings": [f"{f.label or f.name}{STATE_LABELS.get(f.state, '')}" for f in b.readings]})
+    return out
+
+
 def state(ctx: Ctx, has_sensors: bool = True) -> dict:
     """Today's closing check as the pages show it. A hall without door/power inputs has no
     automatic check (`manual`: the closing staff check by hand)."""
@@ -129,10 +181,13 @@ def state(ctx: Ctx, has_sensors: bool = True) -> dict:
         status = "alarm"
     else:
         status = "failed" if day.checks else "due"
+    label = {"waiting": "未到检查时间", "due": "待检查", "passed": "检查通过", "alarm": "报警中",
+             "failed": "未通过", "manual": "未配置门磁/电源检测，请人工检查"}[status]
+    manual = bool(day and day.by != "auto" and (last := checks_today(ctx)) and last[-1]["manual"])
+    if manual and status in ("passed", "failed"):
+        label = "人工确认通过" if day and day.ok else "人工检查未通过"
     return {
-        "service_date": sdate, "status": status,
-        "status_label": {"waiting": "未到检查时间", "due": "待检查", "passed": "检查通过", "alarm": "报警中",
-                         "failed": "未通过", "manual": "未配置门磁/电源检测，请人工检查"}[status],
+        "service_date": sdate, "status": status, "status_label": label, "manual": manual,
         "service_ended": ctx.calendar.local(ended).isoformat(timespec="seconds") if ended else None,
         "due": ctx.calendar.local(due).isoformat(timespec="seconds") if due else None,
         "failed": [{**f, "state_label": STATE_LABELS.get(f.get("state", ""), "")} for f in (day.failed if day else [])],

@@ -104,7 +104,8 @@ class RecordsPages(Controller):
         rows, list_error = [], None
         try:
             rows = cp.list_complaints(ctx.store, ctx.directory, scope_of(s.user), ctx.today_of(q, "as_of"), filters["hall"],
-                                      filters["department"], filters["state"], filters["month"])
+                                      filters["department"], filters["state"], filters["month"],
+                                      supervision(request).reply_days)
         except BadRequest as e:
             list_error = str(e)
         return self._render(request, ctx, s, "complaints.html", 400 if list_error and status == 200 else status, title="投诉管理", rows=rows,
@@ -253,7 +254,8 @@ class RecordsApi(Controller):
         user, scope = ctx.caller(request)
         q = request.query_params
         return cp.list_complaints(ctx.store, ctx.directory, scope, ctx.today_of(q, "as_of"), q.get("hall") or "",
-                                  q.get("department") or "", q.get("state") or "", q.get("month") or "")
+                                  q.get("department") or "", q.get("state") or "", q.get("month") or "",
+                                  supervision(request).reply_days)
 
     @post("/complaints", sync_to_thread=True, status_code=201, summary="Record a complaint")
     def complaint_create(self, request: Request, ctx: NamedDependency[Any], data: JSONBody[dict[str, Any]]) -> dict:

@@ -77,6 +77,15 @@ def _m10_appointments(store) -> None:
     store.db.create_tables(store.appointments.all(), safe=True)  # bookings and their per-hall versions
 
 
+def _m11_hall_complaints(store) -> None:
+    """Complaints taken at a hall (`complaint.received` events) are filed with the others; `source`
+    is that event's id ("" for one typed at central), unique per hall so each is filed once."""
+    if "source" not in {c.name for c in store.db.get_columns("complaints")}:
+        store.db.execute_sql("ALTER TABLE complaints ADD COLUMN source TEXT NOT NULL DEFAULT ''")
+    store.db.execute_sql("CREATE UNIQUE INDEX IF NOT EXISTS complaints_hall_source ON complaints (hall, source)"
+                         " WHERE source <> ''")
+
+
 # (version, name, function) — append only; never edit an applied migration.
 MIGRATIONS = [
     (1, "initial schema", _m1_initial),
@@ -89,4 +98,5 @@ MIGRATIONS = [
     (8, "bounded quarantine payloads with size and hash", _m8_quarantine_bounded),
     (9, "ticket/case maps and dirty marks without rowid (SQLite)", _m9_maps_without_rowid),
     (10, "appointment bookings", _m10_appointments),
+    (11, "complaints taken at halls", _m11_hall_complaints),
 ]

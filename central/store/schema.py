@@ -155,6 +155,7 @@ def bind_records(db: pw.Database) -> RecordModels:
         routing = pw.TextField(default="[]")  # JSON list of re-routings
         created_by = pw.TextField()
         created_at = pw.BigIntegerField()
+        source = pw.TextField(default="")  # the hall's complaint.received event id; "" = typed at central
 
         class Meta:
             table_name = "complaints"

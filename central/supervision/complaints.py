@@ -2,7 +2,13 @@
 department), else the window, else the service item; the central admin may re-route. Reply due
 date from the received day: `[supervision] reply_days` per complexity, by default 一般 the same
 day, 需调查 15 days, 复杂 30 days (calendar days, [H 限时办结-3]). Overdue = no reply and the due
-day has passed."""
+day has passed.
+
+Complaints are typed here by the admin or a hall manager, or taken at a hall's own desk
+(办不成事反映窗口, offline: a `complaint.received` event, edge.complaints): those are filed here
+when the complaints are next listed (`file_hall_complaints`), once each (`source` = the event's
+id), with their hall, routed and given their deadline the same way, and answered like the rest
+[J 35, U 33, B 41, C 19]."""
 
 from __future__ import annotations
 
@@ -60,7 +66,7 @@ def complaint_dict(d: Directory, c, today: date) -> dict:
         "reply": c.reply, "replied_at": c.replied_at, "replied_by": c.replied_by, "outcome": c.outcome,
         "closed": bool(c.closed), "closed_at": c.closed_at, "closed_by": c.closed_by,
         "routing": json.loads(c.routing or "[]"), "created_by": c.created_by, "created_at": c.created_at,
-        "overdue": overdue,
+        "overdue": overdue, "taken_at_hall": bool(getattr(c, "source", "")),
         "state": "已办结" if c.closed else ("已答复" if c.reply else ("逾期未答复" if overdue else "待答复")),
     }
 
@@ -111,10 +117,47 @@ def create_complaint(store, d: Directory, user: User, data: dict, now_us: int,
     return complaint_dict(d, c, local_now(d, hall, now_us).date())
 
 
+def file_hall_complaints(store, d: Directory, reply_days: dict[str, int] = DEFAULT.reply_days) -> int:
+    """File every complaint a hall took (`complaint.received`) that is not filed yet: routed like
+    one typed here (the hall's choice of department, else by staff, window, item), due after its
+    complexity's reply days (an unknown or missing complexity: the first of `reply_days`).
+    Idempotent (unique (hall, source): a second worker filing the same one changes nothing);
+    returns how many were found not filed yet."""
+    p = store.db.param
+    rows = store.db.execute_sql(
+        f"SELECT e.hall, e.event_id, e.ts_true, e.body FROM events e WHERE e.kind = {p} AND NOT EXISTS"
+        f" (SELECT 1 FROM complaints c WHERE c.hall = e.hall AND c.source = e.event_id) ORDER BY e.ts_true",
+        ["complaint.received"]).fetchall()
+    C = store.records.Complaint
+    for hall, event_id, ts, body in rows:
+        b = json.loads(body)
+        received = str(b.get("received") or "")
+        m = re.fullmatch(r"(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2})", received)
+        day = date.fromisoformat(m.group(1)) if m else d.local_date(hall, int(ts))
+        complexity = b.get("complexity") if b.get("complexity") in reply_days else next(iter(reply_days))
+        department = b.get("department") or route_department(d, hall, b.get("window", ""), b.get("staff", ""),
+                                                              b.get("item", ""))
+        entry = d.halls.get(hall)
+        managers = {mg.id: mg.name for mg in entry.business.managers} if entry is not None else {}
+        by = str(b.get("by") or "")
+        with store.db.atomic():
+            C.insert(
+                received_day=day.isoformat(), received_time=m.group(2) if m else "",
+                channel=b.get("channel") if b.get("channel") in CHANNELS else CHANNELS[0], hall=hall,
+                window=b.get("window", ""), staff=b.get("staff", ""), item=b.get("item", ""), department=department,
+                complainant=str(b.get("complainant", ""))[:200], content=str(b.get("content", ""))[:4000],
+                complexity=complexity, due=due_date(day, complexity, reply_days).isoformat(),
+                created_by=f"{managers.get(by, by)}（{d.hall_name(hall)}登记）", created_at=int(ts), source=event_id,
+            ).on_conflict_ignore().execute()
+    return len(rows)
+
+
 def list_complaints(store, d: Directory, scope: Scope, today: date, hall: str = "", department: str = "",
-                    state: str = "", month: str = "") -> list[dict]:
+                    state: str = "", month: str = "", reply_days: dict[str, int] = DEFAULT.reply_days) -> list[dict]:
     """Complaints the scope may see, newest first; filters: hall, department, state
-    (open | overdue | replied | closed), month (YYYY-MM of the received day)."""
+    (open | overdue | replied | closed), month (YYYY-MM of the received day). The halls'
+    complaints not filed yet are filed first (`file_hall_complaints`)."""
+    file_hall_complaints(store, d, reply_days)
     if state not in ("", "open", "overdue", "replied", "closed"):
         raise BadRequest(f"状态筛选必须是 open/overdue/replied/closed，收到 {state!r}")
     if hall and hall not in d.halls:

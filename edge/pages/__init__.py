@@ -17,18 +17,25 @@ from .board import BoardPage
 from .checkin import CheckinPages
 from .console import ConsolePages
 from .console_cases import ConsoleCasesPages
+from .console_leave import ConsoleLeavePages
 from .guide import GuidePages
 from .home import HomePage
 from .kiosk import KioskPages
 from .manage import ManagePages
 from .manage_coverage import ManageCoveragePages
+from .manage_closing import ManageClosingPages
+from .manage_complaints import ManageComplaintPages
+from .manage_followups import ManageFollowupPages
 from .manage_leave import ManageLeavePages
+from .manage_stepaways import ManageStepAwayPages
 from .notices import NoticePages
 from .phone import PhonePages
 from .sim import SimPage
 
 PAGES = [HomePage, KioskPages, CheckinPages, ConsolePages, ConsoleCasesPages, BoardPage, GuidePages, NoticePages,
          ManagePages, ManageLeavePages, ManageCoveragePages, PhonePages]
+# the hall manager's work pages and the clerk's own leave (issue 13)
+PAGES += [ManageClosingPages, ManageStepAwayPages, ManageFollowupPages, ManageComplaintPages, ConsoleLeavePages]
 
 
 def page_handlers(simulate: bool) -> list:

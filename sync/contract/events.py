@@ -380,6 +380,12 @@ class ClosingChecked(Body, kw_only=True):
     failed: list[FailedInput] = []
     by: str = "auto"  # auto (the hall's tick) or who asked for the check
     closer: str | None = None  # the last staff member to sign off that day
+    # a manual check (人工检查): the manager confirms doors shut and power off by walking the hall;
+    # `failed` then names what was not confirmed, `readings` what the door/power inputs (if any)
+    # read as failing at that moment, `note` the manager's remark
+    manual: bool = False
+    note: str = ""
+    readings: list[FailedInput] = []
 
 
 @kind("closing.alarm")
@@ -389,6 +395,27 @@ class ClosingAlarm(Body, kw_only=True):
     service_date: str
     failed: list[FailedInput]
     repeat: int  # 1 for the first alarm of the day
+
+
+# ------------------------------------------------------------------ complaints (办不成事反映)
+
+
+@kind("complaint.received")
+class ComplaintReceived(Body, kw_only=True):
+    """A complaint taken at the hall (the 办不成事 reflection window, the hall's phone or box)
+    [J 35, U 33, B 41, C 19]; central files it with its complaints, routed like one typed there."""
+
+    complaint: str  # UUIDv7, made at the hall
+    received: str  # local date and time, YYYY-MM-DDTHH:MM
+    channel: str  # 窗口 | 电话 | 信箱
+    content: str
+    complexity: str = ""  # 一般 | 需调查 | 复杂 (central's reply_days keys); "" = central's first
+    window: str = ""
+    staff: str = ""
+    item: str = ""
+    department: str = ""  # routed to (归口部门); "" = central routes it (staff, window, item)
+    complainant: str = ""
+    by: str  # the hall manager who took it
 
 
 # ------------------------------------------------------------------ devices
