@@ -38,7 +38,8 @@ TARGET_RSS_MB = 64.0
 TARGET_TICKETS = 10_000
 POLL = 0.005
 # what the hall must never carry (central's packages, the test tools)
-NOT_EDGE = ("psycopg2", "amqtt", "xlsxwriter", "pytest", "playwright", "openpyxl", "schemathesis", "pydantic")
+NOT_EDGE = ("psycopg2", "amqtt", "xlsxwriter", "pytest", "playwright", "openpyxl", "schemathesis", "pydantic",
+            "cryptography")  # cryptography: central signs; a hall verifies with PyNaCl
 
 
 class LeanEdge(EdgeProcess):

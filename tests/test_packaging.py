@@ -1,5 +1,5 @@
 """Packaging: a hall installs `onestop[edge]` only, without central's packages (psycopg2,
-XlsxWriter, amqtt). Proved by importing every module of the hall node (edge, devices, sync) in
+XlsxWriter, amqtt, cryptography). Proved by importing every module of the hall node (edge, devices, sync) in
 a fresh interpreter where those packages cannot be imported, then starting a hall, its app and
 its doctor there."""
 
@@ -12,7 +12,7 @@ import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-CENTRAL_ONLY = ("psycopg2", "xlsxwriter", "amqtt", "argon2")
+CENTRAL_ONLY = ("psycopg2", "xlsxwriter", "amqtt", "argon2", "cryptography")
 
 BLOCKED_RUN = r'''
 import importlib, importlib.abc, pkgutil, sys, tempfile

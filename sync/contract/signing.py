@@ -12,6 +12,12 @@ another hall's topic, nor an ack passed off as a config.
 
 Pure functions over bytes: no paho, no clock, no file system except `Signer.from_file` and
 `write_key_pair`.
+
+Two libraries, one algorithm (RFC 8032 Ed25519, raw 32-byte public keys): central signs with
+`cryptography` (it reads and writes the PEM key file), the hall verifies with PyNaCl
+(libsodium), which costs a hall about 2 MB of memory where `cryptography`'s bindings cost about
+10 MB (docs/benchmarks.md, the hall on a Pi budget). `cryptography` is imported only by
+`Signer`, so a hall never loads it.
 """
 
 from __future__ import annotations
@@ -21,13 +27,15 @@ import binascii
 import hashlib
 import os
 from pathlib import Path
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from nacl.exceptions import BadSignatureError
+from nacl.signing import VerifyKey
 
 from . import wire
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 DOMAIN = b"onestop/downlink/v1\x00"
 KEY_FILE = "central.key"
@@ -48,8 +56,10 @@ def _signed_bytes(topic: str, body: bytes) -> bytes:
     return DOMAIN + topic.encode() + b"\x00" + body
 
 
-def _raw(public: Ed25519PublicKey) -> bytes:
-    return public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+def _raw(private: "Ed25519PrivateKey") -> bytes:
+    from cryptography.hazmat.primitives import serialization
+
+    return private.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
 
 
 def key_id(raw_public: bytes) -> str:
@@ -71,9 +81,9 @@ def parse_public_key(text: str) -> bytes:
 class Signer:
     """Central's signing key."""
 
-    def __init__(self, private: Ed25519PrivateKey) -> None:
+    def __init__(self, private: "Ed25519PrivateKey") -> None:
         self._key = private
-        self.raw_public = _raw(private.public_key())
+        self.raw_public = _raw(private)
         self.kid = key_id(self.raw_public)
 
     @property
@@ -84,6 +94,9 @@ class Signer:
     @classmethod
     def from_file(cls, path: str | Path) -> "Signer":
         """Load a PEM (PKCS#8) Ed25519 private key; ValueError naming the file when unusable."""
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
         path = Path(path)
         try:
             data = path.read_bytes()
@@ -99,9 +112,13 @@ class Signer:
 
     @classmethod
     def generate(cls) -> "Signer":
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
         return cls(Ed25519PrivateKey.generate())
 
     def private_pem(self) -> bytes:
+        from cryptography.hazmat.primitives import serialization
+
         return self._key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                        serialization.NoEncryption())
 
@@ -115,11 +132,11 @@ class Trust:
     """The public keys a hall accepts downlink messages from (central's, and its next one)."""
 
     def __init__(self, public_keys: Iterable[str]) -> None:
-        self.keys: dict[str, Ed25519PublicKey] = {}
+        self.keys: dict[str, VerifyKey] = {}
         for text in public_keys:
             if text:
                 raw = parse_public_key(text)
-                self.keys[key_id(raw)] = Ed25519PublicKey.from_public_bytes(raw)
+                self.keys[key_id(raw)] = VerifyKey(raw)
         if not self.keys:
             raise ValueError("no public key of central to check the downlink with")
 
@@ -133,8 +150,8 @@ class Trust:
         if key is None:
             raise Refused("unknown_key", f"signed with key {sealed.kid[:32]!r}, which this hall does not trust")
         try:
-            key.verify(sealed.sig, _signed_bytes(topic, sealed.body))
-        except InvalidSignature:
+            key.verify(_signed_bytes(topic, sealed.body), bytes(sealed.sig))
+        except (BadSignatureError, ValueError, TypeError):  # ValueError: not 64 bytes
             raise Refused("bad_signature", f"the signature of key {sealed.kid} does not match the message") from None
         return sealed.body
 
