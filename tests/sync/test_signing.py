@@ -26,6 +26,24 @@ def test_signing_only_the_trusted_key_for_the_same_topic_and_body_opens():
     tampered = wire.encode(wire.Sealed(v=wire.V, kid=sealed.kid, sig=sealed.sig, body=b"other"))
     with pytest.raises(Refused, match="bad_signature"):
         trust.open(topic, tampered)
+    for sig in (sealed.sig[:63], sealed.sig + b"\0", b""):  # not 64 bytes: refused, not a crash
+        short = wire.encode(wire.Sealed(v=wire.V, kid=sealed.kid, sig=sig, body=sealed.body))
+        with pytest.raises(Refused, match="bad_signature"):
+            trust.open(topic, short)
+
+
+def test_signing_central_signs_with_cryptography_and_the_hall_verifies_with_pynacl():
+    """Two libraries, one algorithm: the hall's VerifyKey is made from the raw public key
+    central's cryptography key gives, and the RFC 8032 signature verifies; the hall's Trust
+    never holds a cryptography object."""
+    from nacl.signing import VerifyKey
+
+    central = Signer.generate()
+    trust = Trust([central.public_key])
+    (key,) = trust.keys.values()
+    assert isinstance(key, VerifyKey) and bytes(key) == central.raw_public
+    message = b"onestop"
+    assert key.verify(message, central._key.sign(message)) == message
 
 
 def test_signing_rotation_trusts_both_keys_and_bad_keys_are_named():
