@@ -79,6 +79,8 @@ _MESSAGES: list[tuple[re.Pattern, Callable[[re.Match], str]]] = [
     (re.compile(r"^not a pbkdf2_sha256 hash"), lambda m: "不是有效的密码散列"),
     (re.compile(r"^unknown window '(.*)'$"), lambda m: f"未知窗口“{m[1]}”"),
     (re.compile(r"^window '(.*)' belongs to another department$"), lambda m: f"窗口“{m[1]}”属于其他部门"),
+    (re.compile(r"^late_grace_minutes \+ early_grace_minutes .* \((\d+) minutes\)"),
+     lambda m: f"迟到与早退宽限分钟数之和须小于最短的工作时段（{m[1]} 分钟）"),
 ]
 
 
