@@ -97,10 +97,10 @@ def attendance_findings(store, d: Directory, halls, start: date, end: date, run:
         day = min(me, run.today)
         for m in source(store, d, ms, me, halls).attendance(run.today):
             for rule, least, attr in wanted:
-                n = getattr(m, attr)
+                n, unit = getattr(m, attr), "天" if rule == "absent" else "次"
                 if n >= least and start <= day <= end:
                     out.append(_finding(d, rule, f"{m.staff}:{ms:%Y-%m}", day, m.hall, "", m.staff, m.department,
-                                        "纪律", f"{ms.year}年{ms.month}月{RULES[rule]} {n} 次（达到 {least} 次即通报）",
+                                        "纪律", f"{ms.year}年{ms.month}月{RULES[rule]} {n} {unit}（达到 {least} {unit}即通报）",
                                         n))
     return out
 

@@ -180,6 +180,7 @@ def test_auto_findings_shown_with_patrols_and_counted_in_the_bulletin_c20(store,
         page = c.get(f"/patrols?month=2026-11&as_of={AS_OF}")
         assert page.status_code == 200 and "电子监察（系统）" in page.text and "现场巡查" in page.text
         assert "逾期仍缺 1 项材料（m2）" in page.text
+        assert "2026年11月缺勤 6 天（达到 1 天即通报）" in page.text and "2026年11月迟到 3 次" in page.text
         page = c.get(f"/patrols/bulletin?month=2026-11&as_of={AS_OF}")
         assert page.status_code == 200 and f"其中电子监察自动发现 {len(EXPECTED)} 条" in page.text
 
