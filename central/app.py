@@ -39,6 +39,7 @@ from .pages.config import ConfigApi, ConfigEditController
 from .pages.dashboard import DashboardController
 from .pages.live import LiveBoard, LivePages
 from .pages.operations import OperationsPages
+from .pages.redblack import RedBlackApi, RedBlackPages
 from .pages.supervision import RecordsApi, RecordsPages
 from .projections import Directory
 from .reports import Weights
@@ -294,7 +295,7 @@ def create_app(store: CentralStore, service: CentralService | None, directory: D
                         clock or SystemClock(), min_ratings)
     return Litestar(
         route_handlers=[CentralApi, ReportsApi, DashboardController, LivePages, ConfigEditController, ConfigApi,
-                        RecordsPages, RecordsApi,
+                        RecordsPages, RecordsApi, RedBlackPages, RedBlackApi,
                         AwardsPages, AwardsApi, OperationsPages, AppointmentsPages, AppointmentsApi,
                         create_static_files_router(path="/static", directories=[STATIC], name="static")],
         dependencies={"store": Provide(lambda: store, sync_to_thread=False),

@@ -182,7 +182,12 @@ def main(argv: list[str] | None = None) -> int:
 
     # per hall the newer of its file's configuration and the newest revision edited on the
     # dashboard (stored at central) goes into `halls`: that is what is published below
-    editor = ConfigEditor(store, halls, clock=clock.micros)
+    try:
+        editor = ConfigEditor(store, halls, clock=clock.micros, fix_days=cfg.followups.fix_days)
+    except ConfigError as e:  # a stored revision with another follow-up deadline than [followups]
+        print(f"onestop-central: {e}", file=sys.stderr)
+        store.close()
+        return 2
     configs = {
         h.id: wire.ConfigMessage(v=wire.V, hall=h.id, version=h.business.version, business=h.business,
                                  ts=clock.micros())

@@ -35,6 +35,10 @@ fix_days = 5                      # open days of the hall's calendar from the ra
 [supervision]                     # complaints and the patrol bulletin (central.supervision)
 reply_days = { "一般" = 0, "需调查" = 15, "复杂" = 30 }   # reply deadline by complexity, calendar days [H 限时办结-3]
 notice_bulletins = 2              # named in this many consecutive monthly bulletins: written notice [C 20]
+[supervision.auto]                # 电子监察: findings raised from the halls' events (docs/central.md)
+late_min = 3                      # e.g. three late arrivals in a month make one finding
+[supervision.lists]               # 红黑榜 per month [C 21]
+black_min = 2
 
 [awards]                          # assessment outcomes (central.awards; docs/central.md)
 complaint_points = 5.0            # score points off per upheld complaint
@@ -87,7 +91,7 @@ from msgspec import Meta, Struct, field
 from sync.kernel.business import Business
 from sync.kernel.configfile import ConfigError, convert, load_hall_business, read_toml
 
-__all__ = ["CentralConfig", "ConfigError", "HallEntry", "Supervision", "User", "load"]
+__all__ = ["CentralConfig", "ConfigError", "HallEntry", "RedBlackLists", "Supervision", "SupervisionAuto", "User", "load"]
 
 
 class Strict(Struct, forbid_unknown_fields=True, kw_only=True):
@@ -189,15 +193,49 @@ def _default_reply_days() -> dict[str, int]:
     return {"一般": 0, "需调查": 15, "复杂": 30}
 
 
+class SupervisionAuto(Strict, kw_only=True):
+    """`[supervision.auto]`: findings of electronic supervision (电子监察 [C 20]) raised at central
+    from the halls' own events (central.supervision.auto); each kind on/off with its threshold."""
+
+    step_away: bool = True  # 擅自离岗: step-aways over the hall's limit [C 9(4)]
+    step_away_min: Annotated[int, Meta(ge=1, le=100)] = 1  # per staff member and month: one finding from this many
+    late: bool = True  # late arrivals as the hall classified them (its late_grace_minutes) [J 27, B 28]
+    late_min: Annotated[int, Meta(ge=1, le=100)] = 3
+    early: bool = True  # early leaves (its early_grace_minutes) [J 27, B 28]
+    early_min: Annotated[int, Meta(ge=1, le=100)] = 3
+    absent: bool = True  # days absent: expected by the schedule, no punch, no leave [J 27, J 28]
+    absent_min: Annotated[int, Meta(ge=1, le=100)] = 1
+    overdue_cases: bool = True  # promised / joint / 容缺 cases unfinished past their deadline [B 25(2), H 8]
+    overdue_case_days: Annotated[int, Meta(ge=0, le=365)] = 0  # calendar days past the deadline tolerated
+    overdue_supply: bool = True  # 容缺 materials still missing after the supply date [C 11(4)]
+    overdue_supply_days: Annotated[int, Meta(ge=0, le=365)] = 0
+    followups: bool = True  # bad ratings not followed up by the fix deadline ([followups] fix_days)
+    followup_late_days: Annotated[int, Meta(ge=0, le=365)] = 0
+
+
+class RedBlackLists(Strict, kw_only=True):
+    """`[supervision.lists]`: the monthly red and black lists (红黑榜 [C 21]) of windows and staff
+    (central.redblack)."""
+
+    red_count: Annotated[int, Meta(ge=0, le=100)] = 3  # red list places per level (windows, staff)
+    min_ratings: Annotated[int, Meta(ge=1, le=100_000)] = 10  # ratings in the month to be ranked at all
+    min_good_rate: Annotated[float, Meta(ge=0, le=1)] = 0.95  # 好评率 needed for the red list
+    red_max_problems: Annotated[int, Meta(ge=0, le=100)] = 0  # problems allowed on the red list
+    black_min: Annotated[int, Meta(ge=1, le=100)] = 2  # problems in the month that put one on the black list
+
+
 class Supervision(Strict, kw_only=True):
     """`[supervision]`: complaint reply deadlines by complexity, calendar days from the day it was
     received (immediately / 15 days when investigation is needed / 30 days for complex cases
     [H 限时办结-3]); and the written notice to the home department of staff named in
-    `notice_bulletins` consecutive monthly patrol bulletins (连续 2 次以上 [C 20])."""
+    `notice_bulletins` consecutive monthly patrol bulletins (连续 2 次以上 [C 20]); the automatic
+    findings (`auto`) and the red and black lists (`lists`)."""
 
     reply_days: dict[Annotated[str, Meta(min_length=1, max_length=16)], Annotated[int, Meta(ge=0, le=365)]] = field(
         default_factory=_default_reply_days)
     notice_bulletins: Annotated[int, Meta(ge=1, le=12)] = 2
+    auto: SupervisionAuto = field(default_factory=SupervisionAuto)
+    lists: RedBlackLists = field(default_factory=RedBlackLists)
 
 
 class Appointments(Strict, kw_only=True):
@@ -275,8 +313,7 @@ def load(path: str | Path) -> tuple[CentralConfig, list[HallEntry]]:
             ))
     check_awards(cfg.awards, path)
     check_appointments(cfg.appointments, halls, path)
-    if not cfg.supervision.reply_days:
-        raise ConfigError(f"{path}: field $.supervision.reply_days: at least one complexity is needed")
+    check_supervision(cfg.supervision, path)
     for h in halls:
         check_followup_days(cfg.followups.fix_days, h.business.rules.ratings.followup_days, h.file, path)
     for i, u in enumerate(cfg.users):
@@ -297,6 +334,25 @@ def check_followup_days(fix_days: int, followup_days: int, hall_file: str | Path
         raise ConfigError(f"{hall_file}: field $.business.rules.ratings.followup_days: {followup_days} differs from "
                           f"[followups] fix_days = {fix_days} in {path}; the bad-rating follow-up deadline must be "
                           "the same at the hall and at central")
+
+
+def check_supervision(s: Supervision, path: str | Path) -> None:
+    """Contradictions refused: no complexity at all; a complexity listed after another with a
+    shorter reply deadline (a harder case never gets less time [H 限时办结-3]); a red list that
+    tolerates as many problems as put one on the black list (nobody may be on both, [C 21])."""
+    if not s.reply_days:
+        raise ConfigError(f"{path}: field $.supervision.reply_days: at least one complexity is needed")
+    prev = None
+    for name, days in s.reply_days.items():
+        if prev is not None and days < prev[1]:
+            raise ConfigError(f"{path}: field $.supervision.reply_days.{name}: {days} days is less than "
+                              f"{prev[0]} = {prev[1]} listed before it; list complexities from the simplest, "
+                              "each with at least the days of the one before")
+        prev = (name, days)
+    if s.lists.red_max_problems >= s.lists.black_min:
+        raise ConfigError(f"{path}: field $.supervision.lists.red_max_problems: {s.lists.red_max_problems} "
+                          f"is not below black_min = {s.lists.black_min}; one window could be on the red "
+                          "and the black list at once")
 
 
 def check_appointments(a: Appointments, halls: list[HallEntry], path: str | Path) -> None:

@@ -38,6 +38,7 @@ from typing import Any, Callable, Iterable
 import msgspec
 
 from sync.kernel import business as biz
+from sync.kernel.configfile import ConfigError
 from sync.contract import wire
 from sync.kernel.calendar import HallCalendar
 
@@ -79,6 +80,8 @@ _MESSAGES: list[tuple[re.Pattern, Callable[[re.Match], str]]] = [
     (re.compile(r"^not a pbkdf2_sha256 hash"), lambda m: "不是有效的密码散列"),
     (re.compile(r"^unknown window '(.*)'$"), lambda m: f"未知窗口“{m[1]}”"),
     (re.compile(r"^window '(.*)' belongs to another department$"), lambda m: f"窗口“{m[1]}”属于其他部门"),
+    (re.compile(r"^late_grace_minutes \+ early_grace_minutes .* \((\d+) minutes\)"),
+     lambda m: f"迟到与早退宽限分钟数之和须小于最短的工作时段（{m[1]} 分钟）"),
 ]
 
 
@@ -186,8 +189,12 @@ class ConfigEditor:
     entries (the downlink configs built from them, `Directory`) runs the current version.
     `service`: the running `CentralService` (None: edits are stored but not published)."""
 
-    def __init__(self, store, halls: Iterable, service=None, directory=None, clock: Callable[[], int] = now_us):
+    def __init__(self, store, halls: Iterable, service=None, directory=None, clock: Callable[[], int] = now_us,
+                 fix_days: int | None = None):
         self.store = store
+        # central's one bad-rating follow-up deadline ([followups] fix_days): every configuration
+        # pushed down must carry it as rules.ratings.followup_days (None: not checked)
+        self.fix_days = fix_days
         self.service = service
         self.directory = directory
         self.clock = clock
@@ -196,6 +203,11 @@ class ConfigEditor:
         self._lock = threading.Lock()
         for hid in self.entries:
             self._install_newer(hid, "hall %s runs stored configuration version %d (file has %d)")
+            got = self.entries[hid].business.rules.ratings.followup_days
+            if fix_days is not None and got != fix_days:
+                raise ConfigError(f"stored configuration of hall {hid!r} version {self.entries[hid].business.version}: "
+                                  f"field $.rules.ratings.followup_days: {got} differs from [followups] fix_days = "
+                                  f"{fix_days}; bump the hall file's version past it with the same followup_days")
 
     def _install_newer(self, hall: str, message: str) -> None:
         """Install the newest stored revision of `hall` if it is newer than the one running, and
@@ -308,6 +320,9 @@ class ConfigEditor:
                         continue
                     version = self.next_version(hall, base)
                     new = validate(hall, msgspec.structs.replace(changed, version=version))
+                    if self.fix_days is not None and new.rules.ratings.followup_days != self.fix_days:
+                        raise EditError(f"差评回访期限（{new.rules.ratings.followup_days} 个工作日）须与中心的 "
+                                        f"[followups] fix_days（{self.fix_days}）一致")
                 except EditError as e:
                     raise EditError(prefix + e.message, e.status) from None
                 planned.append((hall, base, new, lines))

@@ -40,6 +40,11 @@ def supervision(request: Request):
     return request.app.state.get("supervision") or cp.DEFAULT
 
 
+def auto_run(request: Request, ctx) -> pt.AutoRun:
+    """The automatic findings (电子监察, `[supervision.auto]`) as of today (`?as_of=` pins it)."""
+    return pt.AutoRun(supervision(request).auto, ctx.today_of(request.query_params, "as_of"), fix_days(request))
+
+
 def _choices(d, reply_days: dict[str, int]) -> dict:
     """Every hall's windows, staff, items and departments for the form selects (by id)."""
     windows, staff, items, deps = {}, {}, {}, {}
@@ -181,7 +186,8 @@ class RecordsPages(Controller):
         filters = {"month": q.get("month") or "", "hall": q.get("hall") or ""}
         rows, list_error = [], None
         try:
-            rows = pt.list_patrols(ctx.store, ctx.directory, scope_of(s.user), filters["month"], filters["hall"])
+            rows = pt.list_patrols(ctx.store, ctx.directory, scope_of(s.user), filters["month"], filters["hall"],
+                                   auto_run(request, ctx))
         except BadRequest as e:
             list_error = str(e)
         return self._render(request, ctx, s, "patrols.html", 400 if list_error and status == 200 else status, title="巡查记录", rows=rows, filters=filters,
@@ -207,7 +213,8 @@ class RecordsPages(Controller):
             return Redirect(path="/login")
         month = request.query_params.get("month") or ctx.today().strftime("%Y-%m")
         try:
-            b = pt.bulletin(ctx.store, ctx.directory, scope_of(s.user), month, supervision(request).notice_bulletins)
+            b = pt.bulletin(ctx.store, ctx.directory, scope_of(s.user), month, supervision(request).notice_bulletins,
+                            auto_run(request, ctx))
         except BadRequest as e:
             return self._render(request, ctx, s, "patrols_bulletin.html", 400, title="巡查通报", b=None,
                                 month=month, error=str(e))
@@ -225,7 +232,7 @@ class RecordsPages(Controller):
         month = request.query_params.get("month") or ctx.today().strftime("%Y-%m")
         try:
             data = notice_pdf.notice_data(ctx.store, ctx.directory, scope_of(s.user), month,
-                                          supervision(request).notice_bulletins)
+                                          supervision(request).notice_bulletins, auto_run(request, ctx))
         except BadRequest as e:
             raise HTTPException(status_code=400, detail=str(e)) from None
         try:
@@ -286,19 +293,20 @@ class RecordsApi(Controller):
         user, scope = ctx.caller(request)
         return fu.update_followup(ctx.store, ctx.directory, user, scope, data, fix_days(request), ctx.now_us())
 
-    @get("/patrols", sync_to_thread=True, summary="Patrol findings (?month=&hall=)")
+    @get("/patrols", sync_to_thread=True, summary="Patrol findings and automatic 电子监察 findings (?month=&hall=&as_of=)")
     def patrols(self, request: Request, ctx: NamedDependency[Any]) -> list[dict]:
         _user, scope = ctx.caller(request)
         q = request.query_params
-        return pt.list_patrols(ctx.store, ctx.directory, scope, q.get("month") or "", q.get("hall") or "")
+        return pt.list_patrols(ctx.store, ctx.directory, scope, q.get("month") or "", q.get("hall") or "",
+                               auto_run(request, ctx))
 
     @post("/patrols", sync_to_thread=True, status_code=201, summary="Record a patrol finding")
     def patrol_create(self, request: Request, ctx: NamedDependency[Any], data: JSONBody[dict[str, Any]]) -> dict:
         user, _scope = ctx.caller(request)
         return pt.create_patrol(ctx.store, ctx.directory, user, data, ctx.now_us())
 
-    @get("/patrols/bulletin", sync_to_thread=True, summary="Monthly patrol bulletin (?month=YYYY-MM)")
+    @get("/patrols/bulletin", sync_to_thread=True, summary="Monthly patrol bulletin (?month=YYYY-MM&as_of=)")
     def patrol_bulletin(self, request: Request, ctx: NamedDependency[Any]) -> dict:
         _user, scope = ctx.caller(request)
         return pt.bulletin(ctx.store, ctx.directory, scope, request.query_params.get("month") or "",
-                           supervision(request).notice_bulletins)
+                           supervision(request).notice_bulletins, auto_run(request, ctx))

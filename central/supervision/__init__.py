@@ -13,8 +13,12 @@ share in `forms`.
   in the merged events; only the follow-up state is stored, keyed by (hall, event id). The fix
   deadline is the rating's local day + `[followups] fix_days` open days of the hall's calendar.
   An accepted appeal (申诉) excludes that rating from 好评率 (`followups.excluded_ratings`).
-- Patrol findings (现场巡查 / 电子监察), one row each; the monthly bulletin (通报) flags staff with
-  two or more findings in the month for a written notice to their home department [C 20].
+- Patrol findings (现场巡查 / 电子监察), one row each; the monthly bulletin (通报) flags staff named
+  in `[supervision] notice_bulletins` consecutive bulletins for a written notice to their home
+  department [C 20] (`notice_pdf`: the A4 PDF).
+- Electronic supervision (`auto`): findings computed, never stored, from the halls' events
+  (step-aways over the limit, lateness, early leave, absence, overdue cases and 容缺 supply,
+  late follow-ups; `[supervision.auto]`), listed and counted with the patrol findings.
 
 Every change goes through a function here that checks the caller's role, validates the input
 (central.errors `BadRequest` with a Chinese message; nothing is written on error) and writes the change and

@@ -21,6 +21,7 @@ from sync.kernel import cjkfont
 from ..projections import Directory
 from ..scope import Scope, parse_month
 from . import patrols as pt
+from .auto import AutoRun
 
 MARGIN = 20  # mm, every side
 LINE = 7.5  # mm, body line height
@@ -61,16 +62,18 @@ def _months(month: str, n: int) -> list[str]:
     return [f"{m:%Y-%m}" for m in reversed(out)]
 
 
-def notice_data(store, d: Directory, scope: Scope, month: str, notice_bulletins: int = pt.DEFAULT_NOTICE_BULLETINS) -> dict:
+def notice_data(store, d: Directory, scope: Scope, month: str, notice_bulletins: int = pt.DEFAULT_NOTICE_BULLETINS,
+                auto: AutoRun | None = None) -> dict:
     """The bulletin of `month` as `scope` sees it (patrols.bulletin; BadRequest for a bad month)
-    and one notice per flagged staff member: the months named and every finding of them, oldest first."""
-    b = pt.bulletin(store, d, scope, month, notice_bulletins)
+    and one notice per flagged staff member: the months named and every finding of them, oldest
+    first — with `auto`, the automatic findings (电子监察) too."""
+    b = pt.bulletin(store, d, scope, month, notice_bulletins, auto)
     months = _months(b["month"], b["threshold"])
-    earlier = [p for m in months[:-1] for p in pt.list_patrols(store, d, scope, m)]
+    earlier = [p for m in months[:-1] for p in pt.list_patrols(store, d, scope, m, auto=auto)]
     notices = []
     for r in b["notices"]:
         mine = sorted((p for p in earlier + b["findings"] if (p["hall"], p["staff"]) == (r["hall"], r["staff"])),
-                      key=lambda p: (p["day"], p["id"]))
+                      key=pt._order)
         notices.append(r | {"months": months, "items": mine})
     return {"month": b["month"], "threshold": b["threshold"], "notices": notices}
 
@@ -118,9 +121,10 @@ def render(data: dict, centre: str, today: date, font: tuple[str, int]) -> bytes
              f"{len(n['months'])} 个月被通报，巡查发现的问题如下：", indent=True)
         pdf.ln(2)
         pdf.set_font(FAMILY, size=11)
-        with pdf.table(col_widths=(34, 20, 116), line_height=6.5, wrapmode=WrapMode.CHAR,
+        with pdf.table(col_widths=(34, 34, 102), line_height=6.5, wrapmode=WrapMode.CHAR,
                        text_align=("CENTER", "CENTER", "LEFT"), first_row_as_headings=False) as t:
-            for row in [("日期", "类别", "问题"), *[(day_label(p["day"]), p["category"], p["note"]) for p in n["items"]]]:
+            for row in [("日期", "方式·类别", "问题"),
+                        *[(day_label(p["day"]), f"{p['kind']}·{p['category']}", p["note"]) for p in n["items"]]]:
                 r = t.row()
                 for cell in row:
                     r.cell(cell)

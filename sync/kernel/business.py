@@ -303,6 +303,11 @@ def _unique(path: str, ids: list[str], what: str) -> None:
         seen.add(value)
 
 
+def _minutes(hhmm: str) -> int:
+    h, _, m = hhmm.partition(":")
+    return int(h) * 60 + int(m)
+
+
 def check(b: Business, root: str = "$") -> None:
     """Cross-reference checks msgspec cannot express. Raises BusinessError."""
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -336,6 +341,13 @@ def check(b: Business, root: str = "$") -> None:
         if not (last_end <= per.start < per.end):
             raise BusinessError(f"{root}.calendar.periods[{i}]", "periods must be ordered and not overlap")
         last_end = per.end
+    att = b.rules.attendance
+    shortest = min(_minutes(p.end) - _minutes(p.start) for p in cal.periods)
+    if att.late_grace_minutes + att.early_grace_minutes >= shortest:
+        raise BusinessError(f"{root}.rules.attendance.late_grace_minutes",
+                            f"late_grace_minutes + early_grace_minutes ({att.late_grace_minutes} + "
+                            f"{att.early_grace_minutes}) must be less than the shortest work period "
+                            f"({shortest} minutes): an in-punch could be on time after the out-punch may be")
     for name, ranges in (("holidays", cal.holidays), ("vacations", cal.vacations)):
         for i, r in enumerate(ranges):
             if r.end < r.start:

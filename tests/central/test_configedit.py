@@ -555,3 +555,24 @@ def test_configedit_versions_never_pass_the_bound(store, tmp_path):
         editor.edit(halls[0].id, "admin", lambda b: msgspec.structs.replace(b, staff=b.staff[:1]), what="x",
                     summary=lambda a, b: ["changed"], base_version=MAX_VERSION)
     assert e.value.status == 409 and "上限" in e.value.message
+
+
+def test_configedit_followup_deadline_pushed_down_equals_fix_days(store, tmp_path):
+    """One follow-up deadline: every configuration central pushes down carries its `[followups]
+    fix_days` as rules.ratings.followup_days — an edit that would change it is refused, and a
+    stored revision carrying another number stops central at startup (ConfigError naming it)."""
+    from central.config import ConfigError
+
+    central_toml = write_config(tmp_path)
+    _cfg, halls = load(central_toml)
+    editor = ConfigEditor(store, halls, fix_days=5)
+    b = halls[0].business
+    other = msgspec.structs.replace(b, rules=msgspec.structs.replace(
+        b.rules, ratings=msgspec.structs.replace(b.rules.ratings, followup_days=3)))
+    with pytest.raises(EditError, match="fix_days"):
+        editor.edit("h-a", "admin", lambda _b: other, what="x", summary=lambda a, n: ["x"])
+    assert editor.stored_version("h-a") is None
+    ConfigEditor(store, halls).edit("h-a", "admin", lambda _b: other, what="x", summary=lambda a, n: ["x"])
+    _cfg, halls = load(central_toml)
+    with pytest.raises(ConfigError, match=r"hall 'h-a' version 2: field \$\.rules\.ratings\.followup_days: 3 differs"):
+        ConfigEditor(store, halls, fix_days=5)

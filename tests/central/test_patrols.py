@@ -78,7 +78,9 @@ def test_patrols_bad_input_400_nothing_stored(client, api, parts, field, value, 
 def test_patrols_notice_after_consecutive_bulletins(client, app):
     """C 20: 连续 2 次以上 — a written notice goes to staff named in N consecutive monthly bulletins
     (N = [supervision] notice_bulletins, default 2), not to staff with many findings in one month."""
-    from central.config import Supervision
+    import msgspec
+
+    from tests.central.supervision_data import NO_AUTO
 
     login(client, ADMIN)
     findings = [("2026-09-08", "s-li"), ("2026-10-12", "s-li"), ("2026-11-03", "s-li"),
@@ -97,11 +99,11 @@ def test_patrols_notice_after_consecutive_bulletins(client, app):
     assert notices("2026-10") == {"s-li": True, "s-qian": False}
     assert notices("2026-11") == {"s-li": True, "s-wang": False}
     assert notices("2026-12") == {"s-qian": False}
-    app.state.supervision = Supervision(notice_bulletins=3)
+    app.state.supervision = msgspec.structs.replace(NO_AUTO, notice_bulletins=3)
     try:
         assert notices("2026-10") == {"s-li": False, "s-qian": False}
         assert notices("2026-11") == {"s-li": True, "s-wang": False}
         page = client.get("/patrols/bulletin?month=2026-11")
         assert page.status_code == 200 and "连续 3 个月被通报" in page.text
     finally:
-        app.state.supervision = Supervision()
+        app.state.supervision = NO_AUTO
