@@ -30,6 +30,8 @@ from .store import CentralStore, IngestResult, Prepared, prepare
 
 log = logging.getLogger("onestop.central")
 _STOP = object()
+GROUP = 64  # messages per group commit at most (one transaction, one fsync)
+DECODE_AHEAD = 4  # decoded batches waiting for the writer on SQLite (a whole GROUP on PostgreSQL)
 SHARE_GROUP = "onestop-central"
 
 
@@ -64,7 +66,11 @@ class CentralService:
         if shared:
             events = f"$share/{SHARE_GROUP}/{events}"
         self._raw: queue.Queue = queue.Queue(maxsize=64)  # as received, for the decoder
-        self._q: queue.Queue = queue.Queue(maxsize=256)  # decoded, for the writer
+        # decoded, for the writer. On PostgreSQL a group is gathered from this queue before it is
+        # stored (its halls are locked first, in one order), so it holds a whole group; on SQLite
+        # the writer takes one message at a time and a few decoded batches ahead are enough: more
+        # is only memory the writer touches cold (docs/benchmarks.md, "Central SQLite ingest")
+        self._q: queue.Queue = queue.Queue(maxsize=GROUP if store.postgres else DECODE_AHEAD)
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self.stats = {"batches": 0, "stored": 0, "duplicates": 0, "quarantined": 0, "acks": 0}
@@ -156,30 +162,30 @@ class CentralService:
     # -- worker
 
     def _worker(self) -> None:
-        """Group commit: every message waiting is handled in one transaction (each in its own
-        savepoint), then the acks of the halls it touched go out — after the commit. The
-        transaction first locks the halls of its batches in one order (CentralStore.holding), so
-        workers sharing the subscription never deadlock; hall statuses, which every worker
-        receives, are written after it, each on its own."""
-        stop = False
-        while not stop:
-            items = [self._q.get()]
-            while len(items) < 64:
-                try:
-                    items.append(self._q.get_nowait())
-                except queue.Empty:
-                    break
-            if _STOP in items:
-                stop = True
-                items = [i for i in items if i is not _STOP]
-            statuses = [i for i in items if i[0].endswith("/status")]
-            items = [i for i in items if not i[0].endswith("/status")]
+        """Group commit: every message waiting (up to GROUP) is handled in one transaction (each
+        in its own savepoint), then the acks of the halls it touched go out — after the commit.
+        On PostgreSQL the transaction first locks the halls of its batches in one order
+        (CentralStore.holding), so workers sharing the subscription never deadlock; hall
+        statuses, which every worker receives, are written after it, each on its own."""
+        self._stopping = False
+        while not self._stopping:
+            first = self._q.get()
+            if first is _STOP:
+                break
+            group = self._group(first)
+            if self.store.postgres:  # gathered first: its halls are locked before anything is written
+                group = list(group)
+            statuses: list = []
             upto: dict[str, dict[str, int]] = {}  # hall → epoch → last seq of its batches here
             acks: list[wire.Ack] = []
             try:
-                preps = [payload for _topic, payload in items if isinstance(payload, Prepared)]
+                preps = [payload for _topic, payload in group if isinstance(payload, Prepared)] \
+                    if self.store.postgres else []
                 with self.store.db.atomic(), self.store.holding(preps):
-                    for topic, payload in items:
+                    for topic, payload in group:
+                        if topic.endswith("/status"):
+                            statuses.append((topic, payload))
+                            continue
                         try:
                             with self.store.db.atomic():
                                 done = self._handle(topic, payload)
@@ -208,6 +214,23 @@ class CentralService:
                 if self._send(wire.ack_topic(hall), ack, retain=True):
                     self.stats["acks"] += 1
         self.store.close()
+
+    def _group(self, first):
+        """The messages of one group commit: `first`, then every message already waiting, up to
+        GROUP, ending at _STOP (which ends the worker after this group). Lazy: on SQLite each
+        message is taken when the one before it is stored, so the decoder works on the next ones
+        meanwhile and the writer handles each batch while its decoded rows are still in cache
+        (gathering 64 decoded batches before storing any cost ~15 % of the ingest rate there)."""
+        yield first
+        for _ in range(GROUP - 1):
+            try:
+                item = self._q.get_nowait()
+            except queue.Empty:
+                return
+            if item is _STOP:
+                self._stopping = True
+                return
+            yield item
 
     def _publish_all_acks(self) -> None:
         for hall in self.configs:

@@ -282,15 +282,22 @@ def batches(logs: dict[str, list[wire.WireEvent]], epochs: dict[str, str],
 
 def _ingest_groups(store, payloads: list[tuple[str, bytes, int]]) -> tuple[int, int]:
     """(stored, duplicates) of `payloads` stored in groups of GROUP batches, one transaction
-    each, as central.service's worker does: decode (with the COPY text on PostgreSQL), lock the
-    halls in one order, each batch in a savepoint, acks read before the commit."""
+    each, as central.service's worker does: on PostgreSQL the group is decoded first (with the
+    COPY text) and its halls locked in one order; on SQLite each batch is decoded just before it
+    is stored (the service's writer takes one decoded batch at a time there); each batch in a
+    savepoint, acks read before the commit."""
     from central.store import prepare
+
+    def decoded(group):
+        return (prepare(hall, wire.events_topic(hall), payload, int(time.time() * 1e6), copy=store.postgres)
+                for hall, payload, _ts in group)
 
     stored = dups = 0
     for i in range(0, len(payloads), GROUP):
-        preps = [prepare(hall, wire.events_topic(hall), payload, int(time.time() * 1e6), copy=store.postgres)
-                 for hall, payload, _ts in payloads[i:i + GROUP]]
-        with store.db.atomic(), store.holding(preps):
+        preps = decoded(payloads[i:i + GROUP])
+        if store.postgres:
+            preps = list(preps)
+        with store.db.atomic(), store.holding(preps if store.postgres else []):
             halls = set()
             for prep in preps:
                 with store.db.atomic():
