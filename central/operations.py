@@ -20,6 +20,8 @@ from __future__ import annotations
 import json
 from datetime import date, timedelta
 
+from sync.kernel.schedule import Schedule
+
 from . import projections as pj
 from .projections import Directory
 from .errors import BadRequest
@@ -203,10 +205,11 @@ def coverage(store, d: Directory, start: str | None, end: str | None, hall: str 
             if cal.is_open_day(day):
                 days.append(day)
             day += timedelta(days=1)
+        plan = Schedule(entry.business, cal)
         for w in entry.business.windows:
             if not scope.department_ok(w.department):
                 continue
-            expected = [x for x in days if w.kind == "fixed" or (w.kind == "periodic" and x.isoweekday() in w.weekdays)]
+            expected = [x for x in days if w.kind != "flexible" and plan.planned(w.id, x)]  # sync.kernel.schedule
             roles = {x: signed.get((h, w.id, x), set()) for x in days}
             a_days = sum(1 for x in expected if "A" in roles[x])
             b_days = sum(1 for x in expected if roles[x] == {"B"})
