@@ -37,6 +37,7 @@ import httpx
 
 from edge.config import EdgeConfig
 from sync.kernel.calendar import HallCalendar
+from sync.kernel.schedule import Schedule, on_shift
 
 PIN = "1234"
 HOURLY = {7: 0.2, 8: 1.3, 9: 1.7, 10: 1.4, 11: 0.9, 12: 0.3, 13: 0.6, 14: 1.0, 15: 0.9, 16: 0.6, 17: 0.2}
@@ -278,11 +279,22 @@ class HallSim:
         staff = self.cfg.business.staff
         used: set[str] = set()
         plan: list[tuple] = []  # (staff, window, role)
-        a_of = {w["id"]: next((s for s in staff if w["id"] in s.windows), None) for w in windows}
+        # who works where comes from the schedule model: the A-role on shift at a rotating window
+        # [B 14]; on a rostered vacation duty day the duty staff (role "duty") [J 29, U 22, B 29]
+        sched = Schedule(self.cfg.business, self.cal)
+        roster = sched.rostered(day) or {}
+        conf = {w.id: w for w in self.cfg.business.windows}
+        a_of = {w["id"]: next((s for s in staff if w["id"] in s.windows and w["id"] in conf
+                               and on_shift(conf[w["id"]], s.id, day)), None) for w in windows}
         b_of = {w["id"]: [s for s in staff if w["id"] in s.backup_for] for w in windows}
-        leave_window = self.rng.choice([w for w in a_of if a_of[w] and b_of[w]] or [None])
+        leave_window = None if roster else self.rng.choice([w for w in a_of if a_of[w] and b_of[w]] or [None])
         for w in windows:
             wid, a = w["id"], a_of[w["id"]]
+            duty = next((s for s in staff if s.id in roster.get(wid, ()) and s.id not in used), None)
+            if duty is not None:
+                used.add(duty.id)
+                plan.append((duty, wid, "duty"))
+                continue
             person, role = (a, "A") if a and wid != leave_window and a.id not in used else (None, None)
             if person is None:
                 person = next((b for b in b_of[wid] if b.id not in used), None)

@@ -24,6 +24,7 @@ from central.config import load as load_central
 from central.facts.sources import Raw, source
 from central.projections import Directory
 from edge import attendance, presence
+from edge.pages.console import signon_options
 from edge.workflow import Forbidden, Refused
 from sync.contract import wire
 from tests.central.data import USERS_TOML
@@ -137,6 +138,7 @@ def fortnight(tmp_path: Path, clock):
         punch("s-duty", DUTY[0])
         punch("s-qian", DUTY[0])
         clock.set(at(DUTY[0], 8, 0))
+        seen["options"] = [(o["id"], o["role"]) for o in h.call(signon_options, "W1")]
         h.call(presence.sign_on, "W1", "s-duty")
         seen["duty_role"] = h.call(lambda ctx: ctx.store.window("W1").role)
         with pytest.raises(Refused) as e:  # W2 is not on the roster: closed on the duty day
@@ -220,7 +222,8 @@ def test_schedule_duty_day_counts_the_duty_staff_and_nobody_else(store, fortnigh
     PostgreSQL) give every staff member the same figures."""
     reports, seen, batch, d = fortnight
     store.ingest("test-hall", wire.events_topic("test-hall"), batch, 1)
-    assert seen == {"term_refusal": "not-assigned", "duty_role": "duty", "w2_refusal": "window-not-in-service"}
+    assert seen == {"term_refusal": "not-assigned", "duty_role": "duty", "w2_refusal": "window-not-in-service",
+                    "options": [("s-li", "A岗"), ("s-zhao", "B岗"), ("s-duty", "值班")]}
     assert status(reports, "s-duty")[DUTY[0]] == "normal"
     assert status(reports, "s-duty")[DUTY[1]] == "absent"
     assert [status(reports, "s-qian")[x] for x in DUTY] == ["normal", "unscheduled"]
