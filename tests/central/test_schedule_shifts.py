@@ -250,3 +250,23 @@ def _signed_on(store):
     from central.operations import _events
 
     return list(_events(store, ["window.signed_on"], ["test-hall"], 0))
+
+
+def test_schedule_central_config_edit_refuses_a_roster_on_a_removed_duty_day():
+    """J 29, U 22, B 29: an edit at central that removes a vacation duty day the hall's duty roster
+    still uses is refused in Chinese naming the field (the edge's check); the example loads as is."""
+    import msgspec
+
+    from central.configedit import EditError, validate
+    from edge.config import load
+    from tests.edge.test_config import HALLS_DIR
+
+    b = load(HALLS_DIR / "north-student.toml").business
+    assert validate("north-student", b).duty == b.duty
+    summer = b.calendar.vacations[0]
+    cut = msgspec.structs.replace(summer, duty_days=[d for d in summer.duty_days if d != date(2026, 7, 14)])
+    edited = msgspec.structs.replace(b, calendar=msgspec.structs.replace(
+        b.calendar, vacations=[cut, *b.calendar.vacations[1:]]))
+    with pytest.raises(EditError) as e:
+        validate("north-student", edited)
+    assert "2026-07-14 不是任何假期的值班日" in e.value.message and "$.duty[0].days[0]" in e.value.message
