@@ -82,6 +82,22 @@ _MESSAGES: list[tuple[re.Pattern, Callable[[re.Match], str]]] = [
     (re.compile(r"^window '(.*)' belongs to another department$"), lambda m: f"窗口“{m[1]}”属于其他部门"),
     (re.compile(r"^late_grace_minutes \+ early_grace_minutes .* \((\d+) minutes\)"),
      lambda m: f"迟到与早退宽限分钟数之和须小于最短的工作时段（{m[1]} 分钟）"),
+    # schedules [B 10], rotations [B 14], duty rosters [J 29, U 22, B 29] (sync.kernel.business)
+    (re.compile(r"^only a periodic window has schedules"), lambda m: "只有定期窗口可以按学期设置开放星期"),
+    (re.compile(r"^overlaps schedules\[(\d+)\]"), lambda m: f"与第 {int(m[1]) + 1} 个学期安排的日期重叠"),
+    (re.compile(r"^a rotation needs staff$"), lambda m: "轮班需要列出人员"),
+    (re.compile(r"^'(.*)' is not an A-role staff member of window '(.*)'$"),
+     lambda m: f"“{m[1]}”不是窗口“{m[2]}”的A岗人员，不能列入轮班"),
+    (re.compile(r"^A-role staff of window '(.*)' missing from the rotation: (.*)$"),
+     lambda m: f"窗口“{m[1]}”的A岗人员未列入轮班：{m[2]}"),
+    (re.compile(r"^no window of department '(.*)' at this hall$"), lambda m: f"本大厅没有部门“{m[1]}”的窗口"),
+    (re.compile(r"^a duty entry needs days$"), lambda m: "值班安排需要填写值班日期"),
+    (re.compile(r"^a duty entry needs staff$"), lambda m: "值班安排需要填写值班人员"),
+    (re.compile(r"^(\S+) is not a duty day of any vacation"), lambda m: f"{m[1]} 不是任何假期的值班日"),
+    (re.compile(r"^'(.*)' is not a window of department '(.*)'$"), lambda m: f"“{m[1]}”不是部门“{m[2]}”的窗口"),
+    (re.compile(r"^unknown staff '(.*)'"), lambda m: f"未知人员“{m[1]}”（须先列入人员名单）"),
+    (re.compile(r"^'(.*)' belongs to department '(.*)'$"), lambda m: f"“{m[1]}”属于部门“{m[2]}”，不能在本部门值班"),
+    (re.compile(r"^'(.*)' is already on duty on (\S+)"), lambda m: f"“{m[1]}”在 {m[2]} 已有值班安排"),
 ]
 
 

@@ -389,13 +389,16 @@ def fold_attendance(d: Directory, start: date, end: date, hall_ids: list[str], t
                     sched: dict[str, Schedule] | None = None) -> list[StaffMonth]:
     """Staff totals of start..end into report rows: days absent and punch slots missed (open
     days up to the day before `today`, from the hall's first day with records on when `since`
-    gives it; a hall with no records at all expects nothing), leave days. A-role staff always
-    get a row.
+    gives it; a hall with no records at all expects nothing), leave days. A-role staff and
+    staff on a duty roster always get a row.
 
     A day counts for a staff member only when the schedule (`sched`, sync.kernel.schedule: the
     model the hall counts with) expects them there — one of their A-role windows is open that
-    day — or they punched: staff of a periodic window are never absent on the days it is
-    closed, a flexible window's staff only on the days it was opened [B 7, B 10, J 9]. Such
+    day and they are on shift there, or on a rostered vacation duty day a window of their duty
+    entry is open — or they punched: staff of a periodic window are never absent on the days it
+    is closed (semester schedules included), a flexible window's staff only on the days it was
+    opened, staff of a rotating window only on their shifts, and on a duty day only the duty
+    staff [B 7, B 10, B 14, J 9, J 29, U 22, B 29]. Such
     days feed rankings, awards and the allowance [B 14, J 33]. A day whose punch slots are all in
     halves on leave counts as leave; a day half on leave is judged by its other half's slots: a
     punched day as present (missing slots of the other half counted), no punch as absent — as the
@@ -410,10 +413,10 @@ def fold_attendance(d: Directory, start: date, end: date, hall_ids: list[str], t
         if entry is None:
             continue
         per_day = entry.business.rules.attendance.punches_per_day
-        for s in entry.business.staff:
-            if s.windows and (hall, s.id) not in out:  # A-role staff are expected on every open day
-                out[(hall, s.id)] = StaffMonth(hall=hall, staff=s.id, department=s.department)
         hs = (sched or {}).get(hall) or Schedule(entry.business, cal)
+        for s in entry.business.staff:
+            if hs.ever_expected(s.id) and (hall, s.id) not in out:  # A-role or on a duty roster
+                out[(hall, s.id)] = StaffMonth(hall=hall, staff=s.id, department=s.department)
         open_days: list[tuple[date, int]] = []
         day = start
         if since is not None:

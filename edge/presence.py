@@ -1,7 +1,8 @@
 """Staff at their windows: sign on and off, and stepping away (离岗, "service paused").
 
 Rules: one staff member per window; the A-role works it, the B-role stands in (AB岗)
-[U 10, J 15, C 7]; a staff member cannot sign off while a service at their window is open;
+[U 10, J 15, C 7]; on a vacation duty day the staff on the duty roster may sign on at any window
+of their department (role "duty") [J 29, U 22, B 29]; a staff member cannot sign off while a service at their window is open;
 stepping away shows the "service paused" sign and may last at most the configured limit
 (15 minutes by default) [C 9(4)]; signing off while paused ends the step-away and judges it by
 that limit (edge.stepaway.end_pause). Every pause is recorded with its start, end, and whether it
@@ -17,13 +18,15 @@ from sync.contract import events as ev
 from . import attendance, queue
 from .auth import verify_secret
 from .context import Ctx
-from .windows import acting_window, get_window, in_service
+from .windows import acting_window, get_window, in_service, plan
 from .stepaway import end_pause, paused_seconds
 from .store.windows import WindowView
 from .workflow import WINDOW, Forbidden, NotFound, Refused
 
 
 def role_at(ctx: Ctx, staff_id: str, window_id: str) -> str:
+    """A, B, or "duty": staff on today's vacation duty roster may work any window of their
+    department, A/B or not (值班 [J 29, U 22, B 29])."""
     s = ctx.catalog.staff.get(staff_id)
     if s is None:
         raise NotFound("unknown-staff", f"没有工号为 {staff_id} 的工作人员")
@@ -31,7 +34,9 @@ def role_at(ctx: Ctx, staff_id: str, window_id: str) -> str:
         return "A"
     if window_id in s.backup_for:
         return "B"
-    raise Forbidden("not-assigned", f"{s.name}不是该窗口的A岗或B岗人员")
+    if plan(ctx).duty_at(staff_id, window_id, ctx.today()):
+        return "duty"
+    raise Forbidden("not-assigned", f"{s.name}不是该窗口的A岗或B岗人员，今日也不在本部门值班名单中")
 
 
 def check_pin(ctx: Ctx, staff_id: str, pin: str) -> None:

@@ -55,6 +55,9 @@ def ticket_brief(ctx: Ctx, t: TicketView | None) -> dict | None:
     }
 
 
+ROLE_LABELS = {"A": "A岗", "B": "B岗", "duty": "值班"}  # duty: vacation duty roster [J 29, U 22, B 29]
+
+
 def window_brief(ctx: Ctx, w: WindowView) -> dict:
     cfg = ctx.catalog.windows.get(w.id)
     dept = ctx.catalog.departments.get(w.department)
@@ -71,6 +74,7 @@ def window_brief(ctx: Ctx, w: WindowView) -> dict:
         "department_name": dept.name if dept else w.department,
         "staff": staff_public(ctx, w.staff),
         "role": w.role,
+        "role_label": ROLE_LABELS.get(w.role or "", w.role or ""),
         "state": w.state,
         "lamp": ("blink" if violation else "on") if w.state == "paused" else "off",
         "ticket": ticket_brief(ctx, ticket),

@@ -2,9 +2,10 @@
 overrides of the schedule.
 
 Rules: window kinds are fixed, periodic (open on some weekdays only, fixed per semester) and
-flexible/tidal (机动窗口, opened for peaks) [B 7, B 10, J 9]; the hall manager may open a window
-outside its schedule or withdraw one [J 10]; a window acts only for the staff member signed on
-there.
+flexible/tidal (机动窗口, opened for peaks) [B 7, B 10, J 9]; on a vacation duty day with a duty
+roster only the rostered windows open [J 29, U 22, B 29] (sync.kernel.schedule decides all of
+this); the hall manager may open a window outside its schedule or withdraw one [J 10]; a window
+acts only for the staff member signed on there.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from datetime import date
 
 from sync.contract import events as ev
 from sync.kernel.clock import from_micros
-from sync.kernel.schedule import Schedule, overrides_of, scheduled
+from sync.kernel.schedule import Schedule, overrides_of
 
 from .context import Ctx
 from .store.windows import WindowView
@@ -32,7 +33,18 @@ def in_service(ctx: Ctx, window_id: str, day: date, row: WindowView | None = Non
         return False
     if manual == "opened":
         return True
-    return scheduled(w, day)
+    return plan(ctx).planned(w.id, day)
+
+
+def plan(ctx: Ctx) -> Schedule:
+    """The schedule without the manager's overrides (kinds, semesters, rotations, duty rosters),
+    kept while the business configuration stays the same."""
+    b = ctx.catalog.business
+    cached = getattr(ctx, "_plan", None)
+    if cached is None or cached[0] is not b:
+        cached = (b, Schedule(b, ctx.calendar))
+        setattr(ctx, "_plan", cached)
+    return cached[1]
 
 
 def schedule(ctx: Ctx) -> Schedule:

@@ -45,6 +45,7 @@ import httpx
 from edge.config import EdgeConfig
 from simulators.demologins import DEMO_MANAGER_PASSWORD
 from sync.kernel.calendar import HallCalendar
+from sync.kernel.schedule import Schedule, on_shift
 
 PIN = "1234"
 # the leave case of a hall's day: by (day ordinal + the hall's index) modulo 4
@@ -303,11 +304,17 @@ class HallSim:
         staff = self.cfg.business.staff
         used: set[str] = set()
         plan: list[tuple] = []  # (staff, window, role)
-        a_of = {w["id"]: next((s for s in staff if w["id"] in s.windows), None) for w in windows}
+        # who works where comes from the schedule model: the A-role on shift at a rotating window
+        # [B 14]; on a rostered vacation duty day the duty staff (role "duty") [J 29, U 22, B 29]
+        sched = Schedule(self.cfg.business, self.cal)
+        roster = sched.rostered(day) or {}
+        conf = {w.id: w for w in self.cfg.business.windows}
+        a_of = {w["id"]: next((s for s in staff if w["id"] in s.windows and w["id"] in conf
+                               and on_shift(conf[w["id"]], s.id, day)), None) for w in windows}
         b_of = {w["id"]: [s for s in staff if w["id"] in s.backup_for] for w in windows}
         case = LEAVE_CYCLE[(day.toordinal() + self.index) % len(LEAVE_CYCLE)]
         away = self.leave_plan.pop(day, set())  # approved on an earlier day
-        coverable = [w for w in a_of if a_of[w] and b_of[w]]
+        coverable = [] if roster else [w for w in a_of if a_of[w] and b_of[w]]  # nobody takes leave on duty days
         fresh = [w for w in coverable if a_of[w].id not in away and a_of[w].id not in self.returning
                  and a_of[w].id not in {s for _, s in self.unfiled}]
         leave_window = self.rng.choice(fresh) if fresh and case != "annual_ahead" else None
@@ -315,6 +322,11 @@ class HallSim:
             away = away | {a_of[leave_window].id}
         for w in windows:
             wid, a = w["id"], a_of[w["id"]]
+            duty = next((s for s in staff if s.id in roster.get(wid, ()) and s.id not in used), None)
+            if duty is not None:
+                used.add(duty.id)
+                plan.append((duty, wid, "duty"))
+                continue
             person, role = (a, "A") if a and a.id not in away and a.id not in used else (None, None)
             if person is None:
                 person = next((b for b in b_of[wid] if b.id not in used), None)

@@ -73,6 +73,8 @@ def signon_options(ctx: Ctx, window_id: str) -> list[dict]:
             out.append({"id": s.id, "name": s.name, "role": "A岗"})
         elif window_id in s.backup_for:
             out.append({"id": s.id, "name": s.name, "role": "B岗"})
+        elif windows.plan(ctx).duty_at(s.id, window_id, ctx.today()):  # 值班 [J 29, U 22, B 29]
+            out.append({"id": s.id, "name": s.name, "role": "值班"})
     return out
 
 

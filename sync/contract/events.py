@@ -144,7 +144,7 @@ class TicketExpired(Body, kw_only=True):
 class WindowSignedOn(Body, kw_only=True):
     window: str
     staff: str
-    role: Literal["A", "B"]
+    role: Literal["A", "B", "duty"]  # duty: on the vacation duty roster [J 29, U 22, B 29]
     via: Literal["pin", "badge"] = "pin"
 
 

@@ -147,16 +147,50 @@ class DateRange(Strict, kw_only=True):
     name: str = ""
 
 
+class Semester(Strict, kw_only=True):
+    """A periodic window's opening weekdays for one semester (or any date range) [B 10]."""
+
+    start: date
+    end: date
+    weekdays: list[Weekday]  # required: `[]` closes the window for the range
+    name: str = ""
+
+
+class Rotation(Strict, kw_only=True):
+    """Rotating shifts (轮班) of a window's A-role staff [B 14]: `staff[0]` is on shift for the
+    `every_days` calendar days from `start`, then `staff[1]`, … and round again (the cycle runs
+    backwards before `start` too)."""
+
+    start: date
+    every_days: Annotated[int, Meta(ge=1)] = 7
+    staff: list[Id]
+
+
 class Window(Strict, kw_only=True):
     """A service window. ``fixed``: open every working day; ``periodic``: open on `weekdays`
-    only; ``flexible`` (机动窗口): open in its `peaks` or when the hall manager opens it."""
+    only (or the weekdays of the `schedules` entry in force) [B 7, B 10]; ``flexible``
+    (机动窗口, 潮汐式办公): open in its `peaks` or when the hall manager opens it [J 9].
+    `rotation`: its A-role staff take shifts [B 14]."""
 
     id: Id
     name: str  # what the board shows, e.g. "3号窗口"
     department: Id
     kind: Literal["fixed", "periodic", "flexible"] = "fixed"
     weekdays: list[Weekday] = []
+    schedules: list[Semester] = []
     peaks: list[DateRange] = []
+    rotation: Rotation | None = None
+
+
+class Duty(Strict, kw_only=True):
+    """A vacation duty roster entry (值班安排) [J 29, U 22, B 29]: on `days` (duty days of a
+    vacation) `staff` of `department` are on duty at `windows` (empty: every window of the
+    department at the hall). Duty staff need not be A- or B-role."""
+
+    days: list[date]
+    department: Id
+    staff: list[Id]
+    windows: list[Id] = []
 
 
 class Staff(Strict, kw_only=True):
@@ -278,6 +312,7 @@ class Business(Strict, kw_only=True):
     calendar: Calendar = field(default_factory=Calendar)
     windows: list[Window]
     staff: list[Staff] = []
+    duty: list[Duty] = []  # vacation duty rosters of this hall
     managers: list[Manager] = []
     rules: Rules = field(default_factory=Rules)
 
@@ -364,8 +399,9 @@ def check(b: Business, root: str = "$") -> None:
     for i, w in enumerate(b.windows):
         if w.department not in depts:
             raise BusinessError(f"{root}.windows[{i}].department", f"unknown department {w.department!r}")
-        if w.kind == "periodic" and not w.weekdays:
-            raise BusinessError(f"{root}.windows[{i}].weekdays", "a periodic window needs weekdays")
+        if w.kind == "periodic" and not w.weekdays and not w.schedules:
+            raise BusinessError(f"{root}.windows[{i}].weekdays", "a periodic window needs weekdays (or schedules)")
+        _check_semesters(f"{root}.windows[{i}]", w)
         for j, peak in enumerate(w.peaks):
             if peak.end < peak.start:
                 raise BusinessError(f"{root}.windows[{i}].peaks[{j}].end", "end is before start")
@@ -386,6 +422,8 @@ def check(b: Business, root: str = "$") -> None:
                     raise BusinessError(f"{p}.{key}[{j}]", f"unknown window {wid!r}")
                 if win_dept[wid] != s.department:
                     raise BusinessError(f"{p}.{key}[{j}]", f"window {wid!r} belongs to another department")
+    _check_rotations(root, b)
+    _check_duty(root, b)
     _unique(f"{root}.rules.attendance.leave_kinds", [k.id for k in b.rules.attendance.leave_kinds], "leave kind")
     _unique(f"{root}.rules.ratings.followup_levels", [str(x) for x in b.rules.ratings.followup_levels], "level")
     _unique(f"{root}.managers", [m.id for m in b.managers], "manager id")
@@ -393,6 +431,73 @@ def check(b: Business, root: str = "$") -> None:
         if not _HASH.match(m.password_hash):
             raise BusinessError(f"{root}.managers[{i}].password_hash",
                                 "not a pbkdf2_sha256 hash (make one with onestop-edge --hash-pin)")
+
+
+def _check_semesters(p: str, w: Window) -> None:
+    """A periodic window's semester schedules: ordered ranges that do not overlap [B 10]."""
+    if w.schedules and w.kind != "periodic":
+        raise BusinessError(f"{p}.schedules", f"only a periodic window has schedules (this one is {w.kind})")
+    ranges = sorted((sem.start, sem.end, j) for j, sem in enumerate(w.schedules))
+    for j, sem in enumerate(w.schedules):
+        if sem.end < sem.start:
+            raise BusinessError(f"{p}.schedules[{j}].end", "end is before start")
+    for (s1, e1, j1), (s2, _e2, j2) in zip(ranges, ranges[1:]):
+        if s2 <= e1:
+            raise BusinessError(f"{p}.schedules[{max(j1, j2)}]",
+                                f"overlaps schedules[{min(j1, j2)}] ({s1}–{e1}): one weekday list per day")
+
+
+def _check_rotations(root: str, b: Business) -> None:
+    """A rota names exactly the window's A-role staff (each once) [B 14]."""
+    for i, w in enumerate(b.windows):
+        if w.rotation is None:
+            continue
+        p = f"{root}.windows[{i}].rotation"
+        a_role = {s.id for s in b.staff if w.id in s.windows}
+        if not w.rotation.staff:
+            raise BusinessError(f"{p}.staff", "a rotation needs staff")
+        _unique(f"{p}.staff", w.rotation.staff, "staff")
+        for j, sid in enumerate(w.rotation.staff):
+            if sid not in a_role:
+                raise BusinessError(f"{p}.staff[{j}]", f"{sid!r} is not an A-role staff member of window {w.id!r}")
+        missing = sorted(a_role - set(w.rotation.staff))
+        if missing:
+            raise BusinessError(f"{p}.staff", f"A-role staff of window {w.id!r} missing from the rotation: "
+                                              + ", ".join(missing))
+
+
+def _check_duty(root: str, b: Business) -> None:
+    """Duty rosters [J 29, U 22, B 29]: on a vacation's duty days, known staff of the department at
+    windows of the department; nobody on duty twice the same day."""
+    duty_days = {d for v in b.calendar.vacations for d in v.duty_days}
+    staff = {s.id: s for s in b.staff}
+    win_dept = {w.id: w.department for w in b.windows}
+    on_duty: dict[tuple[date, str], int] = {}
+    for i, entry in enumerate(b.duty):
+        p = f"{root}.duty[{i}]"
+        if entry.department not in {w.department for w in b.windows}:
+            raise BusinessError(f"{p}.department", f"no window of department {entry.department!r} at this hall")
+        if not entry.days:
+            raise BusinessError(f"{p}.days", "a duty entry needs days")
+        if not entry.staff:
+            raise BusinessError(f"{p}.staff", "a duty entry needs staff")
+        for j, d in enumerate(entry.days):
+            if d not in duty_days:
+                raise BusinessError(f"{p}.days[{j}]", f"{d} is not a duty day of any vacation (calendar duty_days)")
+        for j, wid in enumerate(entry.windows):
+            if win_dept.get(wid) != entry.department:
+                raise BusinessError(f"{p}.windows[{j}]", f"{wid!r} is not a window of department {entry.department!r}")
+        _unique(f"{p}.staff", entry.staff, "staff")
+        for j, sid in enumerate(entry.staff):
+            s = staff.get(sid)
+            if s is None:
+                raise BusinessError(f"{p}.staff[{j}]", f"unknown staff {sid!r} (list them under staff)")
+            if s.department != entry.department:
+                raise BusinessError(f"{p}.staff[{j}]", f"{sid!r} belongs to department {s.department!r}")
+            for d in entry.days:
+                if (d, sid) in on_duty:
+                    raise BusinessError(f"{p}.staff[{j}]", f"{sid!r} is already on duty on {d} (duty[{on_duty[(d, sid)]}])")
+                on_duty[(d, sid)] = i
 
 
 def encode(b: Business) -> bytes:
