@@ -27,7 +27,11 @@ its calendar and the windows in service, seeded-random):
   then staff sign off and badge out; the last one out switches the power off and shuts the
   doors but one, which stays open until the closing check has alarmed, then is shut.
 - visitors pick a department in proportion to the windows serving it today, so no queue grows
-  without bound.
+  without bound;
+- the hall manager's desk, one hall a day in turn (`manager_day`): mid-morning a complaint taken
+  at the 办不成事 reflection window (`/manage/complaints`, synced to central like any event
+  [J 35, C 19]); after closing, once the last door is shut, a manual closing check
+  (`/manage/closing/manual`, both items confirmed [J 42, U 31]).
 
 Every HTTP error is logged in one line and the simulation continues.
 """
@@ -361,6 +365,8 @@ class HallSim:
         self.plan = [(start, "open", self._open_hall)]
         self.closes, self.hall_closed = closes, False
         self._leave_actions(day, case, self.on_leave, coverable, a_of, opens)
+        if self.manager_day(day):
+            self.plan.append((opens + timedelta(minutes=self.rng.uniform(100, 150)), "complaint", self._complaint))
         self.next_visitor = max(now, opens - timedelta(minutes=5))
         if self.booked is not None:  # booked visitors: slots at central, check-in at the kiosk
             self.plan += self.booked.plan_day(day, now, periods)
@@ -373,8 +379,8 @@ class HallSim:
     def _staff(self, staff_id: str):
         return next(s for s in self.cfg.business.staff if s.id == staff_id)
 
-    def _manager_post(self, path: str, body: dict) -> dict | None:
-        """POST as the hall manager (signed in at /manage/login with the demo's password once);
+    def _manager_client(self) -> httpx.Client | None:
+        """The hall manager's session (signed in at /manage/login with the demo's password, once);
         None when the hall has no manager the demo can sign in as."""
         if self._manager is None:
             m = next(iter(self.cfg.business.managers), None)
@@ -388,7 +394,43 @@ class HallSim:
                 client.close()
                 return None
             self._manager = client
-        return self.post(path, body, client=self._manager, who="manager")
+        return self._manager
+
+    def _manager_post(self, path: str, body: dict) -> dict | None:
+        """POST JSON to the hall's API as the hall manager."""
+        client = self._manager_client()
+        return None if client is None else self.post(path, body, client=client, who="manager")
+
+    def _manager_form(self, path: str, form: dict) -> bool:
+        """POST a form of the manager's pages (answered by a redirect back to the page)."""
+        client = self._manager_client()
+        if client is None:
+            return False
+        try:
+            r = client.post(path, data=form)
+        except httpx.HTTPError as e:
+            self._error(f"POST {path}: {type(e).__name__} {e}", "manager")
+            return False
+        if r.status_code >= 400:
+            self._error(f"POST {path}: {r.status_code}", "manager")
+            return False
+        return True
+
+    def manager_day(self, day: date) -> bool:
+        """Whether the manager's desk work (a complaint, a manual closing check) is this hall's
+        turn today: one hall of three a day."""
+        return (day.toordinal() + self.index) % 3 == 0
+
+    def _complaint(self) -> None:
+        if not self.agents:
+            return
+        a = self.rng.choice(self.agents)
+        self._manager_form("/manage/complaints", {
+            "channel": "窗口", "complexity": "一般", "window": a.window, "staff": a.staff.id, "item": "",
+            "complainant": "来访群众（模拟）", "content": "等候时间较长，窗口解释不够清楚（模拟）"})
+
+    def _manual_closing_check(self) -> None:
+        self._manager_form("/manage/closing/manual", {"doors": "on", "power": "on", "note": "巡查确认（模拟）"})
 
     def _paperwork(self, department: str, at: datetime, action: Callable[[Callable], None], staff_id: str) -> None:
         """`action(post)` done by the department's head once signed on today, else by the hall
@@ -481,6 +523,9 @@ class HallSim:
                 late_door = self.doors[-1]
                 self.plan.append((now + timedelta(minutes=self.check_within_minutes + 12), "door",
                                   lambda: self.pin(late_door, "press")))
+            if self.manager_day(day):  # the manager's own round once everything is shut
+                self.plan.append((now + timedelta(minutes=self.check_within_minutes + 16), "manual check",
+                                  self._manual_closing_check))
         if self.next_visitor is not None and self.in_service_items:
             while self.next_visitor <= now:
                 at = self.next_visitor

@@ -97,23 +97,28 @@ def test_campus_two_days_closing_leave_cases_and_sign_off_while_paused_reach_cen
     (simulators.campus.LEAVE_CYCLE) produces each leave case and central holds it: same-day sick
     leave with the A→B hand-over [C 7, AB-2], an absence filed the next day after the fact
     [J 28], annual leave approved with the home department's consent [C 9(3)], 销假 at the
-    return [C 9]; and a step-away over the limit ended by a sign-off while paused [C 9(4)]."""
+    return [C 9]; a step-away over the limit ended by a sign-off while paused [C 9(4)]; and at
+    the hall manager's desk a complaint taken at the reflection window [J 35, C 19] and a manual
+    closing check [J 42, U 31]."""
     opts = DemoOptions(speed=600, seed=5, config_dir=REPO_CONFIG, data_dir=tmp_path / "demo", free_ports=True,
                        clock_start=MONDAY, until=MONDAY.replace(day=24, hour=19, minute=45))
     campus = Campus(opts, log=lambda _line: None)
-    leave_kinds = {"leave.requested", "leave.approved", "leave.ended", "window.resumed"}
+    leave_kinds = {"leave.requested", "leave.approved", "leave.ended", "window.resumed", "complaint.received"}
     try:
         campus.start()
         campus.run_people()
         wait_until(campus.people_done, 420, what=lambda: f"the simulated people to finish: {campus.progress()}", interval=0.5)
         wait_converged(campus, 60)
         leave: list[dict] = []
+        manual: list[dict] = []
         for h in campus.halls:
             hid = h.cfg.hall.id
             doors = [n for n, p in h.cfg.devices.pins.items() if p.role == "door"]
             evs = central_events(campus.central_url, hid, {"closing.checked", "closing.alarm", "attendance.punch"} | leave_kinds)
             leave += [e for e in evs if e["kind"] in leave_kinds]
-            checks = [e["body"] for e in evs if e["kind"] == "closing.checked" and e["body"]["service_date"] == "2026-11-23"]
+            checks = [e["body"] for e in evs if e["kind"] == "closing.checked" and e["body"]["service_date"] == "2026-11-23"
+                      and not e["body"].get("manual")]
+            manual += [e["body"] for e in evs if e["kind"] == "closing.checked" and e["body"].get("manual")]
             alarms = [e["body"] for e in evs if e["kind"] == "closing.alarm"]
             outs = [e["body"] for e in evs if e["kind"] == "attendance.punch" and e["body"]["kind"] == "out"]
             if any(r.role == "hall" for r in h.cfg.devices.readers):
@@ -133,6 +138,8 @@ def test_campus_two_days_closing_leave_cases_and_sign_off_while_paused_reach_cen
         assert bodies("leave.ended"), "no 销假"  # C 9
         assert any(r.get("via") == "sign-off" and r.get("over_limit") for r in bodies("window.resumed")), \
             bodies("window.resumed")  # C 9(4)
+        assert bodies("complaint.received"), "no complaint taken at a hall"  # J 35, C 19
+        assert any(m["ok"] for m in manual), manual  # J 42, U 31
         with httpx.Client(base_url=campus.central_url, timeout=10, headers={"origin": campus.central_url}) as web:
             r = web.post("/login", data={"username": "admin", "password": "admin123"}, follow_redirects=True)
             assert r.status_code == 200 and all(h.cfg.hall.name in r.text for h in campus.halls)
