@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from datetime import datetime, timezone
 from typing import Callable
 
@@ -59,6 +60,7 @@ class Refresher:
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self.stats = {"steps": 0, "written": 0}
+        self.started: float | None = None  # time.monotonic() when the thread started
         store.facts_refresher = self  # central.facts.sources finds it here
 
     # ---------------------------------------------------------------- the work
@@ -129,6 +131,7 @@ class Refresher:
         if not self.background or self._thread is not None:
             return
         self._stop.clear()
+        self.started = time.monotonic()
         self._thread = threading.Thread(target=self._run, name="central-facts", daemon=True)
         self._thread.start()
 
