@@ -159,6 +159,10 @@ class Refresher:
                 except Exception:  # noqa: BLE001 - the database may be away; try again later
                     log.exception("refreshing the day facts failed")
                     took = 0
+                    try:
+                        self.store.db.close()  # a fresh connection next time
+                    except Exception:  # noqa: BLE001
+                        pass
                 if not took and not self._stop.is_set():
                     self._wake.wait(self.idle_seconds)
                     self._wake.clear()
