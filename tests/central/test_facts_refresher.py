@@ -217,3 +217,26 @@ def test_refresher_synchronous_mode_gives_fresh_figures(store, directory):
         got = rp.service(store, directory, "2026-11-01", "2026-11-30", today=date(2026, 11, 6))
     assert facts.pending_days == 0 and marks.dirty(store) == []
     assert got == rp.service(Raw(store), directory, "2026-11-01", "2026-11-30", today=date(2026, 11, 6))
+
+
+def test_refresher_stops_with_the_server_within_its_shutdown_budget(store, generated, tmp_path):  # noqa: F811
+    """Served as `onestop-central` serves it (GracefulServer, lifespan on): the refresher starts
+    with the app and, busy with a backlog, ends with it — the server stops within 2 s (the live
+    stream's budget, test_live) and the thread is gone; the days it had not reached stay dirty."""
+    from tests.central.test_live import Served
+
+    d, payloads = generated
+    _load(store, payloads)
+    cfg, _halls = load(write_config(tmp_path))
+    r = Refresher(store, d, background=True, chunk=6)
+    served = Served(create_app(store, None, d, Auth(cfg.users), refresher=r))
+    try:
+        wait_until(lambda: r.stats["steps"] >= 2, timeout=60, what="the refresher to work")
+        thread = r._thread
+        took = served.stop()
+        assert took < 2.0, f"the server took {took:.1f} s to stop"
+        assert thread is not None and not thread.is_alive() and r._thread is None
+        assert marks.dirty(store)  # a backlog left for the next start
+    finally:
+        if served.thread.is_alive():
+            served.server.force_exit = True
