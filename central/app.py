@@ -3,6 +3,7 @@ dashboard (central.pages)."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import logging
 import math
@@ -31,6 +32,8 @@ from .auth import COOKIE, Auth, Check, scope_of
 from .config import User
 from .errors import BadRequest, error_body
 from .export import XLSX_TYPE, filename, to_xlsx
+from .facts.refresher import Refresher
+from .facts.sources import reading
 from .appointments import AppointmentBook
 from .pages.appointments import AppointmentsApi, AppointmentsPages
 from .pages.awards import AwardsApi, AwardsPages
@@ -138,10 +141,16 @@ def _answer(report: dict, fmt: str | None) -> Response:
 
 
 def _report(request: Request, ctx: ReportContext, make) -> Response:
+    """A report answer; in JSON with `facts: {"as_of", "pending_days"}` when it read day facts
+    (central.facts.sources.reading)."""
     _user, scope = ctx.caller(request)
     q = request.query_params
     try:
-        return _answer(make(q, scope), q.get("format"))
+        with reading() as facts:
+            report = make(q, scope)
+        if facts.read:
+            report = {**report, "facts": facts.as_json()}
+        return _answer(report, q.get("format"))
     except BadRequest as e:
         raise HTTPException(status_code=400, detail=str(e)) from None
 
@@ -287,13 +296,25 @@ class CentralApi(Controller):
 
 def create_app(store: CentralStore, service: CentralService | None, directory: Directory | None = None,
                auth: Auth | None = None, weights: Weights | None = None, clock: Clock | None = None,
-               min_ratings: int = 5) -> Litestar:
+               min_ratings: int = 5, refresher: Refresher | None = None) -> Litestar:
     """`directory` (the hall configurations) and `auth` (the `[[users]]`) enable the reports API
     and the dashboard; without them only the records API is served. `min_ratings`: `[dashboard]
-    min_ratings`, below which the pages show 数据不足 instead of a satisfaction rate."""
+    min_ratings`, below which the pages show 数据不足 instead of a satisfaction rate.
+    `refresher` (central.facts.refresher; default: one for this store, in the background unless
+    `refresher.BACKGROUND` says otherwise) keeps the day facts up to date: started with the app,
+    stopped when it shuts down."""
     ctx = ReportContext(store, directory or Directory.of([]), auth or Auth([]), weights or Weights(),
                         clock or SystemClock(), min_ratings)
+    facts = refresher or Refresher(store, ctx.directory, ctx.clock.now)
+    if service is not None:
+        service.after_commit = facts.wake  # dirty days are looked for right after each ingest commit
+
+    async def stop_facts() -> None:
+        await asyncio.to_thread(facts.stop)  # joins the thread: off the event loop
+
     return Litestar(
+        on_startup=[facts.start],
+        on_shutdown=[stop_facts],
         route_handlers=[CentralApi, ReportsApi, DashboardController, LivePages, ConfigEditController, ConfigApi,
                         RecordsPages, RecordsApi, RedBlackPages, RedBlackApi,
                         AwardsPages, AwardsApi, OperationsPages, AppointmentsPages, AppointmentsApi,

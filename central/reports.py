@@ -6,9 +6,9 @@ A `Scope` limits what a caller sees: central admin everything, a department head
 department (in every hall), a hall manager their hall. The hall limit goes into the SQL; the
 department limit filters rows by the department owning them.
 
-The figures come from the stored day facts (central.facts: dirty days are recomputed first,
-then the rows are summed); `facts.sources.Raw(store)` in place of the store computes the same figures
-from the events on request.
+The figures come from the stored day facts as they are (central.facts: a background refresher
+recomputes the dirty days; the rows are summed); `facts.sources.Raw(store)` in place of the store
+computes the same figures from the events on request.
 """
 
 from __future__ import annotations

@@ -61,6 +61,9 @@ class CentralService:
         self.config_source: Callable[[], dict[str, wire.ConfigMessage]] | None = None
         # called on connect: every hall's bookings message (central.appointments.AppointmentBook.messages)
         self.appointments_source: Callable[[], list[wire.AppointmentsMessage]] | None = None
+        # called after every ingest commit (central.facts.refresher.Refresher.wake: the day facts'
+        # refresher looks for the days the commit marked dirty)
+        self.after_commit: Callable[[], None] | None = None
         self.beacon_interval = beacon_interval
         events = f"{wire.ROOT}/halls/+/events"
         if shared:
@@ -203,6 +206,8 @@ class CentralService:
             except Exception:  # noqa: BLE001 - the commit failed: nothing acked, halls resend
                 log.exception("ingest commit failed")
                 acks = []
+            if upto and self.after_commit is not None:
+                self.after_commit()
             for topic, payload in statuses:
                 try:
                     with self.store.db.atomic():

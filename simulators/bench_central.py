@@ -9,9 +9,12 @@
 2. Ingest them through `CentralStore.ingest` the way central.service does: group commit of up
    to 64 batches per transaction, each batch in its own savepoint, acks read after. Figure:
    events stored per second, on SQLite and on PostgreSQL (each a fresh database).
-3. Serve the real app (uvicorn on a free port), log in, and time page loads through HTTP: the
-   live view, the yearly service report and the yearly rankings. The first report request is
-   cold (every day's facts dirty after the ingest); then RUNS warm requests each: p50 and max.
+3. Serve the real app (uvicorn on a free port; its day-facts refresher starts with it), log in,
+   and time page loads through HTTP: the live view, the yearly service report and the yearly
+   rankings. The first request of each comes right after the ingest, every day's facts dirty:
+   it answers from the facts as they are (target ≤ 1 s) and says how many days are pending;
+   then the bench waits until the refresher has caught up (the dirty-day lag) and times RUNS
+   warm requests each: p50 and max.
 """
 
 from __future__ import annotations
@@ -21,8 +24,6 @@ import json
 import math
 import random
 import shutil
-import socket
-import statistics
 import tempfile
 import threading
 import time
@@ -37,6 +38,7 @@ import msgspec
 from sync.contract import events as ev
 from sync.contract import wire
 
+from .bench_pages import serve, time_pages
 from .bench_sync import fresh_pg_database
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -44,6 +46,7 @@ SH = ZoneInfo("Asia/Shanghai")
 BATCH = 500  # events per wire batch
 GROUP = 64  # batches per ingest transaction (central.service's group commit)
 TARGET_MS = 300
+FIRST_MS = 1000  # issue 16: the first report after a bulk load
 ADMIN_PASSWORD = "bench-admin"
 
 OUTCOMES = [("instant", 70), ("promised", 10), ("notice", 8), ("joint", 3), ("gaps", 4), ("refused", 5)]
@@ -391,70 +394,6 @@ def raw_copy_rate(url: str, payloads, tries: int = 3) -> float:
     return best
 
 
-# ---------------------------------------------------------------- HTTP
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def serve(store, config: Path):
-    """uvicorn with the real app in a thread; returns (base url, stop())."""
-    import uvicorn
-
-    from central.app import create_app
-    from central.auth import Auth
-    from central.config import load
-    from central.projections import Directory
-
-    cfg, halls = load(config)
-    app = create_app(store, None, Directory.of(halls), Auth(cfg.users))
-    port = _free_port()
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    t = threading.Thread(target=srv.run, daemon=True)
-    t.start()
-    deadline = time.monotonic() + 20
-    while not srv.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.05)
-
-    def stop() -> None:
-        srv.should_exit = True
-        t.join(20)
-
-    return f"http://127.0.0.1:{port}", stop
-
-
-def time_pages(base: str, pages: dict[str, str], runs: int) -> dict:
-    import logging
-
-    import httpx
-
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    out = {}
-    with httpx.Client(base_url=base, timeout=None, follow_redirects=False, headers={"origin": base}) as c:
-        r = c.post("/login", data={"username": "admin", "password": ADMIN_PASSWORD})  # as the login page does
-        if r.status_code not in (200, 302, 303) or not c.cookies:
-            raise RuntimeError(f"login failed: HTTP {r.status_code}")
-        for name, path in pages.items():
-            times = []
-            for _ in range(runs + 1):
-                t0 = time.perf_counter()
-                r = c.get(path)
-                times.append((time.perf_counter() - t0) * 1000)
-                if r.status_code != 200:
-                    raise RuntimeError(f"{path}: HTTP {r.status_code} {r.text[:200]}")
-                if name != "live" and not any(x in r.text for x in ("合计", "名次", '"rows"')):
-                    raise RuntimeError(f"{path}: the page shows no report")
-            warm = times[1:]
-            out[name] = {"path": path, "cold_ms": round(times[0], 1), "p50_ms": round(statistics.median(warm), 1),
-                         "max_ms": round(max(warm), 1), "runs": len(warm)}
-    return out
-
-
 # ---------------------------------------------------------------- the run
 
 
@@ -493,20 +432,36 @@ def run_one(label: str, url: str, payloads, config: Path, year: int, runs: int, 
             res["ingest"]["ratio_to_raw_copy"] = round(res["ingest"]["events_per_s"] / res["raw_copy_per_s"], 3)
         if not pages:
             return res
-        base, stop = serve(store, config)
+        lag = {}
+
+        def watch() -> None:  # the dirty-day lag: from the refresher's start until it has caught up
+            while store.db.execute_sql("SELECT COUNT(*) FROM fact_dirty").fetchone()[0]:
+                time.sleep(0.05)
+            lag["s"] = time.monotonic() - store.facts_refresher.started
+            store.db.close()  # this thread's connection
+        base, stop = serve(store, config)  # its refresher starts with the app
+        watcher = threading.Thread(target=watch, daemon=True)
+        watcher.start()
+
+        def caught_up() -> None:
+            watcher.join()
+            res["catch_up_s"] = round(lag["s"], 1)
         try:
             pages = {"live": "/live",
                      "service_year_api": f"/api/reports/service?start={year}-01-01&end={year}-12-31",
                      "service_year": f"/reports/service?start={year}-01-01&end={year}-12-31",
                      "rankings_year_api": f"/api/reports/rankings?period=year:{year}&level=window",
                      "rankings_year": f"/reports/rankings?period=year:{year}&level=window"}
-            res["pages"] = time_pages(base, pages, runs)
+            res["pages"] = time_pages(base, pages, runs, ADMIN_PASSWORD, caught_up)
         finally:
             stop()
+        print(f"  {label:<10} the refresher caught up {res['catch_up_s']:.1f} s after it started", flush=True)
         for name, p in res["pages"].items():
             verdict = "PASS" if p["p50_ms"] <= TARGET_MS else "FAIL"
-            print(f"  {label:<10} {name:<17} cold {p['cold_ms']:>9.1f} ms   warm p50 {p['p50_ms']:>7.1f} ms"
-                  f"  max {p['max_ms']:>7.1f} ms  ({p['runs']} runs)  ≤ {TARGET_MS} ms: {verdict}", flush=True)
+            first = "PASS" if p["cold_ms"] <= FIRST_MS else "FAIL"
+            print(f"  {label:<10} {name:<17} first {p['cold_ms']:>7.1f} ms (≤ {FIRST_MS}: {first})  warm p50 "
+                  f"{p['p50_ms']:>7.1f} ms  max {p['max_ms']:>7.1f} ms  ({p['runs']} runs)  ≤ {TARGET_MS} ms: {verdict}"
+                  + (f"  facts {p['cold_facts']}" if p.get("cold_facts") else ""), flush=True)
         return res
     finally:
         store.close()

@@ -3,12 +3,15 @@ arrive late or are re-based (docs/central.md, section Storage).
 
 - At ingest the store marks every (hall, local day) whose facts the new events may change
   dirty (central.store.marks); the tables are defined in central.store.facttables.
-- Before a report reads facts (`refresh.refresh`), the dirty days of its range are recomputed from the
-  events by the projection code (central.projections) — a run of consecutive dirty days of a
-  hall at a time — and their rows replaced. A day's rows are written only when its token is
-  still the one read before the events were read; a day marked again meanwhile stays dirty.
-- Reports then aggregate the rows with SQL (`sources.FactSource`). `sources.EventSource` computes the same
-  figures straight from the events (the on-request path), so tests compare the two.
+- A background refresher (`refresher.Refresher`, started with the app) recomputes the dirty
+  days, oldest first in bounded chunks, from the events by the projection code
+  (central.projections) — a run of consecutive dirty days at a time (`refresh.refresh_marks`) —
+  and replaces their rows. A day's rows are written only when its token is still the one read
+  before the events were read; a day marked again meanwhile stays dirty.
+- Reports aggregate the rows as they are with SQL (`sources.FactSource`; no request recomputes)
+  and say how fresh they were (`sources.reading`: as of when, how many days still dirty).
+  `sources.EventSource` computes the same figures straight from the events (the on-request
+  path), so tests compare the two.
 
 Percentiles: wait and service times go into histograms (`hist.bucket`): whole seconds below one
 minute, 5 s below 10 minutes, 30 s below an hour, 5 minutes below 8 hours, one hour beyond; a

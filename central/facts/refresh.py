@@ -17,7 +17,7 @@ from .hist import hist_json, merge_json
 MAX_RUN = 31  # consecutive dirty days recomputed together
 
 
-_lock = threading.Lock()
+_lock = threading.Lock()  # one refresh at a time in this process (requests, the refresher)
 
 
 def _runs(days: list[date]) -> list[tuple[date, date]]:
@@ -39,7 +39,8 @@ def set_zones(store, d: Directory) -> None:
 
 def refresh(store, d: Directory, start: date, end: date, halls: list[str] | None = None) -> int:
     """Recompute the dirty days start..end (of `halls`, None = all). Returns how many hall-days
-    were rewritten."""
+    were rewritten. (A request calls this only on a store no background refresher serves:
+    scripts and tests; central.facts.refresher otherwise.)"""
     set_zones(store, d)
     if halls is not None and not halls:
         return 0
@@ -53,22 +54,42 @@ def refresh(store, d: Directory, start: date, end: date, halls: list[str] | None
                 sql += f" AND hall IN ({placeholders(store, halls)})"
                 args += list(halls)
             marks = store.db.execute_sql(sql, args).fetchall()
-            per_hall: dict[str, dict[date, int]] = defaultdict(dict)
-            for hall, day, token in marks:
-                try:
-                    per_hall[hall][date.fromisoformat(day)] = token
-                except ValueError:
-                    continue  # not a date (a service_date no report can ask for)
-            if not per_hall:
+            if not marks:
                 break
-            # runs of consecutive dirty days over all halls: the halls dirty in a run are
-            # recomputed together (one pass over the run's events), each written on its own
-            for a, b in _runs(sorted({day for tokens in per_hall.values() for day in tokens})):
-                those = sorted(h for h, tokens in per_hall.items() if any(a <= day <= b for day in tokens))
-                rows = compute(store, d, those, a, b)
-                for hall in those:
-                    tokens = {k.isoformat(): v for k, v in per_hall[hall].items() if a <= k <= b}
-                    done += _write(store, hall, a, b, rows[hall], tokens)
+            done += refresh_marks(store, d, marks)
+    return done
+
+
+def refresh_marks(store, d: Directory, marks: list[tuple[str, str, int]], stopping=None) -> int:
+    """Recompute the hall-days of these (hall, day, token) marks (the caller holds `_lock`);
+    returns how many were rewritten. A mark whose day is not an ISO date (no report can ask
+    for it) is dropped. `stopping()` true: return between runs, leaving the rest dirty."""
+    per_hall: dict[str, dict[date, int]] = defaultdict(dict)
+    bad: list[tuple[str, str, int]] = []
+    for hall, day, token in marks:
+        try:
+            when = date.fromisoformat(day)
+        except (TypeError, ValueError):
+            when = None
+        if when is None or when.isoformat() != day:
+            bad.append((hall, day, token))
+        else:
+            per_hall[hall][when] = token
+    if bad:
+        p = store.db.param
+        with store.db.atomic():
+            store.db.cursor().executemany(f"DELETE FROM fact_dirty WHERE hall = {p} AND day = {p} AND token = {p}", bad)
+    done = 0
+    # runs of consecutive dirty days over all halls: the halls dirty in a run are
+    # recomputed together (one pass over the run's events), each written on its own
+    for a, b in _runs(sorted({day for tokens in per_hall.values() for day in tokens})):
+        if stopping is not None and stopping():
+            break
+        those = sorted(h for h, tokens in per_hall.items() if any(a <= day <= b for day in tokens))
+        rows = compute(store, d, those, a, b)
+        for hall in those:
+            tokens = {k.isoformat(): v for k, v in per_hall[hall].items() if a <= k <= b}
+            done += _write(store, hall, a, b, rows[hall], tokens)
     return done
 
 

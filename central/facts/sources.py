@@ -1,12 +1,16 @@
-"""The sources the reports read (central.facts): `FactSource` sums the stored facts (after
-`refresh`), `EventSource` computes the same figures from the events on request, `Raw(store)`
-selects the latter."""
+"""The sources the reports read (central.facts): `FactSource` sums the stored facts as they
+are, `EventSource` computes the same figures from the events on request, `Raw(store)` selects
+the latter. `reading()` collects, for a page or an API answer, how fresh the facts it read were
+(`FactsState`: as of when, how many hall-days of its ranges still dirty)."""
 
 from __future__ import annotations
 
 import json
 from collections import Counter, defaultdict
-from datetime import date, timedelta
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
 
 from .. import projections as pj
 from ..projections import Directory
@@ -21,12 +25,74 @@ def _none(x: str):
     return x or None
 
 
+@dataclass
+class FactsState:
+    """How fresh the facts a page or an answer read were: `pending` the dirty (hall, day)s of
+    the ranges read; `as_of` the time up to which every committed event is in them (the read
+    itself when none of its days is dirty, else the refresher's `as_of`; None: not known yet)."""
+
+    pending: set[tuple[str, str]] = field(default_factory=set)
+    as_of: datetime | None = None
+    read: bool = False  # any facts read at all
+    read_at: datetime | None = None
+
+    def add(self, pending: set[tuple[str, str]], read_at: datetime, refreshed: datetime | None) -> None:
+        self.pending |= pending
+        self.read_at = read_at
+        at = read_at if not pending else refreshed
+        if not self.read:
+            self.as_of = at
+        elif at is None or self.as_of is None:
+            self.as_of = None
+        else:
+            self.as_of = min(self.as_of, at)
+        self.read = True
+
+    @property
+    def pending_days(self) -> int:
+        """Days of the ranges read that are still dirty in some hall."""
+        return len({day for _h, day in self.pending})
+
+    def as_json(self) -> dict:
+        """The `facts` field of an answer: `{"as_of": ISO 8601 or null, "pending_days": days
+        still dirty in some hall, "pending_hall_days": (hall, day)s still dirty}`."""
+        return {"as_of": self.as_of.isoformat() if self.as_of else None, "pending_days": self.pending_days,
+                "pending_hall_days": len(self.pending)}
+
+
+_reading: ContextVar[FactsState | None] = ContextVar("facts_reading", default=None)
+
+
+@contextmanager
+def reading():
+    """Collect the `FactsState` of every FactSource made inside (one page, one API answer)."""
+    state = FactsState()
+    token = _reading.set(state)
+    try:
+        yield state
+    finally:
+        _reading.reset(token)
+
+
 class FactSource:
-    """Report inputs aggregated from the stored facts (after `refresh`)."""
+    """Report inputs aggregated from the stored facts as they are. The store's refresher
+    (central.facts.refresher, `store.facts_refresher`) keeps them up to date; run synchronously
+    (tests) it first catches up. A store no refresher serves (scripts) gets the range's dirty
+    days recomputed first, as before the refresher."""
 
     def __init__(self, store, d: Directory, start: date, end: date, halls: list[str] | None) -> None:
         self.store, self.d, self.start, self.end, self.halls = store, d, start, end, halls
-        refresh(store, d, start, end, halls)
+        refresher = getattr(store, "facts_refresher", None)
+        if refresher is None:
+            refresh(store, d, start, end, halls)
+        else:
+            refresher.before_read()
+        state = _reading.get()
+        if state is not None:
+            now = refresher.now() if refresher is not None else datetime.now(timezone.utc)
+            w, a = self._where()
+            pending = {(h, day) for h, day in self._rows(f"SELECT hall, day FROM fact_dirty{w}", a)}
+            state.add(pending, now, refresher.as_of if refresher is not None else None)
 
     def _where(self, start: date | None = None, end: date | None = None, col: str = "day") -> tuple[str, list]:
         p = self.store.db.param

@@ -21,9 +21,26 @@ from markupsafe import Markup, escape
 from ..auth import COOKIE, ROLE_NAMES, scope_of
 from ..errors import BadRequest, Forbidden, NotFound, error_body
 from ..export import is_rate
+from ..facts.sources import reading
 
 TEMPLATES = Path(__file__).parent.parent / "templates"
 SH = ZoneInfo("Asia/Shanghai")
+
+
+def facts_note(state) -> str | None:
+    """The line a page shows while the facts it read are still being brought up to date
+    (central.facts.sources.FactsState): 数据更新中：截至 HH:MM，尚有 N 天待更新; None when they are
+    up to date."""
+    if state is None or not state.pending:
+        return None
+    halls = len({h for h, _d in state.pending})
+    where = f"（涉及 {halls} 个大厅）" if halls > 1 else ""
+    if state.as_of is None:
+        return f"数据更新中：尚有 {state.pending_days} 天待更新{where}，以下数字尚未包含这些天的最新数据"
+    at = state.as_of.astimezone(SH)
+    same_day = state.read_at is not None and state.read_at.astimezone(SH).date() == at.date()
+    stamp = f"{at:%H:%M}" if same_day else f"{at.month}月{at.day}日 {at:%H:%M}"
+    return f"数据更新中：截至 {stamp}，尚有 {state.pending_days} 天待更新{where}"
 
 
 def template_config() -> TemplateConfig:
@@ -241,13 +258,14 @@ def report_page(request: Request, ctx, title: str, make, form: dict, charts_of=N
     if s is None:
         return Redirect(path="/login")
     report, error, drawn = None, None, []
-    try:
-        scope = scope_of(s.user)
-        report = make(scope)
-        drawn = charts_of(scope, report) if charts_of else []
-    except BadRequest as e:
-        report, error = None, str(e)
+    with reading() as facts:
+        try:
+            scope = scope_of(s.user)
+            report = make(scope)
+            drawn = charts_of(scope, report) if charts_of else []
+        except BadRequest as e:
+            report, error = None, str(e)
     query = urlencode({k: v for k, v in form.items() if v})
     return Template(template_name="report.html", status_code=400 if error else 200, context=page_context(
         s.user, ctx, title=title, report=report, error=error, form=form, charts=drawn, export_query=query,
-        csv_query=query + "&format=csv"))
+        csv_query=query + "&format=csv", facts_note=facts_note(facts)))

@@ -26,11 +26,12 @@ from .. import charts
 from .. import hourly
 from .. import projections as pj
 from .. import reports as rp
+from ..facts.sources import reading
 from ..auth import COOKIE, scope_of
 from ..errors import BadRequest
 from ..export import XLSX_TYPE, filename, to_xlsx
 from ..scope import parse_month
-from .common import fmt, page_context, report_page, session
+from .common import facts_note, fmt, page_context, report_page, session
 
 # ---------------------------------------------------------------- charts of the report pages
 
@@ -238,16 +239,18 @@ class DashboardController(Controller):
         form = {"month": q.get("month") or ctx.today().strftime("%Y-%m"), "hall": q.get("hall") or "",
                 "level": q.get("level") or "window"}
         drawn, error = [], None
-        try:
-            reps = self._chart_reports(ctx, scope_of(s.user), form["month"], form["hall"] or None, form["level"])
-            drawn = [*wait_charts(reps["wait_by_hour"]),
-                     distribution_chart(reps["satisfaction_distribution"], ctx.min_ratings),
-                     attendance_chart(reps["attendance_by_month"]), ranking_chart(reps["rankings"])]
-            drawn[-1]["data"] = reps["rankings"]
-        except BadRequest as e:
-            error = str(e)
+        with reading() as facts:
+            try:
+                reps = self._chart_reports(ctx, scope_of(s.user), form["month"], form["hall"] or None,
+                                           form["level"])
+                drawn = [*wait_charts(reps["wait_by_hour"]),
+                         distribution_chart(reps["satisfaction_distribution"], ctx.min_ratings),
+                         attendance_chart(reps["attendance_by_month"]), ranking_chart(reps["rankings"])]
+                drawn[-1]["data"] = reps["rankings"]
+            except BadRequest as e:
+                error = str(e)
         page = self._page(request, ctx, "charts.html", title="统计图表", form=form, charts=drawn, error=error,
-                          query=urlencode({k: v for k, v in form.items() if v}))
+                          query=urlencode({k: v for k, v in form.items() if v}), facts_note=facts_note(facts))
         if error and isinstance(page, Template):
             page.status_code = 400
         return page
@@ -294,39 +297,41 @@ class DashboardController(Controller):
         if scope.role == "hall" and not (campus or hall):
             hall = scope.hall
         error, status, rows, level = None, 200, [], "campus"
-        try:
-            start, end = parse_month(month)
-            if hall is not None and hall not in d.halls:
-                raise BadRequest(f"unknown hall {hall!r}")
-            if window is not None and hall is None:
-                raise BadRequest("window needs hall")
-            if window is not None and d.window(hall, window) is None:
-                raise BadRequest(f"unknown window {window!r} of hall {hall!r}")
-            if hall is not None:
-                campus = d.campus(hall)
-            elif campus is not None and campus not in {d.campus(h) for h in d.halls}:
-                raise BadRequest(f"unknown campus {campus!r}")
-            if scope.role == "hall" and ((hall and hall != scope.hall) or campus != d.campus(scope.hall)):
-                raise PermissionError("只能查看本大厅的数据")
-            if window and not scope.department_ok(d.window(hall, window).department):
-                raise PermissionError("只能查看本部门的窗口")
-            if window:
-                level = "staff"
-                rows = self._drill_staff(ctx, scope, month, start, end, hall, window)
-            elif hall:
-                level = "window"
-                rows = self._drill_windows(ctx, scope, start, end, hall)
-            elif campus:
-                level = "hall"
-                rows = hourly.area_figures(ctx.store, d, start, end, "hall", campus, scope=scope)["rows"]
-            else:
-                rows = hourly.area_figures(ctx.store, d, start, end, "campus", scope=scope)["rows"]
-        except BadRequest as e:
-            error, status, rows = str(e), 400, []
-        except PermissionError as e:
-            error, status, rows = str(e), 403, []
+        with reading() as facts:
+            try:
+                start, end = parse_month(month)
+                if hall is not None and hall not in d.halls:
+                    raise BadRequest(f"unknown hall {hall!r}")
+                if window is not None and hall is None:
+                    raise BadRequest("window needs hall")
+                if window is not None and d.window(hall, window) is None:
+                    raise BadRequest(f"unknown window {window!r} of hall {hall!r}")
+                if hall is not None:
+                    campus = d.campus(hall)
+                elif campus is not None and campus not in {d.campus(h) for h in d.halls}:
+                    raise BadRequest(f"unknown campus {campus!r}")
+                if scope.role == "hall" and ((hall and hall != scope.hall) or campus != d.campus(scope.hall)):
+                    raise PermissionError("只能查看本大厅的数据")
+                if window and not scope.department_ok(d.window(hall, window).department):
+                    raise PermissionError("只能查看本部门的窗口")
+                if window:
+                    level = "staff"
+                    rows = self._drill_staff(ctx, scope, month, start, end, hall, window)
+                elif hall:
+                    level = "window"
+                    rows = self._drill_windows(ctx, scope, start, end, hall)
+                elif campus:
+                    level = "hall"
+                    rows = hourly.area_figures(ctx.store, d, start, end, "hall", campus, scope=scope)["rows"]
+                else:
+                    rows = hourly.area_figures(ctx.store, d, start, end, "campus", scope=scope)["rows"]
+            except BadRequest as e:
+                error, status, rows = str(e), 400, []
+            except PermissionError as e:
+                error, status, rows = str(e), 403, []
         page = self._page(request, ctx, "drill.html", title="下钻查询", rows=rows, level=level, month=month,
                           campus=campus, hall=hall, window=window, error=error, secs=charts.default_fmt,
+                          facts_note=facts_note(facts),
                           campus_label=d.campus_name(next((h for h in sorted(d.halls) if d.campus(h) == campus),
                                                           "")) or campus)
         if isinstance(page, Template):

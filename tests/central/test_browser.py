@@ -251,3 +251,38 @@ def test_browser_every_page_every_role_html_no_errors_no_overflow_chinese(every_
     context.close()
     assert seen_ok >= len(paths) // 2, f"only {seen_ok} of {len(paths)} pages answered 200 for {role}"
     assert not problems, "\n".join(problems)
+
+
+def test_browser_report_page_says_its_facts_are_being_updated(store, tmp_path, browser, monkeypatch, request):
+    """Right after a load, its days still dirty (the refresher not started: the test holds it),
+    the service page answers at once and says 数据更新中 … 尚有 N 天待更新 — at 1440×900 with no
+    overflow, console error or English word (tests.pagecheck). Screenshot:
+    central/facts-pending-<db>.png."""
+    _need_chromium()
+    from central.facts.refresher import Refresher
+    from tests.pagecheck import check_page
+
+    cfg, halls = load(write_config(tmp_path))
+    d = Directory.of(halls)
+    ingest_all(store, three_halls())
+    r = Refresher(store, d, background=True)
+    monkeypatch.setattr(r, "start", lambda: None)
+    base, stop = _serve(create_app(store, None, d, Auth(cfg.users), refresher=r))
+    try:
+        context = browser.new_context(viewport=VIEWPORT, locale="zh-CN", timezone_id="Asia/Shanghai")
+        page = context.new_page()
+        page.goto(f"{base}/login")
+        page.fill("input[name=username]", "admin")
+        page.fill("input[name=password]", "admin123")
+        page.click("button[type=submit]")
+        page.wait_for_url("**/live")
+        page.goto("about:blank")  # the live view's stream ends here, not inside the check
+        (SHOTS / "central").mkdir(parents=True, exist_ok=True)
+        problems = check_page(page, f"{base}/reports/service?start=2026-11-01&end=2026-11-30", (1440, 900),
+                              name=f"facts-pending-{request.node.callspec.id}", shots=SHOTS / "central")
+        assert not problems, problems
+        note = page.locator("p.facts-pending")
+        assert note.is_visible() and re.search(r"数据更新中：尚有 \d+ 天待更新", note.inner_text())
+        context.close()
+    finally:
+        stop()

@@ -32,4 +32,8 @@ def test_bench_central_tiny_scale_reports_numbers():
                                      "rankings_year_api"}
         for page in run["pages"].values():
             assert page["runs"] == 2 and page["cold_ms"] > 0 and 0 < page["p50_ms"] <= page["max_ms"]
+        # the first report answered from the facts as they were, saying how fresh (issue 16); the
+        # warm runs came after the refresher had caught up
+        assert run["catch_up_s"] >= 0
+        assert set(run["pages"]["service_year_api"]["cold_facts"]) == {"as_of", "pending_days", "pending_hall_days"}
     assert any("ingest" in line and "events/s" in line for line in lines)
