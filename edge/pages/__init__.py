@@ -23,6 +23,7 @@ from .home import HomePage
 from .kiosk import KioskPages
 from .manage import ManagePages
 from .manage_coverage import ManageCoveragePages
+from .manage_duty import ManageDutyPages
 from .manage_closing import ManageClosingPages
 from .manage_complaints import ManageComplaintPages
 from .manage_followups import ManageFollowupPages
@@ -35,7 +36,8 @@ from .sim import SimPage
 PAGES = [HomePage, KioskPages, CheckinPages, ConsolePages, ConsoleCasesPages, BoardPage, GuidePages, NoticePages,
          ManagePages, ManageLeavePages, ManageCoveragePages, PhonePages]
 # the hall manager's work pages and the clerk's own leave (issue 13)
-PAGES += [ManageClosingPages, ManageStepAwayPages, ManageFollowupPages, ManageComplaintPages, ConsoleLeavePages]
+PAGES += [ManageClosingPages, ManageStepAwayPages, ManageFollowupPages, ManageComplaintPages, ConsoleLeavePages,
+          ManageDutyPages]
 
 
 def page_handlers(simulate: bool) -> list:

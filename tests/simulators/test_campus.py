@@ -148,6 +148,38 @@ def test_campus_two_days_closing_leave_cases_and_sign_off_while_paused_reach_cen
 
 
 @pytest.mark.slow
+@pytest.mark.soak
+def test_campus_winter_duty_day_only_the_roster_signs_on_and_central_holds_it(tmp_path):
+    """J 29, U 22, B 29: on 2027-01-19, a duty day of the winter vacation, north-student opens
+    only the windows of its duty roster (config/halls/north-student.toml `[[business.duty]]`)
+    and only the rostered staff sign on there — a duty-only staff member as role "duty"; central
+    holds those sign-ons. The halls without a roster open as usual."""
+    duty_day = datetime(2027, 1, 19, 8, 20, tzinfo=ZoneInfo("Asia/Shanghai"))
+    opts = DemoOptions(speed=600, seed=7, config_dir=REPO_CONFIG, data_dir=tmp_path / "demo", free_ports=True,
+                       clock_start=duty_day, until=duty_day.replace(hour=11, minute=45))
+    campus = Campus(opts, log=lambda _line: None)
+    try:
+        campus.start()
+        campus.run_people()
+        wait_until(campus.people_done, 120, what=lambda: f"the simulated people to finish: {campus.progress()}", interval=0.5)
+        wait_converged(campus, 60)
+        hall = next(h for h in campus.halls if h.cfg.hall.id == "north-student")
+        rostered = {(w, s) for entry in hall.cfg.business.duty if duty_day.date() in entry.days
+                    for w in entry.windows for s in entry.staff}
+        ons = [e["body"] for e in central_events(campus.central_url, "north-student", {"window.signed_on"})]
+        assert ons, "nobody signed on at north-student"
+        assert {(b["window"], b["staff"]) for b in ons} <= rostered, (ons, rostered)
+        # 20220301 is on the roster only (neither A nor B): a duty sign-on; a rostered colleague
+        # who is also the window's A or B signs on in that role
+        assert {b.get("role") for b in ons if b["staff"] == "20220301"} == {"duty"}, ons
+        others = [e["body"] for h in campus.halls if h is not hall
+                  for e in central_events(campus.central_url, h.cfg.hall.id, {"window.signed_on"})]
+        assert others and {b.get("role", "A") for b in others} <= {"A", "B"}
+    finally:
+        campus.stop()
+
+
+@pytest.mark.slow
 def test_campus_on_the_embedded_amqtt_broker(tmp_path):
     """Where mosquitto is not installed the demo runs on amqtt (MQTT 3.1.1): the same campus
     converges at central."""

@@ -131,6 +131,7 @@ VISITS: dict[str, list[Visit]] = {
     "/manage/login": [Visit("manage-login", "/manage/login", "anonymous", OTHER)],
     "/manage/leave": [Visit("manage-leave", "/manage/leave", "manager", OTHER)],
     "/manage/coverage": [Visit("manage-coverage", "/manage/coverage", "manager", OTHER)],
+    "/manage/duty": [Visit("manage-duty", "/manage/duty", "manager", OTHER)],
     "/manage/closing": [Visit("manage-closing", "/manage/closing", "manager", OTHER, devices=True)],
     "/manage/step-aways": [Visit("manage-step-aways", "/manage/step-aways", "manager", OTHER)],
     "/manage/followups": [Visit("manage-followups", "/manage/followups", "manager", OTHER)],
