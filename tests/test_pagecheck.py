@@ -7,7 +7,8 @@ import pytest
 
 from tests.pagecheck import applicable, check_page, chromium, english_words
 
-pytestmark = pytest.mark.slow
+# one xdist worker runs this file in order (its module-scoped fixtures are shared; `make test`)
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("test_pagecheck")]
 
 CLEAN = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>测试页</title><link rel="icon" href="data:,">
 <style>body{margin:0;font-size:18px} button{font-size:18px} .tall{height:2000px}</style></head>

@@ -27,6 +27,9 @@ from tests.central.data import SH, Browser, ingest_all, three_halls, write_confi
 from tests.central.test_pages import page_routes
 from tests.pagecheck import CHROMIUM, chromium, missing_browser
 
+# one xdist worker runs this file in order (its module-scoped fixtures are shared; `make test`)
+pytestmark = pytest.mark.xdist_group("central.test_browser")
+
 SHOTS = Path("/tmp/onestop-shots")
 
 

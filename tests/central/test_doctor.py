@@ -18,6 +18,9 @@ from sync.contract import wire
 from tests.brokers import MosquittoBroker, require_mosquitto
 from tests.sync.harness import write_campus
 
+# one xdist worker runs this file in order (its module-scoped fixtures are shared; `make test`)
+pytestmark = pytest.mark.xdist_group("central.test_doctor")
+
 HALLS = ["hall-a", "hall-b"]
 
 

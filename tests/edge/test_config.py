@@ -17,6 +17,9 @@ import pytest
 
 from edge.config import ConfigError, EdgeConfig, load
 
+# one xdist worker runs this file in order (its module-scoped fixtures are shared; `make test`)
+pytestmark = pytest.mark.xdist_group("edge.test_config")
+
 ROOT = Path(__file__).parents[2]
 HALLS_DIR = ROOT / "config" / "halls"
 

@@ -24,6 +24,9 @@ from sync.mqtt import parse_broker_url
 from tests.brokers import MosquittoBroker, password_for, require_mosquitto
 from tests.conftest import HALL_TOML, MONDAY_9, SIGNER
 
+# one xdist worker runs this file in order (its module-scoped fixtures are shared; `make test`)
+pytestmark = pytest.mark.xdist_group("edge.test_doctor")
+
 HALL = "test-hall"
 
 

@@ -13,6 +13,9 @@ from sync.kernel.calendar import HallCalendar
 from sync.kernel.schedule import Schedule, on_shift, weekdays_on
 from tests.edge.test_config import CALENDAR, HALL, HALLS_DIR, error_of, write
 
+# one xdist worker runs this file in order (its module-scoped fixtures are shared; `make test`)
+pytestmark = pytest.mark.xdist_group("edge.test_schedule_config")
+
 VACATION = """
 [[vacations]]
 start = 2027-01-18

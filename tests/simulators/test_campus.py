@@ -56,6 +56,7 @@ def wait_converged(campus: Campus, timeout: float) -> dict[str, int]:
 
 
 @pytest.mark.slow
+@pytest.mark.soak  # a simulation at 400x: it needs the machine to itself (the soak step runs alone)
 def test_campus_morning_central_equals_hall_logs(tmp_path):
     opts = DemoOptions(speed=400, seed=11, config_dir=REPO_CONFIG, data_dir=tmp_path / "demo", free_ports=True,
                        clock_start=MONDAY, until=MONDAY.replace(hour=11, minute=0))

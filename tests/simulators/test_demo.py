@@ -26,6 +26,9 @@ from simulators.procs import port_in_use
 from sync.kernel.calendar import HallCalendar
 from tests.conftest import wait_until
 
+# one xdist worker runs this file in order (its module-scoped fixtures are shared; `make test`)
+pytestmark = pytest.mark.xdist_group("simulators.test_demo")
+
 BIN = Path(sys.executable).parent
 REPO_CONFIG = Path(__file__).resolve().parents[2] / "config"
 SH = ZoneInfo("Asia/Shanghai")

@@ -17,7 +17,8 @@ from tests.conftest import EVENTS_TOKEN, HALL_TOML, MONDAY_9, PIN
 from tests.edge.pages.helpers import served as serving
 from tests.pagecheck import chromium
 
-pytestmark = pytest.mark.slow
+# one xdist worker runs this file in order (its module-scoped fixtures are shared; `make test`)
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("edge.pages.test_console_browser")]
 
 SHOTS = Path("/tmp/onestop-shots/hall")
 W, H = 1366, 768

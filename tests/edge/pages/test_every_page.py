@@ -27,7 +27,8 @@ from tests.conftest import DEVICES_TOML, EVENTS_TOKEN, HALL_TOML, MANAGER_PASSWO
 from tests.edge.pages.helpers import served
 from tests.pagecheck import applicable, check_page, chromium
 
-pytestmark = pytest.mark.slow
+# one xdist worker runs this file in order (its module-scoped fixtures are shared; `make test`)
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("edge.pages.test_every_page")]
 
 CLOCK_START = "2026-11-23T09:00+08:00"  # a Monday morning: the test hall is open
 KIOSK = ((1080, 1920), (1280, 800))

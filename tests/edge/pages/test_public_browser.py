@@ -37,7 +37,8 @@ BOARD_SIZE = (1920, 1080)
 SIGNED_ON = {"w01": "20050217", "w04": "20090321", "w06": "20100126"}
 MIN_TEXT_PX = 16
 
-pytestmark = pytest.mark.slow
+# one xdist worker runs this file in order (its module-scoped fixtures are shared; `make test`)
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("edge.pages.test_public_browser")]
 
 # Everything a page shows that is text: its font size, where it is, and what clips it.
 PAGE_FACTS = """() => {

@@ -19,7 +19,8 @@ from tests.edge.pages.test_every_page import DEMO_SIZE_TOML
 from tests.edge.test_rating_prompt import hall_toml, png
 from tests.pagecheck import check_page, chromium
 
-pytestmark = pytest.mark.slow
+# one xdist worker runs this file in order (its module-scoped fixtures are shared; `make test`)
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("edge.pages.test_rating_prompt_browser")]
 
 CLOCK_START = "2026-11-23T09:00+08:00"  # a Monday morning: the test hall is open
 STAFF_TOML = "".join(f"""
