@@ -22,13 +22,13 @@ system-deps:
 demo: setup
 	$(BIN)/onestop-sim demo
 
-# The suite in 4 pytest-xdist workers, test by test; a file with module-scoped fixtures (a
-# browser, a hall) is marked xdist_group and runs on one worker in order. Most tests wait on
-# processes, brokers and browsers, so this cuts the wall time on 2 cores from ~32 to under 20
-# minutes here. `.venv/bin/pytest tests/x.py` runs serially as usual.
+# The suite, one test after another. (`.venv/bin/pytest -n 4 --dist loadgroup` runs it in 4
+# pytest-xdist workers — files with module-scoped fixtures are marked xdist_group and stay on
+# one worker — but on this 2-core machine the load made timing-sensitive process tests fail
+# and it gained little: 25 min against 32; docs/architecture.md, Tests.)
 test: setup system-deps
 	$(BIN)/lint-imports --no-cache
-	$(BIN)/pytest -n 4 --dist loadgroup
+	$(BIN)/pytest
 
 # The long runs (pytest marker `soak`): a whole simulated campus day, central away longer than the
 # broker queues. CI runs them after `make test`, as a step of their own.
