@@ -27,11 +27,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Callable
 
 from ..projections import Directory
 from .refresh import _lock, refresh_marks, set_zones
+from sync.kernel.clock import SystemClock
 
 log = logging.getLogger("onestop.central.facts")
 
@@ -43,7 +44,8 @@ ADVISORY_KEY = 0x6F6E6573746F70  # "onestop": PostgreSQL advisory lock of the re
 
 
 def _utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    """The machine's clock, for a refresher made without one (the app passes its own clock)."""
+    return SystemClock().now()
 
 
 class Refresher:

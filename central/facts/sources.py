@@ -10,11 +10,12 @@ from collections import Counter, defaultdict
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 
 from .. import projections as pj
 from ..projections import Directory
 from ..store.facttables import ALL, VISIT_COUNTS
+from sync.kernel.clock import SystemClock
 from ..store.sql import chunks, placeholders
 from .compute import count_visit, issue_hour, rated_days, visit_key
 from .hist import bucket, merge_json
@@ -89,7 +90,7 @@ class FactSource:
             refresher.before_read()
         state = _reading.get()
         if state is not None:
-            now = refresher.now() if refresher is not None else datetime.now(timezone.utc)
+            now = refresher.now() if refresher is not None else SystemClock().now()
             w, a = self._where()
             pending = {(h, day) for h, day in self._rows(f"SELECT hall, day FROM fact_dirty{w}", a)}
             state.add(pending, now, refresher.as_of if refresher is not None else None)
