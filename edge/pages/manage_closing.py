@@ -17,8 +17,7 @@ from .. import closing
 from ..context import Ctx
 from ..hall import Hall
 from ..web import MANAGER, access
-from ..workflow import Refused
-from .common import Form, FormBody, PageController, back, flash, manager, render, session
+from .common import Form, FormBody, PageController, back, flash, manager, render, run_and_flash, session
 
 
 class ManualForm(Form):
@@ -68,13 +67,7 @@ class ManageClosingPages(PageController):
         if not sensors:
             flash(request, "本大厅未配置门磁或电源检测，请做人工检查")
             return back("/manage/closing")
-        try:
-            msg = await hall.run(run_check, sensors, manager_id)
-        except Refused as e:
-            flash(request, e.message)
-        else:
-            flash(request, msg, kind="ok")
-        return back("/manage/closing")
+        return await run_and_flash(request, hall, "/manage/closing", run_check, sensors, manager_id)
 
     @post("/manual", opt=access(MANAGER, "/manage/login"))
     async def manage_closing_manual(self, request: Request, hall: NamedDependency[Hall],
@@ -82,10 +75,4 @@ class ManageClosingPages(PageController):
         manager_id = manager(request)
         if not manager_id:
             return back("/manage/login")
-        try:
-            msg = await hall.run(record_manual, _sensors(request), data, manager_id)
-        except Refused as e:
-            flash(request, e.message)
-        else:
-            flash(request, msg, kind="ok")
-        return back("/manage/closing")
+        return await run_and_flash(request, hall, "/manage/closing", record_manual, _sensors(request), data, manager_id)
