@@ -77,6 +77,7 @@ class SocketPrinter:
         self.server = socket.create_server(("127.0.0.1", 0))
         self.port = self.server.getsockname()[1]
         self.stop = threading.Event()
+        self.hung_up = threading.Event()  # set once a client has closed and all it sent is read
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
 
@@ -97,6 +98,7 @@ class SocketPrinter:
                     except OSError:
                         break
                     if not chunk:
+                        self.hung_up.set()
                         break
                     self.data += chunk
                     for i in range(len(chunk) - 2):
@@ -128,8 +130,8 @@ def test_printer_network_prints_the_slip_through_a_socket(socket_printer):
     p = SlipPrinter("network", host="127.0.0.1", tcp_port=sp.port, timeout=2)
     assert p.print_slip(SLIP).state == "ok"
     p.close()
-    sp.stop.set()
-    sp.thread.join(5)
+    # the bytes may still sit in the socket when the printer has closed: wait for the hang-up
+    assert sp.hung_up.wait(5)
     slips = decode(bytes(sp.data))
     assert [s.qr for s in slips] == [[SLIP.link]] and "A007" in slips[0].text
 
