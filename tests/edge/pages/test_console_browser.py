@@ -62,8 +62,9 @@ class Watch:
         page.on("response", lambda r: r.status >= 400 and self.problems.append(f"{name} {r.status} {r.url}"))
 
     def _failed(self, req) -> None:
-        # leaving a page cancels its open event stream: that is no failure
-        if req.url.endswith("/api/stream") and "ERR_ABORTED" in (req.failure or ""):
+        # leaving a page cancels its open event stream and any poll still in flight (the console
+        # polls /api/display/prompts): a GET cut short by the navigation is no failure
+        if req.method == "GET" and "/api/" in req.url and "ERR_ABORTED" in (req.failure or ""):
             return
         self.problems.append(f"failed request {req.url}: {req.failure}")
 
