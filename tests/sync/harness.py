@@ -47,7 +47,11 @@ class Proc:
         self.proc = subprocess.Popen(self.command(), stdout=logf, stderr=logf, cwd=ROOT, env=env)
         logf.close()
         if wait:
-            wait_until(self._healthy, 30, what=f"{self.name} on {self.base} (log {self.log})")
+            self.wait_healthy()
+        return self
+
+    def wait_healthy(self) -> "Proc":
+        wait_until(self._healthy, 30, what=f"{self.name} on {self.base} (log {self.log})")
         return self
 
     def _healthy(self) -> bool:
@@ -188,6 +192,15 @@ def central_keys(db_url: str) -> list[tuple[str, str, int, str]]:
         return store.event_keys()
     finally:
         store.close()
+
+
+def start_together(*procs: Proc) -> list[Proc]:
+    """Start `procs` side by side (each spends most of its start-up importing), then wait until
+    every one answers /api/health. Start central on its own first: a hall that connects before
+    central subscribes relies on its resend timer, which slows convergence."""
+    for p in procs:
+        p.start(wait=False)
+    return [p.wait_healthy() for p in procs]
 
 
 def assert_converged(db_url: str, edges: list[Edge], timeout: float = 60.0,

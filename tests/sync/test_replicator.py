@@ -19,7 +19,7 @@ import pytest
 from central.store import CentralStore
 from sync.contract import wire
 from tests.brokers import connected_client
-from tests.sync.harness import Central, Edge, Traffic, assert_converged, central_keys, wait_until, write_campus
+from tests.sync.harness import Central, Edge, Traffic, assert_converged, central_keys, start_together, wait_until, write_campus
 
 pytestmark = pytest.mark.slow
 HALLS = ["hall-a", "hall-b"]
@@ -37,8 +37,7 @@ class Campus:
 
     def start(self) -> "Campus":
         self.central.start()
-        for e in self.edges:
-            e.start()
+        start_together(*self.edges)
         return self
 
     def close(self) -> None:
@@ -316,7 +315,7 @@ def test_replicator_two_central_workers_one_killed(tmp_path, mosquitto, central_
     db = central_db
     w1 = Central(tmp_path, central_toml, db, mosquitto.url, worker_id="1", shared=True).start()
     w2 = Central(tmp_path, central_toml, db, mosquitto.url, worker_id="2", shared=True).start()
-    edges = [Edge(tmp_path, files[h], h, mosquitto.url).start() for h in HALLS]
+    edges = start_together(*(Edge(tmp_path, files[h], h, mosquitto.url) for h in HALLS))
     try:
         with Traffic(edges) as t:
             wait_until(lambda: t.issued >= 40, 30, what="tickets")
