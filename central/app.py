@@ -308,6 +308,8 @@ def create_app(store: CentralStore, service: CentralService | None, directory: D
     facts = refresher or Refresher(store, ctx.directory, ctx.clock.now)
     if service is not None:
         service.after_commit = facts.wake  # dirty days are looked for right after each ingest commit
+        store.defer_marks = True  # ingest leaves the dirty marks to the refresher (central.store.marks)
+        facts.busy = service.busy  # which waits while ingest is busy (a drain), up to a bound
 
     async def stop_facts() -> None:
         await asyncio.to_thread(facts.stop)  # joins the thread: off the event loop

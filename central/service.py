@@ -64,6 +64,7 @@ class CentralService:
         # called after every ingest commit (central.facts.refresher.Refresher.wake: the day facts'
         # refresher looks for the days the commit marked dirty)
         self.after_commit: Callable[[], None] | None = None
+        self._in_group = False  # the worker is inside a group commit (`busy`)
         self.beacon_interval = beacon_interval
         events = f"{wire.ROOT}/halls/+/events"
         if shared:
@@ -175,6 +176,7 @@ class CentralService:
             first = self._q.get()
             if first is _STOP:
                 break
+            self._in_group = True
             group = self._group(first)
             if self.store.postgres:  # gathered first: its halls are locked before anything is written
                 group = list(group)
@@ -206,6 +208,7 @@ class CentralService:
             except Exception:  # noqa: BLE001 - the commit failed: nothing acked, halls resend
                 log.exception("ingest commit failed")
                 acks = []
+            self._in_group = False
             if upto and self.after_commit is not None:
                 self.after_commit()
             for topic, payload in statuses:
@@ -219,6 +222,10 @@ class CentralService:
                 if self._send(wire.ack_topic(hall), ack, retain=True):
                     self.stats["acks"] += 1
         self.store.close()
+
+    def busy(self) -> bool:
+        """Batches are waiting or being stored (the facts refresher holds back meanwhile)."""
+        return self._in_group or not self._q.empty() or not self._raw.empty()
 
     def _group(self, first):
         """The messages of one group commit: `first`, then every message already waiting, up to

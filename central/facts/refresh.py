@@ -9,6 +9,7 @@ from collections import Counter, defaultdict
 from datetime import date, timedelta
 
 from ..projections import Directory
+from ..store import marks as store_marks
 from ..store.facttables import ALL, COLUMNS, DAY_TABLES, MONTH_TABLES, VISIT_COUNTS
 from ..store.sql import chunks, insert_rows, placeholders
 from .compute import compute
@@ -47,6 +48,8 @@ def refresh(store, d: Directory, start: date, end: date, halls: list[str] | None
     p = store.db.param
     done = 0
     with _lock:
+        while store_marks.mark_deferred(store):  # batches the ingest worker left unmarked
+            pass
         for _attempt in range(3):
             sql = f"SELECT hall, day, token FROM fact_dirty WHERE day >= {p} AND day <= {p}"
             args: list = [start.isoformat(), end.isoformat()]

@@ -31,6 +31,7 @@ from datetime import datetime
 from typing import Callable
 
 from ..projections import Directory
+from ..store import marks as store_marks
 from .refresh import _lock, refresh_marks, set_zones
 from sync.kernel.clock import SystemClock
 
@@ -39,6 +40,8 @@ log = logging.getLogger("onestop.central.facts")
 BACKGROUND = True  # what create_app gives its refresher; the tests' fixture sets False (synchronous)
 CHUNK = 60  # hall-days recomputed per step, oldest first (~0.3 s at bench scale): bounds a stop's wait
 IDLE_SECONDS = 2.0  # without a wake-up, look for marks another worker's ingest left this often
+SETTLE_SECONDS = 0.2  # a step waits until ingest has not committed for this long (a burst ends) …
+SETTLE_MAX_SECONDS = 2.0  # … but never longer than this: under steady load the facts still move
 STOP_SECONDS = 5.0  # stop() waits this long for the step in progress (its work is redone if cut)
 ADVISORY_KEY = 0x6F6E6573746F70  # "onestop": PostgreSQL advisory lock of the refresher
 
@@ -60,6 +63,8 @@ class Refresher:
         self._since: tuple[datetime, set[tuple[str, str]]] | None = None  # (T, days dirty at T)
         self._stop = threading.Event()
         self._wake = threading.Event()
+        self._last_wake = 0.0  # time.monotonic() of the last ingest commit's wake-up
+        self.busy: Callable[[], bool] = lambda: False  # the ingest worker's (central.service.busy)
         self._thread: threading.Thread | None = None
         self.stats = {"steps": 0, "written": 0}
         self.started: float | None = None  # time.monotonic() when the thread started
@@ -75,6 +80,10 @@ class Refresher:
             if not self._exclusive(wait):
                 return 0
             try:
+                # first the marks of batches the ingest worker stored without them (it leaves
+                # them to us, off its ack path: central.store.marks)
+                while store_marks.mark_deferred(self.store):
+                    pass
                 marks = self.store.db.execute_sql(
                     f"SELECT hall, day, token FROM fact_dirty ORDER BY day, hall LIMIT {int(self.chunk)}").fetchall()
                 if marks:
@@ -104,6 +113,8 @@ class Refresher:
         """Move `as_of`: when none of the days dirty at T (the last snapshot) is dirty now, the
         facts hold every event committed before T."""
         t = self.now()
+        if store_marks.unmarked_count(self.store):
+            return  # batches committed before t are not marked yet: t says nothing yet
         dirty = {(h, d) for h, d in self.store.db.execute_sql("SELECT hall, day FROM fact_dirty").fetchall()}
         if not dirty:
             self.as_of, self._since = t, None
@@ -149,12 +160,27 @@ class Refresher:
         return not t.is_alive()
 
     def wake(self) -> None:
-        """After an ingest commit: look for dirty days now."""
+        """After an ingest commit: look for dirty days soon (`_settle`)."""
+        self._last_wake = time.monotonic()
         self._wake.set()
+
+    def _settle(self) -> None:
+        """Wait while ingest is busy (batches waiting or being stored) or committed less than
+        SETTLE_SECONDS ago — a hall draining its backlog — up to
+        SETTLE_MAX_SECONDS: marking and recomputing then would take the database and the
+        interpreter from the ingest that the halls wait on for their acks."""
+        deadline = time.monotonic() + SETTLE_MAX_SECONDS
+        while not self._stop.is_set():
+            now = time.monotonic()
+            quiet_at = self._last_wake + SETTLE_SECONDS
+            if now >= deadline or (now >= quiet_at and not self.busy()):
+                return
+            self._stop.wait(min(max(quiet_at - now, 0.02), deadline - now))
 
     def _run(self) -> None:
         try:
             while not self._stop.is_set():
+                self._settle()
                 try:
                     took = self.step()
                     self.track()

@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta
 from .. import projections as pj
 from ..projections import Directory
 from ..store.facttables import ALL, VISIT_COUNTS
+from ..store.marks import unmarked_count
 from sync.kernel.clock import SystemClock
 from ..store.sql import chunks, placeholders
 from .compute import count_visit, issue_hour, rated_days, visit_key
@@ -36,11 +37,14 @@ class FactsState:
     as_of: datetime | None = None
     read: bool = False  # any facts read at all
     read_at: datetime | None = None
+    unmarked: int = 0  # stored batches not marked yet (central.store.marks): their days are unknown
 
-    def add(self, pending: set[tuple[str, str]], read_at: datetime, refreshed: datetime | None) -> None:
+    def add(self, pending: set[tuple[str, str]], read_at: datetime, refreshed: datetime | None,
+            unmarked: int = 0) -> None:
         self.pending |= pending
         self.read_at = read_at
-        at = read_at if not pending else refreshed
+        self.unmarked = max(self.unmarked, unmarked)
+        at = read_at if not pending and not unmarked else refreshed
         if not self.read:
             self.as_of = at
         elif at is None or self.as_of is None:
@@ -56,9 +60,10 @@ class FactsState:
 
     def as_json(self) -> dict:
         """The `facts` field of an answer: `{"as_of": ISO 8601 or null, "pending_days": days
-        still dirty in some hall, "pending_hall_days": (hall, day)s still dirty}`."""
+        still dirty in some hall, "pending_hall_days": (hall, day)s still dirty,
+        "unmarked_batches": batches stored whose days are not known yet}`."""
         return {"as_of": self.as_of.isoformat() if self.as_of else None, "pending_days": self.pending_days,
-                "pending_hall_days": len(self.pending)}
+                "pending_hall_days": len(self.pending), "unmarked_batches": self.unmarked}
 
 
 _reading: ContextVar[FactsState | None] = ContextVar("facts_reading", default=None)
@@ -93,7 +98,7 @@ class FactSource:
             now = refresher.now() if refresher is not None else SystemClock().now()
             w, a = self._where()
             pending = {(h, day) for h, day in self._rows(f"SELECT hall, day FROM fact_dirty{w}", a)}
-            state.add(pending, now, refresher.as_of if refresher is not None else None)
+            state.add(pending, now, refresher.as_of if refresher is not None else None, unmarked_count(self.store))
 
     def _where(self, start: date | None = None, end: date | None = None, col: str = "day") -> tuple[str, list]:
         p = self.store.db.param

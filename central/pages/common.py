@@ -31,8 +31,11 @@ def facts_note(state) -> str | None:
     """The line a page shows while the facts it read are still being brought up to date
     (central.facts.sources.FactsState): 数据更新中：截至 HH:MM，尚有 N 天待更新; None when they are
     up to date."""
-    if state is None or not state.pending:
+    if state is None or not (state.pending or state.unmarked):
         return None
+    if not state.pending:  # only batches just stored, their days not known yet
+        at = state.as_of.astimezone(SH) if state.as_of else None
+        return f"数据更新中：截至 {at:%H:%M}，刚收到的数据尚未计入" if at else "数据更新中：刚收到的数据尚未计入"
     halls = len({h for h, _d in state.pending})
     where = f"（涉及 {halls} 个大厅）" if halls > 1 else ""
     if state.as_of is None:

@@ -113,6 +113,10 @@ class CentralStore:
         self.appointments = bind_appointments(self.db)  # bookings (central.appointments)
         self.postgres = isinstance(self.db, pw.PostgresqlDatabase)
         self._held: set[tuple[str, str]] | None = None  # (hall, epoch) locked by `holding`
+        # the ingest worker sets this: a batch's dirty marks are written after its ack, by
+        # marks.mark_deferred (the facts refresher), not in the ingest transaction
+        self.defer_marks = False
+        self.unmarked = marks.Unmarked()  # their decoded bodies, kept until then
 
     def open(self) -> None:
         self.db.connect(reuse_if_open=True)
@@ -212,8 +216,13 @@ class CentralStore:
                         P.update(conflict=conflict).where((P.hall == topic_hall) & (P.epoch == prep.epoch)).execute()
                         result.stored -= sum(1 for r in rows if r[2] >= conflict)
                 self._count(topic_hall, inserted - removed)
-                # the (hall, day) facts these events change are dirty (central.store.marks)
-                marks.mark(self, topic_hall, [(r[4], [r[8]], b) for r, b in zip(rows, bodies)])
+                # the (hall, day) facts these events change are dirty (central.store.marks);
+                # the ingest worker leaves that to the facts refresher (marks.mark_deferred)
+                changed = [(r[4], [r[8]], b) for r, b in zip(rows, bodies)]
+                if self.defer_marks:
+                    marks.defer(self, topic_hall, prep.epoch, rows, changed)
+                else:
+                    marks.mark(self, topic_hall, changed)
                 for r in rows:
                     if r[4] == "clock.corrected":
                         self._apply_correction(topic_hall, r[6])

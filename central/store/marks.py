@@ -8,12 +8,21 @@
 - Migrations 4 and 7 create the fact tables (central.store.facttables) and mark every day any
   stored event can belong to.
 
+- Off the ack path (`defer`, `mark_deferred`): the ingest worker of central's service does not
+  mark inside its transaction. It writes one `fact_unmarked` row per batch (hall, epoch, seq
+  range) and keeps the batch's decoded bodies in memory (`Unmarked`); the facts refresher, before
+  it reads any mark, marks those batches and deletes their rows in one transaction. After a
+  crash the rows are still there and their events are read back from `events`. Marking more
+  than was stored (a batch whose savepoint rolled back) only makes a day dirty again.
+
 central.facts recomputes the dirty days before a report reads them.
 """
 
 from __future__ import annotations
 
+import json
 import secrets
+import threading
 from datetime import date, datetime, timedelta, timezone
 
 from .facttables import DDL, DDL_ROLLUPS
@@ -168,3 +177,80 @@ def dirty(store, halls: list[str] | None = None) -> list[tuple[str, str]]:
     """(hall, day) of every dirty mark, sorted (for tests and the bench)."""
     rows = store.db.execute_sql("SELECT hall, day FROM fact_dirty ORDER BY hall, day").fetchall()
     return [tuple(r) for r in rows if halls is None or r[0] in halls]
+
+
+# ---------------------------------------------------------------- marking after the ack
+
+
+class Unmarked:
+    """The decoded bodies of deferred batches, by their `fact_unmarked` id (a cache: without
+    it the batch is read back from `events`). Shared by the ingest and refresher threads."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._by_id: dict[int, list] = {}
+
+    KEEP = 256  # batches: another worker's refresher may write them, reading them back
+
+    def put(self, row_id: int, events: list) -> None:
+        with self._lock:
+            self._by_id[row_id] = events
+            while len(self._by_id) > self.KEEP:  # the oldest first (insertion order)
+                del self._by_id[next(iter(self._by_id))]
+
+    def get(self, row_id: int) -> list | None:
+        with self._lock:
+            return self._by_id.get(row_id)
+
+    def drop(self, row_ids: list[int]) -> None:
+        with self._lock:
+            for i in row_ids:
+                self._by_id.pop(i, None)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._by_id)
+
+
+def defer(store, hall: str, epoch: str, rows: list[tuple], events: list) -> None:
+    """Inside the ingest transaction: remember that this batch's marks are still to be written."""
+    seqs = [r[2] for r in rows]
+    p = store.db.param
+    sql = f"INSERT INTO fact_unmarked (hall, epoch, seq_lo, seq_hi) VALUES ({p}, {p}, {p}, {p})"
+    if store.postgres:
+        row_id = store.db.execute_sql(sql + " RETURNING id", [hall, epoch, min(seqs), max(seqs)]).fetchone()[0]
+    else:
+        row_id = store.db.execute_sql(sql, [hall, epoch, min(seqs), max(seqs)]).lastrowid
+    store.unmarked.put(row_id, events)
+
+
+def mark_deferred(store, limit: int = 2000) -> int:
+    """Write the marks of (at most `limit`) deferred batches, oldest first, and forget them, in
+    one transaction; returns how many batches. Run by the facts refresher before it reads marks."""
+    p = store.db.param
+    # SQLite: take the write lock first (a read transaction that then writes while the ingest
+    # writes would fail at once with "database is locked")
+    with store.db.atomic(**({} if store.postgres else {"lock_type": "IMMEDIATE"})):
+        pending = store.db.execute_sql(
+            f"SELECT id, hall, epoch, seq_lo, seq_hi FROM fact_unmarked ORDER BY id LIMIT {int(limit)}").fetchall()
+        if not pending:
+            return 0
+        by_hall: dict[str, list] = {}
+        for row_id, hall, epoch, lo, hi in pending:
+            events = store.unmarked.get(row_id)
+            if events is None:  # written before a restart (or by another worker): read it back
+                events = [(kind, [ts], json.loads(body)) for kind, ts, body in store.db.execute_sql(
+                    f"SELECT kind, ts_true, body FROM events WHERE hall = {p} AND epoch = {p}"
+                    f" AND seq >= {p} AND seq <= {p} ORDER BY seq", [hall, epoch, lo, hi]).fetchall()]
+            by_hall.setdefault(hall, []).extend(events)
+        for hall in sorted(by_hall):
+            mark(store, hall, by_hall[hall])
+        ids = [r[0] for r in pending]
+        for part in chunks(ids):
+            store.db.execute_sql(f"DELETE FROM fact_unmarked WHERE id IN ({placeholders(store, part)})", part)
+    store.unmarked.drop(ids)  # committed: a failed try keeps them for the next
+    return len(pending)
+
+
+def unmarked_count(store) -> int:
+    return int(store.db.execute_sql("SELECT COUNT(*) FROM fact_unmarked").fetchone()[0])

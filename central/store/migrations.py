@@ -86,6 +86,15 @@ def _m11_hall_complaints(store) -> None:
                          " WHERE source <> ''")
 
 
+def _m12_unmarked_batches(store) -> None:
+    """Batches stored by the ingest worker whose dirty marks are not written yet (central.store.marks,
+    "off the ack path"): one row per batch, written in the ingest transaction, deleted in the
+    transaction that writes the batch's marks."""
+    key = "id BIGSERIAL PRIMARY KEY" if store.postgres else "id INTEGER PRIMARY KEY AUTOINCREMENT"
+    store.db.execute_sql(f"CREATE TABLE IF NOT EXISTS fact_unmarked ({key}, hall TEXT NOT NULL, epoch TEXT NOT NULL,"
+                         " seq_lo BIGINT NOT NULL, seq_hi BIGINT NOT NULL)")
+
+
 # (version, name, function) — append only; never edit an applied migration.
 MIGRATIONS = [
     (1, "initial schema", _m1_initial),
@@ -99,4 +108,5 @@ MIGRATIONS = [
     (9, "ticket/case maps and dirty marks without rowid (SQLite)", _m9_maps_without_rowid),
     (10, "appointment bookings", _m10_appointments),
     (11, "complaints taken at halls", _m11_hall_complaints),
+    (12, "batches whose dirty marks are still to be written", _m12_unmarked_batches),
 ]

@@ -35,5 +35,6 @@ def test_bench_central_tiny_scale_reports_numbers():
         # the first report answered from the facts as they were, saying how fresh (issue 16); the
         # warm runs came after the refresher had caught up
         assert run["catch_up_s"] >= 0
-        assert set(run["pages"]["service_year_api"]["cold_facts"]) == {"as_of", "pending_days", "pending_hall_days"}
+        assert set(run["pages"]["service_year_api"]["cold_facts"]) == {"as_of", "pending_days", "pending_hall_days",
+                                                                         "unmarked_batches"}
     assert any("ingest" in line and "events/s" in line for line in lines)
