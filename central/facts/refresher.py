@@ -82,7 +82,7 @@ class Refresher:
             try:
                 # first the marks of batches the ingest worker stored without them (it leaves
                 # them to us, off its ack path: central.store.marks)
-                while store_marks.mark_deferred(self.store):
+                while store_marks.mark_deferred(self.store) and not self._stop.is_set():
                     pass
                 marks = self.store.db.execute_sql(
                     f"SELECT hall, day, token FROM fact_dirty ORDER BY day, hall LIMIT {int(self.chunk)}").fetchall()

@@ -20,7 +20,6 @@ central.facts recomputes the dirty days before a report reads them.
 
 from __future__ import annotations
 
-import json
 import secrets
 import threading
 from datetime import date, datetime, timedelta, timezone
@@ -224,10 +223,17 @@ def defer(store, hall: str, epoch: str, rows: list[tuple], events: list) -> None
     store.unmarked.put(row_id, events)
 
 
-def mark_deferred(store, limit: int = 2000) -> int:
+MARK_FIELDS = ("ticket", "service_date", "case")  # the only body fields `mark` reads
+DEFER_STEP = 16  # batches marked per transaction: a short hold of SQLite's write lock (< 1 s)
+
+
+def mark_deferred(store, limit: int = DEFER_STEP) -> int:
     """Write the marks of (at most `limit`) deferred batches, oldest first, and forget them, in
-    one transaction; returns how many batches. Run by the facts refresher before it reads marks."""
+    one transaction; returns how many batches. Run (in a loop) by the facts refresher before it
+    reads marks. Small steps: the write lock goes back to ingest and the pages between them (a
+    step of thousands of batches held it past the other writers' 10 s busy timeout)."""
     p = store.db.param
+    fields = ", ".join(store.json_field(f) for f in MARK_FIELDS)
     # SQLite: take the write lock first (a read transaction that then writes while the ingest
     # writes would fail at once with "database is locked")
     with store.db.atomic(**({} if store.postgres else {"lock_type": "IMMEDIATE"})):
@@ -238,10 +244,12 @@ def mark_deferred(store, limit: int = 2000) -> int:
         by_hall: dict[str, list] = {}
         for row_id, hall, epoch, lo, hi in pending:
             events = store.unmarked.get(row_id)
-            if events is None:  # written before a restart (or by another worker): read it back
-                events = [(kind, [ts], json.loads(body)) for kind, ts, body in store.db.execute_sql(
-                    f"SELECT kind, ts_true, body FROM events WHERE hall = {p} AND epoch = {p}"
-                    f" AND seq >= {p} AND seq <= {p} ORDER BY seq", [hall, epoch, lo, hi]).fetchall()]
+            if events is None:  # written before a restart (or by another worker): read back
+                # the three body fields marking reads, extracted by the database
+                events = [(kind, [ts], {"ticket": t, "service_date": sd, "case": c})
+                          for kind, ts, t, sd, c in store.db.execute_sql(
+                              f"SELECT kind, ts_true, {fields} FROM events WHERE hall = {p} AND epoch = {p}"
+                              f" AND seq >= {p} AND seq <= {p} ORDER BY seq", [hall, epoch, lo, hi]).fetchall()]
             by_hall.setdefault(hall, []).extend(events)
         for hall in sorted(by_hall):
             mark(store, hall, by_hall[hall])
