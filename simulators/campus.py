@@ -121,7 +121,11 @@ class Agent:
                 else:
                     self.next_at = now + timedelta(seconds=60)
             elif now >= self.leave:
-                self.post(f"{w}/sign-off")
+                if not self.sim.sign_off(self.window, self.http, f"{self.window} {self.staff.id}"):
+                    # refused: visitors still wait and no other window of the department is on
+                    # duty [U 21, B 28]; past the extension the hall manager confirms the sign-off
+                    # (else the window stays signed on overnight and its A-post cannot sign on)
+                    self.sim.manager_sign_off(self.window)
                 self.sim.badge(self.staff)
                 self.state = "gone"
             else:
@@ -234,6 +238,28 @@ class HallSim:
 
     def post(self, path: str, body: dict | None = None, client: httpx.Client | None = None, who: str = ""):
         return self.request("POST", path, body, client, who)
+
+    def sign_off(self, window: str, client: httpx.Client, who: str) -> bool:
+        """签退 at `window`; False when the hall refuses it because the department's visitors
+        would be left waiting (409 department-still-waiting: expected at closing, not an error)."""
+        try:
+            r = client.post(f"/api/windows/{window}/sign-off")
+        except httpx.TransportError as e:
+            self._unreachable(f"{type(e).__name__} {e}")
+            return False
+        except httpx.HTTPError as e:
+            self._error(f"POST /api/windows/{window}/sign-off: {type(e).__name__} {e}", who)
+            return False
+        if r.status_code == 409 and "department-still-waiting" in r.text:
+            return False
+        if r.status_code >= 400:
+            self._error(f"POST /api/windows/{window}/sign-off: {r.status_code} {r.text[:80]}", who)
+            return False
+        return True
+
+    def manager_sign_off(self, window: str) -> None:
+        """The hall manager confirms a refused sign-off (管理页 确认签退; recorded as override_by)."""
+        self._manager_form(f"/manage/windows/{window}/sign-off", {})
 
     def _unreachable(self, text: str) -> None:
         """The hall does not answer (stopped, restarting): one line when it starts, counted after."""
