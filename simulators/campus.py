@@ -215,7 +215,9 @@ class HallSim:
 
     # ------------------------------------------------------------------ HTTP, errors logged
     def request(self, method: str, path: str, body: dict | None = None, client: httpx.Client | None = None,
-                who: str = "") -> dict | list | None:
+                who: str = "", expected: tuple[str, ...] = ()) -> dict | list | None:
+        """The answer's JSON, or None on a failure (counted as an error) or on a refusal whose
+        code is in `expected` (an answer the caller handles, not an error)."""
         try:
             r = (client or self.http).request(method, path, json=body)
         except httpx.TransportError as e:
@@ -232,30 +234,22 @@ class HallSim:
                 detail = r.json().get("code") or r.json().get("detail")
             except ValueError:
                 detail = r.text[:80]
+            if detail in expected:
+                return None
             self._error(f"{method} {path}: {r.status_code} {detail}", who)
             return None
         return r.json() if r.content else {}
 
-    def post(self, path: str, body: dict | None = None, client: httpx.Client | None = None, who: str = ""):
-        return self.request("POST", path, body, client, who)
+    def post(self, path: str, body: dict | None = None, client: httpx.Client | None = None, who: str = "",
+             expected: tuple[str, ...] = ()):
+        return self.request("POST", path, body, client, who, expected)
 
     def sign_off(self, window: str, client: httpx.Client, who: str) -> bool:
-        """签退 at `window`; False when the hall refuses it because the department's visitors
-        would be left waiting (409 department-still-waiting: expected at closing, not an error)."""
-        try:
-            r = client.post(f"/api/windows/{window}/sign-off")
-        except httpx.TransportError as e:
-            self._unreachable(f"{type(e).__name__} {e}")
-            return False
-        except httpx.HTTPError as e:
-            self._error(f"POST /api/windows/{window}/sign-off: {type(e).__name__} {e}", who)
-            return False
-        if r.status_code == 409 and "department-still-waiting" in r.text:
-            return False
-        if r.status_code >= 400:
-            self._error(f"POST /api/windows/{window}/sign-off: {r.status_code} {r.text[:80]}", who)
-            return False
-        return True
+        """签退 at `window`; False when the hall refuses it — 409 department-still-waiting (the
+        department's visitors would be left waiting: expected at closing, not an error) or any
+        other failure (counted as an error)."""
+        return self.post(f"/api/windows/{window}/sign-off", client=client, who=who,
+                         expected=("department-still-waiting",)) is not None
 
     def manager_sign_off(self, window: str) -> None:
         """The hall manager confirms a refused sign-off (管理页 确认签退; recorded as override_by)."""
