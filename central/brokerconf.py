@@ -12,9 +12,9 @@ Writes into `--out DIR`:
   `use_username_as_clientid true` (a hall's credentials cannot take another client's id and
   kick it off);
 - `amqtt-passwd` and `amqtt.yaml`: the same users (argon2 hashes) and ACL for the embedded amqtt
-  broker (`python -m amqtt.scripts.broker_script -c amqtt.yaml`), which enforces the passwords
-  and the publish/subscribe ACL but neither the client id binding nor the size limit
-  (docs/security.md).
+  broker (`python -m simulators.amqtt_broker -c amqtt.yaml`: amqtt's script with a race
+  mended), which enforces the passwords and the publish/subscribe ACL but neither the client
+  id binding nor the size limit (docs/security.md).
 
 A hall without a password in its file gets a generated one, printed once; put it into that
 hall's file. With `--workers N` central worker k (k ≥ 2, `--worker-id k`) gets its own user

@@ -339,7 +339,7 @@ def start_broker(work: Path, port: int | None = None, prefer: str = "mosquitto",
                 "plugins": {"amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": False}},
             }
         conf.write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
-        child = Child("amqtt broker", [sys.executable, "-m", "amqtt.scripts.broker_script", "-c", str(conf)],
+        child = Child("amqtt broker", [sys.executable, "-m", "simulators.amqtt_broker", "-c", str(conf)],
                       work / "broker.log").start()
         protocol = 4
     child.wait_port("127.0.0.1", port)

@@ -11,10 +11,10 @@ Never the machine's own broker on 1883: every Broker binds a port of its own.
     broker.kill()                               # SIGKILL: no goodbye, nothing saved
     broker.stop()
 
-Both brokers run as subprocesses, amqtt included (``python -m amqtt.scripts.broker_script``): a
-subprocess can be killed for real (the kernel closes its sockets, nothing runs on), leaves no
-thread or event loop in the test process, and restarts from a clean interpreter, which an
-in-process asyncio broker cannot promise.
+Both brokers run as subprocesses, amqtt included (``python -m simulators.amqtt_broker``: amqtt's
+own script with one race mended): a subprocess can be killed for real (the kernel closes its
+sockets, nothing runs on), leaves no thread or event loop in the test process, and restarts from
+a clean interpreter, which an in-process asyncio broker cannot promise.
 
 Secure by default, as in production: a broker runs with the password file and topic ACL that
 `onestop-central broker-config` writes (central.brokerconf) for the halls `TEST_HALLS` and the
@@ -83,10 +83,10 @@ def with_credentials(url: str, user: str, password: str | None = None) -> str:
 def connected_client(port: int, user: str, *, protocol: int = 4, client_id: str = "", on_connect=None,
                      on_message=None, timeout: float = 20):
     """A plain paho client signed in as `user`, its CONNACK received (paho refuses a publish
-    before it). amqtt 0.12 sometimes drops a connection while setting its session up, when
-    another client subscribes at that moment; paho then connects again, so this waits for the
-    first successful CONNACK rather than the first attempt. `on_connect(client)` runs on every
-    connection (subscribe there)."""
+    before it). amqtt may drop a connection while setting its session up (a subscription
+    table changed under it: mended in simulators.amqtt_broker; other races may remain); paho
+    then connects again, so this waits for the first successful CONNACK rather than the first
+    attempt. `on_connect(client)` runs on every connection (subscribe there)."""
     import threading
 
     import paho.mqtt.client as paho
@@ -463,7 +463,7 @@ class AmqttBroker(Broker):
         return super().start()
 
     def _command(self) -> list[str]:
-        return [sys.executable, "-m", "amqtt.scripts.broker_script", "-c", str(self.conf_path)]
+        return [sys.executable, "-m", "simulators.amqtt_broker", "-c", str(self.conf_path)]
 
     def _write_config(self) -> None:
         # YAML is a superset of JSON; amqtt's BrokerConfig.from_dict is strict about field names.
