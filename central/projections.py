@@ -425,25 +425,42 @@ def fold_attendance(d: Directory, start: date, end: date, hall_ids: list[str], t
             if cal.is_open_day(day):
                 open_days.append((day, slot_halves(len(cal.periods_on(day)), per_day)))
             day += timedelta(days=1)
+        slot_count = {day: len(halves) for day, halves in open_days}
         for (h, staff), r in out.items():
             if h != hall:
                 continue
             t = totals.get((h, staff))
             days = t.days if t else {}
-            on_leave = leave.get((h, staff), {})
-            for day, halves in open_days:
-                if day not in days and not hs.expected(staff, day):
-                    continue  # not scheduled that day and no punch: nothing to count
-                away = on_leave.get(day, set())
-                counted = [x for x in halves if x not in away]
-                if not counted:
-                    r.leave_days += 1
-                elif day in days:
-                    r.expected += 1
-                    r.missing += max(0, len(counted) - days[day])
-                else:
-                    r.expected += 1
-                    r.absent += 1
+            on_leave = leave.get((h, staff))
+            expected = absent = missing = leave_days = 0
+            if not on_leave:  # the common case, counted without a loop in Python per day
+                punched = [(n, days[day]) for day, n in slot_count.items() if day in days] if days else []
+                unpunched = [day for day in slot_count if day not in days] if punched else list(slot_count)
+                absent = sum(1 for day in unpunched if slot_count[day] and hs.expected(staff, day))
+                expected = absent + sum(1 for n, _s in punched if n)
+                leave_days = sum(1 for n, _s in punched if not n) + sum(
+                    1 for day in unpunched if not slot_count[day] and hs.expected(staff, day))
+                missing = sum(n - s for n, s in punched if n > s)
+            else:
+                for day, halves in open_days:
+                    slots = days.get(day)
+                    if slots is None and not hs.expected(staff, day):
+                        continue  # not scheduled that day and no punch: nothing to count
+                    away = on_leave.get(day)
+                    counted = sum(1 for x in halves if x not in away) if away else len(halves)
+                    if not counted:
+                        leave_days += 1
+                    elif slots is not None:
+                        expected += 1
+                        if counted > slots:
+                            missing += counted - slots
+                    else:
+                        expected += 1
+                        absent += 1
+            r.expected += expected
+            r.absent += absent
+            r.missing += missing
+            r.leave_days += leave_days
             r.present = len(days)
     return sorted(out.values(), key=lambda r: (r.hall, r.department, r.staff))
 

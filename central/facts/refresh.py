@@ -10,7 +10,7 @@ from datetime import date, timedelta
 
 from ..projections import Directory
 from ..store import marks as store_marks
-from ..store.facttables import ALL, COLUMNS, DAY_TABLES, MONTH_TABLES, VISIT_COUNTS
+from ..store.facttables import ALL, CASES_MONTH_SELECT, COLUMNS, DAY_TABLES, MONTH_TABLES, VISIT_COUNTS
 from ..store.sql import chunks, insert_rows, placeholders
 from .compute import compute
 from .hist import hist_json, merge_json
@@ -129,7 +129,7 @@ def _month_span(month: str) -> tuple[str, str]:
 def _rebuild_month(store, hall: str, month: str) -> None:
     """The month rows of a hall from its day rows (inside the refresh transaction): histograms
     and hourly figures per department and summed over all (department "*"), visit and rating
-    counts, staff totals with the punched days."""
+    counts, staff totals with the punched days, finished cases."""
     p = store.db.param
     lo, hi = _month_span(month)
     args = [hall, lo, hi]
@@ -162,6 +162,10 @@ def _rebuild_month(store, hall: str, month: str) -> None:
         "INSERT INTO fact_ratings_month (hall, month, department, win, staff, level, n)"
         f" SELECT hall, {p}, department, win, staff, level, SUM(n) FROM fact_ratings{where}"
         " GROUP BY hall, department, win, staff, level", [month, *args])
+    store.db.execute_sql(
+        "INSERT INTO fact_cases_month (hall, month, department, win, staff, finished, on_time, late)"
+        f" SELECT hall, {p}, department, win, staff, {CASES_MONTH_SELECT} FROM fact_cases{where}"
+        " AND finished IS NOT NULL GROUP BY hall, department, win, staff", [month, *args])
     staff: dict[str, list] = {}
     for st, day, punched, slots, late, early, steps, viol in store.db.execute_sql(
             f"SELECT staff, day, punched, slots, late, early, step_aways, violations FROM fact_staff_days{where}",

@@ -5,12 +5,13 @@ the latter. `reading()` collects, for a page or an API answer, how fresh the fac
 
 from __future__ import annotations
 
-import json
 from collections import Counter, defaultdict
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+
+import msgspec
 
 from .. import projections as pj
 from ..projections import Directory
@@ -19,8 +20,11 @@ from ..store.marks import unmarked_count
 from sync.kernel.clock import SystemClock
 from ..store.sql import chunks, placeholders
 from .compute import count_visit, issue_hour, rated_days, visit_key
-from .hist import bucket, merge_json
+from .hist import bucket, merge_all
 from .refresh import refresh
+
+
+DAYS_DECODER = msgspec.json.Decoder(list[dict[date, int]])  # fact_staff_month.days: {"YYYY-MM-DD": slots}
 
 
 def _none(x: str):
@@ -135,9 +139,9 @@ class FactSource:
         return whole, spans
 
     def _union(self, month_table: str, day_table: str, cols: str, month_filter: str = "", month_args: tuple = (),
-               day_filter: str = "", day_args: tuple = ()) -> tuple[str, list]:
+               day_filter: str = "", day_args: tuple = (), day_cols: str | None = None) -> tuple[str, list]:
         """SELECT cols from the month roll-up for the whole months of the range and from the day
-        rows for the rest, as one UNION ALL, and its arguments."""
+        rows (`day_cols` when given) for the rest, as one UNION ALL, and its arguments."""
         whole, spans = self._pieces()
         parts, args = [], []
         if whole:
@@ -147,7 +151,7 @@ class FactSource:
             args += a + list(month_args)
         for s, e in spans:
             w, a = self._where(s, e)
-            parts.append(f"SELECT {cols} FROM {day_table}{w}{day_filter}")
+            parts.append(f"SELECT {day_cols or cols} FROM {day_table}{w}{day_filter}")
             args += a + list(day_args)
         return " UNION ALL ".join(parts), args
 
@@ -172,10 +176,14 @@ class FactSource:
         one = department is not None
         sub, a = self._union("fact_hist_month", "fact_hist", "hall, wait, service", f" AND department = {p}", (dept,),
                              f" AND department = {p}" if one else "", (department,) if one else ())
+        texts: dict[str, tuple[list[str], list[str]]] = defaultdict(lambda: ([], []))
         for hall, wt, sv in self._rows(sub, a):
+            texts[hall][0].append(wt)
+            texts[hall][1].append(sv)
+        for hall, (wt, sv) in texts.items():
             h = out[(hall, dept)]
-            merge_json(h[0], wt)
-            merge_json(h[1], sv)
+            merge_all(h[0], wt)
+            merge_all(h[1], sv)
         return out
 
     def hour_rows(self, department: str | None = None) -> dict[int, tuple[int, int, Counter]]:
@@ -186,15 +194,19 @@ class FactSource:
         sub, a = self._union("fact_hours_month", "fact_hours", "hour, visits, called, wait", f" AND department = {p}",
                              (department if one else ALL,), f" AND department = {p}" if one else "",
                              (department,) if one else ())
-        out: dict[int, tuple[Counter, Counter]] = {}
+        out: dict[int, tuple[Counter, list[str]]] = {}
         for hour, n, called, w in self._rows(sub, a):
             hr = out.get(int(hour))
             if hr is None:
-                hr = out[int(hour)] = (Counter(), Counter())
+                hr = out[int(hour)] = (Counter(), [])
             hr[0]["n"] += int(n)
             hr[0]["called"] += int(called)
-            merge_json(hr[1], w)
-        return {h: (c["n"], c["called"], w) for h, (c, w) in sorted(out.items())}
+            hr[1].append(w)
+        merged: dict[int, tuple[int, int, Counter]] = {}
+        for h, (c, texts) in sorted(out.items()):
+            merge_all(w := Counter(), texts)
+            merged[h] = (c["n"], c["called"], w)
+        return merged
 
     def rating_rows(self, excluded: set[tuple[str, str]] = frozenset()) -> list[tuple]:
         """(hall, department, window, staff, level, count) of ratings given in the range, less
@@ -247,16 +259,29 @@ class FactSource:
 
     def case_rows(self, today: date) -> list[tuple]:
         """(hall, department, window, staff, cases, on_time, late, overdue) of the cases opened
-        by visits of the range, their state on `today`."""
+        by visits of the range, their state on `today`: the finished ones from the month
+        roll-ups for its whole months, the open ones (overdue or not depends on `today`) from
+        the day rows through their partial index."""
+        sub, a = self._union("fact_cases_month", "fact_cases", "hall, department, win, staff, finished, on_time, late",
+                             day_filter=" AND finished IS NOT NULL",
+                             day_cols="hall, department, win, staff, 1 AS finished,"
+                                      " CASE WHEN finished <= deadline THEN 1 ELSE 0 END AS on_time,"
+                                      " CASE WHEN finished > deadline THEN 1 ELSE 0 END AS late")
+        acc: dict[tuple, list[int]] = {}
+        for h, dept, win, st, n, on_time, late in self._rows(
+                "SELECT hall, department, win, staff, SUM(finished), SUM(on_time), SUM(late)"
+                f" FROM ({sub}) AS u GROUP BY hall, department, win, staff", a):
+            acc[(h, dept, win, st)] = [int(n), int(on_time), int(late), 0]
         w, a = self._where()
         p = self.store.db.param
-        rows = self._rows(
-            "SELECT hall, department, win, staff, COUNT(*),"
-            " SUM(CASE WHEN finished IS NOT NULL AND finished <= deadline THEN 1 ELSE 0 END),"
-            " SUM(CASE WHEN finished IS NOT NULL AND finished > deadline THEN 1 ELSE 0 END),"
-            f" SUM(CASE WHEN finished IS NULL AND deadline < {p} THEN 1 ELSE 0 END)"
-            f" FROM fact_cases{w} GROUP BY hall, department, win, staff", [today.isoformat(), *a])
-        return [(h, dept, _none(win), _none(st), *(int(x) for x in c)) for h, dept, win, st, *c in rows]
+        for h, dept, win, st, n, overdue in self._rows(
+                f"SELECT hall, department, win, staff, COUNT(*), SUM(CASE WHEN deadline < {p} THEN 1 ELSE 0 END)"
+                f" FROM fact_cases{w} AND finished IS NULL GROUP BY hall, department, win, staff",
+                [today.isoformat(), *a]):
+            c = acc.setdefault((h, dept, win, st), [0, 0, 0, 0])
+            c[0] += int(n)
+            c[3] += int(overdue)
+        return [(h, dept, _none(win), _none(st), *c) for (h, dept, win, st), c in acc.items()]
 
     def attendance(self, today: date) -> list[pj.StaffMonth]:
         totals: dict[tuple[str, str], pj.StaffTotals] = {}
@@ -264,13 +289,14 @@ class FactSource:
         if whole:
             w, a = self._where(col="month")
             a[0], a[1] = whole
-            for hall, staff, days, late, early, steps, viol in self._rows(
-                    f"SELECT hall, staff, days, late, early, step_aways, violations FROM fact_staff_month{w}", a):
+            rows = self._rows(
+                f"SELECT hall, staff, days, late, early, step_aways, violations FROM fact_staff_month{w}", a)
+            decoded = DAYS_DECODER.decode("[" + ",".join(r[2] for r in rows) + "]") if rows else []
+            for (hall, staff, _days, late, early, steps, viol), days in zip(rows, decoded):
                 t = totals.get((hall, staff))
                 if t is None:
                     t = totals[(hall, staff)] = pj.StaffTotals()
-                for day, slots in json.loads(days).items():
-                    t.days[date.fromisoformat(day)] = slots
+                t.days.update(days)
                 t.late += late
                 t.early += early
                 t.step_aways += steps

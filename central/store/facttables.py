@@ -1,6 +1,6 @@
 """The fact tables (docs/central.md, section Storage): the reports' figures per hall and local
 day, their month roll-ups, the dirty marks and the ticket and case maps that route late events
-to their day. Created by migrations 4 and 7 (central.store.marks); filled by central.facts."""
+to their day. Created by migrations 4, 7 and 13 (central.store.marks, central.store.migrations); filled by central.facts."""
 
 OUTCOMES = ("instant", "promised", "joint", "notice", "gaps", "refused")
 VISIT_COUNTS = ("visits", "completed", "no_show", "transferred", "unrated") + OUTCOMES
@@ -60,8 +60,23 @@ DDL_ROLLUPS = [
     "CREATE INDEX IF NOT EXISTS fact_staff_month_month ON fact_staff_month (month)",
     "CREATE INDEX IF NOT EXISTS fact_hist_month_month ON fact_hist_month (month, department)",
 ]
+# migration 13: the month roll-up of the finished cases (their on-time and late counts do not
+# depend on the day a report is asked); the open ones, whose overdue count does, are read from
+# the day rows through a partial index (few: a case is open until its hall finishes it)
+DDL_CASES_MONTH = [
+    "CREATE TABLE IF NOT EXISTS fact_cases_month (hall TEXT NOT NULL, month TEXT NOT NULL, department TEXT NOT NULL,"
+    " win TEXT NOT NULL, staff TEXT NOT NULL, finished INTEGER NOT NULL, on_time INTEGER NOT NULL,"
+    " late INTEGER NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS fact_cases_month_hall ON fact_cases_month (hall, month)",
+    "CREATE INDEX IF NOT EXISTS fact_cases_month_month ON fact_cases_month (month)",
+    "CREATE INDEX IF NOT EXISTS fact_cases_open ON fact_cases (day) WHERE finished IS NULL",
+]
+CASES_MONTH_SELECT = (  # the month columns from day rows of fact_cases (grouped by hall, department, win, staff)
+    "COUNT(*), SUM(CASE WHEN finished <= deadline THEN 1 ELSE 0 END),"
+    " SUM(CASE WHEN finished > deadline THEN 1 ELSE 0 END)")
 DAY_TABLES = ("fact_visits", "fact_hist", "fact_ratings", "fact_cases", "fact_staff_days", "fact_hours")
-MONTH_TABLES = ("fact_hist_month", "fact_hours_month", "fact_visits_month", "fact_ratings_month", "fact_staff_month")
+MONTH_TABLES = ("fact_hist_month", "fact_hours_month", "fact_visits_month", "fact_ratings_month", "fact_staff_month",
+                "fact_cases_month")
 COLUMNS = {
     "fact_visits": ("hall", "day", "department", "win", "staff") + VISIT_COUNTS,
     "fact_hist": ("hall", "day", "department", "wait", "service"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 
 from . import marks
+from .facttables import CASES_MONTH_SELECT, DDL_CASES_MONTH
 
 QUARANTINE_KEEP = 4096  # bytes of a quarantined payload kept; its size and SHA-256 describe the rest
 
@@ -95,6 +96,17 @@ def _m12_unmarked_batches(store) -> None:
                          " seq_lo BIGINT NOT NULL, seq_hi BIGINT NOT NULL)")
 
 
+def _m13_cases_month(store) -> None:
+    """The month roll-up of finished cases, filled from the day rows already stored (a dirty day
+    rebuilds its month as every roll-up's), and the partial index of the open cases."""
+    for sql in DDL_CASES_MONTH:
+        store.db.execute_sql(sql)
+    store.db.execute_sql(
+        "INSERT INTO fact_cases_month (hall, month, department, win, staff, finished, on_time, late)"
+        f" SELECT hall, substr(day, 1, 7), department, win, staff, {CASES_MONTH_SELECT} FROM fact_cases"
+        " WHERE finished IS NOT NULL GROUP BY hall, substr(day, 1, 7), department, win, staff")
+
+
 # (version, name, function) — append only; never edit an applied migration.
 MIGRATIONS = [
     (1, "initial schema", _m1_initial),
@@ -109,4 +121,5 @@ MIGRATIONS = [
     (10, "appointment bookings", _m10_appointments),
     (11, "complaints taken at halls", _m11_hall_complaints),
     (12, "batches whose dirty marks are still to be written", _m12_unmarked_batches),
+    (13, "month roll-up of finished cases", _m13_cases_month),
 ]

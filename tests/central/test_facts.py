@@ -233,7 +233,7 @@ def test_facts_equal_the_on_request_path_for_generated_records(store, generated)
     # the whole months were read from the month roll-ups: every hall has rows for each of them
     for table, col in (("fact_visits_month", "department"), ("fact_ratings_month", "department"),
                        ("fact_hours_month", "department"), ("fact_hist_month", "department"),
-                       ("fact_staff_month", "staff")):
+                       ("fact_staff_month", "staff"), ("fact_cases_month", "department")):
         have = set(store.db.execute_sql(f"SELECT DISTINCT hall, month FROM {table}").fetchall())
         assert {(h, m) for h in d.halls for m in ("2025-01", "2025-02", "2025-03")} <= have, table
     assert store.event_counts() == dict(store.db.execute_sql("SELECT hall, COUNT(*) FROM events GROUP BY hall"))
@@ -265,6 +265,36 @@ def test_facts_month_rollups_equal_their_days(store, generated):
                 [h, m]).fetchall())
             assert punched == q(f"SELECT COUNT(*) FROM fact_staff_days WHERE hall = {store.db.param} AND day LIKE"
                                 f" {store.db.param} AND punched = 1", [h, m + "-%"]).fetchone()[0] > 0
+            cases = q(f"SELECT SUM(finished), SUM(on_time), SUM(late) FROM fact_cases_month WHERE hall = {store.db.param}"
+                      f" AND month = {store.db.param}", [h, m]).fetchone()
+            assert [int(x or 0) for x in cases] == [int(x or 0) for x in q(
+                f"SELECT COUNT(*), SUM(CASE WHEN finished <= deadline THEN 1 ELSE 0 END),"
+                f" SUM(CASE WHEN finished > deadline THEN 1 ELSE 0 END) FROM fact_cases WHERE hall = {store.db.param}"
+                f" AND day LIKE {store.db.param} AND finished IS NOT NULL", [h, m + "-%"]).fetchone()]
+
+
+def test_facts_cases_month_migration_rolls_up_the_stored_days(store, generated):
+    """Migration 13 fills the finished cases' month roll-up from the day rows a central already
+    holds (their days are not dirty, so no refresh would): reports equal the raw path."""
+    d, payloads = generated
+    for hall, payload, _ts in payloads:
+        store.ingest(hall, wire.events_topic(hall), payload, 1)
+    today = date(2025, 3, 20)
+    want = rp.service(Raw(store), d, "2025-01-01", "2025-03-31", today=today)
+    assert rp.service(store, d, "2025-01-01", "2025-03-31", today=today) == want
+    store.db.execute_sql("DROP TABLE fact_cases_month")
+    store.db.execute_sql("DROP INDEX fact_cases_open")
+    store.db.execute_sql("DELETE FROM schema_migrations WHERE version = 13")
+    store.close()
+    fresh = CentralStore(store.url)
+    fresh.open()
+    try:
+        assert _dirty_in(fresh, "2025-01-01", "2025-03-31") == []
+        assert fresh.db.execute_sql("SELECT COUNT(*) FROM fact_cases_month").fetchone()[0] > 0
+        got = rp.service(fresh, d, "2025-01-01", "2025-03-31", today=today)
+        assert got == want and got["total"]["cases"] > 50 and got["total"]["cases_overdue"] > 0
+    finally:
+        fresh.close()
 
 
 # ---------------------------------------------------------------- the per-hall event counter
