@@ -117,8 +117,11 @@ def _write(store, hall: str, a: date, b: date, rows: dict[str, dict[str, list[tu
         store.db.cursor().executemany(
             f"DELETE FROM fact_dirty WHERE hall = {p} AND day = {p} AND token = {p}",
             [(hall, day, now[day]) for day in ok])
-        for month in sorted({day[:7] for day in ok}):
+        months = sorted({day[:7] for day in ok})
+        for month in months:
             _rebuild_month(store, hall, month)
+        insert_rows(store, "fact_month_version", ("hall", "month", "n"), [(hall, m, 1) for m in months],
+                    conflict=" ON CONFLICT (hall, month) DO UPDATE SET n = fact_month_version.n + 1")
     return len(ok)
 
 

@@ -8,8 +8,9 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
+from typing import Any, Callable
 
 import msgspec
 
@@ -19,6 +20,7 @@ from ..store.facttables import ALL, VISIT_COUNTS
 from ..store.marks import unmarked_count
 from sync.kernel.clock import SystemClock
 from ..store.sql import chunks, placeholders
+from .cache import cache_of, events_version, months_version
 from .compute import count_visit, issue_hour, rated_days, visit_key
 from .hist import bucket, merge_all
 from .refresh import refresh
@@ -92,6 +94,7 @@ class FactSource:
 
     def __init__(self, store, d: Directory, start: date, end: date, halls: list[str] | None) -> None:
         self.store, self.d, self.start, self.end, self.halls = store, d, start, end, halls
+        self._version: tuple[int, int] | None = None  # of the range's months (central.facts.cache), read once
         refresher = getattr(store, "facts_refresher", None)
         if refresher is None:
             refresh(store, d, start, end, halls)
@@ -155,9 +158,50 @@ class FactSource:
             args += a + list(day_args)
         return " UNION ALL ".join(parts), args
 
+    # -- the report inputs, each kept in the store's cache while its facts are unchanged
+
+    def _cached(self, name: str, args: tuple, make: Callable[[], Any], events: bool = False) -> Any:
+        """`make()`, or what it gave for the same facts before (central.facts.cache); `events`:
+        it also reads the events on request (attendance: leave, first days, window overrides)."""
+        if self.halls is not None and not self.halls:
+            return make()
+        if self._version is None:
+            self._version = months_version(self.store, self.start.strftime("%Y-%m"), self.end.strftime("%Y-%m"),
+                                           self.halls)
+        key = (name, args, self.start, self.end, None if self.halls is None else tuple(self.halls), self._version,
+               events_version(self.store) if events else None)
+        return cache_of(self.store).get(key, self.d, make)
+
     def visit_rows(self) -> list[tuple]:
         """(hall, department, window, staff, visits, completed, no_show, transferred, unrated,
         instant … refused) summed over the range (month roll-ups for its whole months)."""
+        return list(self._cached("visits", (), self._visit_rows))
+
+    def histograms(self, department: str | None = None) -> dict[tuple[str, str], tuple[Counter, Counter]]:
+        """(hall, department) → (wait histogram, service histogram) over the range: month
+        histograms for the whole months inside it, day histograms for the rest. With
+        `department` only that department's; otherwise per hall over every department, keyed
+        (hall, "*")."""
+        got = self._cached("histograms", (department,), lambda: self._histograms(department))
+        return {k: (Counter(w), Counter(s)) for k, (w, s) in got.items()}
+
+    def hour_rows(self, department: str | None = None) -> dict[int, tuple[int, int, Counter]]:
+        """Hour of issue → (tickets issued, of those called, wait histogram) over the range, of
+        one department or of all."""
+        got = self._cached("hours", (department,), lambda: self._hour_rows(department))
+        return {h: (n, called, Counter(w)) for h, (n, called, w) in got.items()}
+
+    def case_rows(self, today: date) -> list[tuple]:
+        """(hall, department, window, staff, cases, on_time, late, overdue) of the cases opened
+        by visits of the range, their state on `today`."""
+        return list(self._cached("cases", (today,), lambda: self._case_rows(today)))
+
+    def attendance(self, today: date) -> list[pj.StaffMonth]:
+        """Per staff member of the range: the staff-day facts folded with leave, first days and
+        schedules (projections.fold_attendance)."""
+        return [replace(m) for m in self._cached("attendance", (today,), lambda: self._attendance(today), events=True)]
+
+    def _visit_rows(self) -> list[tuple]:
         cols = ", ".join(("hall", "department", "win", "staff") + VISIT_COUNTS)
         sub, a = self._union("fact_visits_month", "fact_visits", cols)
         sums = ", ".join(f"SUM({c})" for c in VISIT_COUNTS)
@@ -165,11 +209,7 @@ class FactSource:
                           " GROUP BY hall, department, win, staff", a)
         return [(h, dept, _none(win), _none(st), *(int(x) for x in c)) for h, dept, win, st, *c in rows]
 
-    def histograms(self, department: str | None = None) -> dict[tuple[str, str], tuple[Counter, Counter]]:
-        """(hall, department) → (wait histogram, service histogram) over the range: month
-        histograms for the whole months inside it, day histograms for the rest. With
-        `department` only that department's; otherwise per hall over every department, keyed
-        (hall, "*")."""
+    def _histograms(self, department: str | None = None) -> dict[tuple[str, str], tuple[Counter, Counter]]:
         out: dict[tuple[str, str], tuple[Counter, Counter]] = defaultdict(lambda: (Counter(), Counter()))
         p = self.store.db.param
         dept = department if department is not None else ALL
@@ -186,9 +226,7 @@ class FactSource:
             merge_all(h[1], sv)
         return out
 
-    def hour_rows(self, department: str | None = None) -> dict[int, tuple[int, int, Counter]]:
-        """Hour of issue → (tickets issued, of those called, wait histogram) over the range, of
-        one department or of all."""
+    def _hour_rows(self, department: str | None = None) -> dict[int, tuple[int, int, Counter]]:
         p = self.store.db.param
         one = department is not None
         sub, a = self._union("fact_hours_month", "fact_hours", "hour, visits, called, wait", f" AND department = {p}",
@@ -211,13 +249,16 @@ class FactSource:
     def rating_rows(self, excluded: set[tuple[str, str]] = frozenset()) -> list[tuple]:
         """(hall, department, window, staff, level, count) of ratings given in the range, less
         the ratings of the `excluded` (hall, ticket)s (appeals accepted)."""
-        sub, a = self._union("fact_ratings_month", "fact_ratings", "hall, department, win, staff, level, n")
-        rows = self._rows(f"SELECT hall, department, win, staff, level, SUM(n) FROM ({sub}) AS u"
-                          " GROUP BY hall, department, win, staff, level", a)
-        c = Counter({(h, dept, _none(win), _none(st), int(lv)): int(n) for h, dept, win, st, lv, n in rows})
+        c = Counter(self._cached("ratings", (), self._rating_counts))
         for r in self._excluded_ratings(excluded):
             c[(r.hall, r.department or "", r.window or None, r.staff or None, r.level)] -= 1
         return [(*k, n) for k, n in c.items() if n > 0]
+
+    def _rating_counts(self) -> dict[tuple, int]:
+        sub, a = self._union("fact_ratings_month", "fact_ratings", "hall, department, win, staff, level, n")
+        rows = self._rows(f"SELECT hall, department, win, staff, level, SUM(n) FROM ({sub}) AS u"
+                          " GROUP BY hall, department, win, staff, level", a)
+        return {(h, dept, _none(win), _none(st), int(lv)): int(n) for h, dept, win, st, lv, n in rows}
 
     def _excluded_ratings(self, excluded: set[tuple[str, str]]) -> list[pj.Rating]:
         """The ratings (given in the range) of the excluded tickets, looked for from the day
@@ -257,11 +298,9 @@ class FactSource:
                 out.extend(r for r in pj.ratings(self.store, self.d, lo, hi, [hall]) if r.ticket in tickets)
         return out
 
-    def case_rows(self, today: date) -> list[tuple]:
-        """(hall, department, window, staff, cases, on_time, late, overdue) of the cases opened
-        by visits of the range, their state on `today`: the finished ones from the month
-        roll-ups for its whole months, the open ones (overdue or not depends on `today`) from
-        the day rows through their partial index."""
+    def _case_rows(self, today: date) -> list[tuple]:
+        """The finished cases from the month roll-ups for the range's whole months, the open
+        ones (overdue or not depends on `today`) from the day rows through their partial index."""
         sub, a = self._union("fact_cases_month", "fact_cases", "hall, department, win, staff, finished, on_time, late",
                              day_filter=" AND finished IS NOT NULL",
                              day_cols="hall, department, win, staff, 1 AS finished,"
@@ -283,7 +322,7 @@ class FactSource:
             c[3] += int(overdue)
         return [(h, dept, _none(win), _none(st), *c) for (h, dept, win, st), c in acc.items()]
 
-    def attendance(self, today: date) -> list[pj.StaffMonth]:
+    def _attendance(self, today: date) -> list[pj.StaffMonth]:
         totals: dict[tuple[str, str], pj.StaffTotals] = {}
         whole, spans = self._pieces()
         if whole:

@@ -107,6 +107,14 @@ def _m13_cases_month(store) -> None:
         " WHERE finished IS NOT NULL GROUP BY hall, substr(day, 1, 7), department, win, staff")
 
 
+def _m14_fact_month_version(store) -> None:
+    """A counter per (hall, month) that the refresh transaction raises whenever it rewrites that
+    month's facts: the key of the report cache (central.facts.cache)."""
+    store.db.execute_sql("CREATE TABLE IF NOT EXISTS fact_month_version (hall TEXT NOT NULL, month TEXT NOT NULL,"
+                         " n BIGINT NOT NULL, PRIMARY KEY (hall, month))")
+    store.db.execute_sql("CREATE INDEX IF NOT EXISTS fact_month_version_month ON fact_month_version (month)")
+
+
 # (version, name, function) — append only; never edit an applied migration.
 MIGRATIONS = [
     (1, "initial schema", _m1_initial),
@@ -122,4 +130,5 @@ MIGRATIONS = [
     (11, "complaints taken at halls", _m11_hall_complaints),
     (12, "batches whose dirty marks are still to be written", _m12_unmarked_batches),
     (13, "month roll-up of finished cases", _m13_cases_month),
+    (14, "a version per hall and month of the facts", _m14_fact_month_version),
 ]

@@ -126,6 +126,18 @@ def test_facts_duplicates_do_not_double_count(store, directory):
     assert again == first and first[0]["total"]["visits"] == 5
 
 
+def _reopened_before(store, version: int, *drop: str) -> CentralStore:
+    """The store's database made that of a central before migration `version` (`drop` run, the
+    migration unrecorded), closed and opened again: the migration runs on it."""
+    for sql in drop:
+        store.db.execute_sql(sql)
+    store.db.execute_sql("DELETE FROM schema_migrations WHERE version = ?".replace("?", store.db.param), [version])
+    store.close()
+    fresh = CentralStore(store.url)
+    fresh.open()
+    return fresh
+
+
 FACT_TABLES = ["fact_dirty", "fact_tickets", "fact_case_tickets", "fact_visits", "fact_hist", "fact_hist_month",
                "fact_ratings", "fact_cases", "fact_staff_days"]
 
@@ -133,12 +145,7 @@ FACT_TABLES = ["fact_dirty", "fact_tickets", "fact_case_tickets", "fact_visits",
 def test_facts_migration_over_an_old_database_marks_every_day_dirty(store, directory):
     ingest_all(store, three_halls())
     # make it the database of a central from before the facts: no fact tables, migration 4 not applied
-    for t in FACT_TABLES:
-        store.db.execute_sql(f"DROP TABLE {t}")
-    store.db.execute_sql("DELETE FROM schema_migrations WHERE version = 4")
-    store.close()
-    fresh = CentralStore(store.url)
-    fresh.open()
+    fresh = _reopened_before(store, 4, *(f"DROP TABLE {t}" for t in FACT_TABLES))
     try:
         marked = set(marks.dirty(fresh))
         for hall, day in [("h-a", "2026-11-02"), ("h-a", "2026-11-05"), ("h-a", "2026-11-07"), ("h-b", "2026-11-03"),
@@ -282,12 +289,7 @@ def test_facts_cases_month_migration_rolls_up_the_stored_days(store, generated):
     today = date(2025, 3, 20)
     want = rp.service(Raw(store), d, "2025-01-01", "2025-03-31", today=today)
     assert rp.service(store, d, "2025-01-01", "2025-03-31", today=today) == want
-    store.db.execute_sql("DROP TABLE fact_cases_month")
-    store.db.execute_sql("DROP INDEX fact_cases_open")
-    store.db.execute_sql("DELETE FROM schema_migrations WHERE version = 13")
-    store.close()
-    fresh = CentralStore(store.url)
-    fresh.open()
+    fresh = _reopened_before(store, 13, "DROP TABLE fact_cases_month", "DROP INDEX fact_cases_open")
     try:
         assert _dirty_in(fresh, "2025-01-01", "2025-03-31") == []
         assert fresh.db.execute_sql("SELECT COUNT(*) FROM fact_cases_month").fetchone()[0] > 0
@@ -337,11 +339,7 @@ def test_facts_hall_event_counter_migration_counts_the_stored_events(store, dire
     ingest_all(store, three_halls())
     want = _counts(store)
     assert store.event_counts() == want and sum(want.values()) > 20
-    store.db.execute_sql("DROP TABLE hall_event_counts")
-    store.db.execute_sql("DELETE FROM schema_migrations WHERE version = 6")
-    store.close()
-    fresh = CentralStore(store.url)
-    fresh.open()
+    fresh = _reopened_before(store, 6, "DROP TABLE hall_event_counts")
     try:
         assert fresh.event_counts() == want
     finally:
