@@ -45,7 +45,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SH = ZoneInfo("Asia/Shanghai")
 BATCH = 500  # events per wire batch
 GROUP = 64  # batches per ingest transaction (central.service's group commit)
-TARGET_MS = 300
+TARGET_MS = 100  # issue 16: a warm page (wave 1 asked ≤ 300 ms)
 FIRST_MS = 1000  # issue 16: the first report after a bulk load
 ADMIN_PASSWORD = "bench-admin"
 

@@ -126,7 +126,7 @@ def parser() -> argparse.ArgumentParser:
                     "then PostgreSQL when reachable, each a fresh database) and report events/s; then serve the "
                     "dashboard (uvicorn, logged in) and time the live view and the yearly service and rankings "
                     "reports (page and JSON API): the first request cold (day facts dirty), then RUNS warm: "
-                    "p50 and max. Target: ≤ 300 ms per page.")
+                    "p50 and max. Targets: ≤ 1 s for the first request after the load, ≤ 100 ms warm.")
     c.add_argument("--halls", type=_positive_int, default=30, metavar="N", help="halls (default 30)")
     c.add_argument("--days", type=_positive_int, default=365, metavar="N", help="days from 2025-01-01 (default 365)")
     c.add_argument("--visits", type=_positive_int, default=100, metavar="N",
