@@ -63,15 +63,16 @@ def tables(Base: type) -> list[type]:
 
 
 def _issued(s, seq: int, ts: int, b: ev.TicketIssued) -> None:
-    s.m.Ticket.insert(
-        id=b.ticket, number=b.number, department=b.department, item=b.item, priority=b.priority,
-        state="waiting", service_date=b.service_date, issued_at=ts, queue_key=ts,
-    ).execute()
-    C = s.m.Counter
+    # the hottest write of a hall: plain SQL (see edge.store.log.INSERT_EVENT)
+    s.db.execute_sql(
+        "INSERT INTO tickets (id, number, department, item, priority, state, service_date, issued_at, queue_key,"
+        " recalls, rejoins, transfers) VALUES (?, ?, ?, ?, ?, 'waiting', ?, ?, ?, 0, 0, 0)",
+        (b.ticket, b.number, b.department, b.item, b.priority, b.service_date, ts, ts))
     n = int(b.number.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ") or 0)
-    C.insert(department=b.department, service_date=b.service_date, last=n).on_conflict(
-        conflict_target=[C.department, C.service_date], update={C.last: pw.fn.MAX(C.last, n)}
-    ).execute()
+    s.db.execute_sql(
+        "INSERT INTO counters (department, service_date, last) VALUES (?, ?, ?)"
+        " ON CONFLICT (department, service_date) DO UPDATE SET last = MAX(last, excluded.last)",
+        (b.department, b.service_date, n))
 
 
 def _called(s, seq: int, ts: int, b: ev.TicketCalled) -> None:
