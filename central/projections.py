@@ -432,31 +432,16 @@ def fold_attendance(d: Directory, start: date, end: date, hall_ids: list[str], t
             t = totals.get((h, staff))
             days = t.days if t else {}
             on_leave = leave.get((h, staff))
-            expected = absent = missing = leave_days = 0
-            if not on_leave:  # the common case, counted without a loop in Python per day
-                punched = [(n, days[day]) for day, n in slot_count.items() if day in days] if days else []
-                unpunched = [day for day in slot_count if day not in days] if punched else list(slot_count)
-                absent = sum(1 for day in unpunched if slot_count[day] and hs.expected(staff, day))
-                expected = absent + sum(1 for n, _s in punched if n)
-                leave_days = sum(1 for n, _s in punched if not n) + sum(
-                    1 for day in unpunched if not slot_count[day] and hs.expected(staff, day))
-                missing = sum(n - s for n, s in punched if n > s)
-            else:
-                for day, halves in open_days:
-                    slots = days.get(day)
-                    if slots is None and not hs.expected(staff, day):
-                        continue  # not scheduled that day and no punch: nothing to count
-                    away = on_leave.get(day)
-                    counted = sum(1 for x in halves if x not in away) if away else len(halves)
-                    if not counted:
-                        leave_days += 1
-                    elif slots is not None:
-                        expected += 1
-                        if counted > slots:
-                            missing += counted - slots
-                    else:
-                        expected += 1
-                        absent += 1
+            # slots counted per open day: all of them, less the halves on leave
+            n_of = slot_count if not on_leave else {
+                day: sum(1 for x in halves if x not in on_leave[day]) if day in on_leave else len(halves)
+                for day, halves in open_days}
+            punched = [(n_of[day], slots) for day, slots in days.items() if day in n_of]
+            absent_n = [n for day, n in n_of.items() if day not in days and hs.expected(staff, day)]
+            absent = sum(1 for n in absent_n if n)  # scheduled, no punch, not all on leave
+            leave_days = sum(1 for n in absent_n if not n) + sum(1 for n, _s in punched if not n)
+            expected = absent + sum(1 for n, _s in punched if n)
+            missing = sum(n - slots for n, slots in punched if n > slots)
             r.expected += expected
             r.absent += absent
             r.missing += missing

@@ -59,10 +59,6 @@ class FactCache:
                 self._entries.popitem(last=False)
         return value
 
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-
 
 _made = threading.Lock()
 

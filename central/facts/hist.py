@@ -31,20 +31,15 @@ def hist_percentile(h: Counter, p: float) -> float | None:
             return float(b)
     return None
 
-HIST_DECODER = msgspec.json.Decoder(dict[int, int])  # JSON object keys decode straight to int buckets
-
-
-HISTS_DECODER = msgspec.json.Decoder(list[dict[int, int]])
+HISTS_DECODER = msgspec.json.Decoder(list[dict[int, int]])  # JSON object keys decode straight to int buckets
 
 
 def merge_json(into: Counter, text: str) -> None:
-    get = into.get
-    for k, v in HIST_DECODER.decode(text).items():
-        into[k] = get(k, 0) + v
+    merge_all(into, [text])
 
 
 def merge_all(into: Counter, texts: list[str]) -> None:
-    """`merge_json` of many histograms at once: one decode of them all as a JSON array (a
+    """Add the JSON histograms `texts` into `into`, decoded in one call as a JSON array (a
     yearly chart merges thousands; decoding them one call each cost a third of the merge)."""
     if not texts:
         return
