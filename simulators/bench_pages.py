@@ -44,9 +44,11 @@ def serve(store, config: Path):
     return f"http://127.0.0.1:{port}", stop
 
 
-def time_pages(base: str, pages: dict[str, str], runs: int, password: str, between=None) -> dict:
+def time_pages(base: str, pages: dict[str, str], runs: int, password: str, between=None, change=None) -> dict:
     """Each page once (cold: right after the bulk load, answered from the facts as they are,
-    the API's `facts` field kept), then `between()` (waits for the refresher), then `runs` warm."""
+    the API's `facts` field kept), then `between()` (waits for the refresher), then `runs` warm;
+    then, with `change`, `runs` times: `change()` (a live hall's batch, stored and its day
+    refreshed) and every page once after it (`live_p50_ms`, `live_max_ms`)."""
     import logging
 
     import httpx
@@ -78,4 +80,12 @@ def time_pages(base: str, pages: dict[str, str], runs: int, password: str, betwe
         for name, path in pages.items():
             warm = [get(name, path)[0] for _ in range(runs)]
             out[name].update(p50_ms=round(statistics.median(warm), 1), max_ms=round(max(warm), 1), runs=len(warm))
+        if change is not None:
+            live: dict[str, list[float]] = {name: [] for name in pages}
+            for _ in range(runs):
+                change()
+                for name, path in pages.items():
+                    live[name].append(get(name, path)[0])
+            for name, ms in live.items():
+                out[name].update(live_p50_ms=round(statistics.median(ms), 1), live_max_ms=round(max(ms), 1))
     return out

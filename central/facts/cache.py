@@ -31,7 +31,7 @@ import threading
 from collections import OrderedDict
 from typing import Any, Callable
 
-MAX_ENTRIES = 64
+MAX_ENTRIES = 128  # a report of a range over several months keeps two parts per input (FactSource._split)
 
 
 class FactCache:

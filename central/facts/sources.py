@@ -86,6 +86,65 @@ def reading():
         _reading.reset(token)
 
 
+# -- merging the parts of a range (FactSource._split): new objects, the cached parts untouched
+
+
+def _sum_rows(a: list[tuple], b: list[tuple]) -> list[tuple]:
+    """Rows (hall, department, window, staff, *counts) of two parts, counts summed by key."""
+    out: dict[tuple, list[int]] = {}
+    for r in (*a, *b):
+        c = out.get(r[:4])
+        if c is None:
+            out[r[:4]] = list(r[4:])
+        else:
+            for i, x in enumerate(r[4:]):
+                c[i] += x
+    return [(*k, *c) for k, c in out.items()]
+
+
+def _add_histograms(a: dict, b: dict) -> dict[tuple[str, str], tuple[Counter, Counter]]:
+    out = {k: (Counter(w), Counter(s)) for k, (w, s) in a.items()}
+    for k, (w, s) in b.items():
+        got = out.get(k)
+        if got is None:
+            out[k] = (Counter(w), Counter(s))
+        else:
+            got[0].update(w)
+            got[1].update(s)
+    return out
+
+
+def _add_hours(a: dict, b: dict) -> dict[int, tuple[int, int, Counter]]:
+    out = {h: (n, called, Counter(w)) for h, (n, called, w) in a.items()}
+    for h, (n, called, w) in b.items():
+        got = out.get(h)
+        if got is None:
+            out[h] = (n, called, Counter(w))
+        else:
+            got[2].update(w)
+            out[h] = (got[0] + n, got[1] + called, got[2])
+    return dict(sorted(out.items()))
+
+
+def _add_counts(a: dict, b: dict) -> dict:
+    out = dict(a)
+    for k, n in b.items():
+        out[k] = out.get(k, 0) + n
+    return out
+
+
+def _add_totals(a: dict, b: dict) -> dict[tuple[str, str], pj.StaffTotals]:
+    """Staff totals of two parts (fold_attendance only reads them: the days dicts are shared)."""
+    out = dict(a)
+    for k, t in b.items():
+        got = out.get(k)
+        out[k] = t if got is None else pj.StaffTotals(days={**got.days, **t.days}, late=got.late + t.late,
+                                                      early=got.early + t.early,
+                                                      step_aways=got.step_aways + t.step_aways,
+                                                      violations=got.violations + t.violations)
+    return out
+
+
 class FactSource:
     """Report inputs aggregated from the stored facts as they are. The store's refresher
     (central.facts.refresher, `store.facts_refresher`) keeps them up to date; run synchronously
@@ -95,6 +154,7 @@ class FactSource:
     def __init__(self, store, d: Directory, start: date, end: date, halls: list[str] | None) -> None:
         self.store, self.d, self.start, self.end, self.halls = store, d, start, end, halls
         self._version: tuple[int, int] | None = None  # of the range's months (central.facts.cache), read once
+        self._parts: tuple[FactSource, FactSource] | None = None  # before the last month, the last month (_split)
         refresher = getattr(store, "facts_refresher", None)
         if refresher is None:
             refresh(store, d, start, end, halls)
@@ -172,29 +232,51 @@ class FactSource:
                events_version(self.store) if events else None)
         return cache_of(self.store).get(key, self.d, make)
 
+    def _split(self, name: str, args: tuple, method: str, merge: Callable[[Any, Any], Any]) -> Any:
+        """What `method(*args)` gives over the range, as the merge of its value before the
+        range's last month and its value over that month, each cached on its own: under live
+        ingest the refresher rewrites today's month every few seconds, and only that month's
+        part is then recomputed (a year's report reads the eleven months before from the cache).
+        A range inside one month is one part."""
+        cut = date(self.end.year, self.end.month, 1)
+        if cut <= self.start or (self.halls is not None and not self.halls):
+            value = self._cached(name, args, lambda: getattr(self, method)(*args))
+            return merge(value, type(value)())  # a copy: the cached value is shared
+        if self._parts is None:
+            self._parts = (self._part(self.start, cut - timedelta(days=1)), self._part(cut, self.end))
+        head, tail = self._parts
+        return merge(head._cached(name, args, lambda: getattr(head, method)(*args)),
+                     tail._cached(name, args, lambda: getattr(tail, method)(*args)))
+
+    def _part(self, start: date, end: date) -> "FactSource":
+        """This source over a part of its range (no refresh, no freshness note: the whole range's
+        were taken when it was made)."""
+        part = object.__new__(FactSource)
+        part.store, part.d, part.start, part.end, part.halls = self.store, self.d, start, end, self.halls
+        part._version, part._parts = None, None
+        return part
+
     def visit_rows(self) -> list[tuple]:
         """(hall, department, window, staff, visits, completed, no_show, transferred, unrated,
         instant … refused) summed over the range (month roll-ups for its whole months)."""
-        return list(self._cached("visits", (), self._visit_rows))
+        return self._split("visits", (), "_visit_rows", _sum_rows)
 
     def histograms(self, department: str | None = None) -> dict[tuple[str, str], tuple[Counter, Counter]]:
         """(hall, department) → (wait histogram, service histogram) over the range: month
         histograms for the whole months inside it, day histograms for the rest. With
         `department` only that department's; otherwise per hall over every department, keyed
         (hall, "*")."""
-        got = self._cached("histograms", (department,), lambda: self._histograms(department))
-        return {k: (Counter(w), Counter(s)) for k, (w, s) in got.items()}
+        return self._split("histograms", (department,), "_histograms", _add_histograms)
 
     def hour_rows(self, department: str | None = None) -> dict[int, tuple[int, int, Counter]]:
         """Hour of issue → (tickets issued, of those called, wait histogram) over the range, of
         one department or of all."""
-        got = self._cached("hours", (department,), lambda: self._hour_rows(department))
-        return {h: (n, called, Counter(w)) for h, (n, called, w) in got.items()}
+        return self._split("hours", (department,), "_hour_rows", _add_hours)
 
     def case_rows(self, today: date) -> list[tuple]:
         """(hall, department, window, staff, cases, on_time, late, overdue) of the cases opened
         by visits of the range, their state on `today`."""
-        return list(self._cached("cases", (today,), lambda: self._case_rows(today)))
+        return self._split("cases", (today,), "_case_rows", _sum_rows)
 
     def attendance(self, today: date) -> list[pj.StaffMonth]:
         """Per staff member of the range: the staff-day facts folded with leave, first days and
@@ -249,7 +331,7 @@ class FactSource:
     def rating_rows(self, excluded: set[tuple[str, str]] = frozenset()) -> list[tuple]:
         """(hall, department, window, staff, level, count) of ratings given in the range, less
         the ratings of the `excluded` (hall, ticket)s (appeals accepted)."""
-        c = Counter(self._cached("ratings", (), self._rating_counts))
+        c = Counter(self._split("ratings", (), "_rating_counts", _add_counts))
         for r in self._excluded_ratings(excluded):
             c[(r.hall, r.department or "", r.window or None, r.staff or None, r.level)] -= 1
         return [(*k, n) for k, n in c.items() if n > 0]
@@ -323,6 +405,16 @@ class FactSource:
         return [(h, dept, _none(win), _none(st), *c) for (h, dept, win, st), c in acc.items()]
 
     def _attendance(self, today: date) -> list[pj.StaffMonth]:
+        totals = self._split("staff_totals", (), "_staff_totals", _add_totals)
+        hall_ids = self.halls if self.halls is not None else list(self.d.halls)
+        leave = pj.leave_days(self.store, self.d, self.start, self.end, self.halls)
+        return pj.fold_attendance(self.d, self.start, self.end, hall_ids, today, totals, leave,
+                                  pj.first_days(self.store, self.d, hall_ids),
+                                  pj.schedules(self.store, self.d, self.end, hall_ids))
+
+    def _staff_totals(self) -> dict[tuple[str, str], pj.StaffTotals]:
+        """(hall, staff) → punched days and summed counts over the range, from the facts only
+        (cached by the months' version; what attendance also reads from the events is not in it)."""
         totals: dict[tuple[str, str], pj.StaffTotals] = {}
         whole, spans = self._pieces()
         if whole:
@@ -355,11 +447,7 @@ class FactSource:
             t.early += early
             t.step_aways += steps
             t.violations += viol
-        hall_ids = self.halls if self.halls is not None else list(self.d.halls)
-        leave = pj.leave_days(self.store, self.d, self.start, self.end, self.halls)
-        return pj.fold_attendance(self.d, self.start, self.end, hall_ids, today, totals, leave,
-                                  pj.first_days(self.store, self.d, hall_ids),
-                                  pj.schedules(self.store, self.d, self.end, hall_ids))
+        return totals
 
 
 class EventSource:

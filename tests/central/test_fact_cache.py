@@ -10,7 +10,7 @@ from datetime import date
 from central import hourly
 from central import reports as rp
 from central.facts.cache import cache_of, months_version
-from central.facts.sources import Raw
+from central.facts.sources import EventSource, FactSource, Raw
 from sync.contract import events as ev
 from sync.contract import wire
 from tests.central.data import HallLog, at, build_directory, ingest_all, ingest_late, three_halls
@@ -103,3 +103,36 @@ def test_fact_cache_keeps_a_past_month_while_the_current_one_changes(store, dire
     assert rp.service(store, directory, *oct_range, today=TODAY) == past
     assert cache.hits > hits  # October read from memory
     assert past == rp.service(Raw(store), directory, *oct_range, today=TODAY)
+
+
+def test_fact_cache_a_change_in_the_last_month_recomputes_only_that_month(store, directory):
+    """Under live ingest the refresher rewrites the current month every few seconds: a report
+    of a longer range (October to November here; a year in the assessment) reads the months
+    before it from memory and recomputes only the last month's part (FactSource._split)."""
+    logs = three_halls()
+    october = HallLog("h-b")
+    october.visit("T-oct", "2026-10-13", "finance", "10:00", "10:03", "10:04", "10:09", "W3", "s-qian")
+    october.add(ev.RatingGiven(window="W3", ticket="T-oct", level=5, staff="s-qian", department="finance"),
+                at("2026-10-13", "10:09", 30))
+    store.ingest("h-b", wire.events_topic("h-b"), october.payload(1, 10**6), 1)
+    ingest_all(store, logs, late=False)
+    both = ("2026-10-01", "2026-11-30")
+    before = rp.service(store, directory, *both, today=TODAY), hourly.wait_by_hour(store, directory, *both)
+    staff = FactSource(store, directory, date(2026, 10, 1), date(2026, 11, 30), None).attendance(TODAY)
+    assert before[0]["total"]["visits"] == 3
+    cache = cache_of(store)
+    ingest_late(store, logs)  # November's days change (h-a's first day and all of h-c)
+    hits, misses = cache.hits, cache.misses
+    after = rp.service(store, directory, *both, today=TODAY), hourly.wait_by_hour(store, directory, *both)
+    # visits, histograms, cases and the hourly chart: October's parts from memory, November's made again
+    assert cache.hits - hits >= 4 and cache.misses - misses >= 4
+    assert after[0]["total"]["visits"] == 6
+    assert after == (rp.service(Raw(store), directory, *both, today=TODAY), hourly.wait_by_hour(Raw(store), directory,
+                                                                                                 *both))
+    # attendance reads the events too (new ones came), so it is folded again, but from
+    # October's staff totals kept in memory
+    hits = cache.hits
+    staff_after = FactSource(store, directory, date(2026, 10, 1), date(2026, 11, 30), None).attendance(TODAY)
+    assert cache.hits - hits == 1  # October's staff totals
+    assert staff_after != staff and staff_after == EventSource(store, directory, date(2026, 10, 1),
+                                                               date(2026, 11, 30), None).attendance(TODAY)

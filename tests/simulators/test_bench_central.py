@@ -33,6 +33,8 @@ def test_bench_central_tiny_scale_reports_numbers():
                                      "rankings_year_api"}
         for page in run["pages"].values():
             assert page["runs"] == 2 and page["cold_ms"] > 0 and 0 < page["p50_ms"] <= page["max_ms"]
+            assert 0 < page["live_p50_ms"] <= page["live_max_ms"]  # each after a live hall's batch was refreshed
+        assert run["db_bytes"] >= run["db_bytes_after_ingest"] > 0
         # the first report answered from the facts as they were, saying how fresh (issue 16); the
         # warm runs came after the refresher had caught up
         assert run["catch_up_s"] >= 0
