@@ -85,3 +85,14 @@ def test_packaging_extras_split_hall_and_central():
     assert {"psycopg2-binary", "xlsxwriter", "amqtt"} <= names(extras["central"])
     assert "onestop[edge,central]" in extras["test"]  # `make setup` installs .[test]: everything
     assert "'.[test]'" in (ROOT / "Makefile").read_text(encoding="utf-8")
+
+
+def test_packaging_the_servers_parse_http_with_httptools():
+    """uvicorn (sync.kernel.serve, http="auto") parses with httptools when it is installed: a
+    dependency of both (pyproject.toml), a fifth less CPU per ticket than h11 (docs/benchmarks.md)."""
+    import uvicorn
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    config = uvicorn.Config(lambda scope, receive, send: None, lifespan="off")
+    config.load()
+    assert config.http_protocol_class is HttpToolsProtocol
