@@ -64,6 +64,7 @@ class BenchOptions:
     concurrency: int = 8
     devices: bool = True  # also the device paths (badge → event, button → lamp)
     device_samples: int = 300
+    edge_cpus: str | None = None  # pin the edge to these cores (`taskset -c`), e.g. "0": one core, as a busy Pi
 
 
 def log(text: str) -> None:
@@ -211,14 +212,17 @@ def run(opts: BenchOptions) -> dict:
     with tempfile.TemporaryDirectory(prefix="onestop-bench-") as tmp:
         edge = EdgeProcess(BENCH_HALL, Path(tmp) / "data", HOST, port, clock_start=BENCH_START,
                            log_level="warning")
-        log(f"starting onestop-edge (bench hall, data in {tmp}) on {edge.base_url} …")
+        edge.cpus = opts.edge_cpus
+        log(f"starting onestop-edge (bench hall, data in {tmp}) on {edge.base_url}"
+            + (f", pinned to core(s) {opts.edge_cpus}" if opts.edge_cpus else "") + " …")
         edge.start()  # raises ProcessError
         try:
             result = _measure(edge, opts)
+            cpus = sorted(os.sched_getaffinity(edge.pid))  # the cores it ran on
         finally:
             code, killed = edge.stop()
         log(f"edge {describe_exit(code, killed)}")
-    result["edge"].update({"exit_code": code, "killed": killed})
+    result["edge"].update({"exit_code": code, "killed": killed, "cpus": cpus})
     result["targets"] = targets(result)
     if opts.devices:
         from .bench_devices import TARGETS_MS, run_devices_bench
@@ -288,7 +292,7 @@ def _measure(edge: EdgeProcess, opts: BenchOptions) -> dict:
                     "platform": platform.platform()},
         "options": {"tickets": opts.tickets, "rate": opts.rate, "seconds": opts.seconds,
                     "concurrency": opts.concurrency, "latency_workers": LATENCY_WORKERS,
-                    "warmup_tickets": WARMUP_TICKETS},
+                    "warmup_tickets": WARMUP_TICKETS, "edge_cpus": opts.edge_cpus},
         "health_latency_ms": health,
         "ticket_latency_ms": tickets,
         "p99_ratio": round(tickets["p99"] / health["p99"], 2) if health["p99"] > 0 else None,

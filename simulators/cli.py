@@ -95,6 +95,9 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("--json", action="store_true", help="print the result as one JSON object (the table goes to stderr)")
     e.add_argument("--no-devices", action="store_true",
                    help="skip the device paths (badge frame → attendance event, button press → lamp change)")
+    e.add_argument("--edge-cpus", metavar="LIST",
+                   help="pin the edge process to these cores (taskset -c LIST, e.g. 0: one core, closer to a Pi 4); "
+                        "the load generator is not pinned")
     e.add_argument("--lean", action="store_true",
                    help="instead: the Pi budget (docs/benchmarks.md) — a throwaway venv with only onestop[edge], "
                         "start-up to /api/health and RSS after --tickets tickets, on every core and with taskset -c 0")
@@ -214,7 +217,8 @@ def main(argv: list[str] | None = None) -> int:
                 f"{bench.WARMUP_TICKETS} warm-up tickets, so the throughput phase has tickets left")
     try:
         result = bench.run(bench.BenchOptions(tickets=args.tickets, rate=args.rate, seconds=args.seconds,
-                                              concurrency=args.concurrency, devices=not args.no_devices))
+                                              concurrency=args.concurrency, devices=not args.no_devices,
+                                              edge_cpus=args.edge_cpus))
     except bench.ProcessError as e:
         print(f"onestop-sim bench: {e}", file=sys.stderr)
         return 1

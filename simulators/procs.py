@@ -123,6 +123,7 @@ class EdgeProcess:
         self.sync = sync  # False: --no-sync, the hall on its own (no broker, no central)
         self.simulate = False  # True: --simulate (MockFactory pins, pty readers, /sim and /api/sim)
         self.broker = broker  # --broker URL (with sync on)
+        self.cpus: str | None = None  # e.g. "0": run pinned to these cores (`taskset -c`; it execs, same pid)
         self.stdout, self.stderr = stdout, stderr
         self.proc: subprocess.Popen | None = None
 
@@ -148,7 +149,7 @@ class EdgeProcess:
             cmd += ["--broker", self.broker]
         if self.simulate:
             cmd.append("--simulate")
-        return cmd
+        return ["taskset", "-c", self.cpus, *cmd] if self.cpus else cmd
 
     def start(self) -> None:
         try:

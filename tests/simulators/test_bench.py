@@ -48,3 +48,14 @@ def test_bench_edge_json_has_sane_figures():
     assert result["edge"]["exit_code"] == 0 and not result["edge"]["killed"]
     assert {t["name"] for t in result["targets"]} and all(isinstance(t["pass"], bool) for t in result["targets"])
     assert "PASS" in r.stderr or "FAIL" in r.stderr  # the table went to stderr
+
+
+def test_bench_edge_pins_the_edge_to_the_cores_asked():
+    """--edge-cpus 0: the hall on one core (closer to a Pi 4 whose other cores are busy)."""
+    r = subprocess.run(
+        [str(BIN / "onestop-sim"), "bench", "edge", "--tickets", "120", "--rate", "20", "--seconds", "1",
+         "--no-devices", "--edge-cpus", "0", "--json"], capture_output=True, text=True, timeout=90)
+    assert r.returncode == 0, r.stderr
+    result = json.loads(r.stdout)
+    assert result["edge"]["cpus"] == [0] and result["options"]["edge_cpus"] == "0"
+    assert result["throughput"]["tickets_per_s"] > 0 and result["tickets_issued"] == 120
