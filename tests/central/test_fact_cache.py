@@ -85,7 +85,8 @@ def test_fact_cache_a_reloaded_configuration_is_not_answered_from_the_old_one(st
     assert cache.misses > misses
 
 
-def test_fact_cache_keeps_a_past_month_while_the_current_one_changes(store, directory):
+def _october_then_november(store) -> dict[str, HallLog]:
+    """One visit of h-b in October, then three_halls' November without its late parts."""
     logs = three_halls()
     october = HallLog("h-b")
     october.visit("T-oct", "2026-10-13", "finance", "10:00", "10:03", "10:04", "10:09", "W3", "s-qian")
@@ -93,6 +94,11 @@ def test_fact_cache_keeps_a_past_month_while_the_current_one_changes(store, dire
                 at("2026-10-13", "10:09", 30))
     store.ingest("h-b", wire.events_topic("h-b"), october.payload(1, 10**6), 1)
     ingest_all(store, logs, late=False)
+    return logs
+
+
+def test_fact_cache_keeps_a_past_month_while_the_current_one_changes(store, directory):
+    logs = _october_then_november(store)
     oct_range = ("2026-10-01", "2026-10-31")
     past = rp.service(store, directory, *oct_range, today=TODAY)
     assert past["total"]["visits"] == 1
@@ -109,13 +115,7 @@ def test_fact_cache_a_change_in_the_last_month_recomputes_only_that_month(store,
     """Under live ingest the refresher rewrites the current month every few seconds: a report
     of a longer range (October to November here; a year in the assessment) reads the months
     before it from memory and recomputes only the last month's part (FactSource._split)."""
-    logs = three_halls()
-    october = HallLog("h-b")
-    october.visit("T-oct", "2026-10-13", "finance", "10:00", "10:03", "10:04", "10:09", "W3", "s-qian")
-    october.add(ev.RatingGiven(window="W3", ticket="T-oct", level=5, staff="s-qian", department="finance"),
-                at("2026-10-13", "10:09", 30))
-    store.ingest("h-b", wire.events_topic("h-b"), october.payload(1, 10**6), 1)
-    ingest_all(store, logs, late=False)
+    logs = _october_then_november(store)
     both = ("2026-10-01", "2026-11-30")
     before = rp.service(store, directory, *both, today=TODAY), hourly.wait_by_hour(store, directory, *both)
     staff = FactSource(store, directory, date(2026, 10, 1), date(2026, 11, 30), None).attendance(TODAY)
