@@ -367,11 +367,12 @@ def _ingest_groups(store, payloads: list[tuple[str, bytes, int]]) -> tuple[int, 
 
 def ingest(store, payloads: list[tuple[str, bytes, int]]) -> dict:
     """Group commit as central.service does; returns the counts and events/s."""
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.process_time()
     stored, dups = _ingest_groups(store, payloads)
-    seconds = time.perf_counter() - t0
+    seconds, cpu = time.perf_counter() - t0, time.process_time() - cpu0
     return {"events": stored, "duplicates": dups, "batches": len(payloads), "seconds": round(seconds, 2),
-            "events_per_s": round(stored / seconds) if seconds else 0}
+            "events_per_s": round(stored / seconds) if seconds else 0,
+            "client_cpu_us_per_event": round(cpu * 1e6 / stored, 2) if stored else None}
 
 
 def _worker_main(url: str, payloads, start, out) -> None:
@@ -433,7 +434,8 @@ def run_one(label: str, url: str, payloads, config: Path, year: int, runs: int, 
         res["ingest"] = ingest(store, payloads)
         res["unmarked_batches"], res["dirty_days"] = marks.unmarked_count(store), len(marks.dirty(store))
         print(f"  {label:<10} ingest {res['ingest']['events']:>9,} events in {res['ingest']['seconds']:>7.1f} s: "
-              f"{res['ingest']['events_per_s']:>7,} events/s ({res['ingest']['batches']} batches, "
+              f"{res['ingest']['events_per_s']:>7,} events/s, {res['ingest']['client_cpu_us_per_event']} µs CPU an event "
+              f"in this process ({res['ingest']['batches']} batches, "
               f"{res['unmarked_batches']} batches to mark, {res['dirty_days']} hall-days dirty)", flush=True)
         if store.postgres:
             res["ingest"]["ratio_to_raw_copy"] = round(res["ingest"]["events_per_s"] / res["raw_copy_per_s"], 3)

@@ -31,7 +31,7 @@ class Event(Struct, kw_only=True, array_like=False):
     clock: str  # synced | unverified | simulated
 
 
-class Body(Struct, kw_only=True, forbid_unknown_fields=False, omit_defaults=True):
+class Body(Struct, kw_only=True, forbid_unknown_fields=False, omit_defaults=True, gc=False):
     KIND: ClassVar[str] = ""  # set by @kind
 
 

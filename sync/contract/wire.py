@@ -68,7 +68,7 @@ class WireError(ValueError):
     pass
 
 
-class WireEvent(Struct, kw_only=True, forbid_unknown_fields=False):
+class WireEvent(Struct, kw_only=True, forbid_unknown_fields=False, gc=False):
     """One event of a batch; `body` is the JSON of the kind's body struct (sync.contract.events)."""
 
     seq: int
@@ -82,7 +82,7 @@ class WireEvent(Struct, kw_only=True, forbid_unknown_fields=False):
     clock: str
 
 
-class Batch(Struct, kw_only=True, forbid_unknown_fields=False):
+class Batch(Struct, kw_only=True, forbid_unknown_fields=False, gc=False):
     v: int
     hall: str
     epoch: str
