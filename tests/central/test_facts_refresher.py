@@ -91,17 +91,24 @@ def test_refresher_report_while_dirty_answers_without_recompute_then_equals_raw(
     assert r.as_of == clock.t
 
 
-def test_refresher_takes_bounded_chunks_oldest_first(store, directory):
+def _month_then_hall(hd: tuple[str, str]) -> tuple:
+    return hd[1][:7], hd[0], hd[1]
+
+
+def test_refresher_takes_bounded_chunks_oldest_month_first_hall_by_hall(store, directory):
+    """The oldest month first, and in it one hall's days after the other: a step rewrites few
+    (hall, month) roll-ups (after a bulk load, one per hall-month instead of one per hall-day)."""
     ingest_all(store, three_halls())
     d = directory
     r = Refresher(store, d, background=True, chunk=3)
     before = marks.dirty(store)
-    oldest = sorted(before, key=lambda hd: (hd[1], hd[0]))[:3]
+    oldest = sorted(before, key=_month_then_hall)[:3]
+    assert len({h for h, _day in oldest}) == 1  # three days of one hall, not one day of three halls
     assert r.step() == 3
     after = marks.dirty(store)
     assert set(before) - set(after) == set(oldest)
     assert r.step() == 3
-    assert set(after) - set(marks.dirty(store)) == set(sorted(after, key=lambda hd: (hd[1], hd[0]))[:3])
+    assert set(after) - set(marks.dirty(store)) == set(sorted(after, key=_month_then_hall)[:3])
 
 
 def test_refresher_as_of_waits_for_the_days_dirty_at_the_snapshot(store, directory):
