@@ -318,11 +318,12 @@ def run(n: int = 100_000, postgres: bool = True, as_json: bool = False) -> dict:
                     print(f"  central on PostgreSQL: {r['events_per_s']:>8,} events/s ({r['seconds']} s)", flush=True)
                 finally:
                     drop()
-        target = 50_000
-        sqlite_rate = results["runs"][0]["events_per_s"]
-        results["target_sqlite_per_s"] = target
-        results["pass"] = sqlite_rate >= target
-        print(f"  target ≥ {target:,} events/s with SQLite central: {'PASS' if results['pass'] else 'FAIL'}")
+        target, target_ratio = 100_000, 0.7  # issue 16 (wave 1 asked ≥ 50,000/s)
+        first = results["runs"][0]
+        results["target_sqlite_per_s"], results["target_ratio_to_raw"] = target, target_ratio
+        results["pass"] = first["events_per_s"] >= target
+        print(f"  target ≥ {target:,} events/s with SQLite central: {'PASS' if results['pass'] else 'FAIL'}; "
+              f"≥ {target_ratio} of raw executemany: {'PASS' if first['ratio_to_raw'] >= target_ratio else 'FAIL'}")
         if as_json:
             print(json.dumps(results))
         return results
