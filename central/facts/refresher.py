@@ -89,7 +89,8 @@ class Refresher:
                 while store_marks.mark_deferred(self.store) and not self._stop.is_set():
                     pass
                 marks = self.store.db.execute_sql(
-                    f"SELECT hall, day, token FROM fact_dirty ORDER BY SUBSTR(day, 1, 7), hall, day LIMIT {int(self.chunk)}").fetchall()
+                    "SELECT hall, day, token FROM fact_dirty ORDER BY SUBSTR(day, 1, 7), hall, day"
+                    f" LIMIT {int(self.chunk)}").fetchall()
                 if marks:
                     self.stats["steps"] += 1
                     self.stats["written"] += refresh_marks(self.store, self.d, [tuple(m) for m in marks],
