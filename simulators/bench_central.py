@@ -133,11 +133,15 @@ class HallLog:
 def generate(directory, start: date, days: int, seed: int,
              visits: int) -> dict[str, tuple[str, list[wire.WireEvent]]]:
     """Every hall's (epoch, events) for `days` days from `start`, in seq order (time order)."""
-    out = {}
+    return {hall: made for hall, made in _each_hall(directory, start, days, seed, visits)}
+
+
+def _each_hall(directory, start: date, days: int, seed: int, visits: int):
+    """(hall, (epoch, events)) of each hall in turn, made when asked for (its own seeded
+    random stream; visits per day vary by hall, 0.6–1.4 × `visits`)."""
     for n, hall in enumerate(sorted(directory.halls)):
         rng = random.Random(f"{seed}/{hall}")
-        out[hall] = _hall_events(directory, hall, start, days, rng, visits * (0.6 + 0.8 * ((n * 37) % 11) / 10))
-    return out
+        yield hall, _hall_events(directory, hall, start, days, rng, visits * (0.6 + 0.8 * ((n * 37) % 11) / 10))
 
 
 def _hall_events(directory, hall: str, start: date, days: int, rng: random.Random,
@@ -297,17 +301,13 @@ def generate_payloads(directory, start: date, days: int, seed: int, visits: int,
     210 bytes an event) instead of every hall's event objects (about 450 more), so a province
     (100 halls × 365 days, 12 M events) fits in memory."""
     out, held, kinds = [], [], {}
-    halls = sorted(directory.halls)
-    for n, hall in enumerate(halls):
-        rng = random.Random(f"{seed}/{hall}")
-        epoch, events = _hall_events(directory, hall, start, days, rng, visits * (0.6 + 0.8 * ((n * 37) % 11) / 10))
+    for n, (hall, (epoch, events)) in enumerate(_each_hall(directory, start, days, seed, visits)):
         for e in events:
             kinds[e.kind] = kinds.get(e.kind, 0) + 1
         on_time, late_ones = _hall_batches(hall, epoch, events, (hall, _at(late_days[0], 0), _at(late_days[1], 0))
                                            if n == 0 else None)
         out += on_time
         held += late_ones
-        del events
     out.sort(key=lambda b: b[2])
     return out + held, kinds
 
@@ -419,8 +419,8 @@ def ingest_workers(url: str, payloads: list[tuple[str, bytes, int]], workers: in
 # ---------------------------------------------------------------- the run
 
 
-def run_one(label: str, url: str, payloads, config: Path, year: int, runs: int, pages: bool = True, *,
-            directory=None, days: int = 365) -> dict:
+def run_one(label: str, url: str, payloads, config: Path, year: int, runs: int, pages: bool, *,
+            directory, days: int) -> dict:
     from central.store import marks
     from central.store import CentralStore
 
@@ -444,8 +444,11 @@ def run_one(label: str, url: str, payloads, config: Path, year: int, runs: int, 
             return res
         lag = {}
 
+        def refreshing() -> bool:  # batches still to mark or days still dirty
+            return bool(marks.unmarked_count(store) or store.db.execute_sql("SELECT COUNT(*) FROM fact_dirty").fetchone()[0])
+
         def watch() -> None:  # the dirty-day lag: from the refresher's start until it has caught up
-            while marks.unmarked_count(store) or store.db.execute_sql("SELECT COUNT(*) FROM fact_dirty").fetchone()[0]:
+            while refreshing():
                 time.sleep(0.05)
             lag["s"] = time.monotonic() - store.facts_refresher.started
             store.db.close()  # this thread's connection
@@ -465,7 +468,7 @@ def run_one(label: str, url: str, payloads, config: Path, year: int, runs: int, 
             store.ingest(hall, wire.events_topic(hall), live_batch(store, directory, hall, last_day, live_n[0]),
                          int(time.time() * 1e6))
             store.facts_refresher.wake()
-            while marks.unmarked_count(store) or store.db.execute_sql("SELECT COUNT(*) FROM fact_dirty").fetchone()[0]:
+            while refreshing():
                 time.sleep(0.01)
         try:
             pages = {"live": "/live",
@@ -546,7 +549,8 @@ def run(halls: int = 30, days: int = 365, visits: int = 100, seed: int = 1, runs
             raw = raw_rate(payloads, tmp)
             print(f"  raw sqlite3.executemany of the same rows: {raw:,.0f} events/s", flush=True)
         result = {"halls": halls, "days": days, "visits_per_day": visits, "seed": seed, "events": n,
-                  "kinds": kinds, "target_ms": TARGET_MS, "raw_sqlite_executemany_per_s": round(raw) if raw else None, "runs": []}
+                  "kinds": kinds, "target_ms": TARGET_MS, "runs": [],
+                  "raw_sqlite_executemany_per_s": round(raw) if raw else None}
         targets = []
         if db:
             targets.append(("postgresql" if db.startswith("postgres") else "sqlite", db, None))
